@@ -1,0 +1,1 @@
+"""One module per `alog-detect` sub-command (see alog_detect.cli)."""
