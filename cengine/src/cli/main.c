@@ -1,0 +1,356 @@
+/*
+ * main.c - alog-engine: raw log lines in (a file or stdin), verdict JSON lines out.
+ *
+ *     alog-engine --models DIR [--all] [--session-key RULE] [--max-sessions N] [FILE|-]
+ *
+ * Usage, exit codes and behaviour on bad input: docs/engine.md.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alog.h"
+#include "cli/linereader.h"
+#include "cli/modelfiles.h"
+#include "detect/detector.h"
+#include "detect/verdict.h"
+#include "match/match.h"
+
+enum exit_code {
+    EXIT_OK = 0,          /* the whole input was read and every verdict written */
+    EXIT_USAGE = 2,       /* bad command line */
+    EXIT_MODELS = 3,      /* the model directory is missing, malformed, or not the one built for */
+    EXIT_IO = 4           /* the input could not be read, the output not written, a model failed */
+};
+
+#define READ_CHUNK ((size_t)1 << 16)
+#define DEFAULT_MAX_SESSIONS 65536u
+#define TOPK_CACHE_ENTRIES 16384u
+
+static const char USAGE[] =
+    "usage: alog-engine --models DIR [--all] [--session-key RULE] [--max-sessions N] [FILE|-]\n";
+
+static const char HELP[] =
+    "\n"
+    "Reads raw log lines from FILE (or standard input: -, the default) and writes one JSON\n"
+    "verdict per line to standard output, as `alog-detect detect` does, with the models of DIR\n"
+    "(the output directory of `alog-detect convert-onnx`).\n"
+    "\n"
+    "options:\n"
+    "  --models DIR          the model directory (vocab.json, deeplog.onnx, mscred.onnx, metadata)\n"
+    "  --all                 print every verdict, not only anomalies\n"
+    "  --session-key RULE    'none' (the whole stream is one session, the default) or\n"
+    "                        'prefix:<p>' (the first key starting with <p>, e.g. prefix:blk_)\n"
+    "  --max-sessions N      DeepLog sessions kept at once; beyond, the one idle longest is\n"
+    "                        forgotten (default 65536)\n"
+    "  --version             the engine version and the model hashes it was built for\n"
+    "  --help                this text\n"
+    "\n"
+    "exit codes: 0 done, 2 bad command line, 3 bad model directory, 4 input/output or model\n"
+    "failure (docs/engine.md)\n";
+
+typedef struct options {
+    const char *models;
+    const char *input;
+    const char *session_key;
+    int all;
+    uint32_t max_sessions;
+} options;
+
+/* ---- command line ------------------------------------------------------------------------ */
+
+static int usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "alog-engine: error: %s%s%s\n%s", what, arg ? ": " : "", arg ? arg : "", USAGE);
+    return EXIT_USAGE;
+}
+
+static int parse_count(uint32_t *out, const char *text)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = strtoul(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v == 0 || v > (1ul << 24))
+        return 0;
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static int takes_value(const char *a)
+{
+    return strcmp(a, "--models") == 0 || strcmp(a, "--session-key") == 0 ||
+           strcmp(a, "--max-sessions") == 0;
+}
+
+/* Returns -1 to go on, or the exit code (after --help/--version or an error). */
+static int parse_args(options *o, int argc, char **argv)
+{
+    int i, have_input = 0;
+    memset(o, 0, sizeof *o);
+    o->input = "-";
+    o->session_key = "none";
+    o->max_sessions = DEFAULT_MAX_SESSIONS;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("%s%s", USAGE, HELP);
+            return EXIT_OK;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("alog-engine %s\n%s", ALOG_VERSION_STRING, model_files_built_for());
+            return EXIT_OK;
+        } else if (strcmp(a, "--all") == 0) {
+            o->all = 1;
+        } else if (takes_value(a)) {
+            if (i + 1 >= argc)
+                return usage_error("option needs a value", a);
+            if (strcmp(a, "--models") == 0)
+                o->models = argv[++i];
+            else if (strcmp(a, "--session-key") == 0)
+                o->session_key = argv[++i];
+            else if (!parse_count(&o->max_sessions, argv[++i]))
+                return usage_error("--max-sessions needs a whole number from 1 to 16777216",
+                                   argv[i]);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option", a);
+        } else if (have_input) {
+            return usage_error("one input only (a file, or - for standard input)", a);
+        } else {
+            o->input = a;
+            have_input = 1;
+        }
+    }
+    if (!o->models)
+        return usage_error("--models DIR is required", NULL);
+    return -1;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+typedef struct output {
+    alog_sink sink;
+    int broken_pipe; /* the reader went away: stop quietly, as `alog-detect` does */
+    int all;
+} output;
+
+static int write_stdout(void *ctx, const char *data, size_t len)
+{
+    output *out = ctx;
+    while (len > 0) {
+        ssize_t n = write(STDOUT_FILENO, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            out->broken_pipe = errno == EPIPE;
+            return 1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void emit_verdict(void *ctx, const alog_verdict *v)
+{
+    output *out = ctx;
+    if (v->anomaly || out->all)
+        alog_verdict_write(&out->sink, v);
+}
+
+/* Before the reader may block on its input, everything decided so far goes out (tail -F). */
+static void flush_before_wait(void *ctx)
+{
+    alog_sink_flush(&((output *)ctx)->sink);
+}
+
+/* ---- the stream -------------------------------------------------------------------------- */
+
+typedef struct stream {
+    alog_detector *detector;
+    const alog_matcher *matcher;
+    alog_session_rule rule;
+    int timed;     /* MSCRED buckets by seconds: lines need their timestamp */
+} stream;
+
+/* One raw line: blank lines carry no event; an overlong line is unseen (its head stands for it). */
+static alog_status feed_line(stream *s, const char *line, size_t len, int overlong, uint64_t number,
+                             output *out)
+{
+    const unsigned char *tok;
+    size_t tok_len, pos = 0, key_len;
+    const char *key;
+    int32_t index = ALOG_MATCH_UNKNOWN;
+    double seconds = 0;
+    int has_time = 0;
+    if (!alog_next_token(&tok, &tok_len, (const unsigned char *)line, len, &pos))
+        return ALOG_OK;
+    if (!overlong) {
+        alog_status status = alog_match_line(&index, NULL, s->matcher, line, len);
+        if (status != ALOG_OK)
+            return status;
+    }
+    alog_line_session(&key, &key_len, &s->rule, line, len);
+    if (s->timed && index >= 0)
+        has_time = alog_line_timestamp(&seconds, line, len);
+    return alog_detector_feed_event(s->detector, key, key_len, number, index, has_time, seconds,
+                                    emit_verdict, out);
+}
+
+/* The failed model's own reason, as ": <reason>", or "". */
+static const char *model_failure(const alog_detector *det)
+{
+    static char text[ALOG_MESSAGE_LEN + 2];
+    const alog_model *models[2];
+    int i;
+    models[0] = det->deeplog;
+    models[1] = det->mscred;
+    for (i = 0; i < 2; i++)
+        if (models[i] && alog_model_error(models[i])[0]) {
+            snprintf(text, sizeof text, ": %s", alog_model_error(models[i]));
+            return text;
+        }
+    return "";
+}
+
+static int run_stream(stream *s, int fd, const char *name, output *out)
+{
+    char *buf = malloc(ALOG_MATCH_MAX_LINE + 1 + READ_CHUNK);
+    line_reader reader;
+    const char *line;
+    size_t len;
+    int overlong;
+    uint64_t number = 0;
+    line_result r;
+    alog_status status = ALOG_OK;
+    if (!buf) {
+        fprintf(stderr, "alog-engine: error: out of memory for the line buffer\n");
+        return EXIT_IO;
+    }
+    /* A line of the longest length the matcher takes, plus the CR it strips, is read whole. */
+    line_reader_init(&reader, fd, buf, ALOG_MATCH_MAX_LINE + 1, READ_CHUNK, flush_before_wait,
+                     out);
+    while (!out->broken_pipe && (r = line_reader_next(&reader, &line, &len, &overlong)) == LINE_OK) {
+        status = feed_line(s, line, len, overlong, ++number, out);
+        if (status != ALOG_OK)
+            break;
+    }
+    alog_sink_flush(&out->sink);
+    free(buf);
+    if (out->broken_pipe)
+        return EXIT_OK;
+    if (status != ALOG_OK) {
+        fprintf(stderr, "alog-engine: error: line %llu: %s%s\n", (unsigned long long)number,
+                alog_status_str(status), model_failure(s->detector));
+        return EXIT_IO;
+    }
+    if (r == LINE_ERROR || out->sink.failed) {
+        fprintf(stderr, "alog-engine: error: %s: %s\n", r == LINE_ERROR ? name : "standard output",
+                strerror(errno));
+        return EXIT_IO;
+    }
+    return EXIT_OK;
+}
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+static int setup_detector(alog_detector *det, void **mem, model_files *files, uint32_t max_sessions)
+{
+    alog_detector_config *c = &files->config;
+    alog_message msg = {{0}};
+    size_t need;
+    alog_status status;
+    if (!c->has_deeplog) {
+        /* MSCRED alone: no windows to keep. */
+        c->vocab_size = files->vocab.size;
+        c->window = c->top_k = 1;
+        max_sessions = 1;
+    }
+    c->max_sessions = max_sessions;
+    c->cache_entries = TOPK_CACHE_ENTRIES;
+    need = alog_detector_size(c);
+    *mem = need ? malloc(need) : NULL;
+    status = *mem ? alog_detector_init(det, *mem, need, c, files->models[0], files->models[1], &msg)
+                  : ALOG_ERR_LIMIT;
+    if (status != ALOG_OK) {
+        fprintf(stderr, "alog-engine: error: %s (%s)\n", msg.text[0] ? msg.text : "detector setup",
+                alog_status_str(status));
+        return EXIT_MODELS;
+    }
+    return EXIT_OK;
+}
+
+static int setup_matcher(alog_matcher **matcher, void **mem, const alog_vocab *vocab)
+{
+    size_t need = alog_matcher_size(vocab->size);
+    alog_status status;
+    *mem = need ? malloc(need) : NULL;
+    status = *mem ? alog_matcher_init(matcher, *mem, need, vocab->templates, vocab->lengths,
+                                      vocab->size, ALOG_MASK_ALL)
+                  : ALOG_ERR_LIMIT;
+    if (status != ALOG_OK) {
+        fprintf(stderr, "alog-engine: error: cannot build the matcher (%s)\n",
+                alog_status_str(status));
+        return EXIT_MODELS;
+    }
+    return EXIT_OK;
+}
+
+static int open_input(const char *path)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+    if (fd < 0)
+        fprintf(stderr, "alog-engine: error: %s: %s (fix: give an existing file, or - for "
+                        "standard input)\n", path, strerror(errno));
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    static char out_buf[1 << 16];
+    options o;
+    model_files files;
+    load_error err;
+    alog_detector det;
+    alog_matcher *matcher = NULL;
+    void *det_mem = NULL, *matcher_mem = NULL;
+    output out;
+    stream s;
+    int code = parse_args(&o, argc, argv), fd = -1;
+    if (code >= 0)
+        return code;
+    if (alog_session_rule_parse(&s.rule, o.session_key, strlen(o.session_key)) != ALOG_OK)
+        return usage_error("--session-key must be 'none' or 'prefix:<p>' (printable ASCII)",
+                           o.session_key);
+    /* A closed stdout is an EPIPE from write(), handled there, not a signal that kills us. */
+    signal(SIGPIPE, SIG_IGN);
+    if (model_files_load(&files, o.models, &err) != ALOG_OK) {
+        fprintf(stderr, "alog-engine: error: %s: %s (fix: %s)\n", err.path, err.message, err.fix);
+        code = EXIT_MODELS;
+    }
+    if (code < 0)
+        code = setup_matcher(&matcher, &matcher_mem, &files.vocab);
+    if (code == EXIT_OK)
+        code = setup_detector(&det, &det_mem, &files, o.max_sessions);
+    if (code == EXIT_OK && (fd = open_input(o.input)) < 0)
+        code = EXIT_IO;
+    if (code == EXIT_OK) {
+        memset(&out, 0, sizeof out);
+        out.all = o.all;
+        alog_sink_init(&out.sink, out_buf, sizeof out_buf, write_stdout, &out);
+        s.detector = &det;
+        s.matcher = matcher;
+        s.timed = files.config.has_mscred && files.config.signature.bucket_by_seconds;
+        code = run_stream(&s, fd, o.input, &out);
+    }
+    if (fd > STDIN_FILENO)
+        close(fd);
+    free(det_mem);
+    free(matcher_mem);
+    model_files_free(&files);
+    return code;
+}

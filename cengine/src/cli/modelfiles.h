@@ -1,0 +1,51 @@
+/*
+ * modelfiles.h - the model directory on disk: read its files, check every hash (the metadata's,
+ * and the ones this binary was built for when built with alog_model_meta.h), open the models.
+ */
+#ifndef ALOG_CLI_MODELFILES_H
+#define ALOG_CLI_MODELFILES_H
+
+#include <stddef.h>
+
+#include "alog.h"
+#include "detect/detector.h"
+#include "detect/modeldir.h"
+
+#define ALOG_CLI_TRY(expr)                   \
+    do {                                     \
+        alog_status cli_try_ = (expr);       \
+        if (cli_try_ != ALOG_OK)             \
+            return cli_try_;                 \
+    } while (0)
+
+typedef struct file_bytes {
+    char *data;
+    size_t len;
+} file_bytes;
+
+typedef struct model_files {
+    file_bytes vocab_json;
+    file_bytes onnx[2];       /* deeplog, mscred; data NULL when absent */
+    alog_vocab vocab;
+    void *vocab_mem;
+    alog_detector_config config;
+    alog_model *models[2];
+    void *arenas[2];
+} model_files;
+
+/* A failure to report: the file it concerns, what is wrong and how to fix it. */
+typedef struct load_error {
+    char path[4096];
+    char message[256];
+    const char *fix;
+} load_error;
+
+/* Read and check DIR, then open its models. ALOG_OK, or a status with *err filled. */
+alog_status model_files_load(model_files *files, const char *dir, load_error *err);
+
+void model_files_free(model_files *files);
+
+/* The line --version prints about the models this binary was built for. */
+const char *model_files_built_for(void);
+
+#endif /* ALOG_CLI_MODELFILES_H */

@@ -1,0 +1,248 @@
+/*
+ * modeldir.c - vocab.json and <kind>.onnx.meta.json into the detector's configuration.
+ */
+#include "detect/modeldir.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define TRY(expr)                            \
+    do {                                     \
+        alog_status try_status_ = (expr);    \
+        if (try_status_ != ALOG_OK)          \
+            return try_status_;              \
+    } while (0)
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static alog_status fail(alog_message *message, alog_status status, const char *text)
+{
+    if (message)
+        snprintf(message->text, sizeof message->text, "%s", text);
+    return status;
+}
+
+/* ---- vocab.json -------------------------------------------------------------------------- */
+
+size_t alog_vocab_memory(size_t len)
+{
+    /* Tokens; decoded templates are never longer than their JSON text; a table row per
+     * template, and there are fewer templates than bytes. */
+    size_t tokens = alog_json_token_bound(len);
+    return align8(tokens * sizeof(alog_json_token)) + align8(len) +
+           align8(len * sizeof(const char *)) + align8(len * sizeof(size_t)) + 32;
+}
+
+/* A key "0".."V-1" written canonically (no sign, no leading zero): its value, or -1. */
+static int64_t index_key(const alog_json_doc *doc, uint32_t tok, uint32_t size)
+{
+    const alog_json_token *t = &doc->tokens[tok];
+    const char *s = doc->text + t->start + 1, *end = doc->text + t->end - 1;
+    int64_t v = 0;
+    if (s == end || (*s == '0' && end - s > 1))
+        return -1;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+        if (v >= size)
+            return -1;
+    }
+    return v;
+}
+
+alog_status alog_vocab_parse(alog_vocab *vocab, void *mem, size_t mem_len, const char *text,
+                             size_t len, alog_message *message)
+{
+    alog_json_doc doc;
+    alog_json_token *tokens;
+    char *pool, *p = mem;
+    size_t pool_used = 0, ntok = alog_json_token_bound(len);
+    uint32_t size, i, k;
+    if (!vocab || !mem || !text || ((uintptr_t)mem & 7))
+        return ALOG_ERR_INVALID_ARGUMENT;
+    if (mem_len < alog_vocab_memory(len) || ntok > UINT32_MAX)
+        return ALOG_ERR_ARENA_TOO_SMALL;
+    tokens = (alog_json_token *)(void *)p;
+    p += align8(ntok * sizeof(alog_json_token));
+    pool = p;
+    p += align8(len);
+    vocab->templates = (const char **)(void *)p;
+    p += align8(len * sizeof(const char *));
+    vocab->lengths = (size_t *)(void *)p;
+    if (alog_json_parse(&doc, tokens, (uint32_t)ntok, text, len) != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED, "not a JSON vocabulary");
+    if (tokens[0].type != ALOG_JSON_OBJECT || tokens[0].count == 0)
+        return fail(message, ALOG_ERR_MALFORMED, "a vocabulary must be a non-empty JSON object");
+    size = tokens[0].count;
+    for (i = 0; i < size; i++)
+        vocab->templates[i] = NULL;
+    for (i = 0, k = 1; i < size; i++) {
+        uint32_t v = tokens[k].next;
+        int64_t index = index_key(&doc, k, size);
+        size_t n;
+        if (index < 0 || tokens[v].type != ALOG_JSON_STRING)
+            return fail(message, ALOG_ERR_MALFORMED,
+                        "engine vocabulary must map decimal indices to template strings");
+        if (vocab->templates[index])
+            return fail(message, ALOG_ERR_MALFORMED, "vocabulary indices must be exactly 0..V-1 "
+                                                     "without gaps or repeats");
+        TRY(alog_json_string(pool + pool_used, len - pool_used, &n, &doc, v));
+        vocab->templates[index] = pool + pool_used;
+        vocab->lengths[index] = n;
+        pool_used += n;
+        k = tokens[v].next;
+    }
+    vocab->size = size;
+    return ALOG_OK;
+}
+
+/* json.dumps with ensure_ascii=False escapes only '"', '\\' and control characters. */
+static void write_raw_json_string(alog_sink *sink, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    alog_sink_write(sink, "\"", 1);
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t n = 2;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        alog_sink_write(sink, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        alog_sink_write(sink, esc, n);
+    }
+    alog_sink_write(sink, s + run, len - run);
+    alog_sink_write(sink, "\"", 1);
+}
+
+void alog_vocab_write_canonical(alog_sink *sink, const alog_vocab *vocab)
+{
+    uint32_t i;
+    alog_sink_write(sink, "[", 1);
+    for (i = 0; i < vocab->size; i++) {
+        if (i)
+            alog_sink_write(sink, ",", 1);
+        write_raw_json_string(sink, vocab->templates[i], vocab->lengths[i]);
+    }
+    alog_sink_write(sink, "]", 1);
+}
+
+/* ---- <kind>.onnx.meta.json --------------------------------------------------------------- */
+
+static alog_status get_sha256(char out[65], const alog_json_doc *doc, uint32_t obj,
+                              const char *key)
+{
+    uint32_t v;
+    size_t n;
+    TRY(alog_json_get(&v, doc, obj, key));
+    if (alog_json_string(out, 64, &n, doc, v) != ALOG_OK || n != 64)
+        return ALOG_ERR_MALFORMED;
+    out[64] = '\0';
+    return ALOG_OK;
+}
+
+static alog_status get_u32(uint32_t *out, const alog_json_doc *doc, uint32_t obj, const char *key,
+                           int64_t lo, int64_t hi)
+{
+    int64_t v;
+    TRY(alog_json_get_int(&v, doc, obj, key, lo, hi));
+    *out = (uint32_t)v;
+    return ALOG_OK;
+}
+
+static alog_status parse_deeplog(alog_detector_config *c, const alog_json_doc *doc, uint32_t sec)
+{
+    TRY(get_u32(&c->window, doc, sec, "seq_len", 1, 4096));
+    TRY(get_u32(&c->top_k, doc, sec, "top_k", 1, 1 << 20));
+    TRY(get_u32(&c->vocab_size, doc, sec, "vocab_size", 1, 1 << 24));
+    c->has_deeplog = 1;
+    return ALOG_OK;
+}
+
+static alog_status parse_mscred(alog_detector_config *c, const alog_json_doc *doc, uint32_t sec)
+{
+    alog_signature_spec *s = &c->signature;
+    uint32_t sizes, bucket, unit, i;
+    double cell;
+    memset(s, 0, sizeof *s);
+    TRY(get_u32(&s->num_templates, doc, sec, "num_templates", 1, 1 << 24));
+    TRY(get_u32(&s->n, doc, sec, "n", 8, 4096));
+    TRY(get_u32(&s->step, doc, sec, "step", 1, 1 << 20));
+    TRY(get_u32(&s->steps, doc, sec, "steps", 1, 1024));
+    TRY(alog_json_get(&sizes, doc, sec, "window_sizes"));
+    if (doc->tokens[sizes].type != ALOG_JSON_ARRAY || doc->tokens[sizes].count == 0 ||
+        doc->tokens[sizes].count > ALOG_MSCRED_MAX_SCALES)
+        return ALOG_ERR_MALFORMED;
+    s->scales = doc->tokens[sizes].count;
+    for (i = 0; i < s->scales; i++) {
+        int64_t w;
+        TRY(alog_json_int(&w, doc, sizes + 1 + i, 1, 1 << 20));
+        s->window_sizes[i] = (uint32_t)w;
+    }
+    TRY(alog_json_get(&bucket, doc, sec, "bucket"));
+    TRY(alog_json_get(&unit, doc, bucket, "unit"));
+    if (alog_json_string_equals(doc, unit, "seconds", 7))
+        s->bucket_by_seconds = 1;
+    else if (!alog_json_string_equals(doc, unit, "lines", 5))
+        return ALOG_ERR_MALFORMED;
+    TRY(get_u32(&s->bucket_size, doc, bucket, "size", 1, INT32_MAX));
+    TRY(alog_json_get_double(&cell, doc, sec, "cell_threshold"));
+    c->cell_threshold = (float)cell; /* the calibration stores a float32 value */
+    TRY(alog_json_get_int(&c->anomaly_threshold, doc, sec, "anomaly_threshold", INT64_MIN,
+                          INT64_MAX));
+    TRY(alog_signature_spec_check(s));
+    /* The reference (SignatureSpec.from_dict) insists on the side its template count implies. */
+    if (s->n != (s->num_templates < 8 ? 8 : (s->num_templates + 7) / 8 * 8))
+        return ALOG_ERR_SHAPE;
+    c->has_mscred = 1;
+    return ALOG_OK;
+}
+
+alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *config,
+                            alog_json_token *tokens, uint32_t ntokens, const char *kind,
+                            const char *text, size_t len, alog_message *message)
+{
+    alog_json_doc doc;
+    uint32_t v, vocab, section;
+    int64_t version;
+    int is_deeplog = strcmp(kind, "deeplog") == 0;
+    if (alog_json_parse(&doc, tokens, ntokens, text, len) != ALOG_OK ||
+        tokens[0].type != ALOG_JSON_OBJECT)
+        return fail(message, ALOG_ERR_MALFORMED, "not a model metadata file");
+    if (alog_json_get(&v, &doc, 0, "kind") != ALOG_OK ||
+        !alog_json_string_equals(&doc, v, kind, strlen(kind)) ||
+        alog_json_get(&section, &doc, 0, kind) != ALOG_OK ||
+        tokens[section].type != ALOG_JSON_OBJECT)
+        return fail(message, ALOG_ERR_MALFORMED, is_deeplog ? "not deeplog metadata"
+                                                            : "not mscred metadata");
+    if (alog_json_get_int(&version, &doc, 0, "format_version", INT64_MIN, INT64_MAX) != ALOG_OK ||
+        version != ALOG_META_FORMAT)
+        return fail(message, ALOG_ERR_MALFORMED, "metadata format_version is not 1");
+    if (get_sha256(hashes->onnx_sha256, &doc, 0, "sha256") != ALOG_OK ||
+        alog_json_get(&vocab, &doc, 0, "vocab") != ALOG_OK ||
+        get_sha256(hashes->vocab_sha256, &doc, vocab, "sha256") != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED, "metadata lacks sha256 or vocab.sha256");
+    if ((is_deeplog ? parse_deeplog : parse_mscred)(config, &doc, section) != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED, is_deeplog ? "malformed deeplog metadata"
+                                                            : "malformed mscred metadata");
+    return ALOG_OK;
+}

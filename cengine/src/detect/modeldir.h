@@ -1,0 +1,50 @@
+/*
+ * modeldir.h - the model directory's JSON files (docs/formats.md) read into caller memory:
+ * vocab.json ({"0": "<template>", ...}) and <kind>.onnx.meta.json, with the checks the Python
+ * reference (alog_detect.detect.load_models) makes, and the vocabulary's canonical hash text.
+ */
+#ifndef ALOG_DETECT_MODELDIR_H
+#define ALOG_DETECT_MODELDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alog.h"
+#include "detect/detector.h"
+#include "detect/json.h"
+#include "detect/verdict.h"
+
+#define ALOG_META_FORMAT 1
+
+typedef struct alog_vocab {
+    uint32_t size;
+    const char **templates;  /* (size) template bytes (as masking.to_bytes gives them) */
+    size_t *lengths;         /* (size) */
+} alog_vocab;
+
+/* Bytes of caller memory alog_vocab_parse needs for a vocab.json of `len` bytes (tokens, the
+ * decoded templates and their tables). */
+size_t alog_vocab_memory(size_t len);
+
+/* Parse an engine vocabulary: a non-empty object whose keys are the decimal indices 0..V-1
+ * (each once, no leading zeros) and whose values are strings. */
+alog_status alog_vocab_parse(alog_vocab *vocab, void *mem, size_t mem_len, const char *text,
+                             size_t len, alog_message *message);
+
+/* The text whose SHA-256 is the vocabulary's canonical hash (alog_detect.vocab.vocab_sha256):
+ * json.dumps(templates, ensure_ascii=False, separators=(",", ":")). */
+void alog_vocab_write_canonical(alog_sink *sink, const alog_vocab *vocab);
+
+/* What a meta file says about its graph: the hashes it records. */
+typedef struct alog_meta_hashes {
+    char onnx_sha256[65];
+    char vocab_sha256[65];
+} alog_meta_hashes;
+
+/* Parse <kind>.onnx.meta.json (kind "deeplog" or "mscred") with `tokens` as scratch: checks
+ * format_version and kind, fills the hashes and the kind's part of the detector config. */
+alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *config,
+                            alog_json_token *tokens, uint32_t ntokens, const char *kind,
+                            const char *text, size_t len, alog_message *message);
+
+#endif /* ALOG_DETECT_MODELDIR_H */

@@ -1,0 +1,188 @@
+/*
+ * session.c - the session table: open-addressed hash index, LRU list, per-session windows.
+ */
+#include "session.h"
+
+#include <string.h>
+
+/* ---- sizing and layout ------------------------------------------------------------------- */
+
+static uint32_t bucket_count(uint32_t capacity)
+{
+    uint32_t b = 1;
+    while (b < 2 * (uint64_t)capacity)
+        b <<= 1;
+    return b;
+}
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+size_t alog_session_table_size(uint32_t capacity, uint32_t window)
+{
+    uint64_t total;
+    if (capacity == 0 || window == 0 || capacity > (UINT32_MAX >> 2) || window > 65536)
+        return 0;
+    total = align8((size_t)capacity * sizeof(alog_session));
+    total += align8((size_t)capacity * window * sizeof(int32_t));
+    total += align8((size_t)bucket_count(capacity) * sizeof(uint32_t));
+    return total > SIZE_MAX ? 0 : (size_t)total;
+}
+
+alog_status alog_session_table_init(alog_session_table *table, void *mem, size_t mem_len,
+                                    uint32_t capacity, uint32_t window, int32_t pad)
+{
+    size_t need = alog_session_table_size(capacity, window);
+    char *p = mem;
+    if (!table || !mem || need == 0 || ((uintptr_t)mem & 7))
+        return ALOG_ERR_INVALID_ARGUMENT;
+    if (mem_len < need)
+        return ALOG_ERR_ARENA_TOO_SMALL;
+    memset(table, 0, sizeof *table);
+    table->capacity = capacity;
+    table->window = window;
+    table->pad = pad;
+    table->buckets = bucket_count(capacity);
+    table->newest = table->oldest = ALOG_SESSION_NONE;
+    table->slots = (alog_session *)(void *)p;
+    p += align8((size_t)capacity * sizeof(alog_session));
+    table->windows = (int32_t *)(void *)p;
+    p += align8((size_t)capacity * window * sizeof(int32_t));
+    table->index = (uint32_t *)(void *)p;
+    memset(table->index, 0, (size_t)table->buckets * sizeof(uint32_t));
+    return ALOG_OK;
+}
+
+uint64_t alog_session_hash(const char *name, size_t len)
+{
+    uint64_t h = 14695981039346656037u;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+/* ---- LRU list ---------------------------------------------------------------------------- */
+
+static void lru_unlink(alog_session_table *t, uint32_t slot)
+{
+    alog_session *s = &t->slots[slot];
+    if (s->older != ALOG_SESSION_NONE)
+        t->slots[s->older].newer = s->newer;
+    else
+        t->oldest = s->newer;
+    if (s->newer != ALOG_SESSION_NONE)
+        t->slots[s->newer].older = s->older;
+    else
+        t->newest = s->older;
+}
+
+static void lru_push_newest(alog_session_table *t, uint32_t slot)
+{
+    alog_session *s = &t->slots[slot];
+    s->older = t->newest;
+    s->newer = ALOG_SESSION_NONE;
+    if (t->newest != ALOG_SESSION_NONE)
+        t->slots[t->newest].newer = slot;
+    else
+        t->oldest = slot;
+    t->newest = slot;
+}
+
+/* ---- hash index -------------------------------------------------------------------------- */
+
+static int same_session(const alog_session *s, uint64_t hash, const char *name, size_t len)
+{
+    size_t n = len < ALOG_SESSION_NAME_PREFIX ? len : ALOG_SESSION_NAME_PREFIX;
+    return s->hash == hash && s->name_len == len && memcmp(s->prefix, name, n) == 0;
+}
+
+/* The bucket holding the session, or the empty bucket where it would go. */
+static uint32_t probe(const alog_session_table *t, uint64_t hash, const char *name, size_t len)
+{
+    uint32_t mask = t->buckets - 1;
+    uint32_t b = (uint32_t)hash & mask;
+    while (t->index[b] != 0 && !same_session(&t->slots[t->index[b] - 1], hash, name, len))
+        b = (b + 1) & mask;
+    return b;
+}
+
+/* Backward-shift deletion keeps every remaining entry reachable from its home bucket without
+ * tombstones, so a long-running stream never degrades the probe lengths. */
+static void index_remove(alog_session_table *t, uint32_t b)
+{
+    uint32_t mask = t->buckets - 1;
+    uint32_t next = (b + 1) & mask;
+    while (t->index[next] != 0) {
+        uint32_t home = (uint32_t)t->slots[t->index[next] - 1].hash & mask;
+        /* Move next into the hole when its home is not in (b, next] (cyclically). */
+        if (((next - home) & mask) >= ((next - b) & mask)) {
+            t->index[b] = t->index[next];
+            b = next;
+        }
+        next = (next + 1) & mask;
+    }
+    t->index[b] = 0;
+}
+
+static uint32_t evict_oldest(alog_session_table *t)
+{
+    uint32_t slot = t->oldest;
+    alog_session *s = &t->slots[slot];
+    uint32_t b = (uint32_t)s->hash & (t->buckets - 1);
+    while (t->index[b] != slot + 1)
+        b = (b + 1) & (t->buckets - 1);
+    index_remove(t, b);
+    lru_unlink(t, slot);
+    return slot;
+}
+
+/* ---- public ------------------------------------------------------------------------------ */
+
+alog_status alog_session_find(uint32_t *slot, alog_session_table *table, const char *name,
+                              size_t len)
+{
+    uint64_t hash;
+    uint32_t b, s;
+    size_t i;
+    if (!slot || !table || (!name && len) || len > UINT32_MAX)
+        return ALOG_ERR_INVALID_ARGUMENT;
+    if (!name)
+        name = ""; /* the whole-stream session: memcmp/memcpy must not see NULL */
+    hash = alog_session_hash(name, len);
+    b = probe(table, hash, name, len);
+    if (table->index[b] != 0) {
+        s = table->index[b] - 1;
+        lru_unlink(table, s);
+        lru_push_newest(table, s);
+        *slot = s;
+        return ALOG_OK;
+    }
+    if (table->used < table->capacity) {
+        s = table->used++;
+    } else {
+        s = evict_oldest(table);
+        b = probe(table, hash, name, len); /* the removal may have shifted the empty bucket */
+    }
+    table->index[b] = s + 1;
+    table->slots[s].hash = hash;
+    table->slots[s].name_len = (uint32_t)len;
+    memcpy(table->slots[s].prefix, name,
+           len < ALOG_SESSION_NAME_PREFIX ? len : ALOG_SESSION_NAME_PREFIX);
+    for (i = 0; i < table->window; i++)
+        table->windows[(size_t)s * table->window + i] = table->pad;
+    lru_push_newest(table, s);
+    *slot = s;
+    return ALOG_OK;
+}
+
+void alog_session_push(alog_session_table *table, uint32_t slot, int32_t key)
+{
+    int32_t *w = table->windows + (size_t)slot * table->window;
+    memmove(w, w + 1, (table->window - 1) * sizeof *w);
+    w[table->window - 1] = key;
+}

@@ -1,0 +1,194 @@
+/*
+ * engine.h - the engine's internal model: values, nodes, the operator interface and the helpers
+ * operators use to read attributes, check inputs and report errors.
+ *
+ * Everything here lives in the caller's arena; names and weights point into the model bytes.
+ */
+#ifndef ALOG_ENGINE_H
+#define ALOG_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alog.h"
+#include "pb.h"
+
+#define ALOG_TRY(expr)                       \
+    do {                                     \
+        alog_status alog_try_ = (expr);      \
+        if (alog_try_ != ALOG_OK)            \
+            return alog_try_;                \
+    } while (0)
+
+/* Every arena block starts on this boundary (wide enough for any vector load). */
+#define ALOG_ALIGN 32
+
+/* ---- values (tensors) -------------------------------------------------------------------- */
+
+typedef enum alog_value_kind {
+    ALOG_VALUE_UNDEFINED = 0, /* named by a node input before anything defined it */
+    ALOG_VALUE_CONSTANT,      /* an initializer or a Constant's output: data fixed at load */
+    ALOG_VALUE_INPUT,         /* a graph input: written by the caller before each run */
+    ALOG_VALUE_ACTIVATION     /* a node output: planned into the activation region */
+} alog_value_kind;
+
+typedef struct alog_value {
+    const uint8_t *name;          /* into the model bytes, not NUL-terminated */
+    size_t name_len;
+    alog_value_kind kind;
+    alog_dtype dtype;
+    int rank;
+    int64_t dims[ALOG_MAX_RANK];  /* (rank) */
+    size_t count;                 /* elements */
+    void *data;                   /* constants from load on; the others once the arena is bound */
+    int first;                    /* node index that defines it (-1: before the first node) */
+    int last;                     /* last node index that reads it (n_nodes: a graph output) */
+    size_t offset;                /* planned offset in the activation region */
+} alog_value;
+
+/* ---- nodes --------------------------------------------------------------------------------- */
+
+struct alog_op;
+
+typedef struct alog_node {
+    const struct alog_op *op;
+    const uint8_t *proto;         /* the NodeProto bytes: attributes are read from here */
+    size_t proto_len;
+    const uint8_t *name;          /* node name for messages (may be empty) */
+    size_t name_len;
+    int32_t *inputs;              /* (n_inputs) value indices, -1 for an omitted optional input */
+    int n_inputs;
+    int32_t *outputs;             /* (n_outputs) value indices, -1 for an omitted output */
+    int n_outputs;
+    void *params;                 /* op->params_size bytes, filled by op->prepare */
+    size_t scratch_size;          /* bytes of working memory op->run needs, set by prepare */
+    size_t scratch_offset;        /* planned offset in the activation region */
+    void *scratch;
+} alog_node;
+
+/* ---- the model ----------------------------------------------------------------------------- */
+
+struct alog_model {
+    alog_value *values;           /* (n_values) */
+    int n_values;
+    alog_node *nodes;             /* (n_nodes), in graph (topological) order */
+    int n_nodes;
+    int32_t *graph_inputs;        /* (n_graph_inputs) value indices */
+    char **input_names;           /* (n_graph_inputs) NUL-terminated copies */
+    int n_graph_inputs;
+    int32_t *graph_outputs;       /* (n_graph_outputs) */
+    char **output_names;          /* (n_graph_outputs) */
+    int n_graph_outputs;
+    int64_t batch;                /* replaces the graph inputs' symbolic first dimension */
+    int64_t opset;                /* version of the default ("ai.onnx") operator set */
+    uint8_t *arena;               /* the caller's arena */
+    size_t arena_len;
+    size_t used;                  /* bump pointer: metadata, then the activation region */
+    uint8_t *activations;         /* (activation_size) bytes */
+    size_t activation_size;
+    char error[ALOG_MESSAGE_LEN];
+};
+
+/* ---- operators ----------------------------------------------------------------------------- */
+
+typedef struct alog_op {
+    const char *type;             /* ONNX op_type */
+    const char *const *attrs;     /* NULL-terminated list of the attributes it understands */
+    size_t params_size;
+    /* Checks types, shapes and attributes, sets the outputs' dtype and shape, fills params. */
+    alog_status (*prepare)(alog_model *m, alog_node *node);
+    /* Computes the outputs; data pointers are bound, shapes are those prepare set. */
+    alog_status (*run)(alog_model *m, const alog_node *node);
+} alog_op;
+
+/* The registry row for an op_type, or NULL. */
+const alog_op *alog_op_find(const uint8_t *type, size_t type_len);
+
+/* ---- arena --------------------------------------------------------------------------------- */
+
+/* ALOG_ALIGN-aligned bytes from the arena's bump pointer (zeroed). */
+alog_status alog_arena_alloc(alog_model *m, size_t bytes, void **out_ptr);
+
+/* ---- helpers for operators ----------------------------------------------------------------- */
+
+/* Records "<op> node '<name>': <message>" in m->error and returns `status`. */
+alog_status alog_node_fail(alog_model *m, const alog_node *node, alog_status status,
+                           const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Input or output `i` of the node, NULL when absent or omitted. */
+alog_value *alog_input(const alog_model *m, const alog_node *node, int i);
+alog_value *alog_output(const alog_model *m, const alog_node *node, int i);
+
+/* Input i, which must be present and have this dtype. */
+alog_status alog_require_input(alog_value **out, alog_model *m, const alog_node *node, int i,
+                               alog_dtype dtype);
+
+/* Checks the number of inputs (present or omitted) and outputs. */
+alog_status alog_require_arity(alog_model *m, const alog_node *node, int min_in, int max_in,
+                               int min_out, int max_out);
+
+/* Sets an output's dtype and shape and computes its element count (checking overflow). */
+alog_status alog_set_output(alog_model *m, const alog_node *node, int i, alog_dtype dtype,
+                            int rank, const int64_t *dims);
+
+/* Copies a constant int64 input (a shape, axes, starts...) into out (at most cap values). */
+alog_status alog_const_ints(alog_model *m, const alog_node *node, int i, int64_t *out,
+                            size_t cap, size_t *out_count);
+
+/* Normalises a possibly negative axis against rank into [0, rank). */
+alog_status alog_axis(alog_model *m, const alog_node *node, int64_t axis, int rank,
+                      int *out_axis);
+
+/* Product of dims[begin..end). */
+size_t alog_dims_product(const int64_t *dims, int begin, int end);
+
+/* ---- attributes ---------------------------------------------------------------------------- */
+
+typedef struct alog_attr {
+    int type;                     /* ONNX AttributeProto.AttributeType */
+    alog_pb_field value;          /* the field holding the value (for i, f, s, t) */
+    const uint8_t *proto;         /* the whole AttributeProto (for ints and floats) */
+    size_t proto_len;
+} alog_attr;
+
+enum {
+    ALOG_ATTR_FLOAT = 1,
+    ALOG_ATTR_INT = 2,
+    ALOG_ATTR_STRING = 3,
+    ALOG_ATTR_TENSOR = 4,
+    ALOG_ATTR_FLOATS = 6,
+    ALOG_ATTR_INTS = 7,
+    ALOG_ATTR_STRINGS = 8
+};
+
+/* Finds attribute `name`: *out_found is 0 when the node does not carry it. */
+alog_status alog_attr_find(alog_model *m, const alog_node *node, const char *name,
+                           alog_attr *out_attr, int *out_found);
+
+alog_status alog_attr_int(alog_model *m, const alog_node *node, const char *name, int64_t dflt,
+                          int64_t *out_value);
+alog_status alog_attr_float(alog_model *m, const alog_node *node, const char *name, float dflt,
+                            float *out_value);
+/* *out_count is 0 and nothing is stored when the attribute is absent. */
+alog_status alog_attr_ints(alog_model *m, const alog_node *node, const char *name, int64_t *out,
+                           size_t cap, size_t *out_count);
+alog_status alog_attr_floats(alog_model *m, const alog_node *node, const char *name, float *out,
+                             size_t cap, size_t *out_count);
+/* *out_str is NULL when absent. */
+alog_status alog_attr_string(alog_model *m, const alog_node *node, const char *name,
+                             const uint8_t **out_str, size_t *out_len);
+
+/* ---- tensors in protobuf ------------------------------------------------------------------- */
+
+/*
+ * Decodes a TensorProto into v (dtype, shape, data). Data is used in place when it is raw or
+ * packed little-endian with the alignment its type needs on this host; otherwise it is copied
+ * into the arena. Other element types are ALOG_ERR_UNSUPPORTED_ATTR.
+ */
+alog_status alog_tensor_decode(alog_model *m, const uint8_t *proto, size_t len, alog_value *v);
+
+#endif /* ALOG_ENGINE_H */

@@ -1,0 +1,247 @@
+/*
+ * mask.c - tokens and masks of docs/matching.md, sections 2 and 1: a byte scanner, no regexes.
+ *
+ * Every read is guarded by the token's length; runs are scanned once per position where a mask
+ * may start, and a run of path bytes that failed to be a path is not scanned again from its later
+ * slashes, so a token costs time linear in its length.
+ */
+#include <string.h>
+
+#include "match.h"
+
+/* ---- byte classes ------------------------------------------------------------------------ */
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+static int is_hex_letter(unsigned char c) { return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+static int is_hex(unsigned char c) { return is_digit(c) || is_hex_letter(c); }
+
+/* Word bytes: ASCII letters and digits and every byte >= 0x80 (so a mask never starts or ends
+ * inside a run of non-ASCII text). */
+static int is_word(unsigned char c) { return is_digit(c) || is_alpha(c) || c >= 0x80; }
+
+static int is_path_byte(unsigned char c)
+{
+    return is_word(c) || c == '_' || c == '.' || c == '~' || c == '+' || c == '%' || c == '/' ||
+           c == '-';
+}
+
+/* A mask may end before tok[i]: the token ends there or tok[i] is not a word byte. */
+static int ends_at(const unsigned char *tok, size_t len, size_t i)
+{
+    return i >= len || !is_word(tok[i]);
+}
+
+static size_t digit_run(const unsigned char *tok, size_t len, size_t i)
+{
+    size_t j = i;
+    while (j < len && is_digit(tok[j])) j++;
+    return j - i;
+}
+
+static size_t hex_run(const unsigned char *tok, size_t len, size_t i)
+{
+    size_t j = i;
+    while (j < len && is_hex(tok[j])) j++;
+    return j - i;
+}
+
+/* ---- whitespace and tokens --------------------------------------------------------------- */
+
+size_t alog_whitespace_len(const unsigned char *p, const unsigned char *end)
+{
+    size_t avail = (size_t)(end - p);
+    unsigned char c = p[0];
+    if (c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f)) return 1;
+    if (c == 0xc2 && avail >= 2 && (p[1] == 0x85 || p[1] == 0xa0)) return 2;
+    if (avail < 3) return 0;
+    if (c == 0xe1 && p[1] == 0x9a && p[2] == 0x80) return 3;
+    if (c == 0xe2 && p[1] == 0x80 &&
+        ((p[2] >= 0x80 && p[2] <= 0x8a) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
+        return 3;
+    if (c == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) return 3;
+    if (c == 0xe3 && p[1] == 0x80 && p[2] == 0x80) return 3;
+    return 0;
+}
+
+int alog_next_token(const unsigned char **tok, size_t *tok_len, const unsigned char *s, size_t len,
+                    size_t *pos)
+{
+    const unsigned char *end = s + len;
+    size_t i = *pos, start, ws = 0;
+    while (i < len && (ws = alog_whitespace_len(s + i, end)) > 0) i += ws;
+    if (i >= len) {
+        *pos = len;
+        return 0;
+    }
+    start = i;
+    while (i < len && alog_whitespace_len(s + i, end) == 0) i++;
+    *tok = s + start;
+    *tok_len = i - start;
+    *pos = i;
+    return 1;
+}
+
+/* ---- mask rules: each returns the bytes it covers from tok[i], 0 when it does not apply ---- */
+
+static size_t mask_uuid(const unsigned char *tok, size_t len, size_t i)
+{
+    static const size_t groups[5] = {8, 4, 4, 4, 12};
+    size_t g, j = i;
+    for (g = 0; g < 5; g++) {
+        if (hex_run(tok, len, j) != groups[g]) return 0;
+        j += groups[g];
+        if (g < 4) {
+            if (j >= len || tok[j] != '-') return 0;
+            j++;
+        }
+    }
+    return ends_at(tok, len, j) ? j - i : 0;
+}
+
+static size_t mask_ip(const unsigned char *tok, size_t len, size_t i)
+{
+    size_t part, run, j = i;
+    for (part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (j >= len || tok[j] != '.') return 0;
+            j++;
+        }
+        run = digit_run(tok, len, j);
+        if (run < 1 || run > 3) return 0;
+        j += run;
+    }
+    if (j < len && tok[j] == ':') {
+        run = digit_run(tok, len, j + 1);
+        if (run > 0 && ends_at(tok, len, j + 1 + run)) return j + 1 + run - i;
+    }
+    return ends_at(tok, len, j) ? j - i : 0;
+}
+
+static size_t mask_hex(const unsigned char *tok, size_t len, size_t i)
+{
+    size_t run, k;
+    int digit = 0, letter = 0;
+    if (tok[i] == '0' && i + 1 < len && (tok[i + 1] == 'x' || tok[i + 1] == 'X')) {
+        run = hex_run(tok, len, i + 2);
+        if (run > 0 && ends_at(tok, len, i + 2 + run)) return 2 + run;
+    }
+    run = hex_run(tok, len, i);
+    if (run < 8 || !ends_at(tok, len, i + run)) return 0;
+    for (k = i; k < i + run; k++) {
+        if (is_digit(tok[k])) digit = 1;
+        else letter = 1;
+    }
+    return digit && letter ? run : 0;
+}
+
+static size_t mask_num(const unsigned char *tok, size_t len, size_t i)
+{
+    size_t j = i, run, frac;
+    if (tok[j] == '-' || tok[j] == '+') j++;
+    run = digit_run(tok, len, j);
+    if (run == 0) return 0;
+    j += run;
+    if (j < len && tok[j] == '.') {
+        frac = digit_run(tok, len, j + 1);
+        if (frac > 0 && ends_at(tok, len, j + 1 + frac)) return j + 1 + frac - i;
+    }
+    return ends_at(tok, len, j) ? j - i : 0;
+}
+
+/* A path: '/', then the run of path bytes without its trailing dots, which must hold another
+ * '/' and a byte other than '/' and '.'. On failure, *run_end gets the end of the run. */
+static size_t mask_path(const unsigned char *tok, size_t len, size_t i, size_t *run_end)
+{
+    size_t j = i + 1, body_end = i + 1;
+    int slash = 0, part = 0;
+    if (tok[i] != '/') return 0;
+    for (; j < len && is_path_byte(tok[j]); j++) {
+        if (tok[j] == '.') continue;
+        body_end = j + 1;
+        if (tok[j] == '/') slash = 1;
+        else part = 1;
+    }
+    if (slash && part) return body_end - i;
+    *run_end = j;
+    return 0;
+}
+
+/* ---- the scanner ----------------------------------------------------------------------- */
+
+const char *alog_mask_at(size_t *used, alog_mask_state *state, const unsigned char *tok,
+                         size_t len, size_t i, unsigned rules)
+{
+    size_t n;
+    *used = 0;
+    if (i > 0 && is_word(tok[i - 1])) return NULL;
+    if ((rules & ALOG_MASK_UUID) && (n = mask_uuid(tok, len, i)) > 0) {
+        *used = n;
+        return "<HEX>";
+    }
+    if ((rules & ALOG_MASK_IP) && (n = mask_ip(tok, len, i)) > 0) {
+        *used = n;
+        return "<IP>";
+    }
+    if ((rules & ALOG_MASK_HEX) && (n = mask_hex(tok, len, i)) > 0) {
+        *used = n;
+        return "<HEX>";
+    }
+    if ((rules & ALOG_MASK_NUM) && (n = mask_num(tok, len, i)) > 0) {
+        *used = n;
+        return "<NUM>";
+    }
+    if ((rules & ALOG_MASK_PATH) && i >= state->no_path_until &&
+        (n = mask_path(tok, len, i, &state->no_path_until)) > 0) {
+        *used = n;
+        return "<PATH>";
+    }
+    return NULL;
+}
+
+int alog_masked_token_equals(const unsigned char *lt, size_t lt_len, const unsigned char *tt,
+                             size_t tt_len, unsigned rules)
+{
+    alog_mask_state state = {0};
+    size_t i = 0, j = 0, used, mlen;
+    const char *mask;
+    while (i < lt_len) {
+        mask = alog_mask_at(&used, &state, lt, lt_len, i, rules);
+        if (mask != NULL) {
+            mlen = strlen(mask);
+            if (tt_len - j < mlen || memcmp(tt + j, mask, mlen) != 0) return 0;
+            j += mlen;
+            i += used;
+        } else {
+            if (j >= tt_len || tt[j] != lt[i]) return 0;
+            j++;
+            i++;
+        }
+    }
+    return j == tt_len;
+}
+
+void alog_mask_token(unsigned char *out, size_t cap, size_t *out_len, const unsigned char *tok,
+                     size_t len, unsigned rules)
+{
+    alog_mask_state state = {0};
+    size_t i = 0, n = 0, used, k, mlen;
+    const char *mask;
+    while (i < len) {
+        mask = alog_mask_at(&used, &state, tok, len, i, rules);
+        if (mask != NULL) {
+            mlen = strlen(mask);
+            for (k = 0; k < mlen; k++, n++)
+                if (n < cap) out[n] = (unsigned char)mask[k];
+            i += used;
+        } else {
+            if (n < cap) out[n] = tok[i];
+            n++;
+            i++;
+        }
+    }
+    *out_len = n;
+}

@@ -1,0 +1,182 @@
+/*
+ * sessionkey.c - the session key rule and the timestamp rule (docs/matching.md, sections 5, 6).
+ */
+#include <string.h>
+
+#include "match.h"
+
+/* ---- session keys ------------------------------------------------------------------------ */
+
+/* Key bytes: printable ASCII except the delimiters, so a key needs no escaping anywhere. */
+static int is_key_byte(unsigned char c)
+{
+    return c >= 0x21 && c <= 0x7e && strchr("\"'(),./:;<=>[\\]{|}", c) == NULL;
+}
+
+alog_status alog_session_rule_parse(alog_session_rule *rule, const char *text, size_t len)
+{
+    static const char none[] = "none", prefix[] = "prefix:";
+    size_t i, plen = sizeof prefix - 1;
+    if (rule == NULL || (text == NULL && len > 0)) return ALOG_ERR_INVALID_ARGUMENT;
+    if (len == sizeof none - 1 && memcmp(text, none, len) == 0) {
+        rule->prefix = NULL;
+        rule->prefix_len = 0;
+        return ALOG_OK;
+    }
+    if (len <= plen || memcmp(text, prefix, plen) != 0) return ALOG_ERR_INVALID_ARGUMENT;
+    for (i = plen; i < len; i++)
+        if (!is_key_byte((unsigned char)text[i])) return ALOG_ERR_INVALID_ARGUMENT;
+    rule->prefix = text + plen;
+    rule->prefix_len = len - plen;
+    return ALOG_OK;
+}
+
+void alog_line_session(const char **key, size_t *key_len, const alog_session_rule *rule,
+                       const void *line, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    size_t i = 0, end, p = rule->prefix_len;
+    if (rule->prefix == NULL) {
+        *key = ALOG_SESSION_ALL;
+        *key_len = sizeof ALOG_SESSION_ALL - 1;
+        return;
+    }
+    /* Walk the maximal runs of key bytes; the first that starts with the prefix and is longer
+     * than it is the key. */
+    while (i < len) {
+        if (!is_key_byte(s[i])) {
+            i++;
+            continue;
+        }
+        end = i;
+        while (end < len && is_key_byte(s[end])) end++;
+        if (end - i > p && memcmp(s + i, rule->prefix, p) == 0) {
+            *key = (const char *)s + i;
+            *key_len = end - i;
+            return;
+        }
+        i = end;
+    }
+    *key = ALOG_SESSION_NO_KEY;
+    *key_len = sizeof ALOG_SESSION_NO_KEY - 1;
+}
+
+/* ---- timestamps -------------------------------------------------------------------------- */
+
+typedef struct cursor {
+    const unsigned char *s;
+    size_t len;
+} cursor;
+
+static int digit_at(cursor c, size_t i) { return i < c.len && c.s[i] >= '0' && c.s[i] <= '9'; }
+
+/* Exactly `count` digits at i, as a number; -1 when they are not there. */
+static long digits(cursor c, size_t i, size_t count)
+{
+    long v = 0;
+    size_t k;
+    for (k = 0; k < count; k++) {
+        if (!digit_at(c, i + k)) return -1;
+        v = v * 10 + (c.s[i + k] - '0');
+    }
+    return v;
+}
+
+static int byte_at(cursor c, size_t i, unsigned char b) { return i < c.len && c.s[i] == b; }
+
+static int days_in_month(long year, long month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    int64_t era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Whole seconds of a validated date and time, or -1. */
+static double civil_seconds(long y, long mo, long d, long h, long mi, long s)
+{
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 ||
+        mi < 0 || mi > 59 || s < 0 || s > 59)
+        return -1;
+    return (double)(days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + mi * 60 + s);
+}
+
+/* YYYY-MM-DD[ T]HH:MM:SS[(.|,)digits] */
+static int iso(double *out, cursor c)
+{
+    double whole;
+    long frac = 0, scale = 1;
+    size_t i = 20, k;
+    if (!byte_at(c, 4, '-') || !byte_at(c, 7, '-') || !(byte_at(c, 10, ' ') || byte_at(c, 10, 'T')) ||
+        !byte_at(c, 13, ':') || !byte_at(c, 16, ':'))
+        return 0;
+    whole = civil_seconds(digits(c, 0, 4), digits(c, 5, 2), digits(c, 8, 2), digits(c, 11, 2),
+                          digits(c, 14, 2), digits(c, 17, 2));
+    if (whole < 0) return 0;
+    if ((byte_at(c, 19, '.') || byte_at(c, 19, ',')) && digit_at(c, 20)) {
+        for (k = 0; digit_at(c, i); i++, k++) {
+            if (k < 9) {
+                frac = frac * 10 + (c.s[i] - '0');
+                scale *= 10;
+            }
+        }
+        *out = whole + (double)frac / (double)scale;
+        return 1;
+    }
+    if (digit_at(c, 19)) return 0;
+    *out = whole;
+    return 1;
+}
+
+/* yymmdd HHMMSS */
+static int hdfs(double *out, cursor c)
+{
+    long date = digits(c, 0, 6), time = digits(c, 7, 6);
+    double whole;
+    if (date < 0 || time < 0 || !byte_at(c, 6, ' ') || digit_at(c, 13)) return 0;
+    whole = civil_seconds(2000 + date / 10000, date / 100 % 100, date % 100, time / 10000,
+                          time / 100 % 100, time % 100);
+    if (whole < 0) return 0;
+    *out = whole;
+    return 1;
+}
+
+/* Mmm dd HH:MM:SS (day as two digits or a space and one digit), in ALOG_SYSLOG_YEAR */
+static int syslog_time(double *out, cursor c)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    long month = 0, day, m;
+    double whole;
+    for (m = 0; m < 12 && month == 0; m++)
+        if (c.len >= 3 && memcmp(c.s, months + 3 * m, 3) == 0) month = m + 1;
+    if (month == 0 || !byte_at(c, 3, ' ')) return 0;
+    day = digits(c, 4, 2);
+    if (day < 0 && byte_at(c, 4, ' ')) day = digits(c, 5, 1);
+    if (day < 0 || !byte_at(c, 6, ' ') || !byte_at(c, 9, ':') || !byte_at(c, 12, ':') ||
+        digit_at(c, 15))
+        return 0;
+    whole = civil_seconds(ALOG_SYSLOG_YEAR, month, day, digits(c, 7, 2), digits(c, 10, 2),
+                          digits(c, 13, 2));
+    if (whole < 0) return 0;
+    *out = whole;
+    return 1;
+}
+
+int alog_line_timestamp(double *seconds, const void *line, size_t len)
+{
+    cursor c;
+    c.s = (const unsigned char *)line;
+    c.len = line == NULL ? 0 : len;
+    return iso(seconds, c) || hdfs(seconds, c) || syslog_time(seconds, c);
+}

@@ -1,0 +1,15 @@
+/*
+ * alog_math.h - the engine's own elementary functions, in portable C99 float arithmetic.
+ *
+ * Every target computes the same bits (no libm, whose implementations differ): build with
+ * -ffp-contract=off so no compiler fuses a multiply and an add on one target but not another.
+ * Accuracy: within 2 ulp of the correctly rounded result over the whole float range.
+ */
+#ifndef ALOG_MATH_H
+#define ALOG_MATH_H
+
+float alog_expf(float x);
+float alog_tanhf(float x);
+float alog_sigmoidf(float x);
+
+#endif /* ALOG_MATH_H */

@@ -1,0 +1,89 @@
+/* gemm.c - Gemm: Y = alpha * op(A) op(B) + beta * C, op = optional transpose, C broadcast to (M, N). */
+#include "ops.h"
+
+typedef struct gemm_params {
+    size_t M, N, K;
+    int trans_a, trans_b;
+    float alpha, beta;
+    size_t c_row, c_col;          /* C's strides over (M, N): 0 where broadcast */
+} gemm_params;
+
+static const char *const attrs[] = {"alpha", "beta", "transA", "transB", NULL};
+
+/* ---- reference kernel --------------------------------------------------------------------- */
+
+/* y: (M, N); a: (M, K) or (K, M) if ta; b: (K, N) or (N, K) if tb; c: NULL or strided. */
+static void alog_gemm_f32(float *y, const float *a, const float *b, const float *c, size_t M,
+                          size_t N, size_t K, int ta, int tb, float alpha, float beta,
+                          size_t c_row, size_t c_col)
+{
+    size_t i, j, k;
+    for (i = 0; i < M; ++i) {
+        for (j = 0; j < N; ++j) {
+            float acc = 0.0f;
+            for (k = 0; k < K; ++k)
+                acc += (ta ? a[k * M + i] : a[i * K + k]) * (tb ? b[j * K + k] : b[k * N + j]);
+            y[i * N + j] = alpha * acc + (c ? beta * c[i * c_row + j * c_col] : 0.0f);
+        }
+    }
+}
+
+/* ---- adapter ------------------------------------------------------------------------------ */
+
+static alog_status check_c(alog_model *m, const alog_node *node, const alog_value *c,
+                           gemm_params *p)
+{
+    int64_t cm = c->rank == 2 ? c->dims[0] : 1;
+    int64_t cn = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
+    if (c->rank > 2 || (cm != 1 && cm != (int64_t)p->M) || (cn != 1 && cn != (int64_t)p->N))
+        return alog_node_fail(m, node, ALOG_ERR_SHAPE, "C does not broadcast to (%lu, %lu)",
+                              (unsigned long)p->M, (unsigned long)p->N);
+    p->c_row = cm == 1 ? 0 : (size_t)cn;
+    p->c_col = cn == 1 ? 0 : 1;
+    return ALOG_OK;
+}
+
+static alog_status prepare(alog_model *m, alog_node *node)
+{
+    gemm_params *p = (gemm_params *)node->params;
+    alog_value *a, *b, *c;
+    int64_t ta, tb, dims[2];
+    ALOG_TRY(alog_require_arity(m, node, 2, 3, 1, 1));
+    ALOG_TRY(alog_require_input(&a, m, node, 0, ALOG_DTYPE_FLOAT32));
+    ALOG_TRY(alog_require_input(&b, m, node, 1, ALOG_DTYPE_FLOAT32));
+    ALOG_TRY(alog_attr_int(m, node, "transA", 0, &ta));
+    ALOG_TRY(alog_attr_int(m, node, "transB", 0, &tb));
+    ALOG_TRY(alog_attr_float(m, node, "alpha", 1.0f, &p->alpha));
+    ALOG_TRY(alog_attr_float(m, node, "beta", 1.0f, &p->beta));
+    if (a->rank != 2 || b->rank != 2)
+        return alog_node_fail(m, node, ALOG_ERR_SHAPE, "A and B must be matrices");
+    p->trans_a = ta != 0;
+    p->trans_b = tb != 0;
+    p->M = (size_t)a->dims[p->trans_a ? 1 : 0];
+    p->K = (size_t)a->dims[p->trans_a ? 0 : 1];
+    p->N = (size_t)b->dims[p->trans_b ? 0 : 1];
+    if ((size_t)b->dims[p->trans_b ? 1 : 0] != p->K)
+        return alog_node_fail(m, node, ALOG_ERR_SHAPE, "inner dimensions %lu and %lld differ",
+                              (unsigned long)p->K, (long long)b->dims[p->trans_b ? 1 : 0]);
+    c = alog_input(m, node, 2);
+    if (c) {
+        ALOG_TRY(alog_require_input(&c, m, node, 2, ALOG_DTYPE_FLOAT32));
+        ALOG_TRY(check_c(m, node, c, p));
+    }
+    dims[0] = (int64_t)p->M;
+    dims[1] = (int64_t)p->N;
+    return alog_set_output(m, node, 0, ALOG_DTYPE_FLOAT32, 2, dims);
+}
+
+static alog_status run(alog_model *m, const alog_node *node)
+{
+    const gemm_params *p = (const gemm_params *)node->params;
+    const alog_value *a = alog_input(m, node, 0), *b = alog_input(m, node, 1);
+    const alog_value *c = alog_input(m, node, 2), *y = alog_output(m, node, 0);
+    alog_gemm_f32((float *)y->data, (const float *)a->data, (const float *)b->data,
+                  c ? (const float *)c->data : NULL, p->M, p->N, p->K, p->trans_a, p->trans_b,
+                  p->alpha, p->beta, p->c_row, p->c_col);
+    return ALOG_OK;
+}
+
+const alog_op alog_op_gemm = {"Gemm", attrs, sizeof(gemm_params), prepare, run};

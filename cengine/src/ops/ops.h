@@ -1,0 +1,88 @@
+/*
+ * ops.h - the operator registry rows and the helpers several operators share.
+ *
+ * Each operator file holds a pure reference kernel on plain pointers and sizes, a prepare()
+ * that checks types, shapes and attributes, a run() adapter, and one registry row.
+ */
+#ifndef ALOG_OPS_H
+#define ALOG_OPS_H
+
+#include "../engine.h"
+
+extern const alog_op alog_op_add, alog_op_concat, alog_op_constant, alog_op_conv,
+    alog_op_conv_transpose, alog_op_div, alog_op_gather, alog_op_gemm, alog_op_lstm,
+    alog_op_matmul, alog_op_mul, alog_op_reduce_sum, alog_op_relu, alog_op_reshape, alog_op_selu,
+    alog_op_sigmoid, alog_op_slice, alog_op_softmax, alog_op_split, alog_op_squeeze, alog_op_sub,
+    alog_op_tanh, alog_op_transpose, alog_op_unsqueeze;
+
+/* ---- element-wise (elementwise.c) --------------------------------------------------------- */
+
+/* Two operands broadcast numpy-style, adjacent dims merged where both stay contiguous. */
+typedef struct alog_broadcast {
+    int rank;                       /* >= 1 */
+    int64_t dims[ALOG_MAX_RANK];    /* (rank) output dims after merging */
+    int64_t a_stride[ALOG_MAX_RANK];/* (rank) element strides, 0 where a is broadcast */
+    int64_t b_stride[ALOG_MAX_RANK];
+} alog_broadcast;
+
+/* y[i] = a[i * a_step] op b[i * b_step] for i < n (steps are 0 or 1). */
+typedef void (*alog_binary_f32)(float *y, const float *a, size_t a_step, const float *b,
+                                size_t b_step, size_t n);
+typedef void (*alog_binary_i64)(int64_t *y, const int64_t *a, size_t a_step, const int64_t *b,
+                                size_t b_step, size_t n);
+
+/* Numpy broadcasting of two shapes. */
+alog_status alog_broadcast_shapes(alog_model *m, const alog_node *node, const alog_value *a,
+                                  const alog_value *b, int *out_rank, int64_t *out_dims);
+
+/* Prepare for Add/Sub/Mul/Div: params is an alog_broadcast. int64 allowed when allow_i64. */
+alog_status alog_binary_prepare(alog_model *m, alog_node *node, int allow_i64);
+alog_status alog_binary_run(alog_model *m, const alog_node *node, alog_binary_f32 f32,
+                            alog_binary_i64 i64);
+
+/* Prepare for a float32 unary op: one input, one output of the same shape. */
+alog_status alog_unary_prepare(alog_model *m, alog_node *node);
+
+/* ---- layout-only ops (reshape.c) ---------------------------------------------------------- */
+
+/* Run for Reshape/Squeeze/Unsqueeze: the bytes do not move, only the shape changes. */
+alog_status alog_copy_run(alog_model *m, const alog_node *node);
+
+/* ---- axes lists (axes.c) ----------------------------------------------------------------- */
+
+/*
+ * Reads a list of axes given either as the "axes" attribute (older opsets) or as constant input
+ * `input` (newer ones). *out_present is 0 when neither is given.
+ */
+alog_status alog_read_axes(alog_model *m, const alog_node *node, int input, int64_t *out,
+                           size_t *out_count, int *out_present);
+
+/* Normalises axes against rank; fails on an axis out of range or repeated. bitmask out. */
+alog_status alog_axes_mask(alog_model *m, const alog_node *node, const int64_t *axes, size_t n,
+                           int rank, unsigned *out_mask);
+
+/* ---- convolutions (conv.c) ---------------------------------------------------------------- */
+
+#define ALOG_CONV_MAX_SPATIAL 3
+
+/* Geometry of a 1-, 2- or 3-D (transposed) convolution, padded to 3-D with unit dims. */
+typedef struct alog_conv_geom {
+    int spatial;                                    /* 1..3 as in the graph */
+    int64_t batch, in_channels, out_channels, group;
+    int64_t in[ALOG_CONV_MAX_SPATIAL];              /* (d, h, w) input sizes */
+    int64_t out[ALOG_CONV_MAX_SPATIAL];             /* (d, h, w) output sizes */
+    int64_t kernel[ALOG_CONV_MAX_SPATIAL];
+    int64_t stride[ALOG_CONV_MAX_SPATIAL];
+    int64_t dilation[ALOG_CONV_MAX_SPATIAL];
+    int64_t pad_begin[ALOG_CONV_MAX_SPATIAL];
+    int has_bias;
+} alog_conv_geom;
+
+/* Reads kernel_shape, strides, dilations, pads (explicit) and group into g (3-D padded). */
+alog_status alog_conv_read_attrs(alog_model *m, const alog_node *node, const alog_value *x,
+                                 const alog_value *w, alog_conv_geom *g, int64_t *pads_end);
+
+/* auto_pad as 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID. */
+alog_status alog_conv_auto_pad(alog_model *m, const alog_node *node, int *out_mode);
+
+#endif /* ALOG_OPS_H */

@@ -1,0 +1,301 @@
+"""Generate the engine's C headers from a model directory with jinja2 (templates/*.j2).
+
+Outputs (each from the template of the same name plus ``.j2``):
+
+* ``alog_vocab.h``: the vocabulary as C tables, so the matcher needs no JSON on the device.
+* ``alog_model_meta.h``: shapes, top-k, MSCRED threshold, arena bounds, file hashes, versions.
+* ``alog_model_data.c``: the .onnx bytes as 16-byte aligned const arrays (targets that embed).
+
+Same inputs give the same bytes: no timestamps, no absolute paths (the banner names inputs by their
+path relative to ``CodegenConfig.root``), sorted iteration, C escaping done here in Python.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+from . import __version__, atomic
+from .errors import UserError
+
+OUTPUTS = ("alog_vocab.h", "alog_model_meta.h", "alog_model_data.c")
+MODELS = ("deeplog", "mscred")
+VOCAB_FILE = "vocab.json"
+# The files of the model directory that each output is generated from.
+INPUTS = {
+    "alog_vocab.h": (VOCAB_FILE,),
+    "alog_model_meta.h": (VOCAB_FILE, "deeplog.onnx", "deeplog.onnx.meta.json", "mscred.onnx",
+                          "mscred.onnx.meta.json"),
+    "alog_model_data.c": ("deeplog.onnx", "mscred.onnx"),
+}
+HEADER_FORMAT_VERSION = 1
+# C99 only promises string literals up to 4095 characters (-pedantic enforces it).
+MAX_C_STRING_BYTES = 4095
+BYTES_PER_ROW = 16
+TENSOR_ALIGNMENT = 64
+# The engine reads weights in place from the embedded arrays.
+MODEL_DATA_ALIGNMENT = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class CodegenConfig:
+    model_dir: Path                       # the convert-onnx output directory
+    out_dir: Path
+    outputs: tuple[str, ...] = OUTPUTS    # which files to render
+    root: Path = Path(".")                # banner paths are relative to this directory
+
+
+@dataclasses.dataclass(frozen=True)
+class CodegenResult:
+    written: tuple[Path, ...]
+
+
+# ---- filters: names and escaping live here, not in templates --------------------------------
+
+_PLAIN_BYTES = frozenset(range(0x20, 0x7F)) - {ord('"'), ord("\\"), ord("?")}
+
+
+def c_string(text: str) -> str:
+    """A C string literal holding the UTF-8 bytes of `text`.
+
+    Printable ASCII stays as is except `"`, `\\` and `?` (trigraphs); every other byte becomes a
+    three-digit octal escape, which, unlike `\\x`, cannot swallow the characters that follow.
+    """
+    data = text.encode("utf-8")
+    if len(data) > MAX_C_STRING_BYTES:
+        raise UserError(f"a string of {len(data)} bytes is longer than a C99 string literal may be "
+                        f"({MAX_C_STRING_BYTES})", None, "shorten the log template")
+    body = "".join(chr(b) if b in _PLAIN_BYTES else f"\\{b:03o}" for b in data)
+    return f'"{body}"'
+
+
+def c_ident(text: str) -> str:
+    """A valid C identifier made from `text`: other characters become `_`."""
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", str(text))
+    return ident if ident and not ident[0].isdigit() else f"n{ident}"
+
+
+def c_double(value: float) -> str:
+    """A double literal that reads back to exactly `value`."""
+    text = repr(float(value))
+    if text in ("inf", "-inf", "nan"):
+        raise UserError(f"{text} has no C literal", None, "check the model metadata")
+    return text if any(c in text for c in ".e") else f"{text}.0"
+
+
+def c_byte_rows(data: bytes) -> list[str]:
+    """`data` as rows of `0x..` initializers, BYTES_PER_ROW a row."""
+    return [", ".join(f"0x{b:02x}" for b in data[i:i + BYTES_PER_ROW]) + ","
+            for i in range(0, len(data), BYTES_PER_ROW)]
+
+
+def environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("alog_detect", "templates"),
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(c_string=c_string, c_ident=c_ident, c_double=c_double,
+                       c_byte_rows=c_byte_rows, c_comment=c_comment)
+    return env
+
+
+def template_dependencies(name: str) -> list[str]:
+    """The template `name` and every template it extends, includes or imports, sorted."""
+    import jinja2.meta
+
+    env = environment()
+    seen: set[str] = set()
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        source = env.loader.get_source(env, current)[0]
+        pending.extend(n for n in jinja2.meta.find_referenced_templates(env.parse(source)) if n)
+    return sorted(seen)
+
+
+def c_comment(text: str) -> str:
+    """`text` made safe inside a /* */ comment on one line."""
+    return " ".join(str(text).replace("*/", "* /").split())
+
+
+# ---- context: what the templates see ------------------------------------------------------------
+
+def _relative(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+
+
+def _inputs(model_dir: Path, names: tuple[str, ...], root: Path) -> list[dict]:
+    from .deeplog_data import file_sha256
+
+    files = sorted((model_dir / name for name in names if (model_dir / name).is_file()),
+                   key=lambda p: _relative(p, root))
+    return [{"path": _relative(p, root), "sha256": file_sha256(p)} for p in files]
+
+
+def _vocab_context(model_dir: Path) -> dict:
+    from .deeplog_data import file_sha256
+    from .vocab import load_engine_vocab
+
+    path = model_dir / VOCAB_FILE
+    vocab = load_engine_vocab(path)
+    return {
+        "size": vocab.size,
+        "sha256": vocab.sha256,
+        "file_sha256": file_sha256(path),
+        "entries": [{"index": i, "template": t, "length": len(t.encode("utf-8"))}
+                    for i, t in enumerate(vocab.templates)],
+    }
+
+
+def _present_models(model_dir: Path) -> list[str]:
+    present = [name for name in MODELS if (model_dir / f"{name}.onnx").is_file()]
+    if not present:
+        raise UserError("no deeplog.onnx or mscred.onnx in the model directory", model_dir,
+                        "run `alog-detect convert-onnx` into it first")
+    return present
+
+
+def _symbol(name: str) -> str:
+    return f"alog_model_{c_ident(name)}_onnx"
+
+
+def arena_bound(onnx_path: Path) -> int:
+    """Bytes of every graph input and intermediate tensor at batch 1, each rounded up to
+    TENSOR_ALIGNMENT: what a planner that reuses nothing would need, so never less than the engine's."""
+    import onnx
+    from onnx import helper, shape_inference
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    graph = model.graph
+    initializers = {init.name for init in graph.initializer}
+    for value in graph.input:
+        for dim in value.type.tensor_type.shape.dim:
+            if not dim.HasField("dim_value"):
+                dim.Clear()
+                dim.dim_value = 1            # the dynamic batch axis
+    inferred = shape_inference.infer_shapes(model, strict_mode=True).graph
+    tensors = {v.name: v for v in list(inferred.input) + list(inferred.value_info) + list(inferred.output)}
+    total = 0
+    for name, value in sorted(tensors.items()):
+        if name in initializers:
+            continue
+        tensor_type = value.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim]
+        if None in dims:
+            raise UserError(f"tensor {name!r} has no static shape at batch 1", onnx_path,
+                            "re-export with `alog-detect convert-onnx --portable`")
+        count = 1
+        for d in dims:
+            count *= d
+        size = count * helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).itemsize
+        total += -(-size // TENSOR_ALIGNMENT) * TENSOR_ALIGNMENT
+    return total
+
+
+# ---- the model metadata ---------------------------------------------------------------------------
+
+def _int_list(values) -> str:
+    return "{" + ", ".join(str(int(v)) for v in values) + "}"
+
+
+# Per model: (macro suffix, key path in the meta file's section for that model, C literal maker).
+SECTION_MACROS = {
+    "deeplog": (("SEQ_LEN", "seq_len", int), ("TOP_K", "top_k", int), ("NUM_KEYS", "num_keys", int),
+                ("PAD_INDEX", "pad_index", int)),
+    "mscred": (("N", "n", int), ("STEPS", "steps", int), ("SCALES", "scales", int),
+               ("WINDOW_SIZES", "window_sizes", _int_list), ("STEP", "step", int),
+               ("BUCKET_UNIT", "bucket.unit", c_string), ("BUCKET_SIZE", "bucket.size", int),
+               ("CELL_THRESHOLD", "cell_threshold", c_double),
+               ("ANOMALY_THRESHOLD", "anomaly_threshold", int)),
+}
+
+
+def _read_meta(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError("model metadata not found", path, "re-export with `alog-detect convert-onnx`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"unreadable model metadata ({exc})", path,
+                        "re-export with `alog-detect convert-onnx`") from None
+
+
+def _lookup(meta: dict, dotted: str, path: Path):
+    value = meta
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise UserError(f"model metadata has no {dotted!r}", path,
+                            "re-export with `alog-detect convert-onnx`")
+        value = value[key]
+    return value
+
+
+def _model_context(model_dir: Path, name: str, vocab_sha256: str) -> dict:
+    from .deeplog_data import file_sha256
+
+    onnx_path = model_dir / f"{name}.onnx"
+    meta_path = model_dir / f"{name}.onnx.meta.json"
+    meta = _read_meta(meta_path)
+    sha256 = file_sha256(onnx_path)
+    fix = "re-export the model directory with `alog-detect convert-onnx`"
+    if _lookup(meta, "sha256", meta_path) != sha256:
+        raise UserError(f"{onnx_path.name} does not match the SHA-256 its metadata records", meta_path, fix)
+    if _lookup(meta, "vocab.sha256", meta_path) != vocab_sha256:
+        raise UserError(f"{name} was exported for another vocabulary than {VOCAB_FILE}", meta_path, fix)
+    section = _lookup(meta, name, meta_path)
+    return {
+        "name": name,
+        "macro": c_ident(name).upper(),
+        "file": onnx_path.name,
+        "symbol": _symbol(name),
+        "sha256": sha256,
+        "size": onnx_path.stat().st_size,
+        "opset": int(_lookup(meta, "opset", meta_path)),
+        "arena_bound": arena_bound(onnx_path),
+        "shape_macros": sorted((macro, literal(_lookup(section, key, meta_path)))
+                               for macro, key, literal in SECTION_MACROS[name]),
+    }
+
+
+# ---- rendering --------------------------------------------------------------------------------------
+
+def _context(config: CodegenConfig, output: str) -> dict:
+    model_dir = Path(config.model_dir)
+    context = {"output": output, "template": f"{output}.j2", "version": __version__,
+               "format_version": HEADER_FORMAT_VERSION, "alignment": MODEL_DATA_ALIGNMENT,
+               "inputs": _inputs(model_dir, INPUTS[output], Path(config.root))}
+    present = _present_models(model_dir)
+    if output == "alog_model_data.c":
+        context["models"] = [{"symbol": _symbol(name), "size": len(data), "data": data}
+                             for name in present
+                             for data in [(model_dir / f"{name}.onnx").read_bytes()]]
+        return context
+    context["vocab"] = _vocab_context(model_dir)
+    if output == "alog_model_meta.h":
+        context["models"] = [_model_context(model_dir, name, context["vocab"]["sha256"])
+                             for name in present]
+        context["absent_models"] = [name for name in MODELS if name not in present]
+    return context
+
+
+def render_headers(config: CodegenConfig) -> CodegenResult:
+    """Render config.outputs from config.model_dir into config.out_dir (each written atomically)."""
+    unknown = sorted(set(config.outputs) - set(OUTPUTS))
+    if unknown:
+        raise UserError(f"unknown generated file(s) {', '.join(unknown)}", None,
+                        f"choose from {', '.join(OUTPUTS)}")
+    env = environment()
+    written = []
+    for output in sorted(config.outputs):
+        text = env.get_template(f"{output}.j2").render(_context(config, output))
+        written.append(atomic.write_text(Path(config.out_dir) / output, text))
+    return CodegenResult(tuple(written))

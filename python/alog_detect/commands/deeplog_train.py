@@ -1,0 +1,40 @@
+"""`alog-detect deeplog-train`: train DeepLog on CPU, seeded; writes the checkpoint and its curve."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "deeplog-train"
+HELP = "train DeepLog (LSTM next-key model) -> deeplog.pth and deeplog.pth.png"
+ORDER = 50
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seq", required=True, type=Path, metavar="S", help="sequences.parquet from build-deeplog")
+    p.add_argument("--vocab", required=True, type=Path, metavar="V", help="vocab.json from build-deeplog")
+    p.add_argument("--out", required=True, type=Path, metavar="M", help="checkpoint to write (deeplog.pth)")
+    p.add_argument("--hidden", type=int, default=64, help="LSTM hidden size (default 64)")
+    p.add_argument("--layers", type=int, default=2, help="LSTM layers (default 2)")
+    p.add_argument("--embed-dim", type=int, default=32, help="key embedding size (default 32)")
+    p.add_argument("--window", type=int, default=None,
+                   help="window h (default: the --window-size the sequences were built with)")
+    p.add_argument("--top-k", type=int, default=9, help="top-k g recorded for detection (default 9)")
+    p.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
+    p.add_argument("--batch-size", type=int, default=64, help="distinct windows per batch (default 64)")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 0.003)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train.deeplog import DeepLogTrainConfig, train_deeplog
+
+    config = DeepLogTrainConfig(seq=args.seq, vocab=args.vocab, out=args.out, hidden=args.hidden,
+                                layers=args.layers, embed_dim=args.embed_dim, window=args.window,
+                                top_k=args.top_k, epochs=args.epochs, batch_size=args.batch_size,
+                                lr=args.lr, seed=args.seed, progress=not args.no_progress)
+    result = train_deeplog(config)
+    print(f"wrote {result.checkpoint} (final loss {result.losses[-1]:.4f} after {len(result.losses)} "
+          f"epochs, {result.n_windows} distinct windows) and {result.curve}")
+    return 0

@@ -1,0 +1,39 @@
+"""`alog-detect parse`: mine templates from raw logs (or loghub structured CSVs) into parsed.parquet."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "parse"
+HELP = "mine log templates with Drain3: raw logs -> parsed.parquet (+ <name>.templates.json)"
+ORDER = 20
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--logs", required=True, nargs="+", metavar="FILE_OR_GLOB",
+                   help="log files or quoted globs (sorted matches)")
+    p.add_argument("--out", required=True, type=Path, metavar="PARQUET", help="output parquet file")
+    p.add_argument("--format", choices=("raw", "loghub-structured"), default="raw",
+                   help="raw: one event per line; loghub-structured: a loghub *_structured.csv "
+                        "(Content column, LineId as line number)")
+    p.add_argument("--config", type=Path, default=None, metavar="MASKING_JSON",
+                   help='masking config {"format_version": 1, "rules": [...]} (docs/matching.md); '
+                        "default: every mask rule")
+    p.add_argument("--session-key", default="none", metavar="RULE",
+                   help="session rule (docs/matching.md): 'none' (the whole stream is one session, "
+                        "the default) or 'prefix:<p>', e.g. prefix:blk_ or prefix:ses_")
+    p.add_argument("--depth", type=int, default=4, help="Drain tree depth (>= 3, default 4)")
+    p.add_argument("--sim-th", type=float, default=0.4, help="Drain similarity threshold (default 0.4)")
+    p.add_argument("--max-children", type=int, default=100, help="Drain max children per node (default 100)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..parse import ParseConfig, parse_logs
+
+    result = parse_logs(ParseConfig(
+        logs=tuple(args.logs), out=args.out, format=args.format, masking_config=args.config,
+        session_key=args.session_key, depth=args.depth, sim_th=args.sim_th, max_children=args.max_children))
+    print(f"wrote {result.parquet} ({result.lines} lines, {result.num_templates} templates) "
+          f"and {result.templates}")
+    return 0

@@ -1,0 +1,217 @@
+"""build-deeplog: parsed.parquet -> vocab.json (template -> index) + sequences.parquet.
+
+``sequences.parquet``: one row per session, sessions in order of first appearance:
+
+* ``session`` (string), ``keys`` (list<int32>, the session's template indices in line order),
+  ``n_events`` (int32), ``lines`` (list<int64>, each event's ``line_no``).
+* schema metadata ``alog.format_version``, ``alog.vocab_sha256`` (the vocabulary the keys index
+  into), ``alog.window_size`` (the default window for ``deeplog-train``), ``alog.template_col``.
+
+Rows whose session is null or empty belong to no session and are left out (and counted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from . import atomic
+from .errors import UserError
+from .vocab import Vocab, training_vocab_text
+
+SEQUENCES_FORMAT_VERSION = 1
+_META_PREFIX = "alog."
+
+
+@dataclass(frozen=True)
+class BuildDeepLogConfig:
+    parsed: Path
+    out_dir: Path
+    template_col: str = "template"
+    window_size: int = 10
+    session_col: str = "session"
+
+    def __post_init__(self):
+        if self.window_size < 1:
+            raise UserError(f"--window-size must be >= 1, got {self.window_size}", None,
+                            "pass a positive window size")
+
+
+@dataclass(frozen=True)
+class SessionSequences:
+    """Sessions and their key sequences, as stored in sequences.parquet."""
+
+    sessions: tuple[str, ...]
+    keys: tuple[tuple[int, ...], ...]
+    lines: tuple[tuple[int, ...], ...]
+    vocab_sha256: str
+    window_size: int
+
+
+@dataclass(frozen=True)
+class BuildDeepLogResult:
+    vocab_path: Path
+    sequences_path: Path
+    vocab: Vocab
+    n_sessions: int
+    n_events: int
+    n_rows_without_session: int
+
+
+# ---- reading parquet -------------------------------------------------------------------------
+
+def _open_schema(path: Path, fix: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise UserError("file not found", path, fix)
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise UserError(f"not a readable parquet file ({exc})", path, fix) from None
+
+
+def read_parsed_columns(path: str | Path, columns: Sequence[str], fix: str,
+                        column_fixes: dict[str, str] | None = None) -> dict[str, list]:
+    """Read ``columns`` of a parquet file as Python lists; a missing column is a UserError naming
+    the column, the columns present and the fix (``column_fixes[col]`` or ``fix``)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    schema = _open_schema(path, fix)
+    for col in columns:
+        if col not in schema.names:
+            raise UserError(f"no column {col!r} (columns: {', '.join(schema.names)})", path,
+                            (column_fixes or {}).get(col, fix))
+    table = pq.read_table(path, columns=list(columns))
+    return {col: table.column(col).to_pylist() for col in columns}
+
+
+# ---- grouping --------------------------------------------------------------------------------
+
+def group_sessions(sessions: Sequence, templates: Sequence, lines: Sequence[int]
+                   ) -> tuple[dict[str, list[str]], dict[str, list[int]], int]:
+    """Group rows by session in order of first appearance, keeping row order inside a session.
+    Returns (session -> templates, session -> line numbers, rows without a session)."""
+    by_session: dict[str, list[str]] = {}
+    lines_by_session: dict[str, list[int]] = {}
+    skipped = 0
+    for session, template, line in zip(sessions, templates, lines):
+        if not session:
+            skipped += 1
+            continue
+        by_session.setdefault(session, []).append(template)
+        lines_by_session.setdefault(session, []).append(line)
+    return by_session, lines_by_session, skipped
+
+
+def vocab_from_sessions(templates_by_session: dict[str, list[str]]) -> Vocab:
+    counts: dict[str, int] = {}
+    for templates in templates_by_session.values():
+        for t in templates:
+            counts[t] = counts.get(t, 0) + 1
+    return Vocab.from_counts(counts)
+
+
+def encode_sessions(templates_by_session: dict[str, list[str]], lines_by_session: dict[str, list[int]],
+                    vocab: Vocab, window_size: int) -> SessionSequences:
+    index = vocab.index()
+    names = tuple(templates_by_session)
+    return SessionSequences(
+        sessions=names,
+        keys=tuple(tuple(index[t] for t in templates_by_session[s]) for s in names),
+        lines=tuple(tuple(lines_by_session[s]) for s in names),
+        vocab_sha256=vocab.sha256,
+        window_size=window_size,
+    )
+
+
+# ---- sequences.parquet -----------------------------------------------------------------------
+
+def write_sequences(path: str | Path, seqs: SessionSequences, template_col: str = "template") -> Path:
+    with atomic.atomic_path(path) as tmp:
+        _write_sequences_table(tmp, seqs, template_col)
+    return Path(path)
+
+
+def _write_sequences_table(path: Path, seqs: SessionSequences, template_col: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [("session", pa.string()), ("keys", pa.list_(pa.int32())), ("n_events", pa.int32()),
+         ("lines", pa.list_(pa.int64()))],
+        metadata={f"{_META_PREFIX}format_version": str(SEQUENCES_FORMAT_VERSION),
+                  f"{_META_PREFIX}vocab_sha256": seqs.vocab_sha256,
+                  f"{_META_PREFIX}window_size": str(seqs.window_size),
+                  f"{_META_PREFIX}template_col": template_col})
+    table = pa.table({"session": list(seqs.sessions), "keys": [list(k) for k in seqs.keys],
+                      "n_events": [len(k) for k in seqs.keys], "lines": [list(x) for x in seqs.lines]},
+                     schema=schema)
+    pq.write_table(table, path)
+
+
+def read_sequences(path: str | Path) -> SessionSequences:
+    path = Path(path)
+    fix = "regenerate it with `alog-detect build-deeplog`"
+    schema = _open_schema(path, fix)
+    meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
+    version = meta.get(f"{_META_PREFIX}format_version")
+    if version is None:
+        raise UserError("not a sequences.parquet written by build-deeplog (no alog metadata)", path, fix)
+    if int(version) > SEQUENCES_FORMAT_VERSION:
+        raise UserError(f"sequences format_version {version} is newer than this alog-detect "
+                        f"understands ({SEQUENCES_FORMAT_VERSION})", path, "upgrade alog-detect")
+    cols = read_parsed_columns(path, ["session", "keys", "lines"], fix)
+    return SessionSequences(
+        sessions=tuple(cols["session"]),
+        keys=tuple(tuple(k) for k in cols["keys"]),
+        lines=tuple(tuple(x) for x in cols["lines"]),
+        vocab_sha256=meta[f"{_META_PREFIX}vocab_sha256"],
+        window_size=int(meta[f"{_META_PREFIX}window_size"]),
+    )
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---- the stage -------------------------------------------------------------------------------
+
+def build_deeplog(config: BuildDeepLogConfig) -> BuildDeepLogResult:
+    rerun = "re-run `alog-detect parse` to produce it"
+    cols = read_parsed_columns(
+        config.parsed, [config.session_col, config.template_col, "line_no"],
+        fix=rerun,
+        column_fixes={config.template_col: "name the column holding the template strings with "
+                                           "--template-col"})
+    templates = cols[config.template_col]
+    if any(t is None for t in templates):
+        raise UserError(f"column {config.template_col!r} has null templates", config.parsed,
+                        "name a column holding template strings with --template-col, or re-run parse")
+    if templates and not isinstance(templates[0], str):
+        raise UserError(f"column {config.template_col!r} holds {type(templates[0]).__name__} values, "
+                        "not template strings", config.parsed,
+                        "name the column holding the template strings with --template-col")
+    by_session, lines, skipped = group_sessions(cols[config.session_col], templates, cols["line_no"])
+    if not by_session:
+        raise UserError("no session has any event (empty file or every session key is empty)",
+                        config.parsed, "parse non-empty logs with a --session-key that matches them")
+    vocab = vocab_from_sessions(by_session)
+    seqs = encode_sessions(by_session, lines, vocab, config.window_size)
+
+    out = Path(config.out_dir)
+    vocab_path, seq_path = out / "vocab.json", out / "sequences.parquet"
+    # Both files or neither: the renames happen only once both are fully written.
+    with atomic.atomic_path(seq_path) as seq_tmp, atomic.atomic_path(vocab_path) as vocab_tmp:
+        _write_sequences_table(seq_tmp, seqs, config.template_col)
+        vocab_tmp.write_text(training_vocab_text(vocab), encoding="utf-8")
+    return BuildDeepLogResult(vocab_path, seq_path, vocab, len(seqs.sessions),
+                              sum(len(k) for k in seqs.keys), skipped)

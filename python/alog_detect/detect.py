@@ -1,0 +1,364 @@
+"""The reference detector: raw lines -> DeepLog and MSCRED verdicts, one JSON object per line.
+
+The rules (sessions, windows, top-k, buckets, signature matrices, scores, the order of verdicts)
+are written out in docs/detection.md; the C engine reproduces this verdict stream byte for byte.
+
+A model directory holds ``vocab.json`` and DeepLog, MSCRED or both, each either exported
+(``<kind>.onnx`` + ``<kind>.onnx.meta.json``, run by onnxruntime on one thread) or as a training
+checkpoint (``<kind>.pth``, run by PyTorch); either way the detector sees a plain function from a
+batch of inputs to a batch of outputs, so both go through the same code below.
+
+Input is read in chunks (whatever the file or pipe has ready, so ``tail -F | alog-detect detect``
+answers line by line); every line of a chunk is decided first, then the models run once per chunk
+on all the windows it produced. Batching does not change any verdict: a window is fixed before
+the model runs, and model outputs do not feed back into windows or buckets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence, TextIO
+
+import numpy as np
+
+from .deeplog_data import file_sha256
+from .deeplog_rule import SessionWindow, judge
+from .errors import UserError
+from .matching import UNKNOWN, Matcher
+from .masking import tokenize
+from .mscred_data import Bucketer, SignatureSpec, SignatureStream, residual_scores
+from .sessions import SessionRule, parse_session_rule, parse_timestamp
+from .vocab import Vocab, load_any_vocab
+
+VOCAB_NAME = "vocab.json"
+META_SUFFIX = ".meta.json"
+META_FORMAT_VERSION = 1
+READ_CHUNK = 1 << 16
+
+REASON_OK = "ok"
+REASON_NOT_IN_TOPK = "not_in_topk"
+REASON_UNSEEN = "unseen"
+REASON_RESIDUAL = "residual"
+
+Runner = Callable[[np.ndarray], np.ndarray]  # a batch of model inputs -> a batch of outputs
+
+
+# ---- models --------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class DeepLogModel:
+    run: Runner          # int64 (batch, window) -> float32 logits (batch, vocab_size)
+    window: int
+    top_k: int
+    vocab_size: int      # also PAD, the key that fills a short window
+
+
+@dataclasses.dataclass(frozen=True)
+class MSCREDModel:
+    run: Runner          # float32 (batch, steps, scales, n, n) -> float32 (batch, scales, n, n)
+    spec: SignatureSpec
+    cell_threshold: float
+    anomaly_threshold: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Models:
+    vocab: Vocab
+    deeplog: DeepLogModel | None
+    mscred: MSCREDModel | None
+
+
+def onnx_runner(path: Path) -> Runner:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for bad graphs
+        raise UserError(f"onnxruntime cannot load the model ({type(exc).__name__})", path,
+                        "re-export the model directory with `alog-detect convert-onnx`") from None
+    name = session.get_inputs()[0].name
+    return lambda batch: session.run(None, {name: batch})[0]
+
+
+def _read_meta(onnx_path: Path, kind: str, vocab: Vocab) -> dict:
+    path = onnx_path.with_name(onnx_path.name + META_SUFFIX)
+    fix = "re-export the model directory with `alog-detect convert-onnx`"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError("model metadata not found", path, fix) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"not a model metadata file ({exc})", path, fix) from None
+    if not isinstance(meta, dict) or meta.get("kind") != kind or not isinstance(meta.get(kind), dict):
+        raise UserError(f"not {kind} metadata", path, fix)
+    if meta.get("format_version") != META_FORMAT_VERSION:
+        raise UserError(f"metadata format_version {meta.get('format_version')!r} is not "
+                        f"{META_FORMAT_VERSION}", path, fix)
+    if meta.get("vocab", {}).get("sha256") != vocab.sha256:
+        raise UserError(f"{onnx_path.name} was exported for another vocabulary than {VOCAB_NAME}", path, fix)
+    if meta.get("sha256") != file_sha256(onnx_path):
+        raise UserError(f"{onnx_path.name} is not the file this metadata describes (SHA-256 differs)", path, fix)
+    return meta[kind]
+
+
+def _deeplog_from_onnx(path: Path, vocab: Vocab) -> DeepLogModel:
+    meta = _read_meta(path, "deeplog", vocab)
+    try:
+        window, top_k, size = int(meta["seq_len"]), int(meta["top_k"]), int(meta["vocab_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"deeplog metadata lacks {exc}", path.with_name(path.name + META_SUFFIX),
+                        "re-export the model directory with `alog-detect convert-onnx`") from None
+    return DeepLogModel(onnx_runner(path), window, top_k, size)
+
+
+def _mscred_from_onnx(path: Path, vocab: Vocab) -> MSCREDModel:
+    meta = _read_meta(path, "mscred", vocab)
+    try:
+        spec = SignatureSpec.from_dict(meta)
+        cell, anomaly = float(meta["cell_threshold"]), int(meta["anomaly_threshold"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"malformed mscred metadata ({exc})", path.with_name(path.name + META_SUFFIX),
+                        "re-export the model directory with `alog-detect convert-onnx`") from None
+    return MSCREDModel(onnx_runner(path), spec, cell, anomaly)
+
+
+def _deeplog_from_checkpoint(path: Path, vocab_path: Path) -> DeepLogModel:
+    from .train.deeplog import load_deeplog_checkpoint, torch_predictor
+
+    loaded = load_deeplog_checkpoint(path, vocab_path)
+    cfg = loaded.config
+    return DeepLogModel(torch_predictor(loaded.model), cfg.window, cfg.top_k, cfg.vocab_size)
+
+
+def _mscred_from_checkpoint(path: Path, vocab: Vocab, vocab_path: Path) -> MSCREDModel:
+    from .train.mscred import load_mscred_checkpoint, torch_reconstructor
+
+    loaded = load_mscred_checkpoint(path)
+    if loaded.vocab_sha256 != vocab.sha256:
+        raise UserError(f"{path.name} was trained on signatures over another template list than "
+                        f"{vocab_path}", path,
+                        f"rebuild the signatures with `alog-detect build-mscred --vocab {vocab_path}` and retrain")
+    return MSCREDModel(torch_reconstructor(loaded.model), loaded.spec, loaded.cell_threshold,
+                       loaded.anomaly_threshold)
+
+
+def load_models(models_dir: str | Path) -> Models:
+    """The models of a directory; exported ONNX graphs win over checkpoints of the same kind."""
+    models_dir = Path(models_dir)
+    fix = ("pass a directory from `alog-detect convert-onnx --output-dir`, or one holding vocab.json "
+           "with deeplog.pth and/or mscred.pth")
+    if not models_dir.is_dir():
+        raise UserError("model directory not found", models_dir, fix)
+    vocab_path = models_dir / VOCAB_NAME
+    if not vocab_path.is_file():
+        raise UserError(f"model directory has no {VOCAB_NAME}", models_dir, fix)
+    vocab = load_any_vocab(vocab_path)
+
+    deeplog = mscred = None
+    if (models_dir / "deeplog.onnx").is_file():
+        deeplog = _deeplog_from_onnx(models_dir / "deeplog.onnx", vocab)
+    elif (models_dir / "deeplog.pth").is_file():
+        deeplog = _deeplog_from_checkpoint(models_dir / "deeplog.pth", vocab_path)
+    if (models_dir / "mscred.onnx").is_file():
+        mscred = _mscred_from_onnx(models_dir / "mscred.onnx", vocab)
+    elif (models_dir / "mscred.pth").is_file():
+        mscred = _mscred_from_checkpoint(models_dir / "mscred.pth", vocab, vocab_path)
+    if deeplog is None and mscred is None:
+        raise UserError("model directory holds no model (deeplog.onnx, mscred.onnx, deeplog.pth, mscred.pth)",
+                        models_dir, fix)
+    if deeplog is not None and deeplog.vocab_size != vocab.size:
+        raise UserError(f"DeepLog predicts {deeplog.vocab_size} keys, {VOCAB_NAME} has {vocab.size}",
+                        models_dir, fix)
+    if mscred is not None and mscred.spec.num_templates != vocab.size:
+        raise UserError(f"MSCRED counts {mscred.spec.num_templates} templates, {VOCAB_NAME} has {vocab.size}",
+                        models_dir, fix)
+    return Models(vocab, deeplog, mscred)
+
+
+# ---- verdicts ------------------------------------------------------------------------------------
+
+def verdict_json(model: str, session: str | None, line: int, template: int, topk: Sequence[int],
+                 score: int | None, anomaly: bool, reason: str) -> str:
+    """One verdict as compact JSON, keys in the documented order."""
+    return json.dumps({"model": model, "session": session, "line": line, "template": template,
+                       "topk": list(topk), "score": score, "anomaly": anomaly, "reason": reason},
+                      separators=(",", ":"))
+
+
+@dataclasses.dataclass
+class _Pending:
+    """A verdict in stream order, waiting for the batch's model outputs (``row`` into them)."""
+
+    model: str
+    session: str | None
+    line: int
+    template: int
+    row: int             # -1: decided without the model (an unseen line)
+
+
+# ---- the detector --------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class DetectConfig:
+    models: Path
+    logs: tuple[str, ...]          # files, or "-" for standard input
+    all_verdicts: bool = False     # False: anomalies only
+    session_key: str = "none"
+
+
+class Detector:
+    """Stateful over a stream: feed chunks of consecutive raw lines, get verdict JSON lines back."""
+
+    def __init__(self, models: Models, session_rule: SessionRule, all_verdicts: bool = False):
+        self.models = models
+        self.session_rule = session_rule
+        self.all_verdicts = all_verdicts
+        self.matcher = Matcher.from_templates(models.vocab.templates)
+        self.line = 0                                   # 1-based number of the last line read
+        self._windows: dict[str, SessionWindow] = {}
+        mscred = models.mscred
+        self._bucketer = Bucketer(mscred.spec) if mscred else None
+        self._signatures = SignatureStream(mscred.spec) if mscred else None
+        self._timed = bool(mscred) and mscred.spec.bucket.unit == "seconds"
+
+    def feed(self, lines: Iterable[bytes]) -> list[str]:
+        """Decide ``lines`` (raw, without their line feed) and return the verdicts to print."""
+        pending: list[_Pending] = []
+        deeplog_inputs: list[list[int]] = []
+        mscred_inputs: list[np.ndarray] = []
+        for raw in lines:
+            self.line += 1
+            if not tokenize(raw):                     # a blank line carries no event
+                continue
+            template = self.matcher.match(raw)
+            mscred_before, mscred_after = self._count(raw, template, mscred_inputs)
+            pending.extend(mscred_before)
+            if self.models.deeplog is not None:
+                pending.append(self._deeplog_event(raw, template, deeplog_inputs))
+            pending.extend(mscred_after)
+        return self._render(pending, deeplog_inputs, mscred_inputs)
+
+    def _deeplog_event(self, raw: bytes, template: int, inputs: list[list[int]]) -> _Pending:
+        session = self.session_rule.key(raw)
+        if template == UNKNOWN:
+            return _Pending("deeplog", session, self.line, UNKNOWN, -1)
+        model = self.models.deeplog
+        window = self._windows.get(session)
+        if window is None:
+            window = self._windows[session] = SessionWindow(model.window, model.vocab_size)
+        inputs.append(window.current())
+        window.push(template)
+        return _Pending("deeplog", session, self.line, template, len(inputs) - 1)
+
+    def _count(self, raw: bytes, template: int, inputs: list[np.ndarray]) -> tuple[list[_Pending], list[_Pending]]:
+        """Count the event for MSCRED; the verdicts its buckets produce before / after DeepLog's."""
+        if self._bucketer is None or template == UNKNOWN:
+            return [], []
+        stamp = parse_timestamp(raw) if self._timed else None
+        verdicts = []
+        for closed in self._bucketer.add(template, self.line, stamp):
+            if self._signatures.push(closed) is None:
+                continue
+            model_input = self._signatures.model_input()
+            if model_input is not None:
+                inputs.append(model_input)
+                verdicts.append(_Pending("mscred", None, closed.last_line, -1, len(inputs) - 1))
+        return (verdicts, []) if self._timed else ([], verdicts)
+
+    def _render(self, pending: list[_Pending], deeplog_inputs: list[list[int]],
+                mscred_inputs: list[np.ndarray]) -> list[str]:
+        deeplog = self._deeplog_outcomes(deeplog_inputs, pending)
+        mscred = self._mscred_outcomes(mscred_inputs)
+        out = []
+        for p in pending:
+            if p.model == "mscred":
+                score, anomaly = mscred[p.row]
+                topk, reason = [], REASON_RESIDUAL if anomaly else REASON_OK
+            elif p.row < 0:
+                score, anomaly, topk, reason = None, True, [], REASON_UNSEEN
+            else:
+                topk, anomaly, reason = deeplog[p.row]
+                score = None
+            if anomaly or self.all_verdicts:
+                out.append(verdict_json(p.model, p.session, p.line, p.template, topk, score, anomaly, reason))
+        return out
+
+    def _deeplog_outcomes(self, inputs: list[list[int]], pending: list[_Pending]) -> list[tuple[list[int], bool, str]]:
+        if not inputs:
+            return []
+        model = self.models.deeplog
+        logits = model.run(np.asarray(inputs, dtype=np.int64))
+        keys = [p.template for p in pending if p.model == "deeplog" and p.row >= 0]
+        verdicts = judge(logits, keys, model.top_k)
+        return [(top, bool(a), reason) for top, a, reason in
+                zip(verdicts.topk.tolist(), verdicts.anomaly.tolist(), verdicts.reasons)]
+
+    def _mscred_outcomes(self, inputs: list[np.ndarray]) -> list[tuple[int, bool]]:
+        if not inputs:
+            return []
+        model = self.models.mscred
+        batch = np.stack(inputs)
+        scores = residual_scores(model.run(batch), batch[:, -1], model.cell_threshold)
+        return [(int(s), int(s) > model.anomaly_threshold) for s in scores.tolist()]
+
+
+# ---- input ---------------------------------------------------------------------------------------
+
+def read_chunks(fd: int, size: int = READ_CHUNK) -> Iterator[list[bytes]]:
+    """Complete lines (without the line feed) as they arrive; a last line without one at EOF too.
+
+    ``os.read`` returns what is ready instead of waiting for a full buffer, so a pipe fed line by
+    line yields line by line.
+    """
+    rest = b""
+    while True:
+        data = os.read(fd, size)
+        if not data:
+            break
+        *lines, rest = (rest + data).split(b"\n")
+        if lines:
+            yield lines
+    if rest:
+        yield [rest]
+
+
+def _check_inputs(logs: Sequence[str]) -> None:
+    if not logs:
+        raise UserError("no input", None, "pass --logs FILE... or --logs - for standard input")
+    for log in logs:
+        if log != "-" and not Path(log).is_file():
+            raise UserError("no such log file", log, "give an existing file, or - for standard input")
+
+
+def _chunks(log: str) -> Iterator[list[bytes]]:
+    if log == "-":
+        yield from read_chunks(sys.stdin.fileno())
+        return
+    fd = os.open(log, os.O_RDONLY)
+    try:
+        yield from read_chunks(fd, 1 << 20)
+    finally:
+        os.close(fd)
+
+
+def detect(config: DetectConfig, out: TextIO | None = None) -> int:
+    """Run the detector over ``config.logs`` (one stream, files in order); returns verdicts written."""
+    out = out or sys.stdout
+    _check_inputs(config.logs)
+    detector = Detector(load_models(config.models), parse_session_rule(config.session_key), config.all_verdicts)
+    written = 0
+    for log in config.logs:
+        for lines in _chunks(log):
+            verdicts = detector.feed(lines)
+            if verdicts:
+                out.write("\n".join(verdicts) + "\n")
+                out.flush()
+                written += len(verdicts)
+    return written

@@ -1,0 +1,103 @@
+"""MSCRED's export plan: input ``x`` float32 (batch, steps, scales, n, n), output ``recon``
+float32 (batch, scales, n, n); scoring stays outside the graph (mscred_data.residual_scores)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..mscred_data import NPZ_NAME, load_signatures, residual_scores
+from ..vocab import Vocab
+from .config import MSCRED_ONNX, ExportConfig
+from .exporters import GraphSignature
+from .plan import ModelPlan, find_training_data, real_count, spread, training_block
+from .validate import Decision, ValidationInputs
+
+SIGNATURE = GraphSignature("x", "recon")
+
+
+def plan_mscred(config: ExportConfig, vocab: Vocab) -> ModelPlan:
+    import torch
+
+    from ..models.mscred import MSCRED
+    from ..train.mscred import load_mscred_checkpoint
+
+    path = Path(config.mscred_model)
+    loaded = load_mscred_checkpoint(path)
+    _check_vocab(loaded, path, vocab, config.vocab)
+    # The convolutions and ConvLSTMs are size-agnostic: only the static reshapes depend on n and
+    # steps, so the same weights export at another matrix side or window.
+    n = config.feature_dim or loaded.config.n
+    steps = config.window_size or loaded.config.steps
+    if n < loaded.spec.num_templates:
+        raise UserError(f"--feature-dim {n} is smaller than the model's {loaded.spec.num_templates} "
+                        "templates", path, f"pass --feature-dim {loaded.config.n} or more")
+    shape_config = dataclasses.replace(loaded.config, n=n, steps=steps)
+    model = MSCRED(shape_config)
+    model.load_state_dict(loaded.model.state_dict())
+    model.eval()
+
+    section = {**loaded.detection_meta(), "n": n, "steps": steps, "trained_n": loaded.config.n,
+               "trained_steps": loaded.config.steps, "channels": list(shape_config.channels)}
+
+    def decide(x, recon):
+        return residual_scores(recon, x[:, -1], loaded.cell_threshold) > loaded.anomaly_threshold
+
+    data = _training_data(config, path, vocab_dir=Path(config.vocab).parent, ckpt=loaded.checkpoint)
+
+    def validation_inputs(total: int) -> ValidationInputs:
+        return _inputs(data, steps, n, loaded.spec.scales, total)
+
+    return ModelPlan(
+        kind="mscred", onnx_name=MSCRED_ONNX, checkpoint=path, model=model,
+        example=torch.zeros((2, steps, shape_config.scales, n, n)), signature=SIGNATURE,
+        section=section, training=training_block(path, loaded.checkpoint),
+        decision=Decision("anomaly decisions", decide), validation_inputs=validation_inputs)
+
+
+def _check_vocab(loaded, path: Path, vocab: Vocab, vocab_path: Path) -> None:
+    # The engine counts MSCRED's events by the one vocabulary of the model directory, so the
+    # signature rows must be indexed by exactly that vocabulary.
+    if loaded.vocab_sha256 != vocab.sha256:
+        raise UserError(f"checkpoint {path} was trained on signatures over another template list "
+                        f"({len(loaded.templates)} templates, sha256 {loaded.vocab_sha256[:12]}) than "
+                        f"{vocab_path} ({vocab.size} templates, sha256 {vocab.sha256[:12]})", vocab_path,
+                        f"rebuild the signatures with `alog-detect build-mscred --vocab {vocab_path}` "
+                        "and retrain, or pass the matching vocabulary")
+
+
+def _training_data(config: ExportConfig, checkpoint: Path, vocab_dir: Path, ckpt: dict) -> Path | None:
+    if config.mscred_data is not None:
+        return Path(config.mscred_data)
+    # build-mscred's --out-dir is usually the checkpoint's directory or one below it.
+    candidates = [checkpoint.parent / NPZ_NAME, vocab_dir / NPZ_NAME,
+                  *sorted(checkpoint.parent.glob(f"*/{NPZ_NAME}"))]
+    found = find_training_data(candidates, ckpt.get("training", {}).get("data_sha256"))
+    return found.parent if found else None
+
+
+def _inputs(data: Path | None, steps: int, n: int, scales: int, total: int) -> ValidationInputs:
+    real = np.empty((0, steps, scales, n, n), dtype=np.float32)
+    source = "none: no signatures.npz of the training data found near the checkpoint (--mscred-data)"
+    if data is not None:
+        sigset = load_signatures(data)
+        sigset = dataclasses.replace(sigset, spec=dataclasses.replace(sigset.spec, steps=steps))
+        windows = sigset.inputs(sigset.input_ends())
+        side = windows.shape[-1]
+        if side > n or windows.shape[2] != scales:
+            raise UserError(f"signatures are {windows.shape[2]} x {side} x {side}, the model takes "
+                            f"{scales} x {n} x {n}", Path(data) / NPZ_NAME,
+                            "pass the signatures the model was trained on (--mscred-data)")
+        # Rows past the template count are zero padding, as the engine pads them.
+        padded = np.zeros((len(windows), steps, scales, n, n), dtype=np.float32)
+        padded[..., :side, :side] = windows
+        real = spread(padded, real_count(total))
+        source = f"{Path(data).name}/{NPZ_NAME}"
+    # Signature cells are non-negative averages of count products: draw them on the real scale.
+    high = float(real.max()) if real.size and real.max() > 0 else 1.0
+    rng = np.random.default_rng(0)
+    random = rng.uniform(0.0, high, size=(total - len(real), steps, scales, n, n)).astype(np.float32)
+    return ValidationInputs(np.concatenate([real, random]), len(real), source)

@@ -1,0 +1,154 @@
+"""convert_onnx: checkpoints + vocabulary -> a model directory (docs/formats.md, "Model directory").
+
+Everything that can be checked before exporting is checked first (vocabulary, checkpoints, their
+agreement, opset, exporter packages); the directory is then built beside its destination and
+renamed into place only when every model exported, passed the portable checks and (with
+``validate``) agreed with PyTorch. A failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import atomic
+from ..errors import UserError
+from ..vocab import Vocab, load_any_vocab, save_engine_vocab
+from .config import ENGINE_VOCAB, META_SUFFIX, VALIDATION_SAMPLES, ExportConfig
+from .exporters import (TorchExporters, export_graph, installed_exporters, require_exporter_packages,
+                        resolve_opset)
+from .meta import build_meta, producers
+from .plan import ModelPlan
+from .portable import check_portable, load_supported_ops, op_types, simplify
+from .validate import ValidationReport, engine_parties, onnxruntime_party, validate_graph
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    kind: str
+    onnx: Path
+    meta: Path
+    ops: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    output_dir: Path
+    exporter: str
+    opset: int
+    models: tuple[ExportedModel, ...]
+    vocab: Path
+    reports: tuple[ValidationReport, ...]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Decisions shared by every model of one convert_onnx call."""
+
+    exporters: TorchExporters
+    exporter: str
+    opset: int
+    portable: bool
+    supported: frozenset[str]
+    vocab: Vocab
+    output_dir: Path
+
+
+def _plans(config: ExportConfig, vocab: Vocab) -> list[ModelPlan]:
+    plans = []
+    if config.deeplog_model is not None:
+        from .deeplog import plan_deeplog
+
+        plans.append(plan_deeplog(config, vocab))
+    if config.mscred_model is not None:
+        from .mscred import plan_mscred
+
+        plans.append(plan_mscred(config, vocab))
+    return plans
+
+
+def _check_output_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise UserError("output path exists and is not a directory", path,
+                        "pass a directory path to --output-dir")
+
+
+def _export(plan: ModelPlan, run: _Run, workdir: Path) -> tuple[object, Path]:
+    """Export, simplify and check one model into ``workdir``; returns (ModelProto, its path)."""
+    import onnx
+
+    path = workdir / plan.onnx_name
+    shown = run.output_dir / plan.onnx_name  # errors name the final path, not the temporary one
+    try:
+        export_graph(plan.model, plan.example, path, plan.signature, run.exporter, run.opset, run.exporters)
+    except Exception as exc:  # torch raises many types; the user needs the first line and the doc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UserError(f"torch.onnx.export ({run.exporter} exporter, opset {run.opset}) failed: "
+                        f"{type(exc).__name__}: {first}", plan.checkpoint,
+                        "see docs/troubleshooting.md, 'ONNX export errors'") from None
+    graph = onnx.load(str(path))
+    if run.portable:
+        graph = simplify(graph, shown)
+        check_portable(graph, run.opset, run.supported, shown)
+        onnx.save(graph, str(path))
+    onnx.checker.check_model(graph, full_check=True)
+    return graph, path
+
+
+def _validate(plan: ModelPlan, onnx_path: Path, parties) -> ValidationReport:
+    import numpy as np
+    import torch
+
+    def reference(_model_path: str, feeds: dict) -> list[np.ndarray]:
+        with torch.inference_mode():
+            return [plan.model(torch.from_numpy(feeds[plan.signature.input_name])).numpy()]
+
+    return validate_graph(plan.kind, onnx_path, plan.signature.input_name, reference,
+                          plan.validation_inputs(VALIDATION_SAMPLES), plan.decision, parties)
+
+
+def _fail_validation(report: ValidationReport, run: _Run, onnx_name: str) -> None:
+    bad = [r for r in report.results if not r.ok]
+    detail = "; ".join(f"{r.party}: max |diff| {r.max_abs_diff:.2e}, {report.decision} "
+                       f"{r.decisions_equal}/{r.count} identical" for r in bad)
+    raise UserError(f"validation failed, the exported graph disagrees with PyTorch ({detail})",
+                    run.output_dir / onnx_name,
+                    "nothing was written; see docs/troubleshooting.md, 'Validation mismatches'")
+
+
+def convert_onnx(config: ExportConfig, say: Callable[[str], None] = print) -> ExportResult:
+    """Write the model directory ``config.output_dir``; ``say`` receives the report lines."""
+    vocab = load_any_vocab(config.vocab)
+    plans = _plans(config, vocab)
+    exporters = installed_exporters()
+    exporter = exporters.choose()
+    opset = resolve_opset(exporter, config.opset, plans[0].checkpoint)
+    require_exporter_packages(exporter, plans[0].checkpoint)
+    _check_output_dir(Path(config.output_dir))
+    run = _Run(exporters, exporter, opset, config.portable,
+               load_supported_ops() if config.portable else frozenset(), vocab, Path(config.output_dir))
+    parties = [onnxruntime_party(), *engine_parties()] if config.validate else []
+    producer = producers(exporter)
+
+    exported, reports = [], []
+    with atomic.atomic_dir(run.output_dir) as workdir:
+        say(exporters.describe(exporter, opset))
+        for plan in plans:
+            graph, path = _export(plan, run, workdir)
+            ops = op_types(graph)
+            meta = build_meta(plan, graph, path, opset=opset, ops=ops, portable=config.portable,
+                              vocab=vocab, producer=producer)
+            atomic.write_json(path.with_name(path.name + META_SUFFIX), meta)
+            exported.append(ExportedModel(plan.kind, run.output_dir / path.name,
+                                          run.output_dir / (path.name + META_SUFFIX), tuple(ops)))
+            if config.validate:
+                report = _validate(plan, path, parties)
+                for line in report.lines():
+                    say(line)
+                if not report.ok:
+                    _fail_validation(report, run, plan.onnx_name)
+                reports.append(report)
+        save_engine_vocab(workdir / ENGINE_VOCAB, vocab)
+    return ExportResult(run.output_dir, exporter, opset, tuple(exported), run.output_dir / ENGINE_VOCAB,
+                        tuple(reports))

@@ -1,0 +1,155 @@
+"""`convert-onnx --validate`: the exported graph must compute what the PyTorch model computes.
+
+PyTorch is the reference; every other party runs the written .onnx file on the same inputs, in
+batches of 1 and of more than 1, and must agree on the raw outputs (max abs difference) and on the
+decision the detector takes from them (DeepLog's top-k set, MSCRED's anomaly flag).
+
+Parties share one signature, ``run(model_path, feeds) -> list of outputs`` with ``feeds`` a dict
+``{input_name: ndarray}`` (onnxruntime's ``InferenceSession.run`` convention). Besides
+onnxruntime, a third party joins when one is installed: a module ``alog_detect.export.engine_runner``
+defining ``run``, or the callable named by ``$ALOG_ENGINE_RUNNER`` as ``package.module:function``
+(for the C engine's model runner).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import UserError
+
+TOLERANCE = 1e-5
+SINGLE_INPUTS = 10   # the first inputs run one by one (batch 1), the rest batched
+BATCH_SIZE = 16
+ENGINE_RUNNER_MODULE = "alog_detect.export.engine_runner"
+ENGINE_RUNNER_ENV = "ALOG_ENGINE_RUNNER"
+
+Runner = Callable[[str, dict], Sequence[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    run: Runner
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the detector decides from a batch: ``decide(inputs, outputs)`` -> one row per input."""
+
+    name: str
+    decide: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ValidationInputs:
+    arrays: np.ndarray    # (count, ...) in the graph's input dtype, real inputs first
+    real: int
+    source: str           # where the real ones came from, or why there are none
+
+
+@dataclass(frozen=True)
+class PartyResult:
+    party: str
+    max_abs_diff: float
+    decisions_equal: int
+    count: int
+
+    @property
+    def ok(self) -> bool:
+        return self.max_abs_diff <= TOLERANCE and self.decisions_equal == self.count
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    kind: str
+    decision: str
+    inputs: ValidationInputs
+    results: tuple[PartyResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def lines(self) -> list[str]:
+        n, real = len(self.inputs.arrays), self.inputs.real
+        head = (f"validate {self.kind}: {n} inputs ({real} real from {self.inputs.source}, "
+                f"{n - real} random), batch 1 and {BATCH_SIZE}")
+        return [head] + [
+            f"  {r.party}: max |diff| {r.max_abs_diff:.2e} (limit {TOLERANCE:.0e}), {self.decision} "
+            f"{r.decisions_equal}/{r.count} identical: {'ok' if r.ok else 'MISMATCH'}"
+            for r in self.results]
+
+
+def onnxruntime_party() -> Party:
+    import onnxruntime as ort
+
+    sessions: dict[str, object] = {}
+
+    def run(model_path: str, feeds: dict) -> list[np.ndarray]:
+        if model_path not in sessions:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1  # the machine is shared; one thread is plenty here
+            sessions[model_path] = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+        return sessions[model_path].run(None, feeds)
+
+    return Party("onnxruntime", run)
+
+
+def engine_parties() -> list[Party]:
+    """The C engine's runner, when one is installed (see the module doc)."""
+    parties = []
+    try:
+        module = importlib.import_module(ENGINE_RUNNER_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != ENGINE_RUNNER_MODULE:
+            raise
+    else:
+        parties.append(Party("engine", module.run))
+    spec = os.environ.get(ENGINE_RUNNER_ENV)
+    if spec:
+        parties.append(Party(spec, _import_callable(spec)))
+    return parties
+
+
+def _import_callable(spec: str) -> Runner:
+    module_name, _, attr = spec.partition(":")
+    fix = f"set {ENGINE_RUNNER_ENV} to package.module:function, a run(model_path, feeds) callable"
+    try:
+        return getattr(importlib.import_module(module_name), attr or "run")
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise UserError(f"cannot load the engine runner {spec!r} ({exc})", None, fix) from None
+
+
+def _batches(count: int) -> list[slice]:
+    singles = [slice(i, i + 1) for i in range(min(SINGLE_INPUTS, count))]
+    rest = range(len(singles), count, BATCH_SIZE)
+    return singles + [slice(i, min(i + BATCH_SIZE, count)) for i in rest]
+
+
+def _outputs(run: Runner, model_path: str, input_name: str, arrays: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.asarray(run(model_path, {input_name: arrays[b]})[0])
+                           for b in _batches(len(arrays))])
+
+
+def validate_graph(kind: str, model_path: Path, input_name: str, reference: Runner,
+                   inputs: ValidationInputs, decision: Decision, parties: Sequence[Party]) -> ValidationReport:
+    """Compare every party with ``reference`` on ``inputs``."""
+    x = inputs.arrays
+    want = _outputs(reference, str(model_path), input_name, x)
+    want_decisions = decision.decide(x, want)
+    results = []
+    for party in parties:
+        got = _outputs(party.run, str(model_path), input_name, x)
+        if got.shape != want.shape:
+            raise UserError(f"{party.name} returned shape {got.shape}, PyTorch {want.shape}", model_path,
+                            "the graph's output shape is wrong: export again without changing it")
+        same = np.all(decision.decide(x, got) == want_decisions, axis=tuple(range(1, want_decisions.ndim)))
+        diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if want.size else 0.0
+        results.append(PartyResult(party.name, diff, int(same.sum()), len(x)))
+    return ValidationReport(kind, decision.name, inputs, tuple(results))

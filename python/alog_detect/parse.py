@@ -1,0 +1,268 @@
+"""Parse stage: raw log files (or loghub structured CSVs) -> ``parsed.parquet`` + templates.
+
+Each line's content is masked by ``alog_detect.masking`` (the same rules the C engine applies, see
+docs/matching.md), then mined with Drain3 (in-memory configuration, no persistence, nothing read
+from the current directory). After the last line every line gets its cluster's final template.
+
+Columns of the parquet file (docs/architecture.md): ``line_no`` (1-based in its file; ``LineId``
+for loghub CSVs), ``source`` (the path as given or as matched by the glob), ``timestamp`` (seconds
+since the epoch by the timestamp rule of docs/matching.md, null when the line has none),
+``session`` (the session rule of docs/matching.md: ``none`` by default, e.g. ``prefix:ses_`` for
+the built-in sample), ``template``, ``template_id`` (Drain3
+cluster id), ``content`` (for raw logs the whole line without its line ending; for loghub CSVs the
+``Content`` column). Blank lines carry no event and are skipped; line numbers still count them.
+
+Beside ``X.parquet`` goes ``X.templates.json``: ``format_version``, the Drain3 and masking
+settings, the session rule, and every template with its id and line count.
+
+Whole raw lines are mined, so headers (date, time, host, level) are tokens that raise Drain's
+similarity between different messages; whole-line mining wants a higher ``sim_th`` than content
+only (docs/results.md, loghub section, measures both; 0.8 suits the built-in sample).
+
+Input is rejected (UserError, nothing written) when a file is missing or empty, a glob matches
+nothing, or a line holds a NUL byte, is longer than 1 MiB, or is not valid UTF-8.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import glob
+import io
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from . import atomic
+from .errors import UserError
+
+FORMATS = ("raw", "loghub-structured")
+MAX_LINE_BYTES = 1 << 20
+TEMPLATES_FORMAT_VERSION = 1
+# Below this many lines a progress bar is noise.
+PROGRESS_MIN_LINES = 20_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ParseConfig:
+    logs: tuple[str, ...]
+    out: Path
+    format: str = "raw"
+    masking_config: Path | None = None
+    session_key: str = "none"
+    depth: int = 4
+    sim_th: float = 0.4
+    max_children: int = 100
+    progress: bool | None = None  # None: on when stderr is a terminal and the input is long
+
+
+@dataclasses.dataclass(frozen=True)
+class ParseResult:
+    parquet: Path
+    templates: Path
+    lines: int
+    num_templates: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Record:
+    source: str
+    line_no: int
+    content: str
+
+
+# ---- input ------------------------------------------------------------------------------------
+
+def expand_logs(patterns: Iterable[str]) -> list[str]:
+    """Paths as given; a pattern with glob characters expands to its sorted matches."""
+    paths: list[str] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(p for p in glob.glob(pattern) if Path(p).is_file())
+            if not matches:
+                raise UserError("glob matches no file", pattern, "check the pattern and quote it in the shell")
+            paths.extend(matches)
+        elif not Path(pattern).is_file():
+            raise UserError("no such log file", pattern, "give an existing file or a glob")
+        else:
+            paths.append(pattern)
+    return paths
+
+
+def _check_line(raw: bytes, source: str, line_no: int) -> str:
+    if len(raw) > MAX_LINE_BYTES:
+        raise UserError(f"line {line_no} is longer than 1 MiB ({len(raw)} bytes)", source,
+                        "split or drop the oversized line")
+    if b"\0" in raw:
+        raise UserError(f"line {line_no} contains a NUL byte", source,
+                        "remove NUL bytes, e.g. tr -d '\\000' < in > out")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"line {line_no} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column "
+                        f"{exc.start + 1})", source,
+                        "convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8") from None
+
+
+def _read_raw(source: str) -> Iterator[_Record]:
+    with open(source, "rb") as f:
+        line_no = 0
+        for line_no, raw in enumerate(f, 1):
+            raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+            content = _check_line(raw, source, line_no)
+            if content.strip():
+                yield _Record(source, line_no, content)
+    if line_no == 0:
+        raise UserError("log file is empty", source, "give a file with log lines")
+
+
+def _read_structured(source: str) -> Iterator[_Record]:
+    data = Path(source).read_bytes()
+    if not data.strip():
+        raise UserError("log file is empty", source, "give a loghub *_structured.csv file")
+    # Validate bytes line by line first so that errors name a line, as for raw logs.
+    for line_no, raw in enumerate(data.split(b"\n"), 1):
+        _check_line(raw.removesuffix(b"\r"), source, line_no)
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+    missing = {"LineId", "Content"} - set(reader.fieldnames or ())
+    if missing:
+        raise UserError(f"not a loghub structured CSV (missing column {', '.join(sorted(missing))})",
+                        source, "give a *_structured.csv file or use --format raw")
+    for row in reader:
+        try:
+            line_no = int(row["LineId"])
+        except (TypeError, ValueError):
+            raise UserError(f"LineId {row['LineId']!r} is not an integer (record {reader.line_num})",
+                            source, "give an unmodified loghub structured CSV") from None
+        content = row["Content"] or ""
+        if content.strip():
+            yield _Record(source, line_no, content)
+
+
+def read_records(paths: list[str], fmt: str) -> Iterator[_Record]:
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}", None, f"use one of {', '.join(FORMATS)}")
+    reader = _read_raw if fmt == "raw" else _read_structured
+    for path in paths:
+        yield from reader(path)
+
+
+# ---- mining -----------------------------------------------------------------------------------
+
+def new_template_miner(depth: int, sim_th: float, max_children: int):
+    """A Drain3 TemplateMiner configured only from these arguments (never from drain3.ini)."""
+    from drain3 import TemplateMiner
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    if depth < 3:
+        raise UserError(f"--depth must be at least 3 (got {depth})", None, "use --depth 3 or more")
+    if not 0.0 <= sim_th <= 1.0:
+        raise UserError(f"--sim-th must be within [0, 1] (got {sim_th})", None, "use e.g. --sim-th 0.4")
+    config = TemplateMinerConfig()
+    config.drain_depth = depth
+    config.drain_sim_th = sim_th
+    config.drain_max_children = max_children
+    config.masking_instructions = []  # masking is ours (alog_detect.masking), applied beforehand
+    config.profiling_enabled = False
+    return TemplateMiner(persistence_handler=None, config=config)
+
+
+def _progress(records: Iterator[_Record], paths: list[str], enabled: bool | None):
+    """Wrap records in a tqdm bar on stderr: on request, or by default on a terminal for long input."""
+    from tqdm import tqdm
+
+    total = None
+    if enabled is None and sys.stderr.isatty():
+        total = _count_lines(paths)
+        enabled = total >= PROGRESS_MIN_LINES
+    return tqdm(records, total=total, disable=not enabled, file=sys.stderr, unit=" lines", desc="parse",
+                mininterval=0.5)
+
+
+def _count_lines(paths: list[str]) -> int:
+    total = 0
+    for path in paths:
+        with open(path, "rb") as f:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    return total
+
+
+def _line_rules(config: ParseConfig):
+    """(masker, session rule): the per-line rules shared with match mode and the engine."""
+    from . import masking, sessions
+
+    return masking.load_masking(config.masking_config), sessions.parse_session_rule(config.session_key)
+
+
+def _mine(records: Iterable[_Record], config: ParseConfig, masker, rule) -> tuple[dict[str, list], object]:
+    from .sessions import parse_timestamp
+
+    miner = new_template_miner(config.depth, config.sim_th, config.max_children)
+    columns: dict[str, list] = {name: [] for name in
+                                ("line_no", "source", "timestamp", "session", "template_id", "content")}
+    for record in records:
+        cluster_id = miner.add_log_message(masker.mask(record.content))["cluster_id"]
+        columns["line_no"].append(record.line_no)
+        columns["source"].append(record.source)
+        columns["timestamp"].append(parse_timestamp(record.content))
+        columns["session"].append(rule.key(record.content))
+        columns["template_id"].append(cluster_id)
+        columns["content"].append(record.content)
+    return columns, miner
+
+
+def _final_templates(miner) -> dict[int, str]:
+    return {cluster.cluster_id: cluster.get_template() for cluster in miner.drain.clusters}
+
+
+def _write_parquet(path: Path, columns: dict[str, list], templates: dict[int, str]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "line_no": pa.array(columns["line_no"], pa.int64()),
+        "source": pa.array(columns["source"], pa.string()),
+        "timestamp": pa.array(columns["timestamp"], pa.float64()),
+        "session": pa.array(columns["session"], pa.string()),
+        "template": pa.array([templates[i] for i in columns["template_id"]], pa.string()),
+        "template_id": pa.array(columns["template_id"], pa.int64()),
+        "content": pa.array(columns["content"], pa.string()),
+    })
+    with atomic.atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def templates_path_for(parquet: Path) -> Path:
+    return parquet.with_name(parquet.stem + ".templates.json")
+
+
+def parse_logs(config: ParseConfig) -> ParseResult:
+    masker, rule = _line_rules(config)
+    paths = expand_logs(config.logs)
+    records = read_records(paths, config.format)
+    columns, miner = _mine(_progress(records, paths, config.progress), config,
+                           masker, rule)
+    if not columns["line_no"]:
+        raise UserError("no log lines (only blank lines)", paths[0], "give files with log lines")
+    templates = _final_templates(miner)
+    counts = {cid: 0 for cid in templates}
+    for cid in columns["template_id"]:
+        counts[cid] += 1
+    out = Path(config.out)
+    templates_json = templates_path_for(out)
+    atomic.write_json(templates_json, {
+        "format_version": TEMPLATES_FORMAT_VERSION,
+        "drain": {"depth": config.depth, "sim_th": config.sim_th, "max_children": config.max_children},
+        "masking": masker.to_json(),
+        "session_key": str(rule),
+        "templates": [{"id": cid, "template": templates[cid], "count": counts[cid]}
+                      for cid in sorted(templates)],
+    })
+    try:
+        _write_parquet(out, columns, templates)
+    except BaseException:
+        # The pair is one output: never leave a templates file without its parquet.
+        templates_json.unlink(missing_ok=True)
+        raise
+    return ParseResult(parquet=out, templates=templates_json, lines=len(columns["line_no"]),
+                       num_templates=len(templates))

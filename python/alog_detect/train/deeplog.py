@@ -1,0 +1,258 @@
+"""deeplog-train: sequences.parquet + vocab.json -> deeplog.pth (+ deeplog.pth.png).
+
+Training pairs are (window, next key) for *every* event of every session, windows built by the
+decision rule's own ``session_windows`` (left-padded with PAD). Identical windows are merged into
+one row whose target is the empirical next-key distribution, weighted by how often the window
+occurs: the loss is exactly the mean cross-entropy over all pairs, at a fraction of the cost on
+logs as repetitive as HDFS.
+
+Reproducible: a fixed seed drives initialisation and shuffling inside a forked RNG, with
+deterministic algorithms on one thread; the same inputs and flags give identical weights.
+
+Checkpoint (``torch.save`` of a dict; loads with ``weights_only=True``)::
+
+    format_version 1, kind "deeplog", config {model fields + epochs, batch_size, lr, seed,
+    optimizer}, state_dict, vocab_sha256, vocab_size, training {final_loss, losses, seed, epochs,
+    data_sha256, n_sessions, n_events, n_windows}, alog_detect_version
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import __version__, atomic
+from ..deeplog_data import SessionSequences, file_sha256, read_sequences
+from ..deeplog_rule import session_windows
+from ..errors import UserError
+from ..models.deeplog import DeepLog, DeepLogConfig
+from ..vocab import Vocab, load_any_vocab, load_vocab
+from . import render_training_curve, training_curve_path
+
+CHECKPOINT_FORMAT_VERSION = 1
+CHECKPOINT_KIND = "deeplog"
+_MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(DeepLogConfig))
+
+
+@dataclass(frozen=True)
+class DeepLogTrainConfig:
+    seq: Path
+    vocab: Path
+    out: Path
+    hidden: int = 64
+    layers: int = 2
+    window: int | None = None  # None: the window sequences.parquet was built for
+    top_k: int = 9
+    embed_dim: int = 32
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 3e-3
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("hidden", "layers", "top_k", "embed_dim", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}",
+                                None, "pass a positive value")
+        if self.window is not None and self.window < 1:
+            raise UserError(f"--window must be >= 1, got {self.window}", None, "pass a positive value")
+        if not self.lr > 0:
+            raise UserError(f"--lr must be > 0, got {self.lr}", None, "pass a positive learning rate")
+
+
+@dataclass(frozen=True)
+class DeepLogTrainResult:
+    checkpoint: Path
+    curve: Path
+    losses: tuple[float, ...]
+    n_windows: int
+
+
+@dataclass(frozen=True)
+class LoadedDeepLog:
+    model: DeepLog            # in eval mode
+    config: DeepLogConfig
+    checkpoint: dict
+    vocab: Vocab | None       # the vocabulary checked against, when one was given
+
+
+# ---- data ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Dataset:
+    windows: torch.Tensor   # (U, window) int64, unique windows
+    targets: torch.Tensor   # (U, V) float32, next-key distribution per window
+    weights: torch.Tensor   # (U,) float32, how many pairs each window stands for
+    n_pairs: int
+
+
+def _check_sequences(seqs: SessionSequences, vocab: Vocab, config: DeepLogTrainConfig) -> None:
+    if seqs.vocab_sha256 != vocab.sha256:
+        raise UserError(f"sequences were built with another vocabulary (sha256 {seqs.vocab_sha256[:12]}"
+                        f", {config.vocab} has {vocab.sha256[:12]})", config.seq,
+                        "pass the vocab.json written beside it by the same `alog-detect build-deeplog`")
+    if not any(seqs.keys):
+        raise UserError("no session has any event", config.seq, "rebuild it from non-empty logs")
+
+
+def _dataset(seqs: SessionSequences, window: int, vocab_size: int) -> _Dataset:
+    windows = np.concatenate([session_windows(k, window, vocab_size) for k in seqs.keys if k])
+    targets = np.concatenate([np.asarray(k, dtype=np.int64) for k in seqs.keys if k])
+    unique, inverse = np.unique(windows, axis=0, return_inverse=True)
+    counts = np.zeros((len(unique), vocab_size), dtype=np.float64)
+    np.add.at(counts, (inverse.reshape(-1), targets), 1.0)
+    weights = counts.sum(axis=1)
+    return _Dataset(torch.from_numpy(unique), torch.from_numpy((counts / weights[:, None]).astype(np.float32)),
+                    torch.from_numpy(weights.astype(np.float32)), len(targets))
+
+
+# ---- training --------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _reproducible(seed: int) -> Iterator[torch.Generator]:
+    """Seeded, deterministic, single-threaded; restores the caller's torch settings after."""
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True)
+        try:
+            yield torch.Generator().manual_seed(seed)
+        finally:
+            torch.set_num_threads(threads)
+            torch.use_deterministic_algorithms(deterministic)
+
+
+def _run_epochs(model: DeepLog, data: _Dataset, config: DeepLogTrainConfig,
+                generator: torch.Generator) -> list[float]:
+    from tqdm import tqdm
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    losses = []
+    bar = tqdm(range(config.epochs), desc="deeplog-train", unit="epoch", disable=not config.progress)
+    for _ in bar:
+        model.train()
+        order = torch.randperm(len(data.windows), generator=generator)
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start:start + config.batch_size]
+            w = data.weights[idx]
+            per_row = F.cross_entropy(model(data.windows[idx]), data.targets[idx], reduction="none")
+            loss = (per_row * w).sum() / w.sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * float(w.sum())
+        losses.append(total / data.n_pairs)
+        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    model.eval()
+    return losses
+
+
+def _checkpoint(model: DeepLog, config: DeepLogTrainConfig, vocab: Vocab, losses: list[float],
+                seqs: SessionSequences, data: _Dataset) -> dict:
+    hyper = {"epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
+             "seed": config.seed, "optimizer": "adam"}
+    return {
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "kind": CHECKPOINT_KIND,
+        "config": {**dataclasses.asdict(model.config), **hyper},
+        "state_dict": model.state_dict(),
+        "vocab_sha256": vocab.sha256,
+        "vocab_size": vocab.size,
+        "training": {"final_loss": losses[-1], "losses": list(losses), "seed": config.seed,
+                     "epochs": config.epochs, "data_sha256": file_sha256(config.seq),
+                     "n_sessions": len(seqs.sessions), "n_events": data.n_pairs,
+                     "n_windows": len(data.windows)},
+        "alog_detect_version": __version__,
+    }
+
+
+def train_deeplog(config: DeepLogTrainConfig) -> DeepLogTrainResult:
+    vocab = load_vocab(config.vocab)
+    seqs = read_sequences(config.seq)
+    _check_sequences(seqs, vocab, config)
+    model_config = DeepLogConfig(vocab_size=vocab.size, window=config.window or seqs.window_size,
+                                 embed_dim=config.embed_dim, hidden=config.hidden,
+                                 layers=config.layers, top_k=config.top_k)
+    data = _dataset(seqs, model_config.window, vocab.size)
+    with _reproducible(config.seed) as generator:
+        model = DeepLog(model_config)
+        losses = _run_epochs(model, data, config, generator)
+    ckpt = _checkpoint(model, config, vocab, losses, seqs, data)
+
+    curve = training_curve_path(config.out)
+    with atomic.atomic_path(config.out) as ckpt_tmp, atomic.atomic_path(curve) as curve_tmp:
+        render_training_curve(curve_tmp, losses, f"DeepLog ({vocab.size} keys, window "
+                                                  f"{model_config.window}, {data.n_pairs} events)",
+                              "cross-entropy")
+        torch.save(ckpt, ckpt_tmp)
+    return DeepLogTrainResult(Path(config.out), curve, tuple(losses), len(data.windows))
+
+
+# ---- loading ---------------------------------------------------------------------------------
+
+def _read_checkpoint(path: Path) -> dict:
+    fix = "pass a deeplog.pth written by `alog-detect deeplog-train`, or retrain"
+    if not path.is_file():
+        raise UserError("checkpoint not found", path, fix)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt or foreign file
+        raise UserError(f"not a readable checkpoint ({type(exc).__name__})", path, fix) from None
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != CHECKPOINT_KIND:
+        kind = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise UserError(f"not a DeepLog checkpoint (kind {kind!r})", path, fix)
+    if ckpt.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+        raise UserError(f"checkpoint format_version {ckpt.get('format_version')!r} is not "
+                        f"{CHECKPOINT_FORMAT_VERSION}", path, "retrain with this alog-detect")
+    missing = {"config", "state_dict", "vocab_sha256", "vocab_size"} - ckpt.keys()
+    if missing:
+        raise UserError(f"checkpoint lacks {', '.join(sorted(missing))}", path, fix)
+    return ckpt
+
+
+def _check_vocab(ckpt: dict, path: Path, vocab_path: Path) -> Vocab:
+    vocab = load_any_vocab(vocab_path)
+    if vocab.size != ckpt["vocab_size"] or vocab.sha256 != ckpt["vocab_sha256"]:
+        raise UserError(
+            f"checkpoint {path} was trained with another vocabulary (size {ckpt['vocab_size']}, "
+            f"sha256 {ckpt['vocab_sha256'][:12]}) than {vocab_path} (size {vocab.size}, "
+            f"sha256 {vocab.sha256[:12]})", vocab_path,
+            "pass the vocab.json the model was trained with, or retrain with "
+            f"`alog-detect deeplog-train --vocab {vocab_path}`")
+    return vocab
+
+
+def load_deeplog_checkpoint(path: str | Path, vocab_path: str | Path | None = None) -> LoadedDeepLog:
+    """Load a DeepLog checkpoint (eval mode); with ``vocab_path`` (either vocabulary format),
+    refuse it unless it is the vocabulary the model was trained with."""
+    path = Path(path)
+    ckpt = _read_checkpoint(path)
+    vocab = _check_vocab(ckpt, path, Path(vocab_path)) if vocab_path is not None else None
+    try:
+        config = DeepLogConfig(**{f: ckpt["config"][f] for f in _MODEL_FIELDS})
+        model = DeepLog(config)
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise UserError(f"checkpoint does not describe a DeepLog model ({exc})", path,
+                        "retrain with `alog-detect deeplog-train`") from None
+    model.eval()
+    return LoadedDeepLog(model, config, ckpt, vocab)
+
+
+def torch_predictor(model: DeepLog):
+    """The decision rule's predictor for a PyTorch model: windows (n, w) -> logits (n, V)."""
+    def predict(windows: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(np.ascontiguousarray(windows, dtype=np.int64))).numpy()
+    return predict

@@ -1,0 +1,286 @@
+"""mscred-train: signatures (build-mscred) -> mscred.pth (+ mscred.pth.png).
+
+Model inputs are windows of ``steps`` consecutive signatures inside one segment; the last
+``valid_fraction`` of them (the latest in time) is held out. The model is trained to reconstruct
+the last step's matrices (mean squared error), then calibrated on the held-out slice, which must
+be normal data:
+
+* residual cells ``|recon - last|`` (float32) of every validation input, all scales and cells;
+* ``cell_threshold`` = the ``cell_quantile`` quantile of those residuals, as float32;
+* score of an input = number of cells with residual strictly greater than ``cell_threshold``;
+* ``anomaly_threshold`` = the largest validation score; an input is anomalous when its score is
+  strictly greater (so the validation slice itself raises no alarm).
+
+Reproducible: a fixed seed drives initialisation and shuffling, deterministic algorithms on one
+thread. Checkpoint (``torch.save`` of a dict; loads with ``weights_only=True``)::
+
+    format_version 1, kind "mscred", config {model fields n, scales, steps, channels; signature
+    rule num_templates, window_sizes, step, bucket {unit, size}; training epochs, lr, seed,
+    batch_size, valid_fraction, cell_quantile}, state_dict, templates (index order),
+    vocab_sha256 (alog_detect.vocab.vocab_sha256 of templates), calibration {cell_threshold,
+    anomaly_threshold, cell_quantile, valid_inputs, valid_scores}, training {train_losses,
+    valid_losses, data_sha256, train_inputs}, alog_detect_version
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import __version__, atomic
+from ..deeplog_data import file_sha256
+from ..errors import UserError
+from ..models.mscred import MSCRED, MSCREDConfig
+from ..mscred_data import NPZ_NAME, SignatureSet, SignatureSpec, load_signatures, residual_scores
+from ..vocab import vocab_sha256
+from . import render_training_curve, training_curve_path
+from .deeplog import _reproducible
+
+CHECKPOINT_FORMAT_VERSION = 1
+CHECKPOINT_KIND = "mscred"
+
+
+@dataclass(frozen=True)
+class MSCREDTrainConfig:
+    data: Path
+    out: Path
+    epochs: int = 30
+    lr: float = 1e-3
+    seed: int = 0
+    batch_size: int = 16
+    channels: tuple[int, int, int, int] = (32, 64, 128, 256)
+    valid_fraction: float = 0.2
+    cell_quantile: float = 0.999
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}",
+                                None, "pass a positive value")
+        if len(self.channels) != 4 or min(self.channels) < 1:
+            raise UserError(f"--channels must be 4 positive integers, got {self.channels}", None,
+                            "pass e.g. --channels 32,64,128,256")
+        if not self.lr > 0:
+            raise UserError(f"--lr must be > 0, got {self.lr}", None, "pass a positive learning rate")
+        if not 0 < self.valid_fraction < 1:
+            raise UserError(f"--valid-fraction must be in (0, 1), got {self.valid_fraction}", None,
+                            "pass e.g. --valid-fraction 0.2")
+        if not 0 < self.cell_quantile <= 1:
+            raise UserError(f"--cell-quantile must be in (0, 1], got {self.cell_quantile}", None,
+                            "pass e.g. --cell-quantile 0.999")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    cell_threshold: float       # exactly representable in float32
+    anomaly_threshold: int
+    cell_quantile: float
+    valid_scores: tuple[int, ...]
+
+    def to_dict(self) -> dict:
+        return {"cell_threshold": self.cell_threshold, "anomaly_threshold": self.anomaly_threshold,
+                "cell_quantile": self.cell_quantile, "valid_inputs": len(self.valid_scores),
+                "valid_scores": list(self.valid_scores)}
+
+
+@dataclass(frozen=True)
+class MSCREDTrainResult:
+    checkpoint: Path
+    curve: Path
+    train_losses: tuple[float, ...]
+    valid_losses: tuple[float, ...]
+    calibration: Calibration
+    train_inputs: int
+
+
+@dataclass(frozen=True)
+class LoadedMSCRED:
+    """A checkpoint ready for detection or export."""
+
+    model: MSCRED               # in eval mode
+    config: MSCREDConfig
+    spec: SignatureSpec
+    templates: tuple[str, ...]
+    vocab_sha256: str
+    cell_threshold: float
+    anomaly_threshold: int
+    checkpoint: dict
+
+    def detection_meta(self) -> dict:
+        """What a detector needs besides the graph (export writes it into mscred.onnx.meta.json)."""
+        return {**self.spec.to_dict(), "scales": self.spec.scales, "vocab_sha256": self.vocab_sha256,
+                "cell_threshold": self.cell_threshold, "anomaly_threshold": self.anomaly_threshold}
+
+
+# ---- training ------------------------------------------------------------------------------------
+
+def _split(sigset: SignatureSet, valid_fraction: float, data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Input end indices for training and validation (the latest inputs)."""
+    ends = sigset.input_ends()
+    n_valid = int(round(len(ends) * valid_fraction))
+    if n_valid < 1 or len(ends) - n_valid < 1:
+        raise UserError(f"{len(ends)} model inputs cannot be split into training and validation "
+                        f"(--valid-fraction {valid_fraction})", data / NPZ_NAME,
+                        "build more signatures (more lines, a smaller --step or --bucket) or change "
+                        "--valid-fraction")
+    return ends[:-n_valid], ends[-n_valid:]
+
+
+def _reconstruct(model: MSCRED, inputs: np.ndarray, batch_size: int) -> np.ndarray:
+    """float32 ``(count, scales, n, n)`` reconstructions, batch by batch."""
+    reconstruct = torch_reconstructor(model)
+    return np.concatenate([reconstruct(inputs[i:i + batch_size]) for i in range(0, len(inputs), batch_size)])
+
+
+def _mse(model: MSCRED, inputs: np.ndarray, batch_size: int) -> float:
+    recon = _reconstruct(model, inputs, batch_size)
+    return float(np.mean((recon - inputs[:, -1]).astype(np.float64) ** 2))
+
+
+def _run_epochs(model: MSCRED, train: np.ndarray, valid: np.ndarray, config: MSCREDTrainConfig,
+                generator: torch.Generator) -> tuple[list[float], list[float]]:
+    from tqdm import tqdm
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    data = torch.from_numpy(train)
+    train_losses, valid_losses = [], []
+    bar = tqdm(range(config.epochs), desc="mscred-train", unit="epoch", disable=not config.progress)
+    for _ in bar:
+        model.train()
+        order = torch.randperm(len(data), generator=generator)
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            batch = data[order[start:start + config.batch_size]]
+            loss = torch.mean((model(batch) - batch[:, -1]) ** 2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(batch)
+        model.eval()
+        train_losses.append(total / len(data))
+        valid_losses.append(_mse(model, valid, config.batch_size))
+        bar.set_postfix(loss=f"{train_losses[-1]:.4g}", valid=f"{valid_losses[-1]:.4g}")
+    return train_losses, valid_losses
+
+
+def calibrate(model: MSCRED, valid: np.ndarray, cell_quantile: float, batch_size: int) -> Calibration:
+    """Thresholds from normal validation inputs (see the module doc)."""
+    recon = _reconstruct(model, valid, batch_size)
+    residual = np.abs(recon - valid[:, -1])
+    cell_threshold = float(np.float32(np.quantile(residual, cell_quantile)))
+    scores = residual_scores(recon, valid[:, -1], cell_threshold)
+    return Calibration(cell_threshold, int(scores.max()), cell_quantile, tuple(int(s) for s in scores))
+
+
+def _checkpoint(model: MSCRED, config: MSCREDTrainConfig, sigset: SignatureSet, calibration: Calibration,
+                losses: tuple[list[float], list[float]], train_inputs: int) -> dict:
+    hyper = {"epochs": config.epochs, "lr": config.lr, "seed": config.seed, "batch_size": config.batch_size,
+             "valid_fraction": config.valid_fraction, "cell_quantile": config.cell_quantile,
+             "optimizer": "adam"}
+    model_fields = dataclasses.asdict(model.config)
+    model_fields["channels"] = list(model_fields["channels"])
+    return {
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "kind": CHECKPOINT_KIND,
+        "config": {**model_fields, **sigset.spec.to_dict(), **hyper},
+        "state_dict": model.state_dict(),
+        "templates": list(sigset.templates),
+        "vocab_sha256": vocab_sha256(sigset.templates),
+        "calibration": calibration.to_dict(),
+        "training": {"train_losses": losses[0], "valid_losses": losses[1], "train_inputs": train_inputs,
+                     "data_sha256": file_sha256(Path(config.data) / NPZ_NAME)},
+        "alog_detect_version": __version__,
+    }
+
+
+def _checkpoint_bytes(ckpt: dict) -> bytes:
+    # Saved through memory: torch.save names the archive after the file, and the temporary file's
+    # random name would make equal trainings differ in bytes.
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    return buf.getvalue()
+
+
+def train_mscred(config: MSCREDTrainConfig) -> MSCREDTrainResult:
+    sigset = load_signatures(config.data)
+    train_ends, valid_ends = _split(sigset, config.valid_fraction, Path(config.data))
+    train, valid = sigset.inputs(train_ends), sigset.inputs(valid_ends)
+    spec = sigset.spec
+    model_config = MSCREDConfig(n=spec.n, scales=spec.scales, steps=spec.steps, channels=tuple(config.channels))
+    with _reproducible(config.seed) as generator:
+        model = MSCRED(model_config)
+        losses = _run_epochs(model, train, valid, config, generator)
+        calibration = calibrate(model, valid, config.cell_quantile, config.batch_size)
+    ckpt = _checkpoint(model, config, sigset, calibration, losses, len(train))
+
+    curve = training_curve_path(config.out)
+    title = (f"MSCRED ({spec.num_templates} templates, n={spec.n}, {len(train)} inputs; "
+             f"valid MSE {losses[1][-1]:.3g})")
+    with atomic.atomic_path(config.out) as ckpt_tmp, atomic.atomic_path(curve) as curve_tmp:
+        render_training_curve(curve_tmp, losses[0], title, "training MSE")
+        ckpt_tmp.write_bytes(_checkpoint_bytes(ckpt))
+    return MSCREDTrainResult(Path(config.out), curve, tuple(losses[0]), tuple(losses[1]), calibration, len(train))
+
+
+# ---- loading -------------------------------------------------------------------------------------
+
+_FIX = "pass an mscred.pth written by `alog-detect mscred-train`, or retrain"
+
+
+def _read_checkpoint(path: Path) -> dict:
+    if not path.is_file():
+        raise UserError("checkpoint not found", path, _FIX)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt or foreign file
+        raise UserError(f"not a readable checkpoint ({type(exc).__name__})", path, _FIX) from None
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != CHECKPOINT_KIND:
+        kind = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise UserError(f"not an MSCRED checkpoint (kind {kind!r})", path, _FIX)
+    if ckpt.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+        raise UserError(f"checkpoint format_version {ckpt.get('format_version')!r} is not "
+                        f"{CHECKPOINT_FORMAT_VERSION}", path, "retrain with this alog-detect")
+    missing = {"config", "state_dict", "templates", "vocab_sha256", "calibration"} - ckpt.keys()
+    if missing:
+        raise UserError(f"checkpoint lacks {', '.join(sorted(missing))}", path, _FIX)
+    if vocab_sha256(ckpt["templates"]) != ckpt["vocab_sha256"]:
+        raise UserError("checkpoint's template list does not match its vocab_sha256 (corrupt file)", path, _FIX)
+    return ckpt
+
+
+def load_mscred_checkpoint(path: str | Path) -> LoadedMSCRED:
+    """Load an MSCRED checkpoint (eval mode) with its signature rule and calibration."""
+    path = Path(path)
+    ckpt = _read_checkpoint(path)
+    cfg, cal = ckpt["config"], ckpt["calibration"]
+    try:
+        spec = SignatureSpec.from_dict(cfg)
+        model_config = MSCREDConfig(n=int(cfg["n"]), scales=int(cfg["scales"]), steps=int(cfg["steps"]),
+                                    channels=tuple(int(c) for c in cfg["channels"]))
+        if (model_config.n, model_config.scales, model_config.steps) != (spec.n, spec.scales, spec.steps):
+            raise ValueError("model shape and signature rule disagree")
+        if spec.num_templates != len(ckpt["templates"]):
+            raise ValueError("num_templates and the template list disagree")
+        model = MSCRED(model_config)
+        model.load_state_dict(ckpt["state_dict"])
+        cell_threshold, anomaly_threshold = float(cal["cell_threshold"]), int(cal["anomaly_threshold"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise UserError(f"checkpoint does not describe an MSCRED model ({exc})", path,
+                        "retrain with `alog-detect mscred-train`") from None
+    model.eval()
+    return LoadedMSCRED(model, model_config, spec, tuple(ckpt["templates"]), ckpt["vocab_sha256"],
+                        cell_threshold, anomaly_threshold, ckpt)
+
+
+def torch_reconstructor(model: MSCRED):
+    """inputs float32 ``(batch, steps, scales, n, n)`` -> reconstructions ``(batch, scales, n, n)``."""
+    def reconstruct(inputs: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))).numpy()
+    return reconstruct

@@ -1,0 +1,75 @@
+"""Shared by tests/test_matching.py and tests/test_match_parity.py: corpora, Drain3 runs, and the C
+match driver built with the system compiler."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MATCH_SOURCES = sorted((REPO / "cengine" / "src" / "match").glob("*.c"))
+DRIVER_SOURCE = REPO / "cengine" / "tests" / "drivers" / "match_driver.c"
+STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",
+                  "-g"]
+
+
+def raw_lines(path: Path) -> list[bytes]:
+    """A log file's lines as the front end sees them (LF split, CR stripped)."""
+    lines = path.read_bytes().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line.removesuffix(b"\r") for line in lines]
+
+
+def loghub_sets(shared_data: Path) -> list[Path]:
+    sets = sorted(p for p in (shared_data / "loghub_2k").iterdir() if p.is_dir())
+    assert len(sets) == 14, sets
+    return sets
+
+
+def loghub_raw(set_dir: Path) -> list[bytes]:
+    return raw_lines(set_dir / f"{set_dir.name}_2k.log")
+
+
+def loghub_content(set_dir: Path) -> list[str]:
+    """The Content column, what `parse --format loghub-structured` mines."""
+    with open(set_dir / f"{set_dir.name}_2k.log_structured.csv", encoding="utf-8", newline="") as f:
+        return [row["Content"] for row in csv.DictReader(f)]
+
+
+def sample_log(out_dir: Path) -> Path:
+    from alog_detect.sample import SampleConfig, generate_sample
+
+    return generate_sample(SampleConfig(out_dir=out_dir)).log
+
+
+def drain_vocabulary(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Mine lines like parse does (our masking, parse's Drain3 settings). Returns (vocabulary in
+    index order: descending count, then text; each line's final cluster template)."""
+    from alog_detect.masking import mask
+    from alog_detect.parse import ParseConfig, new_template_miner
+
+    defaults = ParseConfig(logs=(), out=Path("unused"))
+    miner = new_template_miner(defaults.depth, defaults.sim_th, defaults.max_children)
+    cluster_ids = [miner.add_log_message(mask(line))["cluster_id"] for line in lines]
+    final = {cluster.cluster_id: cluster.get_template() for cluster in miner.drain.clusters}
+    assigned = [final[cid] for cid in cluster_ids]
+    counts = collections.Counter(assigned)
+    return sorted(counts, key=lambda t: (-counts[t], t)), assigned
+
+
+def compiler(name: str = "cc") -> str | None:
+    return shutil.which(name)
+
+
+def build_driver(out: Path, sanitize: bool = False, cc: str = "cc") -> Path:
+    flags = STRICT_FLAGS + (SANITIZE_FLAGS if sanitize else ["-O2"])
+    cmd = [cc, *flags, f"-I{REPO / 'cengine' / 'include'}", *map(str, MATCH_SOURCES), str(DRIVER_SOURCE),
+           "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
+    return out

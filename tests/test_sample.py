@@ -1,0 +1,151 @@
+"""The built-in sample: deterministic bytes, realistic line shape, labels that agree with the log."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from alog_detect.sample import SampleConfig, generate_sample
+
+LINE_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}) edge-gw-07 ([a-z]+)\[(\d+)\]: (INFO|WARN|ERROR) "
+    r"(?:(ses_[0-9a-f]{8}) )?(.+)$")
+
+# The normal workflows, written independently of the generator: one letter per step, one regular
+# expression per session type (chosen by the service of the session's first line).
+STEP_LETTERS = (
+    ("Connection from ", "c"), ("Failed password ", "f"), ("Disconnecting: Too many ", "l"),
+    ("Accepted ", "a"), ("pam_unix(sshd:session): session opened", "o"), (" : TTY=pts/", "s"),
+    ("subsystem request for sftp", "p"), ('close "', "q"), ("Received disconnect ", "d"),
+    ("pam_unix(sshd:session): session closed", "x"),
+    ("GET ", "G"), ("POST ", "P"), ("token expired ", "E"), ("token verified ", "T"),
+    ("cache hit ", "H"), ("cache miss ", "M"), ("db query on ", "Q"), ("validated payload ", "V"),
+    ("db insert into ", "I"), ("response 401 ", "U"), ("response 20", "R"),
+    ("snapshot requested ", "1"), ("freezing filesystem ", "2"), ("thawing filesystem ", "4"),
+    ("replicating snap-", "5"), ("replication of ", "6"), ("snapshot job done ", "7"),
+    ("handshake initiated ", "i"), ("handshake timeout ", "t"), ("handshake complete ", "h"),
+    ("route add ", "r"), ("mtu=1420", "u"), (" down reason=", "n"),
+)
+JOB_STEPS = (("queued id=", "Q"), ("started on worker", "S"), ("progress ", "p"), ("failed exit=", "F"),
+             ("retry 1/3", "R"), ("finished exit=0", "D"), ("artifacts uploaded", "A"))
+GRAMMARS = {
+    "sshd": re.compile(r"c(?:fffl|f{0,2}ao(?:s|pq)*dx)"),
+    "apid": re.compile(r"[GP]EU|GT(?:H|MQ)R|PTVIR"),
+    "jobsched": re.compile(r"QSp*(?:FRSp*)?DA"),
+    "storaged": re.compile(r"1234(?:56)?7"),
+    "netmgr": re.compile(r"i(?:ti)?hur{1,2}n"),
+}
+
+
+def _step_letter(service: str, message: str) -> str:
+    if service == "storaged" and " created size=" in message:
+        return "3"
+    table = JOB_STEPS if service == "jobsched" else STEP_LETTERS
+    for needle, letter in table:
+        if needle in message:
+            return letter
+    return "!"  # a rare event: no normal workflow contains it
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> tuple[Path, list[re.Match]]:
+    out = tmp_path_factory.mktemp("sample")
+    result = generate_sample(SampleConfig(out_dir=out, lines=20_000, seed=3))
+    text = result.log.read_text(encoding="utf-8")
+    matches = [LINE_RE.match(line) for line in text.splitlines()]
+    return out, matches
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path):
+    a = generate_sample(SampleConfig(out_dir=tmp_path / "a", lines=3000, seed=5))
+    b = generate_sample(SampleConfig(out_dir=tmp_path / "b", lines=3000, seed=5))
+    c = generate_sample(SampleConfig(out_dir=tmp_path / "c", lines=3000, seed=6))
+    for name in ("log", "labels", "windows"):
+        assert getattr(a, name).read_bytes() == getattr(b, name).read_bytes()
+    assert a.log.read_bytes() != c.log.read_bytes()
+
+
+def test_every_line_has_the_documented_shape_in_time_order(sample):
+    _, matches = sample
+    assert len(matches) == 20_000
+    assert all(matches), "a line does not match the documented format"
+    stamps = [m.group(1) for m in matches]
+    assert stamps == sorted(stamps)
+    services = {m.group(2) for m in matches}
+    assert {"sshd", "sudo", "apid", "jobsched", "storaged", "netmgr", "kernel", "systemd"} <= services
+    with_session = sum(1 for m in matches if m.group(5))
+    assert 0.8 < with_session / len(matches) < 0.98
+    variable = " ".join(m.group(6) for m in matches[:2000])
+    assert re.search(r"\b\d+\.\d+\.\d+\.\d+\b", variable) and re.search(r"/home/\w+", variable)
+
+
+def test_labels_cover_every_session_and_agree_with_the_workflows(sample):
+    out, matches = sample
+    labels = {row["session"]: row["label"] for row in _read_csv(out / "sample_labels.csv")}
+    sessions: dict[str, list[tuple[int, str, str]]] = {}
+    for n, m in enumerate(matches, 1):
+        if m.group(5):
+            sessions.setdefault(m.group(5), []).append((n, m.group(2), m.group(6)))
+    assert set(labels) == set(sessions)
+    assert set(labels.values()) == {"Normal", "Anomaly"}
+    rate = sum(v == "Anomaly" for v in labels.values()) / len(labels)
+    assert 0.015 < rate < 0.06
+
+    # Sessions that start in the first half are complete (the longest workflow is ~20 minutes,
+    # the log ~60): each must be in its workflow's language exactly when it is labelled Normal.
+    checked = 0
+    for sid, rows in sessions.items():
+        if rows[0][0] > len(matches) // 2:
+            continue
+        first_service = rows[0][1]
+        word = "".join(_step_letter(service, message) for _, service, message in rows)
+        normal = GRAMMARS[first_service].fullmatch(word) is not None
+        assert normal == (labels[sid] == "Normal"), (sid, labels[sid], word)
+        checked += 1
+    assert checked > 1000
+
+
+def test_mix_windows_hold_the_storm_the_silence_and_the_surge(sample):
+    out, matches = sample
+    windows = {row["kind"]: (int(row["first_line"]), int(row["last_line"]))
+               for row in _read_csv(out / "sample_windows.csv")}
+    assert set(windows) == {"error_storm", "service_silent", "message_surge"}
+
+    def lines_with(predicate):
+        return [n for n, m in enumerate(matches, 1) if predicate(m)]
+
+    storm = lines_with(lambda m: m.group(2) == "kernel")
+    assert len(storm) > 50 and (storm[0], storm[-1]) == windows["error_storm"]
+    surge = lines_with(lambda m: "rate limit exceeded" in m.group(6))
+    assert len(surge) > 50 and (surge[0], surge[-1]) == windows["message_surge"]
+
+    first, last = windows["service_silent"]
+    netmgr = lines_with(lambda m: m.group(2) == "netmgr")
+    assert not [n for n in netmgr if first <= n <= last]
+    assert last - first > 500
+    # Outside the silence netmgr is steady: never a gap as long as the silent one.
+    gaps = [b - a for a, b in zip(netmgr, netmgr[1:])]
+    assert sorted(gaps)[-2] < (last - first) / 4
+
+
+def test_cli_writes_the_three_files(cli, tmp_path):
+    proc = cli("sample", "--out", tmp_path / "s", "--lines", "2000", "--seed", "9")
+    assert "2000 lines" in proc.stdout_text
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "sample.log", "sample_labels.csv", "sample_windows.csv"]
+    assert len((tmp_path / "s" / "sample.log").read_text().splitlines()) == 2000
+
+
+def test_too_few_lines_is_a_user_error_with_no_output(cli, tmp_path):
+    proc = cli("sample", "--out", tmp_path / "s", "--lines", "10", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr_text.count("\n") == 1 and "--lines" in proc.stderr_text
+    assert not (tmp_path / "s").exists()

@@ -1,0 +1,419 @@
+"""SCons: option validation, dry runs, incremental rebuilds, `scons check`, the bundle, and the
+generated headers (golden files under tests/golden/, rendered from tests/golden/models/).
+
+Builds run in a temporary copy of the build files with a tiny stand-in engine (the real engine is
+tested by its own tests) and a tiny configuration, so they never touch a developer's build/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alog_detect import __version__
+from alog_detect.codegen import OUTPUTS, CodegenConfig, c_ident, c_string, render_headers
+from alog_detect.errors import UserError
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = REPO / "tests" / "golden"
+BUILD_FILES = ("SConstruct", "site_scons", "toolchains", "templates", "python",
+               "cengine/SConscript", "cengine/include")
+BUNDLE = f"dist/alog-engine-{__version__}-host.tar.gz"
+
+# A stand-in engine: a library in two folders, a front end that includes every generated header,
+# and a test program that reports the runner it was started through.
+TINY_ENGINE = {
+    "cengine/src/status.c": """#include "alog.h"
+const char *alog_status_str(alog_status status) { return status == ALOG_OK ? "ok" : "error"; }
+""",
+    "cengine/src/util/twice.c": """#include "twice.h"
+int alog_twice(int x) { return 2 * x; }
+""",
+    "cengine/src/twice.h": "int alog_twice(int x);\n",
+    "cengine/src/cli/main.c": """#include <stdio.h>
+#include <string.h>
+#include "alog.h"
+#include "alog_model_meta.h"
+#define ALOG_VOCAB_IMPLEMENTATION
+#include "alog_vocab.h"
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("alog-engine %s deeplog %s\\n", ALOG_VERSION_STRING, ALOG_META_DEEPLOG_ONNX_SHA256);
+        return 0;
+    }
+    printf("%d templates, first: %s\\n", ALOG_VOCAB_SIZE, alog_vocab_templates[0]);
+    return 0;
+}
+""",
+    "cengine/tests/test_twice.c": """#include <stdio.h>
+#include <stdlib.h>
+#include "twice.h"
+int main(void) {
+    const char *runner = getenv("ALOG_VIA_RUNNER");
+    printf("runner=%s\\n", runner ? runner : "none");
+    return alog_twice(21) == 42 ? 0 : 1;
+}
+""",
+}
+TINY_OPTIONS = ("logs=small.log", "epochs=1", "mscred_epochs=1", "hidden=8", "layers=1", "window=4",
+                "top_k=2", "mscred_windows=2,4")
+
+
+def scons(tree: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "SCons", "-Q", *args], cwd=tree, capture_output=True,
+                          text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"scons {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def rebuilt(explain_output: str) -> set[str]:
+    """The targets `--debug=explain` says it (re)builds."""
+    return set(re.findall(r"scons: (?:re)?building `([^']+)'", explain_output))
+
+
+def _copy_build_files(dest: Path) -> Path:
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
+    for name in BUILD_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, symlinks=True, ignore=ignore)
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    for name, text in TINY_ENGINE.items():
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        (dest / name).write_text(text)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    return _copy_build_files(tmp_path_factory.mktemp("scons_tree"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A tree built once with the tiny configuration; returns (tree, output of that build)."""
+    root = _copy_build_files(tmp_path_factory.mktemp("scons_built"))
+    from alog_detect.sample import SampleConfig, generate_sample
+
+    sample = generate_sample(SampleConfig(out_dir=root / "sample", lines=3000, seed=7))
+    shutil.copy(sample.log, root / "small.log")
+    return root, scons(root, *TINY_OPTIONS)
+
+
+class edited:
+    """Change a file for the duration of a `with` block, then put the original bytes back."""
+
+    def __init__(self, path: Path, new_text: str):
+        self.path, self.new_text = path, new_text
+
+    def __enter__(self):
+        self.original = self.path.read_bytes()
+        self.path.write_text(self.new_text)
+
+    def __exit__(self, *exc):
+        self.path.write_bytes(self.original)
+
+
+# ---- options ----------------------------------------------------------------------------------------
+
+def test_help_lists_every_option_with_its_default(tree):
+    out = scons(tree, "-h").stdout
+    for name, default in (("target", "host"), ("logs", ""), ("window", "10"), ("top_k", "9"),
+                          ("hidden", "64"), ("layers", "2"), ("epochs", "3"), ("mscred_windows", "10,30,60"),
+                          ("mscred_epochs", "3"), ("optimize", "speed"), ("embed_model", "auto"),
+                          ("san", "no")):
+        assert re.search(rf"^{name}: .*\n\s+default: {re.escape(default)}$", out, re.M), name
+    assert "host" in out and "(also: native)" in out
+
+
+def test_target_list_names_each_target_and_its_aliases(tree):
+    proc = scons(tree, "target=list")
+    assert re.search(r"^\s+host\s+.*\(also: native\)$", proc.stdout, re.M)
+    assert not (tree / "build").exists()
+
+
+def test_target_alias_builds_into_the_canonical_target_dir(tree):
+    out = scons(tree, "target=native", "-n", "engine").stdout
+    assert "build/host/lib/libalog.a" in out and "build/native" not in out
+
+
+@pytest.mark.parametrize("option, message", [
+    ("window=0", "window=0: out of range"),
+    ("window=ten", "window=ten: not an integer"),
+    ("top_k=0", "top_k=0: out of range"),
+    ("layers=9", "layers=9: out of range"),
+    ("mscred_windows=30,10", "mscred_windows=30,10: expected 1 to 8 increasing"),
+    ("optimize=fast", "Invalid value for enum variable 'optimize'"),
+    ("target=sparc", "Invalid value for enum variable 'target'"),
+    ("colour=blue", "unknown option(s): colour"),
+    ("logs=nothing/*.log", "logs=nothing/*.log: nothing/*.log: glob matches no file"),
+    ("logs=missing.log", "no such log file"),
+])
+def test_bad_option_is_reported_before_any_work(tree, option, message):
+    proc = scons(tree, option, check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert not (tree / "build").exists() and not (tree / "dist").exists()
+
+
+def test_missing_compiler_names_the_package_that_installs_it(tree):
+    ghost = tree / "toolchains" / "ghost.py"
+    ghost.write_text('DESCRIPTION = "a compiler that is not installed"\nALIASES = ()\n'
+                     'INSTALL_HINT = "the Debian package gcc-ghost (apt-get install gcc-ghost)"\n'
+                     'def exists(env):\n    return bool(env.Detect(["ghost-gcc-does-not-exist"]))\n'
+                     'def generate(env):\n    raise AssertionError("generate() after exists() failed")\n')
+    try:
+        proc = scons(tree, "target=ghost", "-n", check=False)
+    finally:
+        ghost.unlink()
+    assert proc.returncode == 2
+    assert "target=ghost: its compiler or archiver was not found" in proc.stderr
+    assert "apt-get install gcc-ghost" in proc.stderr
+
+
+def test_dry_run_lists_every_stage_and_writes_nothing(tree):
+    out = scons(tree, "-n").stdout
+    stages = ["sample: build/common/sample/sample.log", "parse: build/common/parsed/parsed.parquet",
+              "build-deeplog: build/common/deeplog/vocab.json",
+              "build-mscred: build/common/mscred/signatures.npz",
+              "deeplog-train: build/common/train/deeplog.pth", "mscred-train: build/common/train/mscred.pth",
+              "convert-onnx: build/common/models/deeplog.onnx", "codegen: build/host/gen/alog_vocab.h",
+              "codegen: build/host/gen/alog_model_meta.h", f"bundle: {BUNDLE}"]
+    positions = [out.index(stage) for stage in stages]
+    assert positions.index(min(positions)) == 0 and out.index(stages[-1]) == max(positions)
+    assert "alog_model_data.c" not in out          # host does not embed the model by default
+    assert not (tree / "build").exists() and not (tree / "dist").exists()
+
+
+# ---- the generated headers -----------------------------------------------------------------------------
+
+def _render(model_dir: Path, out_dir: Path, root: Path) -> dict[str, bytes]:
+    render_headers(CodegenConfig(model_dir=model_dir, out_dir=out_dir, root=root))
+    return {name: (out_dir / name).read_bytes() for name in OUTPUTS}
+
+
+def test_headers_match_the_golden_files(tmp_path):
+    rendered = _render(GOLDEN / "models", tmp_path, GOLDEN)
+    for name, data in rendered.items():
+        assert data == (GOLDEN / name).read_bytes(), name
+    assert b"generated, do not edit" in rendered["alog_vocab.h"]
+    assert b"models/vocab.json\n *     " + hashlib.sha256(
+        (GOLDEN / "models" / "vocab.json").read_bytes()).hexdigest().encode() in rendered["alog_vocab.h"]
+
+
+def test_headers_do_not_depend_on_where_the_inputs_live(tmp_path):
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(GOLDEN / "models", moved / "models")
+    rendered = _render(moved / "models", tmp_path / "out", moved)
+    assert all(rendered[name] == (GOLDEN / name).read_bytes() for name in OUTPUTS)
+    assert not any(str(tmp_path).encode() in data for data in rendered.values())
+
+
+def test_meta_header_refuses_a_model_that_differs_from_its_metadata(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(GOLDEN / "models", models)
+    onnx = models / "deeplog.onnx"
+    onnx.write_bytes(onnx.read_bytes() + b"\0")
+    with pytest.raises(UserError, match="deeplog.onnx does not match the SHA-256 its metadata records"):
+        render_headers(CodegenConfig(model_dir=models, out_dir=tmp_path / "out",
+                                     outputs=("alog_model_meta.h",), root=tmp_path))
+    assert not (tmp_path / "out" / "alog_model_meta.h").exists()
+
+
+CHECK_GENERATED_C = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include "alog_model_meta.h"
+#define ALOG_VOCAB_IMPLEMENTATION
+#include "alog_vocab.h"
+int main(void) {
+    size_t i, j;
+    for (i = 0; i < ALOG_VOCAB_SIZE; i++) {
+        for (j = 0; j < alog_vocab_template_lengths[i]; j++) printf("%02x", (unsigned char)alog_vocab_templates[i][j]);
+        printf("\n");
+    }
+    printf("%d %d\n", (int)((uintptr_t)alog_model_deeplog_onnx % 16), (int)((uintptr_t)alog_model_mscred_onnx % 16));
+    for (j = 0; j < alog_model_mscred_onnx_size; j++) printf("%02x", alog_model_mscred_onnx[j]);
+    printf("\n%s %d\n", ALOG_META_DEEPLOG_ONNX_SHA256, ALOG_META_MSCRED_SCALES);
+    return 0;
+}
+"""
+
+
+def test_generated_c_compiles_strictly_and_holds_the_exact_bytes(tmp_path):
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    (tmp_path / "main.c").write_text(CHECK_GENERATED_C)
+    program = tmp_path / "check"
+    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{GOLDEN}", "-o", program,
+                    tmp_path / "main.c", GOLDEN / "alog_model_data.c"], check=True)
+    lines = subprocess.run([program], capture_output=True, text=True, check=True).stdout.splitlines()
+    from alog_detect.vocab import load_engine_vocab
+
+    templates = load_engine_vocab(GOLDEN / "models" / "vocab.json").templates
+    assert [bytes.fromhex(h) for h in lines[:len(templates)]] == [t.encode("utf-8") for t in templates]
+    assert lines[len(templates)] == "0 0"
+    assert bytes.fromhex(lines[len(templates) + 1]) == (GOLDEN / "models" / "mscred.onnx").read_bytes()
+    deeplog_sha = hashlib.sha256((GOLDEN / "models" / "deeplog.onnx").read_bytes()).hexdigest()
+    assert lines[len(templates) + 2] == f"{deeplog_sha} 3"
+
+
+def _decode_c_literal(literal: str) -> bytes:
+    """Read back a literal c_string made: plain printable ASCII and three-digit octal escapes."""
+    assert literal[0] == literal[-1] == '"'
+    out, body, i = bytearray(), literal[1:-1], 0
+    while i < len(body):
+        if body[i] == "\\":
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+        else:
+            out.append(ord(body[i]))
+            i += 1
+    return bytes(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_c_string_escapes_every_byte_it_must(text):
+    literal = c_string(text)
+    assert _decode_c_literal(literal) == text.encode("utf-8")
+    body = literal[1:-1]
+    assert all(0x20 <= ord(c) < 0x7F for c in body)
+    assert "?" not in body and '"' not in body and not re.search(r"\\(?![0-7]{3})", body)
+
+
+def test_c_ident_makes_valid_identifiers():
+    assert c_ident("deeplog") == "deeplog"
+    assert c_ident("alog_vocab.h") == "alog_vocab_h"
+    assert c_ident("cortex-m4") == "cortex_m4"
+    assert c_ident("3d") == "n3d"
+
+
+# ---- building ---------------------------------------------------------------------------------------------
+
+def test_default_build_ends_with_the_bundle_and_says_how_to_run_it(built):
+    root, proc = built
+    assert f"bundle: {BUNDLE}" in proc.stdout
+    assert "run it: tar -xzf" in proc.stdout and "bin/alog-engine --models" in proc.stdout
+    prefix = f"alog-engine-{__version__}-host/"
+    with tarfile.open(root / BUNDLE) as tar:
+        members = tar.getmembers()
+    files = sorted(m.name[len(prefix):] for m in members if m.isfile())
+    assert files == ["bin/alog-engine", "include/alog.h", "include/alog_model_meta.h", "include/alog_vocab.h",
+                     "lib/libalog.a", "lib/libalog.so", "share/alog/models/deeplog.onnx",
+                     "share/alog/models/deeplog.onnx.meta.json", "share/alog/models/mscred.onnx",
+                     "share/alog/models/mscred.onnx.meta.json", "share/alog/models/vocab.json"]
+    assert [m.name for m in members] == sorted(m.name for m in members if m.isdir()) + \
+        sorted(m.name for m in members if m.isfile())
+    assert all(m.mtime == 0 and m.uid == 0 and m.gid == 0 and m.uname == "" for m in members)
+    version = subprocess.run([root / "build/host/bin/alog-engine", "--version"], capture_output=True,
+                             text=True, check=True).stdout
+    deeplog_sha = hashlib.sha256((root / "build/common/models/deeplog.onnx").read_bytes()).hexdigest()
+    assert version == f"alog-engine {__version__} deeplog {deeplog_sha}\n"
+
+
+def test_second_build_with_nothing_changed_does_nothing(built):
+    root, _ = built
+    assert scons(root, "--question", *TINY_OPTIONS, check=False).returncode == 0
+    assert rebuilt(scons(root, "--debug=explain", *TINY_OPTIONS).stdout) == set()
+
+
+def test_bundle_is_byte_identical_when_rebuilt(built):
+    root, _ = built
+    first = (root / BUNDLE).read_bytes()
+    (root / BUNDLE).unlink()
+    assert rebuilt(scons(root, "--debug=explain", *TINY_OPTIONS).stdout) == {BUNDLE}
+    assert (root / BUNDLE).read_bytes() == first
+
+
+def test_editing_a_c_file_recompiles_only_its_objects(built):
+    root, _ = built
+    source = root / "cengine/src/util/twice.c"
+    with edited(source, source.read_text() + "int alog_thrice(int x) { return 3 * x; }\n"):
+        changed = rebuilt(scons(root, "--debug=explain", *TINY_OPTIONS).stdout)
+    objects = {t for t in changed if t.endswith(".o")}
+    assert objects == {"build/host/cengine/src/util/twice.o", "build/host/cengine/src/util/twice.pic.o"}
+    assert {"build/host/lib/libalog.a", "build/host/lib/libalog.so"} <= changed
+    assert not any(t.startswith("build/common/") or "/gen/" in t for t in changed)
+    scons(root, *TINY_OPTIONS)
+
+
+def test_changing_a_template_regenerates_only_its_header(built):
+    root, _ = built
+    template = root / "templates/alog_vocab.h.j2"
+    text = template.read_text()
+    with edited(template, text.replace("#include <stddef.h>", "#include <stddef.h>\n/* edited */", 1)):
+        changed = rebuilt(scons(root, "--debug=explain", *TINY_OPTIONS).stdout)
+        assert b"/* edited */" in (root / "build/host/gen/alog_vocab.h").read_bytes()
+    assert "build/host/gen/alog_vocab.h" in changed
+    assert not any(t.startswith("build/common/") or t.endswith("alog_model_meta.h") for t in changed)
+    assert {t for t in changed if t.endswith(".o")} == {"build/host/cengine/src/cli/main.o"}
+    scons(root, *TINY_OPTIONS)
+
+
+@pytest.mark.parametrize("option, retrained, kept", [
+    ("epochs=2", "build/common/train/deeplog.pth", "build/common/train/mscred.pth"),
+    ("mscred_epochs=2", "build/common/train/mscred.pth", "build/common/train/deeplog.pth"),
+    ("hidden=9", "build/common/train/deeplog.pth", "build/common/train/mscred.pth"),
+])
+def test_a_training_option_retrains_only_its_model(built, option, retrained, kept):
+    root, _ = built
+    name = option.split("=")[0]
+    options = [o for o in TINY_OPTIONS if not o.startswith(f"{name}=")] + [option]
+    assert scons(root, "--question", *options, check=False).returncode != 0
+    changed = rebuilt(scons(root, "-n", "--debug=explain", *options).stdout)
+    assert retrained in changed and kept not in changed
+    assert "build/common/parsed/parsed.parquet" not in changed
+
+
+def test_changing_the_logs_reparses(built):
+    root, _ = built
+    log = root / "small.log"
+    with edited(log, log.read_text() + log.read_text().splitlines()[-1] + "\n"):
+        changed = rebuilt(scons(root, "-n", "--debug=explain", *TINY_OPTIONS).stdout)
+    assert "build/common/parsed/parsed.parquet" in changed
+
+
+def test_a_new_target_is_one_file_and_never_retrains(built):
+    root, _ = built
+    host = (root / "toolchains/host.py").read_text()
+    other = root / "toolchains/othercc.py"
+    other.write_text(host.replace('env["ALOG_RUNNER"] = []',
+                                  'env["ALOG_RUNNER"] = ["env", "ALOG_VIA_RUNNER=othercc"]')
+                         .replace('"bundle": "host"', '"bundle": "othercc"'))
+    try:
+        proc = scons(root, "target=othercc", "--debug=explain", "check", *TINY_OPTIONS)
+        changed = rebuilt(proc.stdout)
+        assert not any(t.startswith("build/common/") for t in changed)
+        assert "build/othercc/gen/alog_model_meta.h" in changed and "build/othercc/tests/test_twice" in changed
+        assert (root / "build/othercc/check/test_twice.log").read_text() == "runner=othercc\n"
+    finally:
+        other.unlink()
+
+
+def test_check_runs_the_test_programs_and_reports_failures(built):
+    root, _ = built
+    proc = scons(root, "check", *TINY_OPTIONS)
+    assert "PASS test_twice" in proc.stdout and "PASS alog-engine" in proc.stdout
+    assert (root / "build/host/check/test_twice.log").read_text() == "runner=none\n"
+    failing = root / "cengine/tests/test_fails.c"
+    failing.write_text('#include <stdio.h>\nint main(void) { puts("expected 1, got 2"); return 3; }\n')
+    try:
+        proc = scons(root, "check", *TINY_OPTIONS, check=False)
+    finally:
+        failing.unlink()
+    assert proc.returncode != 0
+    assert "expected 1, got 2" in proc.stdout and "FAIL test_fails (exit 3" in proc.stdout
