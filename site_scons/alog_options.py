@@ -70,6 +70,8 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
         "embed_model", "compile the .onnx bytes into the engine (auto: the target decides)", "auto",
         allowed_values=EMBED_MODEL_CHOICES, map={"1": "yes", "0": "no", "true": "yes", "false": "no"}))
     variables.Add(BoolVariable("san", "build the engine with AddressSanitizer + UBSan", "no"))
+    variables.Add("cache_dir", "share built files (models too) through this directory "
+                  "(SCons CacheDir; empty: off)", "")
     return variables
 
 

@@ -117,7 +117,7 @@ def test_judge_reasons():
     v = judge(logits, [1, 2, UNKNOWN], k=2)
     assert v.anomaly.tolist() == [False, True, True]
     assert v.reasons == (REASON_OK, REASON_NOT_IN_TOPK, REASON_UNKNOWN)
-    assert v.topk.tolist() == [[0, 1]] * 3
+    assert v.topk_lists() == [[0, 1], [0, 1], []]
 
 
 def test_judge_sessions_does_not_depend_on_batch_size():
@@ -213,10 +213,10 @@ def test_corrupt_and_foreign_checkpoints(tmp_path, cli):
     with pytest.raises(UserError, match="not a readable checkpoint"):
         load_deeplog_checkpoint(tmp_path / "corrupt.pth")
     torch.save({"kind": "mscred", "format_version": 1}, tmp_path / "mscred.pth")
-    with pytest.raises(UserError, match="not a DeepLog checkpoint"):
+    with pytest.raises(UserError, match="not a deeplog checkpoint"):
         load_deeplog_checkpoint(tmp_path / "mscred.pth")
     torch.save(torch.zeros(3), tmp_path / "tensor.pth")
-    with pytest.raises(UserError, match="not a DeepLog checkpoint"):
+    with pytest.raises(UserError, match="not a deeplog checkpoint"):
         load_deeplog_checkpoint(tmp_path / "tensor.pth")
     with pytest.raises(UserError, match="not found"):
         load_deeplog_checkpoint(tmp_path / "missing.pth")

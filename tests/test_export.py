@@ -21,8 +21,10 @@ from alog_detect.export import ExportConfig, convert_onnx, exporters, pipeline, 
 from alog_detect.vocab import Vocab, load_vocab, save_vocab
 
 DEEPLOG_ALLOWED = {"Gather", "Gemm", "LSTM", "Squeeze", "Reshape", "Transpose"}
+# Nine templates, so MSCRED's matrix side is 16 (the template count rounded up to a multiple of 8).
 FLOWS = (["open <*>", "read <*> bytes", "close <*>"],
-         ["login <*>", "open <*>", "write <*> bytes", "close <*>", "logout <*>"])
+         ["login <*>", "open <*>", "write <*> bytes", "close <*>", "logout <*>"],
+         ["probe <*>", "link up <*>", "dhcp lease <*>"])
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def trained(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("trained")
     sessions, templates = [], []
     for s in range(60):
-        for t in FLOWS[s % 2] * (1 + s % 3):
+        for t in FLOWS[s % 3] * (1 + s % 4):
             sessions.append(f"s{s}")
             templates.append(t)
     pq.write_table(pa.table({"session": sessions, "template": templates,
@@ -121,10 +123,11 @@ def test_cli_portable_validate_writes_the_model_directory(trained, tmp_path, cli
     assert deeplog["training"]["hyperparameters"]["hidden"] == 8
 
     mscred = _meta(out, "mscred")
-    assert mscred["inputs"][0] == {"name": "x", "dtype": "float32", "shape": ["batch", 3, 2, 8, 8]}
-    assert mscred["outputs"][0] == {"name": "recon", "dtype": "float32", "shape": ["batch", 2, 8, 8]}
+    assert mscred["inputs"][0] == {"name": "x", "dtype": "float32", "shape": ["batch", 3, 2, 16, 16]}
+    assert mscred["outputs"][0] == {"name": "recon", "dtype": "float32", "shape": ["batch", 2, 16, 16]}
     block = mscred["mscred"]
-    assert (block["n"], block["steps"], block["scales"], block["window_sizes"]) == (8, 3, 2, [2, 4])
+    assert (block["n"], block["steps"], block["scales"], block["window_sizes"]) == (16, 3, 2, [2, 4])
+    assert block["num_templates"] == vocab.size == 9
     ckpt = torch.load(trained / "mscred.pth", weights_only=True)
     assert block["cell_threshold"] == ckpt["calibration"]["cell_threshold"]
     assert block["anomaly_threshold"] == ckpt["calibration"]["anomaly_threshold"]
@@ -158,14 +161,14 @@ def test_supported_ops_file_is_sorted_and_covers_both_models(trained, tmp_path):
 def test_shape_flags_override_the_checkpoint(trained, tmp_path):
     out = tmp_path / "m"
     lines = []
-    convert_onnx(_config(trained, out, seq_len=7, window_size=2, feature_dim=16, validate=True), say=lines.append)
+    convert_onnx(_config(trained, out, seq_len=7, window_size=2, feature_dim=24, validate=True), say=lines.append)
     deeplog, mscred = _meta(out, "deeplog"), _meta(out, "mscred")
     assert deeplog["inputs"][0]["shape"] == ["batch", 7]
     assert (deeplog["deeplog"]["seq_len"], deeplog["deeplog"]["trained_window"]) == (7, 4)
-    assert mscred["inputs"][0]["shape"] == ["batch", 2, 2, 16, 16]
-    assert mscred["outputs"][0]["shape"] == ["batch", 2, 16, 16]
+    assert mscred["inputs"][0]["shape"] == ["batch", 2, 2, 24, 24]
+    assert mscred["outputs"][0]["shape"] == ["batch", 2, 24, 24]
     block = mscred["mscred"]
-    assert (block["n"], block["trained_n"], block["steps"], block["trained_steps"]) == (16, 8, 2, 3)
+    assert (block["n"], block["trained_n"], block["steps"], block["trained_steps"]) == (24, 16, 2, 3)
     # Real windows are re-cut to the new window and zero-padded to the new side, and still agree.
     assert any("real from mscred/signatures.npz" in ln for ln in lines)
     assert sum(ln.endswith(": ok") for ln in lines) == 2
@@ -274,6 +277,20 @@ def test_dynamo_exporter_refuses_opset_17(trained, tmp_path, monkeypatch):
     assert "pass --opset 18" in exc.value.one_line()
 
 
+def test_exporter_failure_is_one_line_naming_the_checkpoint(trained, tmp_path, monkeypatch):
+    def failing_export(*args, **kwargs):
+        raise RuntimeError("Constraints violated (L['x'].size()[1])!\nthe rest of torch's report")
+
+    monkeypatch.setattr(torch.onnx, "export", failing_export)
+    out = tmp_path / "m"
+    with pytest.raises(UserError) as exc:
+        convert_onnx(_config(trained, out, mscred_model=None), say=lambda line: None)
+    assert exc.value.one_line() == (
+        f"{trained / 'deeplog.pth'}: torch.onnx.export (legacy exporter, opset 17) failed: RuntimeError: "
+        "Constraints violated (L['x'].size()[1])! (fix: see docs/troubleshooting.md, 'ONNX export errors')")
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == []
+
+
 # ---- bad input -------------------------------------------------------------------------------
 
 def _args(trained: Path, out: Path, vocab: Path | None = None, deeplog: Path | None = None,
@@ -307,7 +324,7 @@ def test_vocabulary_with_another_hash(trained, tmp_path, capsys):
 
 def test_id_keyed_vocabulary_names_fix_vocab(trained, tmp_path, capsys):
     ids = tmp_path / "ids.json"
-    ids.write_text(json.dumps({f"E{i}": i for i in range(6)}))
+    ids.write_text(json.dumps({f"E{i}": i for i in range(9)}))
     err = _cli_error(capsys, *_args(trained, tmp_path / "o", ids, deeplog=trained / "deeplog.pth"))
     assert f"{ids}: " in err and "alog-detect fix-vocab" in err
 
@@ -326,7 +343,7 @@ def test_foreign_checkpoint(trained, tmp_path, capsys):
     err = _cli_error(capsys, *_args(trained, tmp_path / "o", mscred=foreign))
     assert f"{foreign}: not an MSCRED checkpoint" in err
     swapped_kind = _cli_error(capsys, *_args(trained, tmp_path / "o", deeplog=trained / "mscred.pth"))
-    assert "not a DeepLog checkpoint (kind 'mscred')" in swapped_kind
+    assert "checkpoint (kind 'mscred')" in swapped_kind and "deeplog" in swapped_kind.lower()
     assert not (tmp_path / "o").exists()
 
 
@@ -343,6 +360,9 @@ def test_unwritable_output_directory(trained, tmp_path, capsys):
 def test_bad_shape_flags(trained, tmp_path, capsys):
     err = _cli_error(capsys, *_args(trained, tmp_path / "o", mscred=trained / "mscred.pth"), "--feature-dim", 12)
     assert "--feature-dim must be a multiple of 8" in err
+    err = _cli_error(capsys, *_args(trained, tmp_path / "o", mscred=trained / "mscred.pth"), "--feature-dim", 8)
+    assert f"{trained / 'mscred.pth'}: --feature-dim 8 is smaller than the model's 9 templates" in err
+    assert "(fix: pass --feature-dim 16 or more)" in err
     err = _cli_error(capsys, *_args(trained, tmp_path / "o", deeplog=trained / "deeplog.pth"), "--seq-len", 0)
     assert "--seq-len must be >= 1" in err
     err = _cli_error(capsys, "convert-onnx", "--vocab", trained / "vocab.json", "--output-dir", tmp_path / "o")
@@ -446,4 +466,4 @@ def test_validation_data_flags_and_discovery(trained, tmp_path):
                                   mscred_data=trained / "mscred"), say=lambda line: None)
     assert [r.inputs.real > 0 for r in result.reports] == [True, True]
     real = result.reports[0].inputs.arrays[:result.reports[0].inputs.real]
-    assert len(np.unique(real, axis=0)) == len(real) and real.max() <= 6
+    assert len(np.unique(real, axis=0)) == len(real) and real.max() <= 9

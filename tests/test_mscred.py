@@ -260,7 +260,7 @@ def test_checkpoint_errors(trained, tmp_path):
         load_mscred_checkpoint(tmp_path / "junk.pth")
     ckpt = torch.load(trained.checkpoint, weights_only=True)
     cases = {
-        "kind": ({**ckpt, "kind": "deeplog"}, "not an MSCRED checkpoint"),
+        "kind": ({**ckpt, "kind": "deeplog"}, "not a mscred checkpoint"),
         "version": ({**ckpt, "format_version": 99}, "format_version 99"),
         "lacks": ({k: v for k, v in ckpt.items() if k != "calibration"}, "lacks calibration"),
         "templates": ({**ckpt, "templates": ckpt["templates"][::-1]}, "corrupt"),
@@ -279,5 +279,15 @@ def test_mscred_train_cli(cli, data_dir, tmp_path):
     assert "anomaly threshold" in run.stdout_text and out.is_file() and (tmp_path / "sub" / "mscred.pth.png").is_file()
     bad = cli("mscred-train", "--data", tmp_path / "nowhere", "--out", tmp_path / "x.pth", check=False)
     assert bad.returncode == 2 and "signatures.json" in bad.stderr_text and not (tmp_path / "x.pth").exists()
-    bad = cli("mscred-train", "--data", data_dir, "--out", tmp_path / "x.pth", "--valid-fraction", "1.5", check=False)
-    assert bad.returncode == 2 and "--valid-fraction" in bad.stderr_text
+
+
+def test_train_config_errors(data_dir, tmp_path):
+    from alog_detect.train.mscred import MSCREDTrainConfig, train_mscred
+
+    with pytest.raises(UserError, match="--valid-fraction"):
+        MSCREDTrainConfig(data=data_dir, out=tmp_path / "x.pth", valid_fraction=1.5)
+    with pytest.raises(UserError, match="--channels"):
+        MSCREDTrainConfig(data=data_dir, out=tmp_path / "x.pth", channels=(8, 8, 8))
+    with pytest.raises(UserError, match="cannot be split"):
+        train_mscred(MSCREDTrainConfig(data=data_dir, out=tmp_path / "x.pth", valid_fraction=0.001))
+    assert not (tmp_path / "x.pth").exists()

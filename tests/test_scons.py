@@ -1,6 +1,10 @@
 """SCons: option validation, dry runs, incremental rebuilds, `scons check`, the bundle, and the
 generated headers (golden files under tests/golden/, rendered from tests/golden/models/).
 
+After an intended change to a template, regenerate the golden files and review the diff:
+    python -c "from pathlib import Path; from alog_detect.codegen import CodegenConfig, render_headers; \
+render_headers(CodegenConfig(Path('tests/golden/models'), Path('tests/golden'), root=Path('tests/golden')))"
+
 Builds run in a temporary copy of the build files with a tiny stand-in engine (the real engine is
 tested by its own tests) and a tiny configuration, so they never touch a developer's build/.
 """
@@ -109,7 +113,7 @@ def built(tmp_path_factory):
 
     sample = generate_sample(SampleConfig(out_dir=root / "sample", lines=3000, seed=7))
     shutil.copy(sample.log, root / "small.log")
-    return root, scons(root, *TINY_OPTIONS)
+    return root, scons(root, *TINY_OPTIONS, f"cache_dir={root / 'cache'}")
 
 
 class edited:
@@ -344,10 +348,19 @@ def test_editing_a_c_file_recompiles_only_its_objects(built):
     source = root / "cengine/src/util/twice.c"
     with edited(source, source.read_text() + "int alog_thrice(int x) { return 3 * x; }\n"):
         changed = rebuilt(scons(root, "--debug=explain", *TINY_OPTIONS).stdout)
-    objects = {t for t in changed if t.endswith(".o")}
-    assert objects == {"build/host/cengine/src/util/twice.o", "build/host/cengine/src/util/twice.pic.o"}
+    objects = {"build/host/cengine/src/util/twice.o", "build/host/cengine/src/util/twice.pic.o"}
+    assert {t for t in changed if t.endswith(".o")} == objects
     assert {"build/host/lib/libalog.a", "build/host/lib/libalog.so"} <= changed
     assert not any(t.startswith("build/common/") or "/gen/" in t for t in changed)
+    scons(root, *TINY_OPTIONS)
+
+
+def test_a_comment_only_edit_recompiles_but_relinks_nothing(built):
+    root, _ = built
+    source = root / "cengine/src/util/twice.c"
+    with edited(source, source.read_text() + "/* a comment */\n"):
+        changed = rebuilt(scons(root, "--debug=explain", *TINY_OPTIONS).stdout)
+    assert changed == {"build/host/cengine/src/util/twice.o", "build/host/cengine/src/util/twice.pic.o"}
     scons(root, *TINY_OPTIONS)
 
 
@@ -402,6 +415,17 @@ def test_a_new_target_is_one_file_and_never_retrains(built):
         assert (root / "build/othercc/check/test_twice.log").read_text() == "runner=othercc\n"
     finally:
         other.unlink()
+
+
+def test_another_checkout_gets_the_models_from_the_cache(built, tmp_path):
+    root, _ = built
+    other = _copy_build_files(tmp_path / "other")
+    shutil.copy(root / "small.log", other / "small.log")
+    out = scons(other, f"cache_dir={root / 'cache'}", "models", *TINY_OPTIONS).stdout
+    assert "Retrieved `build/common/train/deeplog.pth' from cache" in out
+    assert "deeplog-train:" not in out and "mscred-train:" not in out and "convert-onnx:" not in out
+    model = "build/common/models/deeplog.onnx"
+    assert (other / model).read_bytes() == (root / model).read_bytes()
 
 
 def test_check_runs_the_test_programs_and_reports_failures(built):

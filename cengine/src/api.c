@@ -152,7 +152,9 @@ static alog_status load(alog_model **out_model, void *arena, size_t arena_len, c
         report(message, m->error[0] ? m->error : alog_status_str(st));
         return st;
     }
-    *out_need = pad + m->used + m->activation_size;
+    /* the planner's temporary tables sat where the activations go: need room for the larger */
+    *out_need = pad + (m->used + m->activation_size > m->planning_peak
+                           ? m->used + m->activation_size : m->planning_peak);
     if (!measure) {
         if (*out_need > arena_len) {
             report(message, "the arena is too small for the model's activations");

@@ -84,6 +84,7 @@ struct alog_model {
     uint8_t *arena;               /* the caller's arena */
     size_t arena_len;
     size_t used;                  /* bump pointer: metadata, then the activation region */
+    size_t planning_peak;         /* bump pointer at its highest, with the planner's tables */
     uint8_t *activations;         /* (activation_size) bytes */
     size_t activation_size;
     char error[ALOG_MESSAGE_LEN];

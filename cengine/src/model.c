@@ -302,6 +302,7 @@ static alog_status add_graph_input(alog_model *m, const alog_pb_field *f)
                               (int)info.name_len, (const char *)info.name);
     v->dtype = (alog_dtype)info.elem_type;
     v->rank = info.rank;
+    v->count = 1;
     for (i = 0; i < info.rank; ++i) {
         if (info.dims[i] >= 0)
             v->dims[i] = info.dims[i];
@@ -312,6 +313,10 @@ static alog_status add_graph_input(alog_model *m, const alog_pb_field *f)
                                   "graph input '%.*s' has a symbolic dimension at axis %d "
                                   "(only the first, the batch, may be symbolic)",
                                   (int)info.name_len, (const char *)info.name, i);
+        if (v->dims[i] && v->count > (SIZE_MAX / 16) / (size_t)v->dims[i])
+            return alog_node_fail(m, NULL, ALOG_ERR_LIMIT, "graph input '%.*s' is too large",
+                                  (int)info.name_len, (const char *)info.name);
+        v->count *= (size_t)v->dims[i];
     }
     m->graph_inputs[m->n_graph_inputs] = index;
     return copy_name(m, v, &m->input_names[m->n_graph_inputs++]);

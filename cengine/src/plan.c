@@ -94,6 +94,10 @@ static void compute_lifetimes(alog_model *m)
                 v->last = n;
         }
     }
+    /* inputs stay intact across runs (a caller may set them once and run again); outputs
+     * stay readable after the run */
+    for (i = 0; i < m->n_graph_inputs; ++i)
+        m->values[m->graph_inputs[i]].last = m->n_nodes;
     for (i = 0; i < m->n_graph_outputs; ++i)
         m->values[m->graph_outputs[i]].last = m->n_nodes;
 }
@@ -198,6 +202,7 @@ static alog_status assign_offsets(alog_model *m)
         if (*items[i].offset + items[i].size > total)
             total = *items[i].offset + items[i].size;
     }
+    m->planning_peak = m->used;
     m->used = mark; /* the planning tables were temporary */
     m->activation_size = total;
     return ALOG_OK;

@@ -7,8 +7,8 @@ For each event of a session, in line order:
    (= ``vocab_size``) while the session has fewer; the first event sees an all-PAD window.
 2. The model gives logits ``(vocab_size,)`` for that window. The top-k set is the ``k`` indices
    with the largest logits, ties broken by the lower index (all indices when ``k >= vocab_size``).
-3. Verdict: a key of UNKNOWN (-1, a template unseen in training) is an anomaly
-   (``unknown_template``); otherwise the event is an anomaly when its key is not in the top-k set
+3. Verdict: a key of UNKNOWN (-1, a template unseen in training) is an anomaly (``unseen``,
+   with an empty top-k list: the model need not run); otherwise the event is an anomaly when its key is not in the top-k set
    (``not_in_topk``), else normal (``ok``).
 4. A known key is then pushed into the window; UNKNOWN is *not* pushed (the model has no input
    for it, and one strange line should not blind the window to what follows).
@@ -28,7 +28,7 @@ import numpy as np
 UNKNOWN = -1
 REASON_OK = "ok"
 REASON_NOT_IN_TOPK = "not_in_topk"
-REASON_UNKNOWN = "unknown_template"
+REASON_UNKNOWN = "unseen"
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # windows (n, window) int64 -> logits (n, V) float
 
@@ -67,11 +67,17 @@ def topk(logits: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Verdicts:
-    """Verdicts for a run of events: ``topk`` (n, k) int64, ``anomaly`` (n,) bool, ``reasons``."""
+    """Verdicts for a run of events: ``topk`` (n, k) int64, ``anomaly`` (n,) bool, ``reasons``.
+
+    ``topk`` rows of UNKNOWN events hold what the model said but are not part of the verdict:
+    ``topk_lists()`` gives the verdicts' lists, empty for those events."""
 
     topk: np.ndarray
     anomaly: np.ndarray
     reasons: tuple[str, ...]
+
+    def topk_lists(self) -> list[list[int]]:
+        return [[] if r == REASON_UNKNOWN else row for r, row in zip(self.reasons, self.topk.tolist())]
 
 
 def judge(logits: np.ndarray, keys: Sequence[int], k: int) -> Verdicts:

@@ -26,8 +26,9 @@ from typing import Callable, Iterable, Iterator, Sequence, TextIO
 import numpy as np
 
 from .deeplog_data import file_sha256
-from .deeplog_rule import SessionWindow, judge
+from .deeplog_rule import REASON_OK, REASON_UNKNOWN, SessionWindow, judge
 from .errors import UserError
+from .jsonfile import read_versioned_json
 from .matching import UNKNOWN, Matcher
 from .masking import tokenize
 from .mscred_data import Bucketer, SignatureSpec, SignatureStream, residual_scores
@@ -39,9 +40,6 @@ META_SUFFIX = ".meta.json"
 META_FORMAT_VERSION = 1
 READ_CHUNK = 1 << 16
 
-REASON_OK = "ok"
-REASON_NOT_IN_TOPK = "not_in_topk"
-REASON_UNSEEN = "unseen"
 REASON_RESIDUAL = "residual"
 
 Runner = Callable[[np.ndarray], np.ndarray]  # a batch of model inputs -> a batch of outputs
@@ -90,17 +88,9 @@ def onnx_runner(path: Path) -> Runner:
 def _read_meta(onnx_path: Path, kind: str, vocab: Vocab) -> dict:
     path = onnx_path.with_name(onnx_path.name + META_SUFFIX)
     fix = "re-export the model directory with `alog-detect convert-onnx`"
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("model metadata not found", path, fix) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"not a model metadata file ({exc})", path, fix) from None
-    if not isinstance(meta, dict) or meta.get("kind") != kind or not isinstance(meta.get(kind), dict):
-        raise UserError(f"not {kind} metadata", path, fix)
-    if meta.get("format_version") != META_FORMAT_VERSION:
-        raise UserError(f"metadata format_version {meta.get('format_version')!r} is not "
-                        f"{META_FORMAT_VERSION}", path, fix)
+    meta = read_versioned_json(path, kind, META_FORMAT_VERSION, fix)
+    if not isinstance(meta.get(kind), dict):
+        raise UserError(f"metadata has no {kind!r} section", path, fix)
     if meta.get("vocab", {}).get("sha256") != vocab.sha256:
         raise UserError(f"{onnx_path.name} was exported for another vocabulary than {VOCAB_NAME}", path, fix)
     if meta.get("sha256") != file_sha256(onnx_path):
@@ -282,7 +272,7 @@ class Detector:
                 score, anomaly = mscred[p.row]
                 topk, reason = [], REASON_RESIDUAL if anomaly else REASON_OK
             elif p.row < 0:
-                score, anomaly, topk, reason = None, True, [], REASON_UNSEEN
+                score, anomaly, topk, reason = None, True, [], REASON_UNKNOWN
             else:
                 topk, anomaly, reason = deeplog[p.row]
                 score = None

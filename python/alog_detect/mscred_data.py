@@ -41,6 +41,7 @@ import numpy as np
 
 from . import atomic
 from .errors import UserError
+from .jsonfile import read_versioned_json
 from .vocab import Vocab, load_vocab
 
 FORMAT_VERSION = 1
@@ -411,7 +412,7 @@ def load_signatures(data_dir: str | Path) -> SignatureSet:
     data_dir = Path(data_dir)
     fix = "re-run `alog-detect build-mscred --out-dir` for this directory"
     meta_path, npz_path = data_dir / JSON_NAME, data_dir / NPZ_NAME
-    meta = _read_meta(meta_path, fix)
+    meta = read_versioned_json(meta_path, KIND, FORMAT_VERSION, fix)
     try:
         spec = SignatureSpec.from_dict(meta["spec"])
         templates = tuple(meta["templates"])
@@ -431,18 +432,3 @@ def load_signatures(data_dir: str | Path) -> SignatureSet:
         raise UserError(f"signatures have shape {arrays['signatures'].shape}, expected {expected} float32",
                         npz_path, fix)
     return SignatureSet(spec, templates, arrays["signatures"], arrays["segment"], arrays["end_line"], meta)
-
-
-def _read_meta(path: Path, fix: str) -> dict:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("file not found", path, fix) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"not a signatures metadata file ({exc})", path, fix) from None
-    if not isinstance(meta, dict) or meta.get("kind") != KIND:
-        raise UserError(f"not a {KIND} file", path, fix)
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise UserError(f"format_version {meta.get('format_version')!r} is not supported "
-                        f"(this alog-detect reads {FORMAT_VERSION})", path, fix)
-    return meta

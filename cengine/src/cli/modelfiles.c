@@ -19,6 +19,7 @@
 
 #define REEXPORT "re-export the model directory with `alog-detect convert-onnx`"
 #define MAX_FILE_BYTES ((size_t)1 << 31)
+#define ARENA_ALIGN_SLACK 64
 
 static const char *const KINDS[2] = {"deeplog", "mscred"};
 
@@ -218,6 +219,9 @@ static alog_status open_model(model_files *files, int kind, const char *dir, loa
     }
     free(work);
     if (status == ALOG_OK) {
+        /* Loading peaks above the size measured (planning scratch), and the arena may start
+         * at another alignment than the work buffer: cover both. */
+        need = (need > work_len ? need : work_len) + ARENA_ALIGN_SLACK;
         files->arenas[kind] = malloc(need);
         status = files->arenas[kind]
                      ? alog_model_open(&files->models[kind], files->arenas[kind], need,

@@ -1,8 +1,8 @@
 /*
  * lstm.c - LSTM (ONNX gate order i, o, f, c) with the default activations (Sigmoid, Tanh, Tanh):
- * forward, reverse or bidirectional; optional bias, initial states, peepholes, per-row
- * sequence lengths, clip; layout 0 (time major) or 1 (batch major).
- * Other activations and input_forget are refused.
+ * forward, reverse or bidirectional; optional bias, initial states, peepholes, clip; layout 0
+ * (time major) or 1 (batch major). Other activations, input_forget and sequence_lens (an int32
+ * tensor, a type the engine does not have) are refused.
  */
 #include <string.h>
 
@@ -40,24 +40,71 @@ static float clip_to(float x, float clip)
     return x;
 }
 
+/* out[r] = sum over k of w[r * n + k] * v[k] for r < rows, each sum in k order. */
+static void matvec_reference(float *out, const float *w, const float *v, size_t rows, size_t n)
+{
+    size_t r, k;
+    for (r = 0; r < rows; ++r) {
+        float acc = 0.0f;
+        for (k = 0; k < n; ++k)
+            acc += w[r * n + k] * v[k];
+        out[r] = acc;
+    }
+}
+
 /*
- * One time step of one sequence. gates: (4H) scratch; h, c: (H) state, updated in place.
- * x: (I). The pre-activations are summed in the order W x, R h, biases, peephole.
+ * Fast path of matvec_reference: four rows at a time, so four independent sums keep the FPU
+ * busy. Each sum still runs in k order: the result is bit-identical (tests build the engine
+ * with -DALOG_REFERENCE_KERNELS and compare).
  */
-static void alog_lstm_step(float *gates, float *h, float *c, const float *x,
+static void matvec_rows4(float *out, const float *w, const float *v, size_t rows, size_t n)
+{
+    size_t r = 0, k;
+    for (; r + 4 <= rows; r += 4) {
+        const float *w0 = w + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (k = 0; k < n; ++k) {
+            a0 += w0[k] * v[k];
+            a1 += w1[k] * v[k];
+            a2 += w2[k] * v[k];
+            a3 += w3[k] * v[k];
+        }
+        out[r] = a0;
+        out[r + 1] = a1;
+        out[r + 2] = a2;
+        out[r + 3] = a3;
+    }
+    matvec_reference(out + r, w + r * n, v, rows - r, n);
+}
+
+/* -DALOG_REFERENCE_KERNELS selects the reference (the tests compare the two builds). */
+static void lstm_matvec(float *out, const float *w, const float *v, size_t rows, size_t n)
+{
+#ifdef ALOG_REFERENCE_KERNELS
+    const int fast = 0;
+#else
+    const int fast = 1;
+#endif
+    if (fast)
+        matvec_rows4(out, w, v, rows, n);
+    else
+        matvec_reference(out, w, v, rows, n);
+}
+
+/*
+ * One time step of one sequence. gates, rec: (4H) scratch; h, c: (H) state, updated in place.
+ * x: (I). Pre-activation = (W x) + (R h), then + (Wb + Rb), then the peephole term.
+ */
+static void alog_lstm_step(float *gates, float *rec, float *h, float *c, const float *x,
                            const lstm_weights *lw, size_t in, size_t hidden, float clip)
 {
-    size_t g, k, j;
+    size_t g, j;
+    lstm_matvec(gates, lw->w, x, 4 * hidden, in);
+    lstm_matvec(rec, lw->r, h, 4 * hidden, hidden);
     for (g = 0; g < 4 * hidden; ++g) {
-        float acc = 0.0f, rec = 0.0f;
-        for (k = 0; k < in; ++k)
-            acc += lw->w[g * in + k] * x[k];
-        for (k = 0; k < hidden; ++k)
-            rec += lw->r[g * hidden + k] * h[k];
-        acc += rec;
+        gates[g] += rec[g];
         if (lw->wb)
-            acc += lw->wb[g] + lw->rb[g];
-        gates[g] = acc;
+            gates[g] += lw->wb[g] + lw->rb[g];
     }
     for (j = 0; j < hidden; ++j) {
         float gi = gates[j], go = gates[hidden + j], gf = gates[2 * hidden + j];
@@ -134,8 +181,7 @@ static alog_status check_shape(alog_model *m, const alog_node *node, int i, int6
     int k;
     if (!v)
         return ALOG_OK;
-    ALOG_TRY(alog_require_input(&v, m, node, i, i == IN_SEQ_LENS ? ALOG_DTYPE_INT64
-                                                                   : ALOG_DTYPE_FLOAT32));
+    ALOG_TRY(alog_require_input(&v, m, node, i, ALOG_DTYPE_FLOAT32));
     if (v->rank != rank)
         return alog_node_fail(m, node, ALOG_ERR_SHAPE, "input %d has rank %d, expected %d", i,
                               v->rank, rank);
@@ -193,11 +239,13 @@ static alog_status prepare(alog_model *m, alog_node *node)
         return alog_node_fail(m, node, ALOG_ERR_MALFORMED, "input R is missing");
     ALOG_TRY(check_shape(m, node, IN_R, d, 4 * hidden, hidden, 3));
     ALOG_TRY(check_shape(m, node, IN_B, d, 8 * hidden, 0, 2));
-    ALOG_TRY(check_shape(m, node, IN_SEQ_LENS, b, 0, 0, 1));
+    if (alog_input(m, node, IN_SEQ_LENS))
+        return alog_node_fail(m, node, ALOG_ERR_UNSUPPORTED_ATTR,
+                              "sequence_lens is not supported (every sequence runs full length)");
     ALOG_TRY(check_shape(m, node, IN_H0, p->layout ? b : d, p->layout ? d : b, hidden, 3));
     ALOG_TRY(check_shape(m, node, IN_C0, p->layout ? b : d, p->layout ? d : b, hidden, 3));
     ALOG_TRY(check_shape(m, node, IN_P, d, 3 * hidden, 0, 2));
-    node->scratch_size = 6 * p->hidden * sizeof(float); /* gates (4H), h (H), c (H) */
+    node->scratch_size = 10 * p->hidden * sizeof(float); /* gates, rec (4H each), h, c (H) */
     if (p->layout) {
         dims[0] = b; dims[1] = s; dims[2] = d; dims[3] = hidden;
     } else {
@@ -240,15 +288,15 @@ static void weights_of(const alog_model *m, const alog_node *node, const lstm_pa
     lw->p = pp ? data_or_null(pp) + dir * 3 * H : NULL;
 }
 
-/* One direction of one batch row, over its `len` valid steps. */
+/* One direction of one batch row. */
 static void run_row(const alog_model *m, const alog_node *node, const lstm_params *p, size_t dir,
-                    size_t row, size_t len)
+                    size_t row)
 {
     const alog_value *x = alog_input(m, node, IN_X), *y = alog_output(m, node, 0);
     const alog_value *h0 = alog_input(m, node, IN_H0), *c0 = alog_input(m, node, IN_C0);
     const alog_value *yh = alog_output(m, node, 1), *yc = alog_output(m, node, 2);
     size_t H = p->hidden, s, so = state_offset(p, dir, row);
-    float *gates = (float *)node->scratch, *h = gates + 4 * H, *c = h + H;
+    float *gates = (float *)node->scratch, *rec = gates + 4 * H, *h = rec + 4 * H, *c = h + H;
     int reverse = p->direction == DIR_REVERSE || dir == 1;
     lstm_weights lw;
     weights_of(m, node, p, dir, &lw);
@@ -257,17 +305,14 @@ static void run_row(const alog_model *m, const alog_node *node, const lstm_param
         memcpy(h, (const float *)h0->data + so, H * sizeof(float));
     if (c0)
         memcpy(c, (const float *)c0->data + so, H * sizeof(float));
-    for (s = 0; s < len; ++s) {
-        size_t t = reverse ? len - 1 - s : s;
+    for (s = 0; s < p->seq; ++s) {
+        size_t t = reverse ? p->seq - 1 - s : s;
         const float *xt = (const float *)x->data +
                           (p->layout ? row * p->seq + t : t * p->batch + row) * p->input;
-        alog_lstm_step(gates, h, c, xt, &lw, p->input, H, p->clip);
+        alog_lstm_step(gates, rec, h, c, xt, &lw, p->input, H, p->clip);
         if (y)
             memcpy((float *)y->data + y_offset(p, t, dir, row), h, H * sizeof(float));
     }
-    if (y)
-        for (s = len; s < p->seq; ++s) /* steps past the row's length are zero */
-            memset((float *)y->data + y_offset(p, s, dir, row), 0, H * sizeof(float));
     if (yh)
         memcpy((float *)yh->data + so, h, H * sizeof(float));
     if (yc)
@@ -277,21 +322,10 @@ static void run_row(const alog_model *m, const alog_node *node, const lstm_param
 static alog_status run(alog_model *m, const alog_node *node)
 {
     const lstm_params *p = (const lstm_params *)node->params;
-    const alog_value *lens = alog_input(m, node, IN_SEQ_LENS);
     size_t dir, row;
-    for (row = 0; row < p->batch; ++row) {
-        size_t len = p->seq;
-        if (lens) {
-            int64_t l = ((const int64_t *)lens->data)[row];
-            if (l < 0 || (uint64_t)l > p->seq)
-                return alog_node_fail(m, node, ALOG_ERR_INVALID_ARGUMENT,
-                                      "sequence length %lld of row %lu is out of [0, %lu]",
-                                      (long long)l, (unsigned long)row, (unsigned long)p->seq);
-            len = (size_t)l;
-        }
+    for (row = 0; row < p->batch; ++row)
         for (dir = 0; dir < p->dirs; ++dir)
-            run_row(m, node, p, dir, row, len);
-    }
+            run_row(m, node, p, dir, row);
     return ALOG_OK;
 }
 

@@ -8,6 +8,7 @@ renamed into place only when every model exported, passed the portable checks an
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -110,15 +111,34 @@ def _validate(plan: ModelPlan, onnx_path: Path, parties) -> ValidationReport:
 
 def _fail_validation(report: ValidationReport, run: _Run, onnx_name: str) -> None:
     bad = [r for r in report.results if not r.ok]
-    detail = "; ".join(f"{r.party}: max |diff| {r.max_abs_diff:.2e}, {report.decision} "
-                       f"{r.decisions_equal}/{r.count} identical" for r in bad)
+    detail = "; ".join(f"{r.party}: max |diff| {r.max_abs_diff:.2e} at |output| <= {r.max_output:.3g}, "
+                       f"{report.decision} {r.decisions_equal}/{r.count} identical" for r in bad)
     raise UserError(f"validation failed, the exported graph disagrees with PyTorch ({detail})",
                     run.output_dir / onnx_name,
                     "nothing was written; see docs/troubleshooting.md, 'Validation mismatches'")
 
 
+@contextlib.contextmanager
+def _one_torch_thread():
+    # These models are small: with two or more threads, torch spends its time spinning up and
+    # waiting for workers (20x slower validation on a busy machine), so export and validate on one.
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def convert_onnx(config: ExportConfig, say: Callable[[str], None] = print) -> ExportResult:
     """Write the model directory ``config.output_dir``; ``say`` receives the report lines."""
+    with _one_torch_thread():
+        return _convert(config, say)
+
+
+def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
     vocab = load_any_vocab(config.vocab)
     plans = _plans(config, vocab)
     exporters = installed_exporters()

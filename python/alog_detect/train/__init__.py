@@ -35,3 +35,28 @@ def render_training_curve(png: Path, losses: Sequence[float], title: str, ylabel
         fig.savefig(png, format="png", metadata={"Software": None})
     finally:
         plt.close(fig)
+
+
+def read_checkpoint(path: Path, kind: str, format_version: int, required: set[str], fix: str) -> dict:
+    """Load a checkpoint dict safely (``weights_only``) and check its kind, version and keys;
+    anything else (missing, corrupt, foreign, too new) is a UserError naming ``path``."""
+    import torch
+
+    from ..errors import UserError
+
+    if not path.is_file():
+        raise UserError("checkpoint not found", path, fix)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt or foreign file
+        raise UserError(f"not a readable checkpoint ({type(exc).__name__})", path, fix) from None
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != kind:
+        found = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise UserError(f"not a {kind} checkpoint (kind {found!r})", path, fix)
+    if ckpt.get("format_version") != format_version:
+        raise UserError(f"checkpoint format_version {ckpt.get('format_version')!r} is not {format_version}",
+                        path, "retrain with this alog-detect")
+    missing = required - ckpt.keys()
+    if missing:
+        raise UserError(f"checkpoint lacks {', '.join(sorted(missing))}", path, fix)
+    return ckpt

@@ -34,7 +34,7 @@ from ..deeplog_rule import session_windows
 from ..errors import UserError
 from ..models.deeplog import DeepLog, DeepLogConfig
 from ..vocab import Vocab, load_any_vocab, load_vocab
-from . import render_training_curve, training_curve_path
+from . import read_checkpoint, render_training_curve, training_curve_path
 
 CHECKPOINT_FORMAT_VERSION = 1
 CHECKPOINT_KIND = "deeplog"
@@ -201,26 +201,6 @@ def train_deeplog(config: DeepLogTrainConfig) -> DeepLogTrainResult:
 
 # ---- loading ---------------------------------------------------------------------------------
 
-def _read_checkpoint(path: Path) -> dict:
-    fix = "pass a deeplog.pth written by `alog-detect deeplog-train`, or retrain"
-    if not path.is_file():
-        raise UserError("checkpoint not found", path, fix)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a corrupt or foreign file
-        raise UserError(f"not a readable checkpoint ({type(exc).__name__})", path, fix) from None
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != CHECKPOINT_KIND:
-        kind = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise UserError(f"not a DeepLog checkpoint (kind {kind!r})", path, fix)
-    if ckpt.get("format_version") != CHECKPOINT_FORMAT_VERSION:
-        raise UserError(f"checkpoint format_version {ckpt.get('format_version')!r} is not "
-                        f"{CHECKPOINT_FORMAT_VERSION}", path, "retrain with this alog-detect")
-    missing = {"config", "state_dict", "vocab_sha256", "vocab_size"} - ckpt.keys()
-    if missing:
-        raise UserError(f"checkpoint lacks {', '.join(sorted(missing))}", path, fix)
-    return ckpt
-
-
 def _check_vocab(ckpt: dict, path: Path, vocab_path: Path) -> Vocab:
     vocab = load_any_vocab(vocab_path)
     if vocab.size != ckpt["vocab_size"] or vocab.sha256 != ckpt["vocab_sha256"]:
@@ -237,7 +217,9 @@ def load_deeplog_checkpoint(path: str | Path, vocab_path: str | Path | None = No
     """Load a DeepLog checkpoint (eval mode); with ``vocab_path`` (either vocabulary format),
     refuse it unless it is the vocabulary the model was trained with."""
     path = Path(path)
-    ckpt = _read_checkpoint(path)
+    ckpt = read_checkpoint(path, CHECKPOINT_KIND, CHECKPOINT_FORMAT_VERSION,
+                           {"config", "state_dict", "vocab_sha256", "vocab_size"},
+                           "pass a deeplog.pth written by `alog-detect deeplog-train`, or retrain")
     vocab = _check_vocab(ckpt, path, Path(vocab_path)) if vocab_path is not None else None
     try:
         config = DeepLogConfig(**{f: ckpt["config"][f] for f in _MODEL_FIELDS})

@@ -38,7 +38,7 @@ from ..errors import UserError
 from ..models.mscred import MSCRED, MSCREDConfig
 from ..mscred_data import NPZ_NAME, SignatureSet, SignatureSpec, load_signatures, residual_scores
 from ..vocab import vocab_sha256
-from . import render_training_curve, training_curve_path
+from . import read_checkpoint, render_training_curve, training_curve_path
 from .deeplog import _reproducible
 
 CHECKPOINT_FORMAT_VERSION = 1
@@ -234,21 +234,8 @@ _FIX = "pass an mscred.pth written by `alog-detect mscred-train`, or retrain"
 
 
 def _read_checkpoint(path: Path) -> dict:
-    if not path.is_file():
-        raise UserError("checkpoint not found", path, _FIX)
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a corrupt or foreign file
-        raise UserError(f"not a readable checkpoint ({type(exc).__name__})", path, _FIX) from None
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != CHECKPOINT_KIND:
-        kind = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise UserError(f"not an MSCRED checkpoint (kind {kind!r})", path, _FIX)
-    if ckpt.get("format_version") != CHECKPOINT_FORMAT_VERSION:
-        raise UserError(f"checkpoint format_version {ckpt.get('format_version')!r} is not "
-                        f"{CHECKPOINT_FORMAT_VERSION}", path, "retrain with this alog-detect")
-    missing = {"config", "state_dict", "templates", "vocab_sha256", "calibration"} - ckpt.keys()
-    if missing:
-        raise UserError(f"checkpoint lacks {', '.join(sorted(missing))}", path, _FIX)
+    ckpt = read_checkpoint(path, CHECKPOINT_KIND, CHECKPOINT_FORMAT_VERSION,
+                           {"config", "state_dict", "templates", "vocab_sha256", "calibration"}, _FIX)
     if vocab_sha256(ckpt["templates"]) != ckpt["vocab_sha256"]:
         raise UserError("checkpoint's template list does not match its vocab_sha256 (corrupt file)", path, _FIX)
     return ckpt

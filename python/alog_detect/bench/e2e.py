@@ -1,0 +1,157 @@
+"""End to end: raw lines per second, `alog-engine` vs `alog-detect detect`, on HDFS_20k.
+
+Both read the same raw file with the same model directory (session key ``prefix:blk_``, every
+verdict printed) and must print identical verdict streams; each command is run ``--repeat`` times
+and its best wall-clock and CPU (user + system) times are kept. Two model directories: DeepLog
+alone, and DeepLog + MSCRED, both trained here with the default architectures (few epochs: the
+speed does not depend on how well they are trained). Writes the ``e2e`` section of
+docs/results.md.
+
+    scons engine && python -m alog_detect.bench.e2e [--engine PATH] [--data FILE] [--work-dir DIR]
+                                                    [--repeat N] [--epochs N] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from .results_md import update_section
+
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "HDFS" / "HDFS_20k.log"
+DEFAULT_ENGINE = REPO / "build" / "host" / "bin" / "alog-engine"
+DEFAULT_WORK = REPO / "build" / "bench" / "e2e"
+DEFAULT_RESULTS = REPO / "docs" / "results.md"
+SECTION = "e2e"
+COMMAND = "scons engine && python -m alog_detect.bench.e2e"
+SESSION_KEY = "prefix:blk_"
+GOAL = 50.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # seconds, best of the runs
+    cpu: float   # user + system seconds of the child, best of the runs
+
+
+def _alog(*args) -> None:
+    proc = subprocess.run([sys.executable, "-m", "alog_detect", *map(str, args)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        raise UserError(f"alog-detect {args[0]} failed: {proc.stderr.strip()}", None,
+                        "run the stage by hand to see why")
+
+
+def train_models(log: Path, work: Path, epochs: int) -> dict[str, Path]:
+    """Model directories for the two configurations (reused when already there)."""
+    both, deeplog_only = work / "models", work / "models_deeplog"
+    if not (both / "mscred.onnx").is_file():
+        parsed, dl, ms = work / "parsed.parquet", work / "deeplog_data", work / "mscred_data"
+        _alog("parse", "--logs", log, "--out", parsed, "--session-key", SESSION_KEY)
+        _alog("build-deeplog", "--parsed", parsed, "--out-dir", dl)
+        _alog("deeplog-train", "--seq", dl / "sequences.parquet", "--vocab", dl / "vocab.json",
+              "--out", work / "deeplog.pth", "--epochs", epochs, "--no-progress")
+        _alog("build-mscred", "--parsed", parsed, "--out-dir", ms, "--vocab", dl / "vocab.json")
+        _alog("mscred-train", "--data", ms, "--out", work / "mscred.pth", "--epochs", epochs,
+              "--no-progress")
+        _alog("convert-onnx", "--deeplog-model", work / "deeplog.pth", "--mscred-model",
+              work / "mscred.pth", "--vocab", dl / "vocab.json", "--output-dir", both)
+    if deeplog_only.exists():
+        shutil.rmtree(deeplog_only)
+    deeplog_only.mkdir()
+    for name in ("vocab.json", "deeplog.onnx", "deeplog.onnx.meta.json"):
+        shutil.copy2(both / name, deeplog_only / name)
+    return {"DeepLog": deeplog_only, "DeepLog + MSCRED": both}
+
+
+def timed(cmd: list[str], repeat: int) -> tuple[Timing, bytes]:
+    best_wall = best_cpu = float("inf")
+    out = b""
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise UserError(f"{Path(cmd[0]).name} exited {proc.returncode}: "
+                            f"{proc.stderr.decode(errors='replace').strip()}", None,
+                            "run the command by hand to see why")
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best_wall, best_cpu, out = min(best_wall, wall), min(best_cpu, cpu), proc.stdout
+    return Timing(best_wall, best_cpu), out
+
+
+def measure(engine: Path, models: Path, log: Path, repeat: int) -> tuple[Timing, Timing, int]:
+    engine_cmd = [str(engine), "--models", str(models), "--session-key", SESSION_KEY, "--all", str(log)]
+    python_cmd = [sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs",
+                  str(log), "--session-key", SESSION_KEY, "--all"]
+    engine_time, engine_out = timed(engine_cmd, repeat)
+    python_time, python_out = timed(python_cmd, repeat)
+    if engine_out != python_out:
+        raise UserError("alog-engine and alog-detect detect printed different verdicts", models,
+                        "run tests/test_verdict_parity.py to find the first difference")
+    return engine_time, python_time, engine_out.count(b"\n")
+
+
+def render(rows: list[tuple[str, Timing, Timing, int]], lines: int, log: Path, repeat: int) -> str:
+    out = [f"### End to end: raw lines per second on {log.name} ({lines} lines)", "",
+           f"Command: `{COMMAND}`. Session key `{SESSION_KEY}`, every verdict printed (`--all`); "
+           f"both print identical verdict streams (checked on every run). Best of {repeat} runs; "
+           "CPU = user + system time of the process, wall = elapsed (the machine is shared, so "
+           f"CPU is the steadier figure). Goal: alog-engine >= {GOAL:.0f}x alog-detect detect.", "",
+           "| models | verdicts | alog-engine lines/s (CPU / wall) | alog-detect detect lines/s "
+           "(CPU / wall) | speed-up (CPU / wall) |",
+           "| --- | ---: | ---: | ---: | ---: |"]
+    for name, eng, py, verdicts in rows:
+        out.append(f"| {name} | {verdicts} | {lines / eng.cpu:,.0f} / {lines / eng.wall:,.0f} | "
+                   f"{lines / py.cpu:,.0f} / {lines / py.wall:,.0f} | "
+                   f"{py.cpu / eng.cpu:.1f}x / {py.wall / eng.wall:.1f}x |")
+    out += ["", f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}; alog-detect detect runs onnxruntime on one thread, in "
+            "batches per input chunk; alog-engine runs one window at a time, with its per-window "
+            "top-k cache."]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m alog_detect.bench.e2e", description=__doc__.split("\n")[0])
+    p.add_argument("--engine", type=Path, default=DEFAULT_ENGINE, help="alog-engine binary")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="raw log (HDFS_20k.log)")
+    p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    p.add_argument("--no-write", action="store_true", help="print the table only")
+    args = p.parse_args(argv)
+    try:
+        if not args.engine.is_file():
+            raise UserError("alog-engine not built", args.engine, "run `scons engine` or pass --engine")
+        if not args.data.is_file():
+            raise UserError("raw log not found", args.data, "pass --data HDFS_20k.log")
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        lines = args.data.read_bytes().count(b"\n")
+        rows = [(name, *measure(args.engine, models, args.data, args.repeat))
+                for name, models in train_models(args.data, args.work_dir, args.epochs).items()]
+        table = render(rows, lines, args.data, args.repeat)
+        print(table)
+        if not args.no_write:
+            update_section(args.results, SECTION, table)
+    except UserError as exc:
+        print(f"e2e: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Shared by tests/test_engine_cli.py and tests/test_verdict_parity.py: `alog-engine` built with
+the system compiler (plain and ASan + UBSan), small models trained through the `alog-detect` CLI,
+and runners for both detectors. The session fixtures are imported by both modules, so each is
+built once per run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ENGINE = REPO / "cengine"
+STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                  "-fno-omit-frame-pointer", "-g"]
+# Sanitizer reports must fail the run, never pass quietly.
+SANITIZER_ENV = {"ASAN_OPTIONS": "abort_on_error=0:exitcode=99:detect_leaks=1",
+                 "UBSAN_OPTIONS": "halt_on_error=1:exitcode=98:print_stacktrace=1"}
+SANITIZER_EXIT_CODES = (98, 99)
+
+# Tiny training settings: the tests compare detectors, they do not need good models.
+DEEPLOG_TRAIN = ("--epochs", "2", "--hidden", "16", "--layers", "1", "--embed-dim", "8")
+MSCRED_BUILD = ("--window-sizes", "2,4", "--step", "2", "--steps", "2", "--bucket", "lines:20")
+MSCRED_TRAIN = ("--epochs", "1", "--channels", "4,4,4,4")
+SAMPLE_LINES = 3000
+SAMPLE_KEY = "prefix:ses_"
+
+
+def engine_sources() -> list[Path]:
+    """The library, the matcher, the detector and the front end: what SCons links into alog-engine."""
+    return sorted(ENGINE.glob("src/*.c")) + sorted(ENGINE.glob("src/*/*.c"))
+
+
+def build_engine(out: Path, sanitize: bool = False, defines: tuple[str, ...] = (),
+                 include_dirs: tuple[Path, ...] = ()) -> Path:
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    assert cc, "no C compiler (cc, gcc or clang) on PATH"
+    flags = STRICT_FLAGS + (SANITIZE_FLAGS if sanitize else ["-O2"])
+    cmd = [cc, *flags, *(f"-D{d}" for d in defines), f"-I{ENGINE / 'include'}", f"-I{ENGINE / 'src'}",
+           *(f"-I{d}" for d in include_dirs), *map(str, engine_sources()), "-o", str(out), "-lm"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
+    return out
+
+
+def _cli(*args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "alog_detect", *map(str, args)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, f"alog-detect {' '.join(map(str, args))}:\n{proc.stderr}"
+
+
+def build_models(work: Path, log: Path, session_key: str) -> Path:
+    """parse -> build-deeplog -> deeplog-train -> build-mscred -> mscred-train -> convert-onnx."""
+    parsed, dl, ms = work / "parsed.parquet", work / "deeplog_data", work / "mscred_data"
+    _cli("parse", "--logs", log, "--out", parsed, "--session-key", session_key)
+    _cli("build-deeplog", "--parsed", parsed, "--out-dir", dl)
+    _cli("deeplog-train", "--seq", dl / "sequences.parquet", "--vocab", dl / "vocab.json",
+         "--out", work / "deeplog.pth", "--no-progress", *DEEPLOG_TRAIN)
+    _cli("build-mscred", "--parsed", parsed, "--out-dir", ms, "--vocab", dl / "vocab.json", *MSCRED_BUILD)
+    _cli("mscred-train", "--data", ms, "--out", work / "mscred.pth", "--no-progress", *MSCRED_TRAIN)
+    _cli("convert-onnx", "--deeplog-model", work / "deeplog.pth", "--mscred-model", work / "mscred.pth",
+         "--vocab", dl / "vocab.json", "--output-dir", work / "models")
+    return work / "models"
+
+
+def run_engine(binary: Path, models: Path, log: str | Path = "-", *, all_verdicts: bool = True,
+               session_key: str = "none", extra: tuple[str, ...] = (), input: bytes = b"",
+               timeout: float = 120) -> subprocess.CompletedProcess:
+    """`alog-engine`; a sanitizer report fails the test whatever the exit code was meant to be."""
+    cmd = [str(binary), "--models", str(models), "--session-key", session_key, *extra, str(log)]
+    proc = subprocess.run(cmd + (["--all"] if all_verdicts else []), input=input, capture_output=True,
+                          timeout=timeout, env={**os.environ, **SANITIZER_ENV})
+    assert proc.returncode not in SANITIZER_EXIT_CODES, proc.stderr.decode(errors="replace")
+    return proc
+
+
+def run_reference(models: Path, log: str | Path = "-", *, all_verdicts: bool = True,
+                  session_key: str = "none", input: bytes = b"",
+                  timeout: float = 600) -> subprocess.CompletedProcess:
+    """`alog-detect detect` with the same arguments."""
+    cmd = [sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs", str(log),
+           "--session-key", session_key]
+    return subprocess.run(cmd + (["--all"] if all_verdicts else []), input=input, capture_output=True,
+                          timeout=timeout)
+
+
+# ---- session fixtures ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    return build_engine(tmp_path_factory.mktemp("engine") / "alog-engine")
+
+
+@pytest.fixture(scope="session")
+def engine_san(tmp_path_factory):
+    return build_engine(tmp_path_factory.mktemp("engine_san") / "alog-engine", sanitize=True)
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    """(sample.log, model directory): the built-in sample and models trained on it."""
+    from alog_detect.sample import SampleConfig, generate_sample
+
+    work = tmp_path_factory.mktemp("sample_models")
+    log = generate_sample(SampleConfig(out_dir=work / "sample", lines=SAMPLE_LINES)).log
+    return log, build_models(work, log, SAMPLE_KEY)

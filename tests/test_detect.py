@@ -1,0 +1,278 @@
+"""The reference detector: verdict format and order, agreement with the training-time rules,
+injected anomalies, ONNX vs checkpoints, streaming from stdin, bad model directories."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import select
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alog_detect.detect import DeepLogModel, Detector, DetectConfig, Models, MSCREDModel, detect
+from alog_detect.mscred_data import BucketRule, SignatureSpec
+from alog_detect.sessions import parse_session_rule
+from alog_detect.vocab import Vocab
+
+KEYS = ["model", "session", "line", "template", "topk", "score", "anomaly", "reason"]
+SESSION_KEY = "prefix:ses_"
+
+
+# ---- a small trained pipeline over the built-in sample ------------------------------------------
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    from alog_detect.deeplog_data import BuildDeepLogConfig, build_deeplog
+    from alog_detect.export import convert_onnx
+    from alog_detect.export.config import ExportConfig
+    from alog_detect.mscred_data import BuildMSCREDConfig, build_mscred
+    from alog_detect.parse import ParseConfig, parse_logs
+    from alog_detect.sample import SampleConfig, generate_sample
+    from alog_detect.train.deeplog import DeepLogTrainConfig, train_deeplog
+    from alog_detect.train.mscred import MSCREDTrainConfig, train_mscred
+
+    d = tmp_path_factory.mktemp("pipeline")
+    generate_sample(SampleConfig(out_dir=d / "sample", lines=5000, seed=1))
+    parse_logs(ParseConfig(logs=(str(d / "sample" / "sample.log"),), out=d / "parsed.parquet",
+                           session_key=SESSION_KEY, progress=False))
+    build_deeplog(BuildDeepLogConfig(parsed=d / "parsed.parquet", out_dir=d / "dl"))
+    ckpts = d / "checkpoints"
+    ckpts.mkdir()
+    shutil.copy(d / "dl" / "vocab.json", ckpts / "vocab.json")
+    train_deeplog(DeepLogTrainConfig(seq=d / "dl" / "sequences.parquet", vocab=d / "dl" / "vocab.json",
+                                     out=ckpts / "deeplog.pth", hidden=32, layers=1, embed_dim=16, epochs=20,
+                                     progress=False))
+    build_mscred(BuildMSCREDConfig(parsed=d / "parsed.parquet", out_dir=d / "ms", vocab=d / "dl" / "vocab.json",
+                                   window_sizes=(5, 10), step=2, steps=3, bucket="lines:10"))
+    train_mscred(MSCREDTrainConfig(data=d / "ms", out=ckpts / "mscred.pth", epochs=8, lr=3e-3,
+                                   channels=(4, 4, 4, 4), progress=False))
+    convert_onnx(ExportConfig(vocab=d / "dl" / "vocab.json", output_dir=d / "onnx",
+                              deeplog_model=ckpts / "deeplog.pth", mscred_model=ckpts / "mscred.pth",
+                              mscred_data=d / "ms"), say=lambda *a, **k: None)
+    return d
+
+
+def _detect(models: Path, *logs, all_verdicts=True) -> list[str]:
+    out = io.StringIO()
+    detect(DetectConfig(models=models, logs=tuple(map(str, logs)), all_verdicts=all_verdicts,
+                        session_key=SESSION_KEY), out=out)
+    return out.getvalue().splitlines()
+
+
+@pytest.fixture(scope="module")
+def verdict_lines(pipeline) -> list[str]:
+    return _detect(pipeline / "onnx", pipeline / "sample" / "sample.log")
+
+
+@pytest.fixture(scope="module")
+def verdicts(verdict_lines) -> list[dict]:
+    return [json.loads(line) for line in verdict_lines]
+
+
+def test_verdicts_have_the_documented_keys_and_order(verdict_lines, verdicts):
+    for text, v in zip(verdict_lines, verdicts):
+        assert list(v) == KEYS
+        assert text == json.dumps(v, separators=(",", ":"))
+        if v["model"] == "deeplog":
+            assert v["score"] is None and v["session"].startswith(("ses_", "<nokey>"))
+            assert v["reason"] in ("ok", "not_in_topk", "unseen")
+            assert (v["reason"] == "ok") == (not v["anomaly"])
+            assert (v["template"] in v["topk"]) == (v["reason"] == "ok")
+        else:
+            assert v["session"] is None and v["template"] == -1 and v["topk"] == []
+            assert isinstance(v["score"], int) and v["reason"] == ("residual" if v["anomaly"] else "ok")
+
+
+def test_every_line_gets_a_deeplog_verdict_in_order(verdicts):
+    lines = [v["line"] for v in verdicts if v["model"] == "deeplog"]
+    assert lines == list(range(1, 5001))
+    # Under lines:N buckets an MSCRED verdict follows the DeepLog verdict of the same line.
+    for before, v in zip(verdicts, verdicts[1:]):
+        if v["model"] == "mscred":
+            assert before == {**before, "model": "deeplog", "line": v["line"]}
+
+
+def test_streaming_mscred_equals_the_batch_rule(pipeline, verdicts):
+    """The detector's running count series, fed chunk by chunk, gives exactly the inputs that
+    build-mscred's batch function makes from the same template indices, and their scores."""
+    from alog_detect.matching import Matcher
+    from alog_detect.mscred_data import SignatureSet, build_signatures, load_signatures, residual_scores
+    from alog_detect.train.mscred import load_mscred_checkpoint, torch_reconstructor
+
+    loaded = load_mscred_checkpoint(pipeline / "checkpoints" / "mscred.pth")
+    matcher = Matcher.from_templates(loaded.templates)
+    raw = (pipeline / "sample" / "sample.log").read_bytes().splitlines()
+    events = [(matcher.match(line), number, None) for number, line in enumerate(raw, 1)]
+    sigs, segment, end_line, _ = build_signatures(loaded.spec, [e for e in events if e[0] >= 0])
+    sigset = SignatureSet(loaded.spec, loaded.templates, sigs, segment, end_line, {})
+    ends = sigset.input_ends()
+    inputs = sigset.inputs(ends)
+    scores = residual_scores(torch_reconstructor(loaded.model)(inputs), inputs[:, -1], loaded.cell_threshold)
+    mscred = [v for v in verdicts if v["model"] == "mscred"]
+    assert [v["line"] for v in mscred] == end_line[ends].tolist()
+    assert [v["score"] for v in mscred] == scores.tolist()
+    assert [v["anomaly"] for v in mscred] == (scores > loaded.anomaly_threshold).tolist()
+    # Training saw the same buckets (every sample line has a template in both), so the same ends.
+    assert load_signatures(pipeline / "ms").end_line[ends].tolist() == end_line[ends].tolist()
+
+
+def test_default_prints_only_the_anomalies(pipeline, verdict_lines, verdicts, cli):
+    run = cli("detect", "--models", pipeline / "onnx", "--logs", pipeline / "sample" / "sample.log",
+              "--session-key", SESSION_KEY)
+    expected = [text for text, v in zip(verdict_lines, verdicts) if v["anomaly"]]
+    assert run.stdout_text.splitlines() == expected
+    assert 0 < len(expected) < len(verdict_lines)
+
+
+def test_injected_anomalies_are_flagged_more_than_normal_data(pipeline, verdicts):
+    with open(pipeline / "sample" / "sample_labels.csv", newline="") as f:
+        labels = {row["session"]: row["label"].lower() == "anomaly" for row in csv.DictReader(f)}
+    flagged: dict[str, bool] = {}
+    for v in verdicts:
+        if v["model"] == "deeplog":
+            flagged[v["session"]] = flagged.get(v["session"], False) or v["anomaly"]
+
+    def rate(anomalous: bool) -> float:
+        sessions = [s for s, a in labels.items() if a == anomalous]
+        return sum(flagged.get(s, False) for s in sessions) / len(sessions)
+
+    assert rate(True) > 2 * rate(False)
+
+    with open(pipeline / "sample" / "sample_windows.csv", newline="") as f:
+        windows = [(int(r["first_line"]), int(r["last_line"])) for r in csv.DictReader(f)]
+    # An MSCRED input looks back span = 10 + 2 * 2 buckets of 10 lines: a window touches it if
+    # it overlaps the 140 lines before the verdict.
+    mscred = [v for v in verdicts if v["model"] == "mscred"]
+    inside = [v["anomaly"] for v in mscred if any(a <= v["line"] and v["line"] - 140 <= b for a, b in windows)]
+    outside = [v["anomaly"] for v in mscred if not any(a <= v["line"] and v["line"] - 140 <= b for a, b in windows)]
+    assert inside and outside
+    assert np.mean(inside) > 3 * np.mean(outside)
+
+
+def test_onnx_and_checkpoints_give_the_same_verdicts(pipeline, verdict_lines):
+    assert _detect(pipeline / "checkpoints", pipeline / "sample" / "sample.log") == verdict_lines
+
+
+def test_files_are_one_stream_with_continuing_line_numbers(pipeline, verdict_lines, tmp_path):
+    lines = (pipeline / "sample" / "sample.log").read_bytes().splitlines(keepends=True)
+    (tmp_path / "a.log").write_bytes(b"".join(lines[:1234]))
+    (tmp_path / "b.log").write_bytes(b"".join(lines[1234:]))
+    assert _detect(pipeline / "onnx", tmp_path / "a.log", tmp_path / "b.log") == verdict_lines
+
+
+def test_deeplog_alone_works_and_flags_an_unseen_line(pipeline, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("vocab.json", "deeplog.onnx", "deeplog.onnx.meta.json"):
+        shutil.copy(pipeline / "onnx" / name, models / name)
+    log = tmp_path / "x.log"
+    head = (pipeline / "sample" / "sample.log").read_bytes().splitlines(keepends=True)[:30]
+    odd = b"2026-03-14 06:00:09.000 edge-gw-07 kernel[1]: PANIC ses_63ca828d frobnicator melted\n"
+    log.write_bytes(b"".join(head[:5]) + b"\n" + odd + b"".join(head[5:]))
+    verdicts = [json.loads(text) for text in _detect(models, log)]
+    assert {v["model"] for v in verdicts} == {"deeplog"} and len(verdicts) == 31   # the blank line has none
+    unseen = [v for v in verdicts if v["reason"] == "unseen"]
+    assert unseen == [{"model": "deeplog", "session": "ses_63ca828d", "line": 7, "template": -1, "topk": [],
+                       "score": None, "anomaly": True, "reason": "unseen"}]
+
+
+def test_stdin_is_read_as_a_stream(pipeline):
+    lines = (pipeline / "sample" / "sample.log").read_bytes().splitlines(keepends=True)[:5]
+    proc = subprocess.Popen([sys.executable, "-m", "alog_detect", "detect", "--models", str(pipeline / "onnx"),
+                             "--logs", "-", "--all", "--session-key", SESSION_KEY],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for number, line in enumerate(lines, 1):
+            proc.stdin.write(line)
+            proc.stdin.flush()
+            # The verdict must come while stdin is still open: nothing waits for a full buffer.
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, f"no verdict for line {number} while the stream is open"
+            verdict = json.loads(proc.stdout.readline())
+            assert verdict["line"] == number and verdict["model"] == "deeplog"
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0 and proc.stdout.read() == b""
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_bad_model_directories(pipeline, tmp_path, cli):
+    log = pipeline / "sample" / "sample.log"
+    missing = cli("detect", "--models", tmp_path / "nope", "--logs", log, check=False)
+    assert missing.returncode == 2 and "model directory not found" in missing.stderr_text
+    (tmp_path / "empty").mkdir()
+    shutil.copy(pipeline / "onnx" / "vocab.json", tmp_path / "empty" / "vocab.json")
+    empty = cli("detect", "--models", tmp_path / "empty", "--logs", log, check=False)
+    assert empty.returncode == 2 and "holds no model" in empty.stderr_text
+
+    other = tmp_path / "other"
+    shutil.copytree(pipeline / "onnx", other)
+    vocab = json.loads((other / "vocab.json").read_text())
+    vocab["0"] = vocab["0"] + " changed"
+    (other / "vocab.json").write_text(json.dumps(vocab))
+    wrong = cli("detect", "--models", other, "--logs", log, check=False)
+    assert wrong.returncode == 2 and "another vocabulary" in wrong.stderr_text
+    assert len(wrong.stderr_text.strip().splitlines()) == 1 and wrong.stdout_text == ""
+
+    no_log = cli("detect", "--models", pipeline / "onnx", "--logs", tmp_path / "missing.log", check=False)
+    assert no_log.returncode == 2 and "no such log file" in no_log.stderr_text
+
+
+# ---- the rules by hand, with stand-in models ------------------------------------------------------
+
+VOCAB = Vocab(("alpha <*> <*>", "beta <*> <*>", "gamma <*>"))
+
+
+def _fake_deeplog(batch: np.ndarray) -> np.ndarray:
+    """Logits favouring 'last key + 1' (mod 3), and a tie between the other two keys."""
+    last = batch[:, -1]
+    logits = np.zeros((len(batch), 3), dtype=np.float32)
+    favoured = np.where(last == 3, 0, (last + 1) % 3)        # after PAD (3): key 0
+    logits[np.arange(len(batch)), favoured] = 1.0
+    return logits
+
+
+def _detector(vocab: Vocab, mscred: MSCREDModel | None = None) -> Detector:
+    deeplog = DeepLogModel(_fake_deeplog, window=2, top_k=2, vocab_size=3)
+    return Detector(Models(vocab, deeplog, mscred), parse_session_rule("prefix:s_"), all_verdicts=True)
+
+
+def test_deeplog_rules_by_hand():
+    detector = _detector(VOCAB)
+    lines = [b"alpha 1 s_a", b"beta 2 s_a", b"alpha 3 s_b", b"zzz s_a", b"   ", b"beta 4 s_a"]
+    out = [json.loads(v) for v in detector.feed(lines)]
+    assert [(v["line"], v["session"], v["template"], v["topk"], v["reason"]) for v in out] == [
+        (1, "s_a", 0, [0, 1], "ok"),              # PAD window -> favours 0; tie 1 vs 2 -> lower index 1
+        (2, "s_a", 1, [1, 0], "ok"),              # after 0 -> favours 1
+        (3, "s_b", 0, [0, 1], "ok"),              # a new session starts from PAD again
+        (4, "s_a", -1, [], "unseen"),             # not pushed: the next window still ends with 1
+        (6, "s_a", 1, [2, 0], "not_in_topk"),     # after 1 -> favours 2, then the tie 0 < 1 -> 0
+    ]
+    assert detector.line == 6                     # the blank line 5 counts but has no verdict
+
+
+def test_time_buckets_put_mscred_verdicts_before_the_closing_line():
+    from alog_detect.masking import mask
+
+    lines = [b"2026-03-14 06:00:01.000 alpha 1 s_a", b"2026-03-14 06:00:02.000 gamma s_a",
+             b"2026-03-14 06:00:03.000 zzz s_a", b"2026-03-14 06:00:14.000 beta 2 s_b"]
+    vocab = Vocab((mask(lines[0]), mask(lines[1]), mask(lines[3])))   # line 3 stays unseen
+    spec = SignatureSpec(3, window_sizes=(1,), step=1, steps=1, bucket=BucketRule("seconds", 10))
+    zero = lambda batch: np.zeros((len(batch), 1, 8, 8), dtype=np.float32)      # noqa: E731
+    detector = _detector(vocab, MSCREDModel(zero, spec, cell_threshold=0.5, anomaly_threshold=3))
+    out = [json.loads(v) for v in detector.feed(lines)]
+    # Line 4 opens bucket 06:00:10 and so closes 06:00:00 before its own verdict; the unseen
+    # line 3 is not counted, so the bucket's last counted line is 2.
+    assert [(v["model"], v["line"]) for v in out] == [
+        ("deeplog", 1), ("deeplog", 2), ("deeplog", 3), ("mscred", 2), ("deeplog", 4)]
+    # The bucket held templates 0 and 1 once: four cells of 1 against a zero reconstruction,
+    # all above 0.5; 4 > 3 is an anomaly.
+    assert {k: out[3][k] for k in ("score", "anomaly", "reason")} == {"score": 4, "anomaly": True,
+                                                                       "reason": "residual"}

@@ -1,0 +1,297 @@
+"""`alog-engine`: its command line, its exit codes, the model directory checks, and bad input
+(binary garbage, NUL bytes, 1 MiB lines, an empty stream, a pipe that closes) handled cleanly and
+as the Python reference handles it, also under ASan + UBSan. Plus the detector's C unit programs.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from engine_helpers import (ENGINE, REPO, SAMPLE_KEY, SANITIZE_FLAGS, STRICT_FLAGS, build_engine,
+                            run_engine, run_reference)
+from engine_helpers import engine, engine_san, sample  # noqa: F401 (session fixtures)
+
+MAX_LINE = 1 << 20
+EXIT_USAGE, EXIT_MODELS, EXIT_IO = 2, 3, 4
+
+
+# ---- the detector's C unit programs -----------------------------------------------------------
+
+DETECT_SOURCES = sorted((ENGINE / "src" / "detect").glob("*.c"))
+
+
+def build_unit(tmp_path: Path, name: str, sanitize: bool) -> Path:
+    out = tmp_path / (name + ("_san" if sanitize else ""))
+    # The detector's pieces under test need no model: leave out detector.c and modeldir.c, which
+    # call the engine's model API, so the program stays a unit test.
+    sources = [s for s in DETECT_SOURCES if s.name not in ("detector.c", "modeldir.c")]
+    cmd = ["cc", *STRICT_FLAGS, *(SANITIZE_FLAGS if sanitize else ["-O1"]), f"-I{ENGINE / 'include'}",
+           f"-I{ENGINE / 'src'}", str(ENGINE / "tests" / f"{name}.c"), *map(str, sources), "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def verdict_harness(tmp_path_factory):
+    return build_unit(tmp_path_factory.mktemp("unit"), "test_detect_verdict", sanitize=True)
+
+
+@pytest.mark.parametrize("name", ["test_detect_session", "test_detect_verdict"])
+@pytest.mark.parametrize("sanitize", [False, True], ids=["plain", "san"])
+def test_unit_program_passes(tmp_path, name, sanitize):
+    proc = subprocess.run([str(build_unit(tmp_path, name, sanitize))], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == f"{name}: ok"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=40), min_size=1, max_size=20))
+def test_string_escaping_is_json_dumps_of_the_surrogateescape_text(verdict_harness, names):
+    """Any bytes come out as json.dumps writes the text masking.to_text makes of them."""
+    feed = "".join(f"S {n.hex()}\n" for n in names).encode()
+    proc = subprocess.run([str(verdict_harness), "--stdin"], input=feed, capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    expected = [json.dumps(n.decode("utf-8", "surrogateescape")) for n in names]
+    assert proc.stdout.decode("ascii").splitlines() == expected
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+def run_plain(binary: Path, *args: str, input: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([str(binary), *args], input=input, capture_output=True, timeout=60)
+
+
+def test_help_and_version(engine):
+    help_text = run_plain(engine, "--help")
+    assert help_text.returncode == 0
+    for option in ("--models", "--all", "--session-key", "--max-sessions", "--version", "exit codes"):
+        assert option in help_text.stdout.decode()
+    version = run_plain(engine, "--version")
+    assert version.returncode == 0
+    first, *rest = version.stdout.decode().splitlines()
+    assert first == "alog-engine 0.1.0"
+    assert "built without model metadata" in rest[0]
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "--models DIR is required"),
+    (["--models", "m", "--bogus"], "unknown option: --bogus"),
+    (["--models"], "option needs a value: --models"),
+    (["--models", "m", "--session-key", "prefix:a b"], "--session-key"),
+    (["--models", "m", "--session-key", "byhost"], "--session-key"),
+    (["--models", "m", "--max-sessions", "0"], "--max-sessions"),
+    (["--models", "m", "--max-sessions", "12x"], "--max-sessions"),
+    (["--models", "m", "a.log", "b.log"], "one input only"),
+])
+def test_bad_command_line_exits_2_with_usage(engine, args, message):
+    proc = run_plain(engine, *args)
+    assert proc.returncode == EXIT_USAGE
+    err = proc.stderr.decode()
+    assert message in err and "usage: alog-engine" in err
+    assert proc.stdout == b""
+
+
+# ---- model directory checks ---------------------------------------------------------------------
+
+@pytest.fixture
+def models_copy(sample, tmp_path) -> Path:
+    return Path(shutil.copytree(sample[1], tmp_path / "models"))
+
+
+def expect_model_error(binary: Path, models: Path, *fragments: str) -> str:
+    proc = run_engine(binary, models, input=b"a line\n")
+    assert proc.returncode == EXIT_MODELS, proc.stderr
+    err = proc.stderr.decode()
+    assert err.startswith("alog-engine: error: ") and err.count("\n") == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert proc.stdout == b""
+    return err
+
+
+def test_missing_model_directory(engine_san, tmp_path):
+    expect_model_error(engine_san, tmp_path / "nowhere", "model directory not found", "(fix: ")
+
+
+def test_directory_without_vocab_or_model(engine_san, models_copy):
+    for name in ("deeplog.onnx", "mscred.onnx"):
+        (models_copy / name).unlink()
+    expect_model_error(engine_san, models_copy, "holds no exported model")
+    (models_copy / "vocab.json").unlink()
+    expect_model_error(engine_san, models_copy, "has no vocab.json")
+
+
+def test_onnx_that_is_not_the_metadatas_file_is_refused_like_the_reference(engine_san, models_copy):
+    onnx = models_copy / "deeplog.onnx"
+    data = bytearray(onnx.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    onnx.write_bytes(bytes(data))
+    err = expect_model_error(engine_san, models_copy, "deeplog.onnx.meta.json",
+                             "deeplog.onnx is not the file this metadata describes (SHA-256 differs)")
+    reference = run_reference(models_copy, input=b"x\n")
+    assert reference.returncode == 2
+    assert "is not the file this metadata describes" in reference.stderr.decode() and err
+
+
+def test_vocabulary_that_is_not_the_models_is_refused(engine_san, models_copy):
+    vocab = json.loads((models_copy / "vocab.json").read_text())
+    vocab["0"] = vocab["0"] + " changed"
+    (models_copy / "vocab.json").write_text(json.dumps(vocab))
+    expect_model_error(engine_san, models_copy, "was exported for another vocabulary than vocab.json")
+
+
+@pytest.mark.parametrize("name", ["vocab.json", "deeplog.onnx.meta.json", "mscred.onnx.meta.json"])
+def test_truncated_or_garbled_json_is_a_clean_error(engine_san, models_copy, name):
+    path = models_copy / name
+    text = path.read_bytes().rstrip()  # every proper prefix of the JSON value is then invalid
+    rng = random.Random(name)
+    cuts = [0, 1, len(text) // 3, len(text) - 1] + [rng.randrange(len(text)) for _ in range(6)]
+    for cut in cuts:
+        path.write_bytes(text[:cut])
+        expect_model_error(engine_san, models_copy, name)
+    path.write_bytes(text.replace(b'"', b"\xff", 1))
+    expect_model_error(engine_san, models_copy, name)
+
+
+def test_corrupted_onnx_with_matching_metadata_is_a_clean_error(engine_san, models_copy):
+    """Bytes that pass the hash check (the metadata is rewritten to match) but are no valid model."""
+    import hashlib
+
+    meta_path = models_copy / "deeplog.onnx.meta.json"
+    onnx = models_copy / "deeplog.onnx"
+    data = onnx.read_bytes()[: len(onnx.read_bytes()) // 2]
+    onnx.write_bytes(data)
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = hashlib.sha256(data).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+    expect_model_error(engine_san, models_copy, "deeplog.onnx", "the engine cannot load this model")
+
+
+# ---- built for one model directory ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def engine_built_for_sample(sample, tmp_path_factory):
+    from alog_detect.codegen import CodegenConfig, render_headers
+
+    gen = tmp_path_factory.mktemp("gen")
+    render_headers(CodegenConfig(model_dir=sample[1], out_dir=gen, outputs=("alog_model_meta.h",),
+                                 root=REPO))
+    return build_engine(gen / "alog-engine", sanitize=True, defines=("ALOG_HAVE_MODEL_META",),
+                        include_dirs=(gen,))
+
+
+def test_version_lists_the_hashes_built_for(engine_built_for_sample, sample):
+    import hashlib
+
+    out = run_plain(engine_built_for_sample, "--version").stdout.decode()
+    for name in ("vocab.json", "deeplog.onnx", "mscred.onnx"):
+        digest = hashlib.sha256((sample[1] / name).read_bytes()).hexdigest()
+        assert f"{name}" in out and digest in out
+
+
+def test_engine_built_for_a_directory_accepts_it_and_refuses_another(engine_built_for_sample, sample,
+                                                                   models_copy):
+    log, models = sample
+    ok = run_engine(engine_built_for_sample, models, log, session_key=SAMPLE_KEY)
+    assert ok.returncode == 0 and ok.stdout
+    # Re-indented: the same vocabulary (the metadata still agrees), other file bytes.
+    vocab = json.loads((models_copy / "vocab.json").read_text())
+    (models_copy / "vocab.json").write_text(json.dumps(vocab, indent=4, ensure_ascii=False))
+    expect_model_error(engine_built_for_sample, models_copy,
+                       "vocab.json: not the vocabulary this engine was built for",
+                       "alog-engine --version")
+
+
+# ---- bad input: parity with the reference, never a crash -------------------------------------------
+
+def garbage(seed: int, size: int) -> bytes:
+    rng = random.Random(seed)
+    return bytes(rng.randrange(256) for _ in range(size))
+
+
+def long_lines(sample_lines: list[bytes]) -> bytes:
+    """Lines at, just past and far past the 1 MiB limit, with and without CR, among normal lines."""
+    head = sample_lines[0]
+    cases = [
+        head + b" " + b"a" * (MAX_LINE - len(head) - 1),             # exactly 1 MiB: matched
+        head + b" " + b"b" * (MAX_LINE - len(head) - 1) + b"\r",     # 1 MiB + CR: still matched
+        head + b" " + b"c" * (MAX_LINE - len(head)),                 # 1 MiB + 1: too long
+        b"ses_0badc0de " + b"d" * (3 * MAX_LINE),                    # 3 MiB, key in its head
+        b" " * (2 * MAX_LINE),                                       # 2 MiB of blanks: no event
+    ]
+    return b"\n".join(sample_lines[:5] + [c for case in cases for c in (case, sample_lines[1])]) + b"\n"
+
+
+@pytest.mark.parametrize("kind", ["garbage", "nul", "long_lines", "empty", "no_final_newline"])
+def test_bad_input_gives_the_references_verdicts(engine_san, sample, kind):
+    log, models = sample
+    lines = log.read_bytes().splitlines()[:200]
+    data = {
+        "garbage": garbage(1, 200_000),
+        "nul": b"\n".join(line.replace(b" ", b"\0", 2) for line in lines) + b"\n\0\0\0\n",
+        "long_lines": long_lines(lines),
+        "empty": b"",
+        "no_final_newline": b"\n".join(lines),
+    }[kind]
+    ours = run_engine(engine_san, models, session_key=SAMPLE_KEY, input=data)
+    theirs = run_reference(models, session_key=SAMPLE_KEY, input=data)
+    assert ours.returncode == 0, ours.stderr.decode(errors="replace")
+    assert theirs.returncode == 0, theirs.stderr.decode(errors="replace")
+    assert ours.stdout == theirs.stdout
+    if kind == "empty":
+        assert ours.stdout == b""
+    if kind == "long_lines":
+        reasons = [json.loads(v)["reason"] for v in ours.stdout.splitlines()]
+        assert reasons.count("unseen") >= 2  # the two overlong lines with tokens
+
+
+def test_missing_input_file_exits_4(engine, sample, tmp_path):
+    proc = run_engine(engine, sample[1], tmp_path / "absent.log")
+    assert proc.returncode == EXIT_IO
+    assert "absent.log" in proc.stderr.decode() and proc.stdout == b""
+
+
+def test_answers_each_line_before_the_input_ends(engine, sample):
+    """Behind `tail -F` the input never ends: a verdict must come out while stdin stays open."""
+    proc = subprocess.Popen([str(engine), "--models", str(sample[1]), "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for n in range(1, 4):
+            proc.stdin.write(b"zzz completely unheard of line %d\n" % n)
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, "no verdict within 30 s while the input stays open"
+            verdict = json.loads(proc.stdout.readline())
+            assert verdict["line"] == n and verdict["reason"] == "unseen"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_closed_output_pipe_ends_quietly(engine, sample):
+    log, models = sample
+    data = log.read_bytes() * 20
+    proc = subprocess.Popen([str(engine), "--models", str(models), "--all", "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    start = time.monotonic()
+    try:
+        proc.stdin.write(data)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    assert proc.wait(timeout=60) == 0
+    assert time.monotonic() - start < 60
+    assert proc.stderr.read() == b""

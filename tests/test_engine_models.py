@@ -1,0 +1,214 @@
+"""The C engine on whole exported models: DeepLog and MSCRED against onnxruntime (batch 1 and 3,
+plain and ASan+UBSan builds), arena sizing, and clean failures on truncated, corrupted and
+unsupported models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cbuild
+
+pytestmark = pytest.mark.skipif(cbuild.compiler() is None, reason="no C compiler (cc) on PATH")
+
+DEEPLOG = dict(vocab_size=20, window=10, embed_dim=8, hidden=16, layers=2, top_k=5)
+MSCRED = dict(n=8, scales=3, steps=5, channels=(4, 6, 8, 10))
+MAX_ABS_DIFF = 1e-5
+
+
+# ---- models ---------------------------------------------------------------------------------
+
+def export(module, example, path: Path, input_name: str, output_name: str) -> Path:
+    """The pipeline's export recipe: legacy exporter, opset 17, dynamic batch, then onnxsim."""
+    import onnx
+    import onnxsim
+    import torch
+
+    torch.onnx.export(module.eval(), (example,), str(path), input_names=[input_name],
+                      output_names=[output_name], opset_version=17, dynamo=False,
+                      dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}})
+    simplified, ok = onnxsim.simplify(onnx.load(str(path)))
+    assert ok
+    onnx.save(simplified, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, Path]:
+    import torch
+
+    from alog_detect.models import MSCRED as MSCREDNet, DeepLog, DeepLogConfig, MSCREDConfig
+
+    out = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    deeplog = DeepLog(DeepLogConfig(**DEEPLOG))
+    mscred = MSCREDNet(MSCREDConfig(**MSCRED))
+    keys = torch.zeros(1, DEEPLOG["window"], dtype=torch.long)
+    matrices = torch.zeros(1, MSCRED["steps"], MSCRED["scales"], MSCRED["n"], MSCRED["n"])
+    return {"deeplog": export(deeplog, keys, out / "deeplog.onnx", "keys", "logits"),
+            "mscred": export(mscred, matrices, out / "mscred.onnx", "x", "recon")}
+
+
+@pytest.fixture(scope="module", params=["plain", "asan+ubsan"])
+def runner(request, tmp_path_factory) -> Path:
+    return cbuild.build_runner(tmp_path_factory.getbasetemp(), sanitize=request.param != "plain")
+
+
+def random_input(name: str, batch: int, rng: np.random.Generator) -> np.ndarray:
+    if name == "deeplog":  # keys 0..V, V being PAD
+        return rng.integers(0, DEEPLOG["vocab_size"] + 1, (batch, DEEPLOG["window"]), dtype=np.int64)
+    shape = (batch, MSCRED["steps"], MSCRED["scales"], MSCRED["n"], MSCRED["n"])
+    return rng.random(shape, dtype=np.float32) * 4.0  # counts-like, non-negative
+
+
+def onnxruntime_outputs(model: Path, x: np.ndarray) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})
+
+
+# ---- engine vs onnxruntime ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["deeplog", "mscred"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_engine_matches_onnxruntime(models, runner, tmp_path, name, batch):
+    rng = np.random.default_rng(batch)
+    x = random_input(name, batch, rng)
+    expected = onnxruntime_outputs(models[name], x)
+    # two runs on inputs set once: the second must still see them
+    got = cbuild.run_model(runner, models[name], [x], tmp_path, batch=batch, repeat=2)
+    assert got.returncode == 0, got.stderr
+    assert len(got.outputs) == len(expected)
+    for e, g in zip(expected, got.outputs):
+        assert g.shape == e.shape and g.dtype == e.dtype
+        assert np.abs(g - e).max() <= MAX_ABS_DIFF
+    assert got.arena_size > 0
+
+
+def test_deeplog_top_k_sets_match(models, runner, tmp_path):
+    rng = np.random.default_rng(7)
+    k = DEEPLOG["top_k"]
+    for trial in range(8):
+        x = random_input("deeplog", 3, rng)
+        (expected,) = onnxruntime_outputs(models["deeplog"], x)
+        (got,) = cbuild.run_model(runner, models["deeplog"], [x], tmp_path / str(trial), batch=3).outputs
+        for row_e, row_g in zip(expected, got):
+            assert set(np.argsort(-row_e)[:k]) == set(np.argsort(-row_g)[:k])
+
+
+def test_fast_kernels_equal_reference_kernels(models, tmp_path):
+    """The fast paths (the LSTM's blocked mat-vec) give the reference kernels' exact bits."""
+    reference = cbuild.build(tmp_path, "onnx_runner_reference", [*cbuild.CORE_SOURCES, cbuild.RUNNER_SOURCE],
+                             extra_flags=("-DALOG_REFERENCE_KERNELS",))
+    fast = cbuild.build_runner(tmp_path)
+    x = random_input("deeplog", 3, np.random.default_rng(11))
+    (a,) = cbuild.run_model(reference, models["deeplog"], [x], tmp_path / "ref", batch=3).outputs
+    (b,) = cbuild.run_model(fast, models["deeplog"], [x], tmp_path / "fast", batch=3).outputs
+    assert a.tobytes() == b.tobytes()
+
+
+def test_arena_grows_with_batch(models, runner, tmp_path):
+    x1, x3 = (random_input("mscred", b, np.random.default_rng(0)) for b in (1, 3))
+    one = cbuild.run_model(runner, models["mscred"], [x1], tmp_path / "1", batch=1)
+    three = cbuild.run_model(runner, models["mscred"], [x3], tmp_path / "3", batch=3)
+    assert 0 < one.arena_size < three.arena_size
+
+
+def test_wrong_input_size_is_refused(models, runner, tmp_path):
+    x = random_input("deeplog", 3, np.random.default_rng(0))
+    got = cbuild.run_model(runner, models["deeplog"], [x], tmp_path, batch=1)
+    assert got.returncode == 2 and "invalid argument" in got.stderr
+
+
+def test_out_of_range_key_is_a_run_error(models, runner, tmp_path):
+    x = np.full((1, DEEPLOG["window"]), DEEPLOG["vocab_size"] + 5, dtype=np.int64)
+    got = cbuild.run_model(runner, models["deeplog"], [x], tmp_path)
+    assert got.returncode == 3 and "Gather" in got.stderr and "out of range" in got.stderr
+
+
+# ---- bad models -----------------------------------------------------------------------------
+
+def test_unsupported_operator_fails_to_load(runner, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Erf", ["x"], ["y"], name="erf0")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    path = tmp_path / "erf.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    got = cbuild.run_model(runner, path, [np.zeros(2, np.float32)], tmp_path / "out")
+    assert got.returncode == cbuild.EXIT_LOAD_ERROR
+    assert "unsupported operator" in got.stderr and "'Erf'" in got.stderr
+
+
+def test_custom_domain_fails_to_load(runner, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], domain="com.example")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    path = tmp_path / "custom.onnx"
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid("com.example", 1)])
+    onnx.save(model, str(path))
+    got = cbuild.run_model(runner, path, [np.zeros(2, np.float32)], tmp_path / "out")
+    assert got.returncode == cbuild.EXIT_LOAD_ERROR and "com.example" in got.stderr
+
+
+def test_garbage_fails_to_load(runner, tmp_path):
+    path = tmp_path / "garbage.onnx"
+    path.write_bytes(bytes(range(256)) * 8)
+    got = cbuild.run_model(runner, path, [], tmp_path / "out")
+    assert got.returncode == cbuild.EXIT_LOAD_ERROR and "malformed model" in got.stderr
+
+
+@pytest.fixture(scope="module")
+def mutate(tmp_path_factory) -> Path:
+    sources = [*cbuild.CORE_SOURCES, cbuild.FUZZ_DIR / "model_check.c", cbuild.FUZZ_DIR / "mutate_model.c"]
+    return cbuild.build(tmp_path_factory.getbasetemp(), "mutate_model", sources, sanitize=True)
+
+
+def test_every_prefix_and_bit_flip_fails_cleanly(models, mutate, tmp_path):
+    """Under ASan + UBSan: no prefix of a valid model loads (its metadata_props stripped, so
+    that no prefix ends on a complete message), and random bit flips never crash."""
+    import onnx
+
+    model = onnx.load(str(models["deeplog"]))
+    del model.metadata_props[:]
+    path = tmp_path / "deeplog.onnx"
+    onnx.save(model, str(path))
+    proc = subprocess.run([str(mutate), str(path), "3000", "1"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["full"] == "ok"
+    assert report["prefixes"] == path.stat().st_size and report["prefixes_ok"] == 0
+    assert report["flips"] == 3000
+
+
+@pytest.mark.skipif(cbuild.compiler("clang") is None, reason="libFuzzer needs clang")
+def test_fuzz_model_smoke(models, tmp_path):
+    """A short libFuzzer run of the model reader seeded with a real model: no crash, no report."""
+    import onnx
+
+    sources = [*cbuild.CORE_SOURCES, cbuild.FUZZ_DIR / "model_check.c", cbuild.FUZZ_DIR / "fuzz_model.c"]
+    fuzzer = cbuild.build(tmp_path, "fuzz_model", sources, cc="clang",
+                          extra_flags=("-fsanitize=fuzzer,address,undefined", "-g", "-O1"))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    model = onnx.load(str(models["deeplog"]))
+    del model.metadata_props[:]
+    (corpus / "deeplog.onnx").write_bytes(model.SerializeToString())
+    proc = subprocess.run([str(fuzzer), "-runs=3000", "-max_len=65536", "-seed=1", str(corpus)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Done 3000 runs" in proc.stderr

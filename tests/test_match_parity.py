@@ -1,0 +1,175 @@
+"""The C line front end (cengine/src/match/) against the Python reference: template index, reason,
+session key, timestamp and masked tokens must be identical on every line, in a normal build and
+under ASan + UBSan; plus a short libFuzzer smoke run of the front end."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alog_detect import masking, matching, sessions
+from match_helpers import (REPO, MATCH_SOURCES, STRICT_FLAGS, build_driver, compiler, drain_vocabulary,
+                           loghub_raw, loghub_sets, raw_lines, sample_log)
+
+RULE_BITS = {name: 1 << i for i, name in enumerate(masking.MASK_RULES)}
+
+pytestmark = pytest.mark.skipif(compiler() is None, reason="no C compiler (cc) on PATH")
+
+
+@pytest.fixture(scope="module", params=["plain", "asan+ubsan"])
+def driver(request, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("match") / f"match_driver_{request.param.replace('+', '_')}"
+    return build_driver(out, sanitize=request.param != "plain")
+
+
+# ---- running both sides ------------------------------------------------------------------------
+
+def _python_rows(templates: list[bytes], lines: list[bytes], rule: str, rules: tuple[str, ...]):
+    matcher = matching.Matcher(templates, masking.Masker(rules))
+    session_rule = sessions.parse_session_rule(rule)
+    rows = []
+    for line in lines:
+        index, reason = matcher.match_reason(line)
+        rows.append((index, reason, session_rule.key(line), sessions.parse_timestamp(line)))
+    return rows
+
+
+def _c_rows(driver: Path, tmp: Path, templates: list[bytes], lines: list[bytes], rule: str,
+            rules: tuple[str, ...]):
+    (tmp / "templates.txt").write_bytes(b"".join(t + b"\n" for t in templates))
+    (tmp / "lines.txt").write_bytes(b"".join(line + b"\n" for line in lines))
+    proc = subprocess.run([str(driver), "--rules", str(sum(RULE_BITS[r] for r in rules)), "--session", rule,
+                           str(tmp / "templates.txt"), str(tmp / "lines.txt")], capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    rows = []
+    for out in proc.stdout.decode("ascii").splitlines():
+        index, reason, key, ts = out.split("\t")
+        rows.append((int(index), reason, key, None if ts == "-" else float(ts)))
+    return rows
+
+
+def _c_masked(driver: Path, tmp: Path, lines: list[bytes], rules: tuple[str, ...]) -> list[bytes]:
+    (tmp / "templates.txt").write_bytes(b"")
+    (tmp / "lines.txt").write_bytes(b"".join(line + b"\n" for line in lines))
+    proc = subprocess.run([str(driver), "--mask", "--rules", str(sum(RULE_BITS[r] for r in rules)),
+                           str(tmp / "templates.txt"), str(tmp / "lines.txt")], capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return proc.stdout.split(b"\n")[:-1]
+
+
+def assert_parity(driver, tmp, templates, lines, rule="none", rules=masking.MASK_RULES) -> list:
+    expected = _python_rows(templates, lines, rule, rules)
+    got = _c_rows(driver, tmp, templates, lines, rule, rules)
+    assert len(got) == len(expected)
+    for n, (line, want, have) in enumerate(zip(lines, expected, got), 1):
+        assert have == want, f"line {n}: {line[:200]!r}"
+    masked = _c_masked(driver, tmp, lines, rules)
+    masker = masking.Masker(rules)
+    for n, (line, have) in enumerate(zip(lines, masked), 1):
+        assert have == masker.mask_bytes(line), f"line {n}: {line[:200]!r}"
+    return expected
+
+
+@functools.lru_cache(maxsize=None)
+def _vocabulary(path: Path) -> tuple[bytes, ...]:
+    lines = [masking.to_text(line) for line in raw_lines(path)]
+    vocab, _ = drain_vocabulary([line for line in lines if line.strip()])
+    return tuple(masking.to_bytes(t) for t in vocab)
+
+
+# ---- real corpora --------------------------------------------------------------------------------
+
+def test_parity_on_hdfs_20k(driver, shared_data, tmp_path):
+    path = shared_data / "HDFS" / "HDFS_20k.log"
+    rows = assert_parity(driver, tmp_path, list(_vocabulary(path)), raw_lines(path), "prefix:blk_")
+    assert sum(r[0] >= 0 for r in rows) == 20000
+    assert all(r[2].startswith("blk_") and r[3] is not None for r in rows)
+
+
+@pytest.fixture(scope="module")
+def sample_path(tmp_path_factory) -> Path:
+    return sample_log(tmp_path_factory.mktemp("sample"))
+
+
+def test_parity_on_the_sample(driver, sample_path, tmp_path):
+    path = sample_path
+    rows = assert_parity(driver, tmp_path, list(_vocabulary(path)), raw_lines(path), "prefix:ses_")
+    assert len(rows) >= 50000 and all(r[0] >= 0 for r in rows)
+
+
+def test_parity_on_loghub_sets(driver, shared_data, tmp_path):
+    for set_dir in loghub_sets(shared_data):
+        path = set_dir / f"{set_dir.name}_2k.log"
+        rows = assert_parity(driver, tmp_path, list(_vocabulary(path)), loghub_raw(set_dir), "prefix:blk_")
+        assert sum(r[0] >= 0 for r in rows) == 2000, set_dir.name
+
+
+def test_parity_on_long_lines(driver, tmp_path):
+    limit = masking.MAX_LINE_BYTES
+    unit = b"1.2.3.4:5 /a/b 0x1f "
+    lines = [(unit * (limit // len(unit) + 1))[:limit], (unit * (limit // len(unit) + 1))[:limit + 1],
+             b"/." * (limit // 2), b"/" * limit, b"9" * (limit - 1) + b"a", b"x " * (limit // 2) + b"\r",
+             b"blk_1 " + b"\xff" * (2 * limit)]
+    templates = [b"<*> " * 3, b" ".join([b"x"] * (limit // 2))]
+    rows = assert_parity(driver, tmp_path, templates, lines, "prefix:blk_")
+    assert [r[1] for r in rows] == ["unmatched", "line_too_long", "unmatched", "unmatched", "unmatched",
+                                    "ok", "line_too_long"]
+
+
+# ---- generated lines ---------------------------------------------------------------------------
+
+# Pieces that exercise every rule's edges, whitespace of every kind, and bytes that are not UTF-8.
+PIECES = [b"0", b"7", b"42", b"255", b"1234", b"0x", b"0X", b"a", b"f", b"F", b"g", b"Z", b"deadbeef",
+          b".", b":", b"-", b"+", b"/", b"_", b"~", b"%", b",", b"=", b"[", b"]", b"<*>", b"<NUM>", b"blk_",
+          b"ses_", b" ", b"  ", b"\t", b"\r", b"\x0b", b"\x1c", b"\xc2\xa0", b"\xe2\x80\x83", b"\xe3\x80\x80",
+          b"\xe2\x80", b"\xc2", b"\xa0", b"\x00", b"\xff", b"\x80", b"\xe9", b"\xf0\x9f\x98\x80",
+          b"2026-03-14 08:12:33.123", b"081109 203615", b"Jun  9 15:16:01", b"Feb 29 00:00:00",
+          b"3edec1e4-9678-4a3c-a21b-a145a4ee5e61", b"10.0.0.1:80", b"/var/log/x.log"]
+
+lines_strategy = st.lists(st.one_of(st.sampled_from(PIECES), st.binary(max_size=3).filter(lambda b: b"\n" not in b)),
+                          max_size=24).map(b"".join)
+
+
+@st.composite
+def corpus(draw):
+    lines = draw(st.lists(lines_strategy, min_size=1, max_size=60))
+    templates = []
+    for line in draw(st.lists(st.sampled_from(lines), max_size=12)):
+        tokens = masking.mask_tokens(line)
+        wild = draw(st.lists(st.booleans(), min_size=len(tokens), max_size=len(tokens)))
+        templates.append(b" ".join(b"<*>" if w else t for t, w in zip(tokens, wild)))
+    rules = tuple(r for r in masking.MASK_RULES if draw(st.booleans()) or r == "num")
+    rule = draw(st.sampled_from(["none", "prefix:blk_", "prefix:ses_", "prefix:a"]))
+    return templates, lines, rule, rules
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(case=corpus())
+def test_parity_on_generated_lines(driver, tmp_path, case):
+    templates, lines, rule, rules = case
+    assert_parity(driver, tmp_path, templates, lines, rule, rules)
+
+
+# ---- fuzzing -----------------------------------------------------------------------------------
+
+FUZZ_SOURCE = REPO / "cengine" / "fuzz" / "fuzz_match.c"
+
+
+@pytest.mark.skipif(compiler("clang") is None, reason="clang (libFuzzer) not installed")
+def test_fuzz_match_smoke(tmp_path):
+    binary = tmp_path / "fuzz_match"
+    cmd = ["clang", *STRICT_FLAGS, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
+           "-fno-sanitize-recover=all", f"-I{REPO / 'cengine' / 'include'}", *map(str, MATCH_SOURCES),
+           str(FUZZ_SOURCE), "-o", str(binary)]
+    build = subprocess.run(cmd, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(binary), "-max_total_time=10", "-max_len=4096", "-seed=1"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Done" in run.stderr and "ERROR" not in run.stderr
