@@ -93,6 +93,12 @@ def tokenize(line: str | bytes) -> list[bytes]:
     return [token for token in _WHITESPACE_RUNS.split(to_bytes(line)) if token]
 
 
+def content_tokens(line: str | bytes, header_tokens: int = 0) -> list[bytes]:
+    """The tokens of a line's content: all but its first `header_tokens` tokens (the line header
+    of docs/matching.md, 2.1); none when the line has no more tokens than that."""
+    return tokenize(line)[header_tokens:]
+
+
 def _path_length(run: bytes) -> int:
     """Bytes of a path-byte run starting with '/' that form a <PATH> (0: none): the run without
     its trailing dots, when that holds another '/' and a byte other than '/' and '.'."""
@@ -155,23 +161,24 @@ class Masker:
                 pos = m.start() + 1
                 no_path_until = m.end()
 
-    def mask_tokens(self, line: str | bytes) -> list[bytes]:
-        """The masked tokens of a line (tokenize, then mask inside each token)."""
-        tokens = tokenize(line)
+    def mask_tokens(self, line: str | bytes, header_tokens: int = 0) -> list[bytes]:
+        """The masked tokens of a line's content (tokenize, drop the header, then mask inside
+        each token)."""
+        tokens = content_tokens(line, header_tokens)
         if not tokens or not self.rules:
             return tokens
         # Joined with a space, the masks see the same boundaries as on each token alone: a space
         # is a non-word byte and no mask rule matches across one.
         return self._mask_line(b" ".join(tokens)).split(b" ")
 
-    def mask_bytes(self, line: str | bytes) -> bytes:
-        """The masked line: masked tokens joined by single spaces."""
-        return b" ".join(self.mask_tokens(line))
+    def mask_bytes(self, line: str | bytes, header_tokens: int = 0) -> bytes:
+        """The masked content: masked tokens joined by single spaces."""
+        return b" ".join(self.mask_tokens(line, header_tokens))
 
-    def mask(self, content: str | bytes) -> str:
-        """The masked line as text (what template mining sees): Drain3's whitespace split of it
-        gives exactly `mask_tokens`. Invalid UTF-8 survives as lone surrogates (see `to_text`)."""
-        return to_text(self.mask_bytes(content))
+    def mask(self, content: str | bytes, header_tokens: int = 0) -> str:
+        """The masked content as text (what template mining sees): Drain3's whitespace split of
+        it gives exactly `mask_tokens`. Invalid UTF-8 survives as lone surrogates (see `to_text`)."""
+        return to_text(self.mask_bytes(content, header_tokens))
 
     def to_json(self) -> dict:
         return {"format_version": MASKING_FORMAT_VERSION, "rules": list(self.rules)}

@@ -1,8 +1,9 @@
 """Match mode: a raw line -> the index of the template it matches, or UNKNOWN (docs/matching.md).
 
-Deterministic and read-only (never Drain3's online clustering, which mutates). A line matches a
-template with as many tokens when every template token is `<*>` or equals the masked line token
-byte for byte; among the templates a line matches, the one with the most non-`<*>` tokens wins,
+Deterministic and read-only (never Drain3's online clustering, which mutates). The first
+`header_tokens` tokens of a line are its header and take no part (0: the whole line is matched).
+A line matches a template with as many content tokens when every template token is `<*>` or equals
+the masked line token byte for byte; among the templates a line matches, the one with the most non-`<*>` tokens wins,
 then the lowest index. The C engine (cengine/src/match/) implements the same rules.
 """
 
@@ -38,9 +39,12 @@ class _Template:
 class Matcher:
     """Templates indexed by token count and first token; build with `from_templates`."""
 
-    def __init__(self, templates: Sequence[bytes], masker: Masker = DEFAULT_MASKER):
+    def __init__(self, templates: Sequence[bytes], masker: Masker = DEFAULT_MASKER, header_tokens: int = 0):
+        if isinstance(header_tokens, bool) or not isinstance(header_tokens, int) or header_tokens < 0:
+            raise ValueError(f"header_tokens must be an integer >= 0, got {header_tokens!r}")
         self.templates = tuple(templates)
         self.masker = masker
+        self.header_tokens = header_tokens
         # Templates without a wildcard, by their exact tokens (the best possible match: every
         # token is literal); the lowest index keeps its place when two are equal.
         self._exact: dict[tuple[bytes, ...], int] = {}
@@ -57,10 +61,11 @@ class Matcher:
             group.sort(key=lambda t: t.rank)
 
     @classmethod
-    def from_templates(cls, templates: Iterable[str | bytes], masker: Masker = DEFAULT_MASKER) -> "Matcher":
+    def from_templates(cls, templates: Iterable[str | bytes], masker: Masker = DEFAULT_MASKER,
+                       header_tokens: int = 0) -> "Matcher":
         """Templates in vocabulary order (index i = the i-th template), masked text as parse
         stores it; they are tokenized but not masked again."""
-        return cls([to_bytes(t) for t in templates], masker)
+        return cls([to_bytes(t) for t in templates], masker, header_tokens)
 
     def _best(self, tokens: list[bytes]) -> int:
         exact = self._exact.get(tuple(tokens))
@@ -85,7 +90,7 @@ class Matcher:
         data = strip_line_end(to_bytes(line))
         if len(data) > MAX_LINE_BYTES:
             return UNKNOWN, REASON_TOO_LONG
-        index = self._best(self.masker.mask_tokens(data))
+        index = self._best(self.masker.mask_tokens(data, self.header_tokens))
         return index, REASON_OK if index != UNKNOWN else REASON_UNMATCHED
 
     def match(self, line: str | bytes) -> int:

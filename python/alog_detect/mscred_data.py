@@ -8,10 +8,14 @@ One implementation serves training (``build_mscred`` over a parsed file) and det
 * ``lines:L`` closes a bucket after every L counted events; ``seconds:S`` puts an event into bucket
   ``floor(timestamp / S)`` and closes the open bucket when a later bucket starts (empty buckets in a
   gap are closed too; a gap longer than one model input's span restarts the series);
+* ``norm`` scales the matrices to [0, 1]: the bucket size under ``lines:L`` (no bucket holds more
+  events), the largest bucket total of the training data under ``seconds:S`` (a detection-time
+  bucket may hold more: its cells may then exceed 1); ``max(w) * norm * norm < 2**24``;
 * after bucket ``b`` (0-based since the start or restart) closes, if ``b >= max(w) - 1`` and
   ``(b - (max(w) - 1)) % step == 0``, one signature is computed: for each scale ``w``,
-  ``M[i, j] = float32(sum of x_i * x_j over buckets b-w+1..b) / float32(w)`` (the sum in exact
-  integers), in an ``n x n`` matrix (``n`` = template count rounded up to a multiple of 8, >= 8);
+  ``M[i, j] = float32(sum of x_i * x_j over buckets b-w+1..b) / float32(w * norm * norm)`` (the
+  sum in exact integers, the divisor exact in float32), in an ``n x n`` matrix (``n`` = template
+  count rounded up to a multiple of 8, >= 8);
 * the model input is the last ``steps`` signatures, oldest first.
 
 Output of ``build_mscred``: ``signatures.npz`` (plain arrays, loadable with
@@ -21,7 +25,7 @@ Output of ``build_mscred``: ``signatures.npz`` (plain arrays, loadable with
 * ``segment``: int64 ``(count,)``, incremented at each restart (a model input never spans two);
 * ``end_line``: int64 ``(count,)``, the ``line_no`` of the last counted event of the end bucket;
 * ``signatures.json``: ``format_version``, ``kind`` ("mscred-signatures"), ``spec`` (num_templates,
-  n, window_sizes, step, steps, bucket {unit, size}), ``templates`` (index order),
+  n, window_sizes, step, steps, bucket {unit, size}, norm), ``templates`` (index order),
   ``templates_sha256`` (``alog_detect.vocab.vocab_sha256``), ``vocab_sha256`` (of ``--vocab`` or
   null), ``parsed_sha256``, ``num_buckets``, ``num_signatures``, ``num_inputs``, ``ignored_rows``.
 """
@@ -44,11 +48,14 @@ from .errors import UserError
 from .jsonfile import read_versioned_json
 from .vocab import Vocab, load_vocab
 
-FORMAT_VERSION = 1
+# 2: matrices divided by w * norm * norm (version 1 divided by w alone; its models are unusable here).
+FORMAT_VERSION = 2
 KIND = "mscred-signatures"
 NPZ_NAME = "signatures.npz"
 JSON_NAME = "signatures.json"
 BUCKET_UNITS = ("lines", "seconds")
+# Every integer below 2**24 is exact in float32: the divisor w * norm * norm must be one of them.
+EXACT_FLOAT32_LIMIT = 1 << 24
 # Fixed zip member time, so that the same inputs give the same bytes (numpy's savez stamps "now").
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -95,6 +102,9 @@ class SignatureSpec:
     bucket: BucketRule = BucketRule("lines", 20)
     # The matrix side when it is not the default padding (an export at a larger --feature-dim).
     side: int | None = None
+    # The count that scales cells to [0, 1] (module doc): implied by lines:N; under seconds:N
+    # measured by build-mscred, None until then (no signature can be computed without it).
+    norm: int | None = None
 
     def __post_init__(self):
         if self.num_templates < 1:
@@ -108,6 +118,23 @@ class SignatureSpec:
             raise ValueError(f"window sizes must be distinct, got {self.window_sizes}")
         if self.step < 1 or self.steps < 1:
             raise ValueError("step and steps must be >= 1")
+        self._check_norm()
+
+    def _check_norm(self) -> None:
+        if self.bucket.unit == "lines":
+            if self.norm is None:
+                object.__setattr__(self, "norm", self.bucket.size)
+            elif self.norm != self.bucket.size:
+                raise ValueError(f"norm must be the bucket size {self.bucket.size} under {self.bucket}, "
+                                 f"got {self.norm}")
+        if self.norm is None:
+            return
+        if not isinstance(self.norm, int) or self.norm < 1:
+            raise ValueError(f"norm must be a positive integer, got {self.norm!r}")
+        divisor = self.history * self.norm * self.norm
+        if divisor >= EXACT_FLOAT32_LIMIT:
+            raise ValueError(f"signature divisor max(window) * norm^2 = {self.history} * {self.norm}^2 = "
+                             f"{divisor} is not below 2^24, so it is not exact in float32")
 
     @property
     def n(self) -> int:
@@ -130,29 +157,30 @@ class SignatureSpec:
     def to_dict(self) -> dict:
         return {"num_templates": self.num_templates, "n": self.n, "window_sizes": list(self.window_sizes),
                 "step": self.step, "steps": self.steps,
-                "bucket": {"unit": self.bucket.unit, "size": self.bucket.size}}
+                "bucket": {"unit": self.bucket.unit, "size": self.bucket.size}, "norm": self.norm}
 
     @classmethod
     def from_dict(cls, d: dict) -> "SignatureSpec":
         return cls(num_templates=int(d["num_templates"]), window_sizes=tuple(int(w) for w in d["window_sizes"]),
                    step=int(d["step"]), steps=int(d["steps"]),
                    bucket=BucketRule(str(d["bucket"]["unit"]), int(d["bucket"]["size"])),
-                   side=int(d["n"]) if "n" in d else None)
+                   side=int(d["n"]) if "n" in d else None, norm=int(d["norm"]))
 
 
-def signature_matrices(counts: np.ndarray, window_sizes: Sequence[int], n: int) -> np.ndarray:
+def signature_matrices(counts: np.ndarray, window_sizes: Sequence[int], n: int, norm: int) -> np.ndarray:
     """The signature matrices ending at the last row of ``counts``.
 
     ``counts``: integer ``(buckets, templates)``, oldest first, at least ``max(window_sizes)`` rows.
     Returns float32 ``(scales, n, n)``: for each ``w``, the exact integer sum of outer products of the
-    last ``w`` rows, converted to float32 and divided by ``float32(w)`` (one rounding each, as in C).
+    last ``w`` rows, converted to float32 and divided by ``float32(w * norm * norm)`` (one rounding
+    each, as in C; ``SignatureSpec`` keeps the divisor below 2^24, so it is exact).
     """
     counts = np.asarray(counts, dtype=np.int64)
     t = counts.shape[1]
     out = np.zeros((len(window_sizes), n, n), dtype=np.float32)
     for s, w in enumerate(window_sizes):
         recent = counts[-w:]
-        out[s, :t, :t] = (recent.T @ recent).astype(np.float32) / np.float32(w)
+        out[s, :t, :t] = (recent.T @ recent).astype(np.float32) / np.float32(w * norm * norm)
     return out
 
 
@@ -241,6 +269,9 @@ class SignatureStream:
     """Turns complete buckets into model inputs (``steps`` signatures, oldest first)."""
 
     def __init__(self, spec: SignatureSpec):
+        if spec.norm is None:
+            raise ValueError(f"signatures over {spec.bucket} buckets need the norm measured on the "
+                             "training data")
         self.spec = spec
         self._restart()
 
@@ -259,7 +290,8 @@ class SignatureStream:
         first = self.spec.history - 1
         if self._index < first or (self._index - first) % self.spec.step:
             return None
-        signature = signature_matrices(np.stack(self._recent), self.spec.window_sizes, self.spec.n)
+        spec = self.spec
+        signature = signature_matrices(np.stack(self._recent), spec.window_sizes, spec.n, spec.norm)
         self._signatures.append(signature)
         return signature
 
@@ -307,26 +339,43 @@ class SignatureSet:
         return self.signatures[np.asarray(ends)[:, None] + offsets[None, :]]
 
 
-def build_signatures(spec: SignatureSpec, events) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Run the streaming rule over ``events`` (``(index, line, timestamp)`` in stream order).
+def close_buckets(spec: SignatureSpec, events) -> list[ClosedBucket]:
+    """The buckets (and restart markers) that ``events`` (``(index, line, timestamp)``) close, in order."""
+    bucketer = Bucketer(spec)
+    return [closed for index, line, timestamp in events for closed in bucketer.add(index, line, timestamp)]
+
+
+def largest_bucket_total(buckets: Sequence[ClosedBucket]) -> int:
+    """The norm of ``seconds`` buckets. Every series starts with the bucket its first event opened,
+    so any closed bucket makes this at least 1; without one there is no signature to scale."""
+    return max((int(b.counts.sum()) for b in buckets if not b.restart), default=1)
+
+
+def signatures_of(spec: SignatureSpec,
+                  buckets: Sequence[ClosedBucket]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Run the streaming rule over closed ``buckets``.
 
     Returns (signatures, segment, end_line, number of closed buckets).
     """
-    bucketer, stream = Bucketer(spec), SignatureStream(spec)
+    stream = SignatureStream(spec)
     signatures, segments, end_lines = [], [], []
-    segment = buckets = 0
-    for index, line, timestamp in events:
-        for closed in bucketer.add(index, line, timestamp):
-            segment += closed.restart
-            buckets += not closed.restart
-            signature = stream.push(closed)
-            if signature is not None:
-                signatures.append(signature)
-                segments.append(segment)
-                end_lines.append(closed.last_line)
+    segment = count = 0
+    for closed in buckets:
+        segment += closed.restart
+        count += not closed.restart
+        signature = stream.push(closed)
+        if signature is not None:
+            signatures.append(signature)
+            segments.append(segment)
+            end_lines.append(closed.last_line)
     shape = (len(signatures), spec.scales, spec.n, spec.n)
     stacked = np.stack(signatures) if signatures else np.zeros(shape, dtype=np.float32)
-    return stacked, np.asarray(segments, dtype=np.int64), np.asarray(end_lines, dtype=np.int64), buckets
+    return stacked, np.asarray(segments, dtype=np.int64), np.asarray(end_lines, dtype=np.int64), count
+
+
+def build_signatures(spec: SignatureSpec, events) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``signatures_of`` the buckets that ``events`` close (``spec.norm`` must be known)."""
+    return signatures_of(spec, close_buckets(spec, events))
 
 
 def _read_events(config: BuildMSCREDConfig, unit: str) -> tuple[list[str], list[int], list]:
@@ -349,8 +398,16 @@ def _spec_from_config(config: BuildMSCREDConfig, num_templates: int) -> Signatur
                              BucketRule.parse(config.bucket))
     except ValueError as exc:
         raise UserError(str(exc), None,
-                        "pass --window-sizes like 10,30,60, --step/--steps >= 1, --bucket lines:N or seconds:N"
-                        ) from None
+                        "pass --window-sizes like 10,30,60, --step/--steps >= 1, --bucket lines:N or seconds:N "
+                        "with max(window) * N^2 below 2^24") from None
+
+
+def _with_measured_norm(spec: SignatureSpec, buckets: Sequence[ClosedBucket], parsed: Path) -> SignatureSpec:
+    try:
+        return dataclasses.replace(spec, norm=largest_bucket_total(buckets))
+    except ValueError as exc:
+        raise UserError(f"{exc}: the busiest {spec.bucket} bucket holds too many lines", parsed,
+                        "pass a shorter --bucket seconds:N, or smaller --window-sizes") from None
 
 
 def build_mscred(config: BuildMSCREDConfig) -> SignatureSet:
@@ -365,7 +422,10 @@ def build_mscred(config: BuildMSCREDConfig) -> SignatureSet:
     spec = _spec_from_config(config, vocab.size)
     index = vocab.index()
     events = [(index[t], line, ts) for t, line, ts in zip(templates, lines, timestamps) if t in index]
-    signatures, segment, end_line, buckets = build_signatures(spec, events)
+    closed = close_buckets(spec, events)
+    if spec.norm is None:
+        spec = _with_measured_norm(spec, closed, config.parsed)
+    signatures, segment, end_line, buckets = signatures_of(spec, closed)
     sigset = SignatureSet(spec, vocab.templates, signatures, segment, end_line, meta={})
     num_inputs = len(sigset.input_ends())
     if num_inputs == 0:

@@ -130,7 +130,7 @@ static void alog_conv_f32(float *y, const float *x, const float *w, const float 
     }
 }
 
-/* ---- adapter ------------------------------------------------------------------------------ */
+/* ---- Conv's output sizes ------------------------------------------------------------------- */
 
 /* Output size per axis, resolving auto_pad into explicit begin padding. */
 static alog_status output_size(alog_model *m, const alog_node *node, alog_conv_geom *g,
@@ -156,20 +156,22 @@ static alog_status output_size(alog_model *m, const alog_node *node, alog_conv_g
     return ALOG_OK;
 }
 
-static alog_status prepare(alog_model *m, alog_node *node)
+/* ---- shared adapter (Conv and ConvTranspose) ----------------------------------------------- */
+
+alog_status alog_conv_prepare(alog_model *m, alog_node *node, int transposed, alog_conv_geom *g,
+                              int64_t *pads_end, int *out_mode)
 {
-    alog_conv_geom *g = (alog_conv_geom *)node->params;
     alog_value *x, *w, *b;
-    int64_t pads_end[ALOG_CONV_MAX_SPATIAL], dims[2 + ALOG_CONV_MAX_SPATIAL];
-    int mode, i;
     ALOG_TRY(alog_require_arity(m, node, 2, 3, 1, 1));
     ALOG_TRY(alog_require_input(&x, m, node, 0, ALOG_DTYPE_FLOAT32));
     ALOG_TRY(alog_require_input(&w, m, node, 1, ALOG_DTYPE_FLOAT32));
     ALOG_TRY(alog_conv_read_attrs(m, node, x, w, g, pads_end));
-    ALOG_TRY(alog_conv_auto_pad(m, node, &mode));
+    ALOG_TRY(alog_conv_auto_pad(m, node, out_mode));
     g->in_channels = x->dims[1];
-    g->out_channels = w->dims[0];
-    if (g->out_channels % g->group || w->dims[1] * g->group != g->in_channels)
+    /* W is (M, C/group, k...) for Conv and (C, M/group, k...) for ConvTranspose */
+    g->out_channels = transposed ? w->dims[1] * g->group : w->dims[0];
+    if (transposed ? (w->dims[0] != g->in_channels || g->in_channels % g->group)
+                   : (g->out_channels % g->group || w->dims[1] * g->group != g->in_channels))
         return alog_node_fail(m, node, ALOG_ERR_SHAPE, "channels do not match W and group");
     if (alog_input(m, node, 2)) {
         ALOG_TRY(alog_require_input(&b, m, node, 2, ALOG_DTYPE_FLOAT32));
@@ -177,23 +179,44 @@ static alog_status prepare(alog_model *m, alog_node *node)
             return alog_node_fail(m, node, ALOG_ERR_SHAPE, "B must have one value per channel");
         g->has_bias = 1;
     }
-    ALOG_TRY(output_size(m, node, g, pads_end, mode));
+    return ALOG_OK;
+}
+
+alog_status alog_conv_set_output(alog_model *m, const alog_node *node, const alog_conv_geom *g)
+{
+    int64_t dims[2 + ALOG_CONV_MAX_SPATIAL];
+    int i;
     dims[0] = g->batch;
     dims[1] = g->out_channels;
     for (i = 0; i < g->spatial; ++i)
         dims[2 + i] = g->out[ALOG_CONV_MAX_SPATIAL - g->spatial + i];
-    return alog_set_output(m, node, 0, ALOG_DTYPE_FLOAT32, x->rank, dims);
+    return alog_set_output(m, node, 0, ALOG_DTYPE_FLOAT32, 2 + g->spatial, dims);
+}
+
+alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel kernel)
+{
+    const alog_value *b = alog_input(m, node, 2);
+    kernel((float *)alog_output(m, node, 0)->data, (const float *)alog_input(m, node, 0)->data,
+           (const float *)alog_input(m, node, 1)->data, b ? (const float *)b->data : NULL,
+           (const alog_conv_geom *)node->params);
+    return ALOG_OK;
+}
+
+/* ---- adapter ------------------------------------------------------------------------------ */
+
+static alog_status prepare(alog_model *m, alog_node *node)
+{
+    alog_conv_geom *g = (alog_conv_geom *)node->params;
+    int64_t pads_end[ALOG_CONV_MAX_SPATIAL];
+    int mode;
+    ALOG_TRY(alog_conv_prepare(m, node, 0, g, pads_end, &mode));
+    ALOG_TRY(output_size(m, node, g, pads_end, mode));
+    return alog_conv_set_output(m, node, g);
 }
 
 static alog_status run(alog_model *m, const alog_node *node)
 {
-    const alog_conv_geom *g = (const alog_conv_geom *)node->params;
-    const alog_value *b = alog_input(m, node, 2);
-    alog_conv_f32((float *)alog_output(m, node, 0)->data,
-                  (const float *)alog_input(m, node, 0)->data,
-                  (const float *)alog_input(m, node, 1)->data,
-                  b ? (const float *)b->data : NULL, g);
-    return ALOG_OK;
+    return alog_conv_run(m, node, alog_conv_f32);
 }
 
 const alog_op alog_op_conv = {"Conv", attrs, sizeof(alog_conv_geom), prepare, run};

@@ -2,7 +2,6 @@
  * conv_transpose.c - ConvTranspose: the gradient of Conv, with pads, strides, dilations, groups,
  * output_padding, output_shape and auto_pad; 1- to 3-D computed as 3-D.
  */
-#include <string.h>
 
 #include "ops.h"
 
@@ -102,41 +101,16 @@ static alog_status output_size(alog_model *m, const alog_node *node, alog_conv_g
 static alog_status prepare(alog_model *m, alog_node *node)
 {
     alog_conv_geom *g = (alog_conv_geom *)node->params;
-    alog_value *x, *w, *b;
-    int64_t pads_end[ALOG_CONV_MAX_SPATIAL], dims[2 + ALOG_CONV_MAX_SPATIAL];
-    int mode, i;
-    ALOG_TRY(alog_require_arity(m, node, 2, 3, 1, 1));
-    ALOG_TRY(alog_require_input(&x, m, node, 0, ALOG_DTYPE_FLOAT32));
-    ALOG_TRY(alog_require_input(&w, m, node, 1, ALOG_DTYPE_FLOAT32));
-    ALOG_TRY(alog_conv_read_attrs(m, node, x, w, g, pads_end));
-    ALOG_TRY(alog_conv_auto_pad(m, node, &mode));
-    g->in_channels = x->dims[1];
-    g->out_channels = w->dims[1] * g->group;
-    if (w->dims[0] != g->in_channels || g->in_channels % g->group)
-        return alog_node_fail(m, node, ALOG_ERR_SHAPE, "channels do not match W and group");
-    if (alog_input(m, node, 2)) {
-        ALOG_TRY(alog_require_input(&b, m, node, 2, ALOG_DTYPE_FLOAT32));
-        if (b->count != (size_t)g->out_channels)
-            return alog_node_fail(m, node, ALOG_ERR_SHAPE, "B must have one value per channel");
-        g->has_bias = 1;
-    }
+    int64_t pads_end[ALOG_CONV_MAX_SPATIAL];
+    int mode;
+    ALOG_TRY(alog_conv_prepare(m, node, 1, g, pads_end, &mode));
     ALOG_TRY(output_size(m, node, g, pads_end, mode));
-    dims[0] = g->batch;
-    dims[1] = g->out_channels;
-    for (i = 0; i < g->spatial; ++i)
-        dims[2 + i] = g->out[ALOG_CONV_MAX_SPATIAL - g->spatial + i];
-    return alog_set_output(m, node, 0, ALOG_DTYPE_FLOAT32, x->rank, dims);
+    return alog_conv_set_output(m, node, g);
 }
 
 static alog_status run(alog_model *m, const alog_node *node)
 {
-    const alog_conv_geom *g = (const alog_conv_geom *)node->params;
-    const alog_value *b = alog_input(m, node, 2);
-    alog_conv_transpose_f32((float *)alog_output(m, node, 0)->data,
-                            (const float *)alog_input(m, node, 0)->data,
-                            (const float *)alog_input(m, node, 1)->data,
-                            b ? (const float *)b->data : NULL, g);
-    return ALOG_OK;
+    return alog_conv_run(m, node, alog_conv_transpose_f32);
 }
 
 const alog_op alog_op_conv_transpose = {"ConvTranspose", attrs, sizeof(alog_conv_geom), prepare,

@@ -1,5 +1,4 @@
 /* matmul.c - MatMul: numpy matmul (1-D operands promoted, batch dims broadcast). */
-#include <string.h>
 
 #include "ops.h"
 

@@ -85,4 +85,15 @@ alog_status alog_conv_read_attrs(alog_model *m, const alog_node *node, const alo
 /* auto_pad as 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID. */
 alog_status alog_conv_auto_pad(alog_model *m, const alog_node *node, int *out_mode);
 
+/* Checks X, W (laid out for Conv, or for ConvTranspose when transposed) and B; reads the
+ * attributes. The caller then computes g->out and calls alog_conv_set_output(). */
+alog_status alog_conv_prepare(alog_model *m, alog_node *node, int transposed, alog_conv_geom *g,
+                              int64_t *pads_end, int *out_mode);
+alog_status alog_conv_set_output(alog_model *m, const alog_node *node, const alog_conv_geom *g);
+
+/* y, x, w, bias (or NULL), geometry: a reference kernel of Conv or ConvTranspose. */
+typedef void (*alog_conv_kernel)(float *y, const float *x, const float *w, const float *bias,
+                                 const alog_conv_geom *g);
+alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel kernel);
+
 #endif /* ALOG_OPS_H */

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..mscred_data import NPZ_NAME, load_signatures, residual_scores
+from ..mscred_data import NPZ_NAME, SignatureSpec, load_signatures, residual_scores, signature_matrices
 from ..vocab import Vocab
 from .config import MSCRED_ONNX, ExportConfig
 from .exporters import GraphSignature
@@ -40,7 +40,9 @@ def plan_mscred(config: ExportConfig, vocab: Vocab) -> ModelPlan:
     model.load_state_dict(loaded.model.state_dict())
     model.eval()
 
-    section = {**loaded.detection_meta(), "n": n, "steps": steps, "trained_n": loaded.config.n,
+    # The signature rule at the exported shape (SignatureSpec.side is the padded matrix side).
+    spec = dataclasses.replace(loaded.spec, side=n, steps=steps)
+    section = {**loaded.detection_meta(), **spec.to_dict(), "trained_n": loaded.config.n,
                "trained_steps": loaded.config.steps, "channels": list(shape_config.channels)}
 
     def decide(x, recon):
@@ -49,7 +51,7 @@ def plan_mscred(config: ExportConfig, vocab: Vocab) -> ModelPlan:
     data = _training_data(config, path, vocab_dir=Path(config.vocab).parent, ckpt=loaded.checkpoint)
 
     def validation_inputs(total: int) -> ValidationInputs:
-        return _inputs(data, steps, n, loaded.spec.scales, total)
+        return _inputs(data, loaded.spec, steps, n, total)
 
     return ModelPlan(
         kind="mscred", onnx_name=MSCRED_ONNX, checkpoint=path, model=model,
@@ -79,25 +81,41 @@ def _training_data(config: ExportConfig, checkpoint: Path, vocab_dir: Path, ckpt
     return found.parent if found else None
 
 
-def _inputs(data: Path | None, steps: int, n: int, scales: int, total: int) -> ValidationInputs:
-    real = np.empty((0, steps, scales, n, n), dtype=np.float32)
+def _inputs(data: Path | None, spec: SignatureSpec, steps: int, n: int, total: int) -> ValidationInputs:
+    real = np.empty((0, steps, spec.scales, n, n), dtype=np.float32)
     source = "none: no signatures.npz of the training data found near the checkpoint (--mscred-data)"
     if data is not None:
-        sigset = load_signatures(data)
-        sigset = dataclasses.replace(sigset, spec=dataclasses.replace(sigset.spec, steps=steps))
-        windows = sigset.inputs(sigset.input_ends())
-        side = windows.shape[-1]
-        if side > n or windows.shape[2] != scales:
-            raise UserError(f"signatures are {windows.shape[2]} x {side} x {side}, the model takes "
-                            f"{scales} x {n} x {n}", Path(data) / NPZ_NAME,
-                            "pass the signatures the model was trained on (--mscred-data)")
-        # Rows past the template count are zero padding, as the engine pads them.
-        padded = np.zeros((len(windows), steps, scales, n, n), dtype=np.float32)
-        padded[..., :side, :side] = windows
-        real = spread(padded, real_count(total))
+        real = spread(_real_windows(Path(data), spec.scales, steps, n), real_count(total))
         source = f"{Path(data).name}/{NPZ_NAME}"
-    # Signature cells are non-negative averages of count products: draw them on the real scale.
-    high = float(real.max()) if real.size and real.max() > 0 else 1.0
+    return ValidationInputs(np.concatenate([real, _random_windows(spec, steps, n, total - len(real))]),
+                            len(real), source)
+
+
+def _real_windows(data: Path, scales: int, steps: int, n: int) -> np.ndarray:
+    sigset = load_signatures(data)
+    sigset = dataclasses.replace(sigset, spec=dataclasses.replace(sigset.spec, steps=steps))
+    windows = sigset.inputs(sigset.input_ends())
+    side = windows.shape[-1]
+    if side > n or windows.shape[2] != scales:
+        raise UserError(f"signatures are {windows.shape[2]} x {side} x {side}, the model takes "
+                        f"{scales} x {n} x {n}", data / NPZ_NAME,
+                        "pass the signatures the model was trained on (--mscred-data)")
+    # Rows past the template count are zero padding, as the engine pads them.
+    padded = np.zeros((len(windows), steps, scales, n, n), dtype=np.float32)
+    padded[..., :side, :side] = windows
+    return padded
+
+
+def _random_windows(spec: SignatureSpec, steps: int, n: int, count: int) -> np.ndarray:
+    """Signature matrices of random Poisson count series, through the real signature rule: inputs
+    on the scale and sparsity of real ones (uniform noise over every cell would drive the
+    activations far beyond anything the model sees)."""
     rng = np.random.default_rng(0)
-    random = rng.uniform(0.0, high, size=(total - len(real), steps, scales, n, n)).astype(np.float32)
-    return ValidationInputs(np.concatenate([real, random]), len(real), source)
+    rate = spec.norm / spec.num_templates  # norm: the largest bucket total (module doc of mscred_data)
+    span = spec.history + (steps - 1) * spec.step
+    out = np.empty((count, steps, spec.scales, n, n), dtype=np.float32)
+    for i in range(count):
+        counts = rng.poisson(rate, size=(span, spec.num_templates))
+        for s in range(steps):
+            out[i, s] = signature_matrices(counts[:spec.history + s * spec.step], spec.window_sizes, n, spec.norm)
+    return out

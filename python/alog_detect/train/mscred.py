@@ -14,8 +14,8 @@ be normal data:
 Reproducible: a fixed seed drives initialisation and shuffling, deterministic algorithms on one
 thread. Checkpoint (``torch.save`` of a dict; loads with ``weights_only=True``)::
 
-    format_version 1, kind "mscred", config {model fields n, scales, steps, channels; signature
-    rule num_templates, window_sizes, step, bucket {unit, size}; training epochs, lr, seed,
+    format_version 2, kind "mscred", config {model fields n, scales, steps, channels; signature
+    rule num_templates, window_sizes, step, bucket {unit, size}, norm; training epochs, lr, seed,
     batch_size, valid_fraction, cell_quantile}, state_dict, templates (index order),
     vocab_sha256 (alog_detect.vocab.vocab_sha256 of templates), calibration {cell_threshold,
     anomaly_threshold, cell_quantile, valid_inputs, valid_scores}, training {train_losses,
@@ -41,7 +41,9 @@ from ..vocab import vocab_sha256
 from . import read_checkpoint, render_training_curve, training_curve_path
 from .deeplog import _reproducible
 
-CHECKPOINT_FORMAT_VERSION = 1
+# 2: trained on signatures scaled by norm (mscred_data FORMAT_VERSION 2); a version 1 model
+# expects raw count products and would misjudge every scaled input.
+CHECKPOINT_FORMAT_VERSION = 2
 CHECKPOINT_KIND = "mscred"
 
 
