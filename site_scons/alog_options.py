@@ -5,6 +5,8 @@ from __future__ import annotations
 from SCons.Errors import UserError
 from SCons.Variables import BoolVariable, EnumVariable, Variables
 
+from alog_detect.sample import SESSION_PREFIX
+
 OPTIMIZE_LEVELS = ("none", "debug", "speed", "size")
 EMBED_MODEL_CHOICES = ("auto", "yes", "no")
 
@@ -19,9 +21,14 @@ INTEGER_OPTIONS = {
 }
 MSCRED_WINDOWS_DEFAULT = "10,30,60"
 
-# Options that decide the trained models: their values are part of the training steps' signatures.
-TRAINING_OPTIONS = ("logs", "window", "top_k", "hidden", "layers", "epochs", "mscred_windows",
-                    "mscred_epochs")
+# The parse stage's front-end settings. `auto` picks what fits the logs: the built-in sample's own
+# layout, or parse's defaults for logs= (the user sets them for their format).
+AUTO = "auto"
+# Sample lines read "2026-03-14 08:12:33.123 edge-gw-07 sshd[2314]: INFO ses_9f3a12bc ...": four
+# header tokens (date, time, host, service) before the message, the session id a `ses_` token.
+SAMPLE_FRONTEND = {"session_key": f"prefix:{SESSION_PREFIX}", "header_tokens": 4}
+LOGS_FRONTEND = {"session_key": "none", "header_tokens": 0}
+SIM_TH_DEFAULT = 0.4
 
 
 def _integer(name: str, lowest: int, highest: int):
@@ -52,6 +59,50 @@ def parse_mscred_windows(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _session_key(key, value, env):
+    from alog_detect.errors import UserError as StageError
+    from alog_detect.sessions import RULE_HELP, parse_session_rule
+
+    if value == AUTO:
+        return
+    try:
+        parse_session_rule(value)
+    except StageError:
+        raise UserError(f"{key}={value}: not a session key rule (fix: {AUTO}, or {RULE_HELP})") from None
+
+
+def _header_tokens(key, value, env):
+    from alog_detect.errors import UserError as StageError
+    from alog_detect.frontend import check_header_tokens
+
+    if value == AUTO:
+        return
+    try:
+        check_header_tokens(int(value, 10) if value.isdigit() else value, None)
+    except StageError as exc:
+        raise UserError(f"{key}={value}: {exc.message} (fix: {AUTO}, or the number of tokens before "
+                        "each line's message, e.g. 4)") from None
+
+
+def _sim_th(key, value, env):
+    try:
+        ok = 0.0 <= float(value) <= 1.0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UserError(f"{key}={value}: not a similarity threshold (fix: a number from 0 to 1, "
+                        f"e.g. {SIM_TH_DEFAULT})")
+
+
+def parse_settings(env, builtin_sample: bool) -> dict:
+    """The parse stage's settings, `auto` resolved for the logs being parsed."""
+    fitting = SAMPLE_FRONTEND if builtin_sample else LOGS_FRONTEND
+    settings = {name: env[name] if env[name] != AUTO else default for name, default in fitting.items()}
+    settings["header_tokens"] = int(settings["header_tokens"])
+    settings["sim_th"] = float(env["sim_th"])
+    return settings
+
+
 def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str, str]) -> Variables:
     """arguments: the NAME=VALUE words of the command line (SCons' ARGUMENTS)."""
     variables = Variables(None, arguments)
@@ -64,12 +115,21 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
         variables.Add(name, f"{help_text} ({lowest}..{highest})", default, validate, convert)
     variables.Add("mscred_windows", "MSCRED signature window sizes, one per scale",
                   MSCRED_WINDOWS_DEFAULT, lambda key, value, env: parse_mscred_windows(value))
+    variables.Add("session_key", "parse: session key rule, none or prefix:<p> (auto: "
+                  f"{SAMPLE_FRONTEND['session_key']} for the built-in sample, "
+                  f"{LOGS_FRONTEND['session_key']} for logs=)", AUTO, _session_key)
+    variables.Add("header_tokens", "parse: tokens of each line's header, dropped before mining "
+                  f"(auto: {SAMPLE_FRONTEND['header_tokens']} for the built-in sample, "
+                  f"{LOGS_FRONTEND['header_tokens']} for logs=)", AUTO, _header_tokens)
+    variables.Add("sim_th", "parse: Drain similarity threshold (0..1)", str(SIM_TH_DEFAULT), _sim_th)
     variables.Add(EnumVariable("optimize", "optimization of the C engine", "speed",
                                allowed_values=OPTIMIZE_LEVELS))
     variables.Add(EnumVariable(
         "embed_model", "compile the .onnx bytes into the engine (auto: the target decides)", "auto",
         allowed_values=EMBED_MODEL_CHOICES, map={"1": "yes", "0": "no", "true": "yes", "false": "no"}))
-    variables.Add(BoolVariable("san", "build the engine with AddressSanitizer + UBSan", "no"))
+    variables.Add(BoolVariable("san", "build the engine with AddressSanitizer + UBSan "
+                               "(into build/<target>-san/)", "no"))
+    variables.Add(BoolVariable("fuzz", "also build the libFuzzer harnesses (needs clang)", "no"))
     variables.Add("cache_dir", "share built files (models too) through this directory "
                   "(SCons CacheDir; empty: off)", "")
     return variables

@@ -22,34 +22,60 @@ from alog_detect.vocab import Vocab, save_vocab, vocab_sha256
 
 def test_signature_matrix_values_by_hand():
     counts = np.array([[1, 1, 0], [2, 0, 0], [0, 3, 1]])
-    m = signature_matrices(counts, (1, 3), n=8)
+    m = signature_matrices(counts, (1, 3), n=8, norm=4)
     assert m.shape == (2, 8, 8) and m.dtype == np.float32
-    # w=1: the outer product of the last bucket (0,3,1).
-    assert m[0, :3, :3].tolist() == [[0, 0, 0], [0, 9, 3], [0, 3, 1]]
-    # w=3: (1,1,0)x(1,1,0) + (2,0,0)x(2,0,0) + (0,3,1)x(0,3,1), divided by 3 in float32.
-    expected = np.array([[5, 1, 0], [1, 10, 3], [0, 3, 1]], dtype=np.float32) / np.float32(3)
+    # w=1: the outer product of the last bucket (0,3,1), over 1 * 4 * 4.
+    assert m[0, :3, :3].tolist() == [[0, 0, 0], [0, 0.5625, 0.1875], [0, 0.1875, 0.0625]]
+    # w=3: (1,1,0)x(1,1,0) + (2,0,0)x(2,0,0) + (0,3,1)x(0,3,1), divided by 3 * 4 * 4 = 48 in float32.
+    expected = np.array([[5, 1, 0], [1, 10, 3], [0, 3, 1]], dtype=np.float32) / np.float32(48)
     assert np.array_equal(m[1, :3, :3], expected)
+    assert m[1, 1, 1] == np.float32(0.20833333)                  # 10 / 48
     assert not m[:, 3:, :].any() and not m[:, :, 3:].any()   # padding stays zero
+
+
+def test_signature_rounds_the_integer_sum_once_then_divides_once():
+    # 4097^2 = 16785409 is odd and above 2^24: float32 holds only even integers there, and the tie
+    # goes to the even mantissa, 16785408. 16785408 / 25 = 671416.32 -> 671416.3125 (float32 steps
+    # of 1/16 here); dividing the exact sum in double first would give 671416.375.
+    m = signature_matrices(np.array([[4097]]), (1,), n=8, norm=5)
+    assert m[0, 0, 0] == 671416.3125 and m[0, 0, 0] > 1      # a seconds bucket may exceed norm
+
+
+def test_norm_is_the_bucket_size_for_lines_and_keeps_the_divisor_exact():
+    assert SignatureSpec(3, bucket=BucketRule("lines", 20)).norm == 20
+    with pytest.raises(ValueError, match="norm must be the bucket size 20"):
+        SignatureSpec(3, bucket=BucketRule("lines", 20), norm=19)
+    assert SignatureSpec(3, bucket=BucketRule("seconds", 10)).norm is None     # measured by build-mscred
+    # 2^24 = 16777216: 60 * 528^2 = 16727040 is below it, 60 * 529^2 = 16790460 is not.
+    assert SignatureSpec(3, window_sizes=(10, 60), bucket=BucketRule("lines", 528)).norm == 528
+    with pytest.raises(ValueError, match=r"60 \* 529\^2 = 16790460 is not below 2\^24"):
+        SignatureSpec(3, window_sizes=(10, 60), bucket=BucketRule("lines", 529))
+    with pytest.raises(ValueError, match="not below 2"):
+        SignatureSpec(3, window_sizes=(4,), bucket=BucketRule("seconds", 1), norm=2048)   # 4 * 2048^2 = 2^24
+    with pytest.raises(ValueError, match="need the norm"):
+        build_signatures(SignatureSpec(3, window_sizes=(1,), step=1, steps=1, bucket=BucketRule("seconds", 1)),
+                         [(0, 1, 0.0), (1, 2, 5.0)])
 
 
 def _spec(unit: str, size: int, **kw) -> SignatureSpec:
     return SignatureSpec(3, window_sizes=kw.get("window_sizes", (1, 2)), step=kw.get("step", 1),
-                         steps=kw.get("steps", 2), bucket=BucketRule(unit, size))
+                         steps=kw.get("steps", 2), bucket=BucketRule(unit, size), norm=kw.get("norm"))
 
 
 def test_line_buckets_close_every_b_events_and_drop_the_partial_one():
     events = [(0, 1, None), (1, 2, None), (0, 3, None), (0, 4, None), (2, 5, None), (2, 6, None), (1, 7, None)]
     sigs, segment, end_line, buckets = build_signatures(_spec("lines", 2), events)
     # Buckets (1,1,0), (2,0,0), (0,0,2); the 7th event's bucket never closes. First signature at j=1.
+    # norm = 2 (the bucket size): w=1 divides by 1 * 2 * 2 = 4, w=2 by 2 * 2 * 2 = 8.
     assert buckets == 3
     assert end_line.tolist() == [4, 6] and segment.tolist() == [0, 0]
-    assert sigs[0, 0, :3, :3].tolist() == [[4, 0, 0], [0, 0, 0], [0, 0, 0]]
-    assert sigs[0, 1, :3, :3].tolist() == [[2.5, 0.5, 0], [0.5, 0.5, 0], [0, 0, 0]]
-    assert sigs[1, 0, 2, 2] == 4 and sigs[1, 1, 0, 0] == 2 and sigs[1, 1, 2, 2] == 2
+    assert sigs[0, 0, :3, :3].tolist() == [[1, 0, 0], [0, 0, 0], [0, 0, 0]]
+    assert sigs[0, 1, :3, :3].tolist() == [[0.625, 0.125, 0], [0.125, 0.125, 0], [0, 0, 0]]   # (5,1;1,1) / 8
+    assert sigs[1, 0, 2, 2] == 1 and sigs[1, 1, 0, 0] == 0.5 and sigs[1, 1, 2, 2] == 0.5
 
 
 def test_time_buckets_fill_gaps_and_restart_after_a_long_silence():
-    spec = _spec("seconds", 10)          # span = 2 + 1 = 3 buckets
+    spec = _spec("seconds", 10, norm=2)          # span = 2 + 1 = 3 buckets; w=1 divides by 4, w=2 by 8
     events = [(0, 1, 5.0), (1, 2, 12.0), (0, 3, 25.0), (0, 4, None), (2, 5, 41.0),
               (2, 6, 1000.0), (1, 7, 1011.0), (0, 8, 1019.0), (0, 9, 1025.0)]
     sigs, segment, end_line, buckets = build_signatures(spec, events)
@@ -58,13 +84,13 @@ def test_time_buckets_fill_gaps_and_restart_after_a_long_silence():
     assert buckets == 7
     assert segment.tolist() == [0, 0, 0, 0, 1]
     assert end_line.tolist() == [2, 4, 4, 5, 8]
-    assert sigs[1, 0, 0, 0] == 4                     # bucket 2 alone
-    assert sigs[2, 0].sum() == 0 and sigs[2, 1, 0, 0] == 2  # empty gap bucket; (2,0,0)+(0,0,0) / 2
-    assert sigs[4, 0, :3, :3].tolist() == [[1, 1, 0], [1, 1, 0], [0, 0, 0]]
+    assert sigs[1, 0, 0, 0] == 1                     # bucket 2 alone: 2 * 2 / 4
+    assert sigs[2, 0].sum() == 0 and sigs[2, 1, 0, 0] == 0.5  # empty gap bucket; (2,0,0)+(0,0,0): 4 / 8
+    assert sigs[4, 0, :3, :3].tolist() == [[0.25, 0.25, 0], [0.25, 0.25, 0], [0, 0, 0]]
 
 
 def test_model_inputs_never_span_a_restart():
-    spec = _spec("seconds", 10, steps=2)
+    spec = _spec("seconds", 10, steps=2, norm=1)
     events = [(0, i, 10.0 * i) for i in range(1, 6)] + [(1, i, 10.0 * i + 10_000) for i in range(6, 12)]
     sigs, segment, _, _ = build_signatures(spec, events)
     from alog_detect.mscred_data import SignatureSet
@@ -126,19 +152,20 @@ def data_dir(parsed, tmp_path_factory) -> Path:
 
 def test_build_mscred_files(data_dir, parsed):
     meta = json.loads((data_dir / "signatures.json").read_text())
-    assert meta["kind"] == "mscred-signatures" and meta["format_version"] == 1
+    assert meta["kind"] == "mscred-signatures" and meta["format_version"] == 2
     # Vocabulary order: descending count, then template text (boot and sync done tie).
     assert meta["templates"] == ["poll <*>", "link up <*>", "heartbeat", "boot <*>", "sync done"]
     assert meta["templates_sha256"] == vocab_sha256(meta["templates"]) and meta["vocab_sha256"] is None
     assert meta["spec"] == {"num_templates": 5, "n": 8, "window_sizes": [2, 4], "step": 1, "steps": 2,
-                            "bucket": {"unit": "lines", "size": 5}}
+                            "bucket": {"unit": "lines", "size": 5}, "norm": 5}
     assert meta["num_buckets"] == 240 and meta["num_signatures"] == 237 and meta["num_inputs"] == 236
     with np.load(data_dir / "signatures.npz", allow_pickle=False) as npz:
         assert set(npz.files) == {"signatures", "segment", "end_line"}
         sigs = npz["signatures"]
     assert sigs.shape == (237, 2, 8, 8) and sigs.dtype == np.float32
-    # Every bucket holds 5 events, so the w=2 matrix sums to 25 over its cells on average of 2.
-    assert np.allclose(sigs[:, 0].sum(axis=(1, 2)), 25.0)
+    # Every bucket holds norm = 5 events, so its outer product sums to 25 = norm^2 over the cells:
+    # every matrix sums to w * 25 / (w * 25) = 1, and no cell exceeds 1.
+    assert np.allclose(sigs.sum(axis=(2, 3)), 1.0) and sigs.max() <= 1.0 and sigs.min() >= 0.0
     assert load_signatures(data_dir).end_line[0] == 20      # bucket j=3 ends at the 20th line
 
 
@@ -177,8 +204,41 @@ def test_build_mscred_by_seconds_cli(cli, parsed, tmp_path):
     assert "signatures" in out.stdout_text
     meta = json.loads((tmp_path / "t" / "signatures.json").read_text())
     # 1200 lines at 0.5 s from 1_700_000_000 (1/3 into a 3 s bucket, since ids are floor(ts / 3)):
-    # 201 bucket ids, the last one stays open.
+    # 201 bucket ids, the last one stays open. Full buckets hold 6 lines: norm = 6.
     assert meta["num_buckets"] == 200 and meta["spec"]["bucket"] == {"unit": "seconds", "size": 3}
+    assert meta["spec"]["norm"] == 6
+    # A matrix sums to (sum of bucket totals^2) / (w * 36): 1 over full buckets; the first w=4 one
+    # also holds the 2-line first bucket, (2^2 + 3 * 6^2) / (4 * 36) = 112 / 144.
+    sums = load_signatures(tmp_path / "t").signatures.sum(axis=(2, 3))
+    assert sums[0, 1] == pytest.approx(112 / 144) and np.allclose(np.delete(sums.ravel(), 1), 1.0)
+
+
+def test_build_mscred_refuses_a_seconds_bucket_too_busy_for_float32(tmp_path):
+    # 2100 lines in one second and one later line to close that bucket: norm = 2100 and
+    # 4 * 2100^2 >= 2^24, so no divisor of the windows (2, 4) is exact in float32.
+    parsed = _write_parsed(tmp_path / "busy.parquet", ["poll <*>"] * 2101)
+    table = pq.read_table(parsed)
+    stamps = pa.array([1_700_000_000.0] * 2100 + [1_700_000_010.0], pa.float64())
+    pq.write_table(table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamps), parsed)
+    with pytest.raises(UserError, match=r"4 \* 2100\^2 = 17640000 is not below 2\^24") as err:
+        build_mscred(BuildMSCREDConfig(parsed=parsed, out_dir=tmp_path / "o", window_sizes=(2, 4), step=1,
+                                       steps=2, bucket="seconds:3"))
+    assert err.value.path == str(parsed) and "--bucket seconds:N" in err.value.fix
+    assert not (tmp_path / "o").exists()
+
+
+def test_old_or_normless_signature_files_are_refused(data_dir, tmp_path):
+    meta = json.loads((data_dir / "signatures.json").read_text())
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "signatures.npz").write_bytes((data_dir / "signatures.npz").read_bytes())
+    (out / "signatures.json").write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(UserError, match="format_version"):
+        load_signatures(out)
+    spec = {k: v for k, v in meta["spec"].items() if k != "norm"}
+    (out / "signatures.json").write_text(json.dumps({**meta, "spec": spec}))
+    with pytest.raises(UserError, match="malformed signatures metadata .*norm"):
+        load_signatures(out)
 
 
 # ---- training, calibration, checkpoints ----------------------------------------------------------
@@ -212,7 +272,7 @@ def test_checkpoint_records_everything_and_calibration_holds(trained, data_dir):
     loaded = load_mscred_checkpoint(trained.checkpoint)
     cfg = loaded.checkpoint["config"]
     for key, value in {"n": 8, "scales": 2, "steps": 2, "channels": [2, 2, 2, 2], "window_sizes": [2, 4],
-                       "step": 1, "bucket": {"unit": "lines", "size": 5}, "epochs": 3, "seed": 7,
+                       "step": 1, "bucket": {"unit": "lines", "size": 5}, "norm": 5, "epochs": 3, "seed": 7,
                        "batch_size": 16, "valid_fraction": 0.25, "cell_quantile": 0.99}.items():
         assert cfg[key] == value, key
     sigset = load_signatures(data_dir)
@@ -230,11 +290,13 @@ def test_checkpoint_records_everything_and_calibration_holds(trained, data_dir):
     residual = np.abs(recon - valid[:, -1])
     assert (residual > loaded.cell_threshold).mean() == pytest.approx(0.01, abs=0.003)
 
+    # Cells are normalised, so the threshold is a fraction of one (norm 5: one count product is 1/25 / w).
+    assert 0 < loaded.cell_threshold < 1
     # A burst of one template the normal rhythm never shows that much of scores above the threshold.
     burst = valid.copy()
-    burst[:, -1, :, 3, 3] += 25.0
-    burst[:, -1, :, 0, 3] += 10.0
-    burst[:, -1, :, 3, 0] += 10.0
+    burst[:, -1, :, 3, 3] += 1.0
+    burst[:, -1, :, 0, 3] += 0.4
+    burst[:, -1, :, 3, 0] += 0.4
     burst_scores = residual_scores(torch_reconstructor(loaded.model)(burst), burst[:, -1], loaded.cell_threshold)
     assert (burst_scores > scores).mean() > 0.9
 
@@ -245,6 +307,7 @@ def test_detection_meta_carries_the_rule(trained):
     meta = load_mscred_checkpoint(trained.checkpoint).detection_meta()
     spec = SignatureSpec.from_dict(meta)
     assert (spec.n, spec.window_sizes, spec.step, spec.steps, str(spec.bucket)) == (8, (2, 4), 1, 2, "lines:5")
+    assert meta["norm"] == spec.norm == 5
     assert meta["anomaly_threshold"] == trained.calibration.anomaly_threshold
 
 
@@ -261,7 +324,8 @@ def test_checkpoint_errors(trained, tmp_path):
     ckpt = torch.load(trained.checkpoint, weights_only=True)
     cases = {
         "kind": ({**ckpt, "kind": "deeplog"}, "not a mscred checkpoint"),
-        "version": ({**ckpt, "format_version": 99}, "format_version 99"),
+        "version": ({**ckpt, "format_version": 1}, "format_version 1 is not 2"),
+        "norm": ({**ckpt, "config": {**ckpt["config"], "norm": 4}}, "norm must be the bucket size 5"),
         "lacks": ({k: v for k, v in ckpt.items() if k != "calibration"}, "lacks calibration"),
         "templates": ({**ckpt, "templates": ckpt["templates"][::-1]}, "corrupt"),
         "shape": ({**ckpt, "config": {**ckpt["config"], "channels": [4, 4, 4, 4]}}, "does not describe"),

@@ -5,7 +5,8 @@
  *         cengine/src/match/mask.c cengine/src/match/match.c cengine/src/match/sessionkey.c \
  *         cengine/fuzz/fuzz_match.c -o fuzz_match && ./fuzz_match -max_total_time=600
  *
- * Input: byte 0 picks the mask rules; then up to MAX_TEMPLATES '\n'-terminated templates until
+ * Input: byte 0 picks the mask rules (low 5 bits) and the header tokens (high 3 bits); then up
+ * to MAX_TEMPLATES '\n'-terminated templates until
  * an empty line; the rest is one raw line (any bytes). The harness builds a matcher, matches the
  * line, extracts its session key and timestamp, and masks every token, so every read the front
  * end does on untrusted bytes runs under ASan/UBSan. Invariants are checked with __builtin_trap.
@@ -45,6 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t lengths[MAX_TEMPLATES], count = 0, pos = 1, end, key_len;
     const unsigned char *line;
     unsigned rules;
+    alog_frontend fe;
+    const unsigned char *content;
+    size_t content_len;
     alog_matcher *m;
     alog_match_reason reason;
     alog_session_rule none, blk;
@@ -52,7 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int32_t index;
     double seconds;
     if (size == 0) return 0;
-    rules = data[0];
+    alog_frontend_default(&fe);
+    rules = fe.mask_rules = data[0] & ALOG_MASK_ALL;
+    fe.header_tokens = data[0] >> 5;
     while (count < MAX_TEMPLATES && pos < size) {
         for (end = pos; end < size && data[end] != '\n'; end++) {}
         if (end == pos || end == size) break;
@@ -65,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size -= (size_t)(line - data);
 
     check(alog_matcher_size(count) <= sizeof mem);
-    check(alog_matcher_init(&m, mem, sizeof mem, templates, lengths, count, rules) == ALOG_OK);
+    check(alog_matcher_init_frontend(&m, mem, sizeof mem, templates, lengths, count, &fe) == ALOG_OK);
     check(alog_match_line(&index, &reason, m, line, size) == ALOG_OK);
     check(index >= -1 && index < (int32_t)count);
     check((index >= 0) == (reason == ALOG_MATCH_OK));
@@ -78,5 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(key_len > 0);
     if (alog_line_timestamp(&seconds, line, size)) check(seconds == seconds);
     exercise_tokens(line, size, rules);
+    alog_line_content(&content, &content_len, line, size, fe.header_tokens);
+    check(content >= line && content + content_len == line + size);
+    check(fe.header_tokens > 0 || content_len == size);
     return 0;
 }

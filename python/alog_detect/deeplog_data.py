@@ -1,4 +1,4 @@
-"""build-deeplog: parsed.parquet -> vocab.json (template -> index) + sequences.parquet.
+"""build-deeplog: parsed.parquet -> vocab.json (template -> index) + sequences.parquet + frontend.json.
 
 ``sequences.parquet``: one row per session, sessions in order of first appearance:
 
@@ -8,6 +8,12 @@
   into), ``alog.window_size`` (the default window for ``deeplog-train``), ``alog.template_col``.
 
 Rows whose session is null or empty belong to no session and are left out (and counted).
+
+``frontend.json`` (``alog_detect.frontend``): the mask rules, session rule and header tokens the
+templates were mined with, taken from the parquet's schema metadata (``alog.frontend``, written by
+parse into the very file the templates come from, so it cannot go stale or be separated from them
+as a ``templates.json`` beside it could); a parquet without it gets the defaults. The export copies
+the file into the model directory, so the detectors need not be told these settings again.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Sequence
 
 from . import atomic
 from .errors import UserError
+from .frontend import FRONTEND_NAME, Frontend, from_parquet_metadata, frontend_text
 from .vocab import Vocab, training_vocab_text
 
 SEQUENCES_FORMAT_VERSION = 1
@@ -54,6 +61,8 @@ class SessionSequences:
 class BuildDeepLogResult:
     vocab_path: Path
     sequences_path: Path
+    frontend_path: Path
+    frontend_recorded: bool   # False: the parquet recorded no settings, frontend.json has the defaults
     vocab: Vocab
     n_sessions: int
     n_events: int
@@ -175,6 +184,11 @@ def read_sequences(path: str | Path) -> SessionSequences:
     )
 
 
+def recorded_frontend(path: str | Path) -> Frontend | None:
+    """The front-end settings parse recorded in a parquet file, or None."""
+    return from_parquet_metadata(_open_schema(Path(path), "re-run `alog-detect parse`").metadata, path)
+
+
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -206,12 +220,15 @@ def build_deeplog(config: BuildDeepLogConfig) -> BuildDeepLogResult:
                         config.parsed, "parse non-empty logs with a --session-key that matches them")
     vocab = vocab_from_sessions(by_session)
     seqs = encode_sessions(by_session, lines, vocab, config.window_size)
+    recorded = recorded_frontend(config.parsed)
 
     out = Path(config.out_dir)
-    vocab_path, seq_path = out / "vocab.json", out / "sequences.parquet"
-    # Both files or neither: the renames happen only once both are fully written.
-    with atomic.atomic_path(seq_path) as seq_tmp, atomic.atomic_path(vocab_path) as vocab_tmp:
+    vocab_path, seq_path, frontend_path = out / "vocab.json", out / "sequences.parquet", out / FRONTEND_NAME
+    # All files or none: the renames happen only once all are fully written.
+    with atomic.atomic_path(seq_path) as seq_tmp, atomic.atomic_path(vocab_path) as vocab_tmp, \
+            atomic.atomic_path(frontend_path) as frontend_tmp:
         _write_sequences_table(seq_tmp, seqs, config.template_col)
         vocab_tmp.write_text(training_vocab_text(vocab), encoding="utf-8")
-    return BuildDeepLogResult(vocab_path, seq_path, vocab, len(seqs.sessions),
-                              sum(len(k) for k in seqs.keys), skipped)
+        frontend_tmp.write_text(frontend_text(recorded or Frontend()), encoding="utf-8")
+    return BuildDeepLogResult(vocab_path, seq_path, frontend_path, recorded is not None, vocab,
+                              len(seqs.sessions), sum(len(k) for k in seqs.keys), skipped)

@@ -6,7 +6,9 @@ are written out in docs/detection.md; the C engine reproduces this verdict strea
 A model directory holds ``vocab.json`` and DeepLog, MSCRED or both, each either exported
 (``<kind>.onnx`` + ``<kind>.onnx.meta.json``, run by onnxruntime on one thread) or as a training
 checkpoint (``<kind>.pth``, run by PyTorch); either way the detector sees a plain function from a
-batch of inputs to a batch of outputs, so both go through the same code below.
+batch of inputs to a batch of outputs, so both go through the same code below. Its ``frontend.json``
+(``alog_detect.frontend``: mask rules, session rule, header tokens), when present, says how lines
+are matched and keyed; without it the defaults apply; `DetectConfig` options override single settings.
 
 Input is read in chunks (whatever the file or pipe has ready, so ``tail -F | alog-detect detect``
 answers line by line); every line of a chunk is decided first, then the models run once per chunk
@@ -28,11 +30,12 @@ import numpy as np
 from .deeplog_data import file_sha256
 from .deeplog_rule import REASON_OK, REASON_UNKNOWN, SessionWindow, judge
 from .errors import UserError
+from .frontend import Frontend, load_model_frontend
 from .jsonfile import read_versioned_json
-from .matching import UNKNOWN, Matcher
+from .matching import UNKNOWN
 from .masking import tokenize
 from .mscred_data import Bucketer, SignatureSpec, SignatureStream, residual_scores
-from .sessions import SessionRule, parse_session_rule, parse_timestamp
+from .sessions import SessionRule, parse_timestamp
 from .vocab import Vocab, load_any_vocab
 
 VOCAB_NAME = "vocab.json"
@@ -68,6 +71,7 @@ class Models:
     vocab: Vocab
     deeplog: DeepLogModel | None
     mscred: MSCREDModel | None
+    frontend: Frontend = Frontend()   # how the vocabulary's templates were mined from raw lines
 
 
 def onnx_runner(path: Path) -> Runner:
@@ -169,7 +173,7 @@ def load_models(models_dir: str | Path) -> Models:
     if mscred is not None and mscred.spec.num_templates != vocab.size:
         raise UserError(f"MSCRED counts {mscred.spec.num_templates} templates, {VOCAB_NAME} has {vocab.size}",
                         models_dir, fix)
-    return Models(vocab, deeplog, mscred)
+    return Models(vocab, deeplog, mscred, load_model_frontend(models_dir) or Frontend())
 
 
 # ---- verdicts ------------------------------------------------------------------------------------
@@ -200,17 +204,21 @@ class DetectConfig:
     models: Path
     logs: tuple[str, ...]          # files, or "-" for standard input
     all_verdicts: bool = False     # False: anomalies only
-    session_key: str = "none"
+    # Front-end settings; None takes the model directory's frontend.json (or its defaults).
+    session_key: str | None = None
+    header_tokens: int | None = None
+    masking_config: Path | None = None
 
 
 class Detector:
     """Stateful over a stream: feed chunks of consecutive raw lines, get verdict JSON lines back."""
 
-    def __init__(self, models: Models, session_rule: SessionRule, all_verdicts: bool = False):
+    def __init__(self, models: Models, session_rule: SessionRule | None = None, all_verdicts: bool = False):
+        """``session_rule`` None: the one in ``models.frontend``."""
         self.models = models
-        self.session_rule = session_rule
+        self.session_rule = models.frontend.session_rule if session_rule is None else session_rule
         self.all_verdicts = all_verdicts
-        self.matcher = Matcher.from_templates(models.vocab.templates)
+        self.matcher = models.frontend.matcher(models.vocab.templates)
         self.line = 0                                   # 1-based number of the last line read
         self._windows: dict[str, SessionWindow] = {}
         mscred = models.mscred
@@ -342,7 +350,10 @@ def detect(config: DetectConfig, out: TextIO | None = None) -> int:
     """Run the detector over ``config.logs`` (one stream, files in order); returns verdicts written."""
     out = out or sys.stdout
     _check_inputs(config.logs)
-    detector = Detector(load_models(config.models), parse_session_rule(config.session_key), config.all_verdicts)
+    models = load_models(config.models)
+    frontend = models.frontend.with_options(masking_config=config.masking_config, session_key=config.session_key,
+                                            header_tokens=config.header_tokens)
+    detector = Detector(dataclasses.replace(models, frontend=frontend), all_verdicts=config.all_verdicts)
     written = 0
     for log in config.logs:
         for lines in _chunks(log):

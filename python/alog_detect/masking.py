@@ -209,13 +209,13 @@ def load_masking(path: str | Path | None) -> Masker:
     return Masker(tuple(rules))
 
 
-def mask_tokens(line: str | bytes) -> list[bytes]:
-    return DEFAULT_MASKER.mask_tokens(line)
+def mask_tokens(line: str | bytes, header_tokens: int = 0) -> list[bytes]:
+    return DEFAULT_MASKER.mask_tokens(line, header_tokens)
 
 
-def mask_bytes(line: str | bytes) -> bytes:
-    return DEFAULT_MASKER.mask_bytes(line)
+def mask_bytes(line: str | bytes, header_tokens: int = 0) -> bytes:
+    return DEFAULT_MASKER.mask_bytes(line, header_tokens)
 
 
-def mask(content: str | bytes) -> str:
-    return DEFAULT_MASKER.mask(content)
+def mask(content: str | bytes, header_tokens: int = 0) -> str:
+    return DEFAULT_MASKER.mask(content, header_tokens)

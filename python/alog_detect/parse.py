@@ -1,6 +1,7 @@
 """Parse stage: raw log files (or loghub structured CSVs) -> ``parsed.parquet`` + templates.
 
-Each line's content is masked by ``alog_detect.masking`` (the same rules the C engine applies, see
+Each line's first ``header_tokens`` tokens (the line header: date, time, host, ``service[pid]:``)
+are dropped, the rest is masked by ``alog_detect.masking`` (the same rules the C engine applies, see
 docs/matching.md), then mined with Drain3 (in-memory configuration, no persistence, nothing read
 from the current directory). After the last line every line gets its cluster's final template.
 
@@ -9,15 +10,21 @@ for loghub CSVs), ``source`` (the path as given or as matched by the glob), ``ti
 since the epoch by the timestamp rule of docs/matching.md, null when the line has none),
 ``session`` (the session rule of docs/matching.md: ``none`` by default, e.g. ``prefix:ses_`` for
 the built-in sample), ``template``, ``template_id`` (Drain3
-cluster id), ``content`` (for raw logs the whole line without its line ending; for loghub CSVs the
-``Content`` column). Blank lines carry no event and are skipped; line numbers still count them.
+cluster id), ``content`` (for raw logs the whole line without its line ending, header included;
+for loghub CSVs the ``Content`` column). Timestamp and session are read from the whole line.
+Blank lines carry no event and are skipped; line numbers still count them. A line with no more
+tokens than the header has an empty content, which Drain3 mines as the empty template.
 
-Beside ``X.parquet`` goes ``X.templates.json``: ``format_version``, the Drain3 and masking
-settings, the session rule, and every template with its id and line count.
+The front-end settings (mask rules, session rule, header tokens: ``alog_detect.frontend``) go into
+the parquet's schema metadata as ``alog.frontend`` (the text of a frontend.json), so they travel
+with the lines they describe. Beside ``X.parquet`` goes ``X.templates.json``: ``format_version``
+(2), the Drain3 settings, the same front-end settings (``frontend``), and every template with its
+id and line count.
 
-Whole raw lines are mined, so headers (date, time, host, level) are tokens that raise Drain's
+With ``header_tokens`` 0 whole raw lines are mined, so headers are tokens that raise Drain's
 similarity between different messages; whole-line mining wants a higher ``sim_th`` than content
-only (docs/results.md, loghub section, measures both; 0.8 suits the built-in sample).
+only (docs/results.md, loghub section, measures both; 0.8 suits the built-in sample). Giving the
+header's token count instead lets the default 0.4 work (docs/matching.md, 2.1).
 
 Input is rejected (UserError, nothing written) when a file is missing or empty, a glob matches
 nothing, or a line holds a NUL byte, is longer than 1 MiB, or is not valid UTF-8.
@@ -35,10 +42,11 @@ from typing import Iterable, Iterator
 
 from . import atomic
 from .errors import UserError
+from .frontend import Frontend, parquet_metadata
 
 FORMATS = ("raw", "loghub-structured")
 MAX_LINE_BYTES = 1 << 20
-TEMPLATES_FORMAT_VERSION = 1
+TEMPLATES_FORMAT_VERSION = 2
 # Below this many lines a progress bar is noise.
 PROGRESS_MIN_LINES = 20_000
 
@@ -50,6 +58,9 @@ class ParseConfig:
     format: str = "raw"
     masking_config: Path | None = None
     session_key: str = "none"
+    # Tokens of a raw line's header, dropped before masking and mining; recorded but not applied
+    # for loghub-structured input (its Content column is already the message).
+    header_tokens: int = 0
     depth: int = 4
     sim_th: float = 0.4
     max_children: int = 100
@@ -187,25 +198,25 @@ def _count_lines(paths: list[str]) -> int:
     return total
 
 
-def _line_rules(config: ParseConfig):
-    """(masker, session rule): the per-line rules shared with match mode and the engine."""
-    from . import masking, sessions
+def frontend_for(config: ParseConfig) -> Frontend:
+    """The front-end settings of a parse (shared with match mode and the engine)."""
+    return Frontend().with_options(masking_config=config.masking_config, session_key=config.session_key,
+                                   header_tokens=config.header_tokens)
 
-    return masking.load_masking(config.masking_config), sessions.parse_session_rule(config.session_key)
 
-
-def _mine(records: Iterable[_Record], config: ParseConfig, masker, rule) -> tuple[dict[str, list], object]:
+def _mine(records: Iterable[_Record], config: ParseConfig, frontend: Frontend) -> tuple[dict[str, list], object]:
     from .sessions import parse_timestamp
 
     miner = new_template_miner(config.depth, config.sim_th, config.max_children)
+    header = config.header_tokens if config.format == "raw" else 0
     columns: dict[str, list] = {name: [] for name in
                                 ("line_no", "source", "timestamp", "session", "template_id", "content")}
     for record in records:
-        cluster_id = miner.add_log_message(masker.mask(record.content))["cluster_id"]
+        cluster_id = miner.add_log_message(frontend.masker.mask(record.content, header))["cluster_id"]
         columns["line_no"].append(record.line_no)
         columns["source"].append(record.source)
         columns["timestamp"].append(parse_timestamp(record.content))
-        columns["session"].append(rule.key(record.content))
+        columns["session"].append(frontend.session_rule.key(record.content))
         columns["template_id"].append(cluster_id)
         columns["content"].append(record.content)
     return columns, miner
@@ -215,7 +226,7 @@ def _final_templates(miner) -> dict[int, str]:
     return {cluster.cluster_id: cluster.get_template() for cluster in miner.drain.clusters}
 
 
-def _write_parquet(path: Path, columns: dict[str, list], templates: dict[int, str]) -> None:
+def _write_parquet(path: Path, columns: dict[str, list], templates: dict[int, str], frontend: Frontend) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -228,6 +239,7 @@ def _write_parquet(path: Path, columns: dict[str, list], templates: dict[int, st
         "template_id": pa.array(columns["template_id"], pa.int64()),
         "content": pa.array(columns["content"], pa.string()),
     })
+    table = table.replace_schema_metadata(parquet_metadata(frontend))
     with atomic.atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 
@@ -237,11 +249,10 @@ def templates_path_for(parquet: Path) -> Path:
 
 
 def parse_logs(config: ParseConfig) -> ParseResult:
-    masker, rule = _line_rules(config)
+    frontend = frontend_for(config)
     paths = expand_logs(config.logs)
     records = read_records(paths, config.format)
-    columns, miner = _mine(_progress(records, paths, config.progress), config,
-                           masker, rule)
+    columns, miner = _mine(_progress(records, paths, config.progress), config, frontend)
     if not columns["line_no"]:
         raise UserError("no log lines (only blank lines)", paths[0], "give files with log lines")
     templates = _final_templates(miner)
@@ -253,13 +264,12 @@ def parse_logs(config: ParseConfig) -> ParseResult:
     atomic.write_json(templates_json, {
         "format_version": TEMPLATES_FORMAT_VERSION,
         "drain": {"depth": config.depth, "sim_th": config.sim_th, "max_children": config.max_children},
-        "masking": masker.to_json(),
-        "session_key": str(rule),
+        "frontend": frontend.to_json(),
         "templates": [{"id": cid, "template": templates[cid], "count": counts[cid]}
                       for cid in sorted(templates)],
     })
     try:
-        _write_parquet(out, columns, templates)
+        _write_parquet(out, columns, templates, frontend)
     except BaseException:
         # The pair is one output: never leave a templates file without its parquet.
         templates_json.unlink(missing_ok=True)

@@ -1,38 +1,115 @@
-"""The C engine's build: libalog.a, libalog.so, alog-engine and the test programs of one target.
+"""The C engine's build for one target: what needs no trained model, and what is bound to one.
 
 cengine/SConscript lists the sources and calls env.AlogEngine(); everything lands under
-$ALOG_BUILD (build/<target>/): lib/, bin/, tests/, and the objects beside their variant sources.
+$ALOG_BUILD (build/<target>/, or build/<target>-san/ with san=1):
+
+    lib/libalog.a, lib/libalog.so        the library (no model)
+    tools/alog-engine                    the generic engine: reads any model directory
+    tools/<driver>                       one program per tool source (onnx_runner, match_driver, ...)
+    tools/<name>_reference               a tool over the library built with the plain reference
+                                         kernels (-DALOG_REFERENCE_KERNELS): onnx_runner
+    fuzz/<harness>                       libFuzzer programs (fuzz=1, clang)
+    tests/<test>                         the test programs
+    bin/alog-engine                      the engine bound to the trained models: compiled with the
+                                         generated headers, it checks their hashes at start-up
+    bundle/lib/                          libalog with the .onnx bytes in it (embed_model only)
+
+Objects sit beside their variant sources in cengine/; a source compiled a second way (other
+defines or flags) goes to cengine-<flavour>/ instead, so the two never overwrite each other.
+Only the bound flavour sees the generated headers ($ALOG_GEN is on its include path alone), so
+nothing but bin/alog-engine and the bundle depends on training.
 """
 
 import os
 
+GENERIC_INCLUDES = ["#cengine/include", "#cengine/src"]
 
-def _library(env, sources):
-    static = env.StaticLibrary("$ALOG_BUILD/lib/alog", sources)
-    shared = env.SharedLibrary("$ALOG_BUILD/lib/alog", sources) if env["ALOG_SHARED_LIBRARY"] else []
+
+def _flavour_objects(env, sources, flavour):
+    """`sources` compiled with `env` into $ALOG_BUILD/cengine-<flavour>/ (same relative paths)."""
+    top = env.Dir("#cengine")
+    objects = []
+    for source in sources:
+        relative = os.path.splitext(source.srcnode().get_path(top))[0]
+        objects += env.Object(f"$ALOG_BUILD/cengine-{flavour}/{relative}", source)
+    return objects
+
+
+def _library(env, objects, shared_objects, where="$ALOG_BUILD/lib"):
+    static = env.StaticLibrary(f"{where}/alog", objects)
+    shared = env.SharedLibrary(f"{where}/alog", shared_objects) if env["ALOG_SHARED_LIBRARY"] else []
     return static, shared
 
 
-def _tests(env, tests, helpers, static):
-    helper_objects = env.Object(helpers)
-    return [env.Program(f"$ALOG_BUILD/tests/{os.path.splitext(source.name)[0]}",
-                        [source] + helper_objects + static)[0]
-            for source in tests]
+def _programs(env, folder, objects, helpers, library, suffix=""):
+    """One program per main object, each linked with every helper object and `library`."""
+    return [env.Program(f"$ALOG_BUILD/{folder}/{os.path.splitext(o.name)[0]}{suffix}",
+                        [o] + helpers + library)[0]
+            for o in objects]
 
 
-def alog_engine(env, library, cli, tests, test_helpers):
-    """Build everything of the engine; returns {'static', 'shared', 'engine', 'tests'} (node lists)."""
-    static, shared = _library(env, library + env["ALOG_EXTRA_LIBRARY_SOURCES"])
-    engine = env.Program("$ALOG_BUILD/bin/alog-engine", cli + static) if cli else []
-    return {"static": static, "shared": shared, "engine": engine,
-            "tests": _tests(env, tests, test_helpers, static)}
+def _reference_library(env, library):
+    """The library over the reference kernels: the tests compare their bits with the fast paths'."""
+    reference = env.Clone()
+    reference.Append(CPPDEFINES=["ALOG_REFERENCE_KERNELS"])
+    return _flavour_objects(reference, library, "reference")
+
+
+def _fuzzers(env, library, fuzzers, tool_helpers):
+    if not env["fuzz"] or not fuzzers:
+        return []
+    fuzz = env.AlogFuzzEnvironment()
+    objects = _flavour_objects(fuzz, library + tool_helpers, "fuzz")
+    return _programs(fuzz, "fuzz", _flavour_objects(fuzz, fuzzers, "fuzz"), objects, [])
+
+
+def alog_engine(env, library, cli, tests, test_helpers, tools, tool_helpers, reference_tools, fuzzers):
+    """The model-free half of the engine. `reference_tools` (a subset of `tools`) are also linked
+    over the reference kernels. Returns {'static', 'shared', 'engine' (the generic alog-engine),
+    'tools', 'reference_tools', 'fuzzers', 'tests', 'objects', 'shared_objects', 'cli'} as node
+    lists; bind it to models with env.AlogBoundEngine()."""
+    objects = env.Object(library)
+    shared_objects = env.SharedObject(library) if env["ALOG_SHARED_LIBRARY"] else []
+    static, shared = _library(env, objects, shared_objects)
+    helpers = env.Object(tool_helpers)
+    tool_objects = {source.name: env.Object(source)[0] for source in tools}
+    reference = [tool_objects[s.name] for s in reference_tools]
+    return {
+        "static": static, "shared": shared,
+        "engine": env.Program("$ALOG_BUILD/tools/alog-engine", cli + static) if cli else [],
+        "tools": _programs(env, "tools", list(tool_objects.values()), helpers, static),
+        "reference_tools": _programs(env, "tools", reference, helpers, _reference_library(env, library),
+                                     "_reference") if reference else [],
+        "fuzzers": _fuzzers(env, library, fuzzers, tool_helpers),
+        "tests": _programs(env, "tests", env.Object(tests), env.Object(test_helpers), static),
+        "objects": objects, "shared_objects": shared_objects, "cli": cli,
+    }
+
+
+def alog_bound_engine(env, engine, model_sources=()):
+    """bin/alog-engine compiled with the generated headers (env: the generic environment), and
+    the libraries the bundle ships: the generic ones, or with `model_sources` (the .onnx bytes as
+    C) compiled in. Returns {'engine', 'static', 'shared'}."""
+    bound = env.Clone()
+    bound.AppendUnique(CPPPATH=["$ALOG_GEN"], CPPDEFINES=["ALOG_HAVE_MODEL_META"])
+    if model_sources:
+        bound.AppendUnique(CPPDEFINES=["ALOG_EMBEDDED_MODEL"])
+        data = bound.Object(model_sources)
+        data_shared = bound.SharedObject(model_sources) if env["ALOG_SHARED_LIBRARY"] else []
+        static, shared = _library(bound, engine["objects"] + data,
+                                  engine["shared_objects"] + data_shared, "$ALOG_BUILD/bundle/lib")
+    else:
+        static, shared = engine["static"], engine["shared"]
+    cli = _flavour_objects(bound, engine["cli"], "bound")
+    program = bound.Program("$ALOG_BUILD/bin/alog-engine", cli + static) if cli else []
+    return {"engine": program, "static": static, "shared": shared}
 
 
 def generate(env):
     env["SHOBJSUFFIX"] = ".pic.o"
-    env.SetDefault(ALOG_EXTRA_LIBRARY_SOURCES=[])
-    env.AppendUnique(CPPPATH=["#cengine/include", "#cengine/src", "$ALOG_GEN"])
+    env.AppendUnique(CPPPATH=GENERIC_INCLUDES)
     env.AddMethod(alog_engine, "AlogEngine")
+    env.AddMethod(alog_bound_engine, "AlogBoundEngine")
 
 
 def exists(env):

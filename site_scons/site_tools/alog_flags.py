@@ -2,8 +2,10 @@
 
 from SCons.Errors import UserError
 
-# Every target builds the engine as strict, warning-free C99.
-LANGUAGE_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+# Every target builds the engine as strict, warning-free C99. -ffp-contract=off: a compiler that
+# fuses a*b+c into one rounding (clang does by default, gcc for some targets) gives other bits than
+# one that does not, and the engine must compute the same numbers on every target.
+LANGUAGE_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off"]
 
 OPTIMIZE_FLAGS = {
     "none": ["-O0"],
@@ -14,16 +16,49 @@ OPTIMIZE_FLAGS = {
 
 SANITIZER_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                    "-fno-omit-frame-pointer", "-g"]
+# Under ASan instrumentation gcc's -O2 string-op analysis reports truncations that cannot happen
+# (and -Werror stops the build); -O1 is also the level the ASan documentation recommends.
+SANITIZER_OPTIMIZE = {"speed": ["-O1"]}
+
+# libFuzzer: every object instrumented for coverage, the harness linked with libFuzzer's main.
+FUZZ_COMPILER = "clang"
+FUZZ_COMPILE_FLAGS = ["-fsanitize=fuzzer-no-link,address,undefined", "-fno-sanitize-recover=all",
+                      "-fno-omit-frame-pointer", "-g", "-O1"]
+FUZZ_LINK_FLAGS = ["-fsanitize=fuzzer,address,undefined"]
+
+
+def _check_fuzz(env):
+    if not env["fuzz"]:
+        return
+    if not env.get("ALOG_SANITIZERS"):
+        raise UserError(f"fuzz=1: target={env['ALOG_TARGET']} has no sanitizer runtime "
+                        "(fix: use fuzz=1 with target=host)")
+    if not env.WhereIs(FUZZ_COMPILER):
+        raise UserError("fuzz=1: libFuzzer needs clang, which was not found "
+                        "(fix: install the Debian package clang, apt-get install clang)")
+
+
+def fuzz_environment(env):
+    """A copy of env that builds libFuzzer programs with clang (the fuzz harnesses' objects and
+    the library under them), whatever compiler the target uses otherwise."""
+    fuzz = env.Clone(CC=env.WhereIs(FUZZ_COMPILER))
+    fuzz.Replace(CCFLAGS=LANGUAGE_FLAGS + FUZZ_COMPILE_FLAGS, LINKFLAGS=FUZZ_LINK_FLAGS)
+    return fuzz
 
 
 def generate(env):
-    """Needs env['optimize'] and env['san'] (the build options) and a toolchain already applied."""
-    env.AppendUnique(CCFLAGS=LANGUAGE_FLAGS + OPTIMIZE_FLAGS[env["optimize"]])
+    """Needs env['optimize'], env['san'] and env['fuzz'] (the build options) and a toolchain
+    already applied."""
+    optimize = OPTIMIZE_FLAGS[env["optimize"]]
     if env["san"]:
         if not env.get("ALOG_SANITIZERS"):
             raise UserError(f"san=1: target={env['ALOG_TARGET']} has no sanitizer runtime "
                             "(fix: use san=1 with target=host)")
-        env.AppendUnique(CCFLAGS=SANITIZER_FLAGS, LINKFLAGS=SANITIZER_FLAGS)
+        optimize = SANITIZER_OPTIMIZE.get(env["optimize"], optimize) + SANITIZER_FLAGS
+        env.AppendUnique(LINKFLAGS=SANITIZER_FLAGS)
+    env.AppendUnique(CCFLAGS=LANGUAGE_FLAGS + optimize)
+    _check_fuzz(env)
+    env.AddMethod(fuzz_environment, "AlogFuzzEnvironment")
 
 
 def exists(env):

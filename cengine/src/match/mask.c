@@ -85,6 +85,19 @@ int alog_next_token(const unsigned char **tok, size_t *tok_len, const unsigned c
     return 1;
 }
 
+void alog_line_content(const unsigned char **content, size_t *content_len, const void *line,
+                       size_t len, uint32_t header_tokens)
+{
+    const unsigned char *s = (const unsigned char *)line, *tok;
+    size_t pos = 0, tok_len;
+    uint32_t n;
+    /* A token ends where a whitespace sequence starts, so the rest of the line after the last
+     * header token splits into exactly the line's remaining tokens. */
+    for (n = 0; n < header_tokens && alog_next_token(&tok, &tok_len, s, len, &pos); n++) {}
+    *content = s + pos;
+    *content_len = len - pos;
+}
+
 /* ---- mask rules: each returns the bytes it covers from tok[i], 0 when it does not apply ---- */
 
 static size_t mask_uuid(const unsigned char *tok, size_t len, size_t i)
@@ -167,6 +180,17 @@ static size_t mask_path(const unsigned char *tok, size_t len, size_t i, size_t *
     }
     if (slash && part) return body_end - i;
     *run_end = j;
+    return 0;
+}
+
+unsigned alog_mask_rule_bit(const char *name, size_t len)
+{
+    /* In bit order, which is the order the rules are tried in. */
+    static const char *const names[] = {"uuid", "ip", "hex", "num", "path"};
+    unsigned i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (name != NULL && strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+            return 1u << i;
     return 0;
 }
 

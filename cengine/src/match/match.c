@@ -85,6 +85,7 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
     base = align_up(mem);
     m = (alog_matcher *)(void *)base;
     m->rules = rules & ALOG_MASK_ALL;
+    m->header_tokens = 0;
     m->count = (uint32_t)count;
     m->max_tokens = 0;
     m->order = (alog_match_template *)(void *)(base + ((sizeof *m + ALIGNMENT - 1) / ALIGNMENT) *
@@ -107,6 +108,26 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
     sort_templates(m->order, count);
     *matcher = m;
     return ALOG_OK;
+}
+
+void alog_frontend_default(alog_frontend *frontend)
+{
+    frontend->mask_rules = ALOG_MASK_ALL;
+    frontend->session_rule.prefix = NULL;
+    frontend->session_rule.prefix_len = 0;
+    frontend->header_tokens = 0;
+}
+
+alog_status alog_matcher_init_frontend(alog_matcher **matcher, void *mem, size_t mem_len,
+                                       const char *const *templates, const size_t *lengths,
+                                       size_t count, const alog_frontend *frontend)
+{
+    alog_status status;
+    if (frontend == NULL) return ALOG_ERR_INVALID_ARGUMENT;
+    status = alog_matcher_init(matcher, mem, mem_len, templates, lengths, count,
+                               frontend->mask_rules);
+    if (status == ALOG_OK) (*matcher)->header_tokens = frontend->header_tokens;
+    return status;
 }
 
 /* ---- matching ------------------------------------------------------------------------------ */
@@ -158,6 +179,7 @@ alog_status alog_match_line(int32_t *index, alog_match_reason *reason, const alo
     if (len > ALOG_MATCH_MAX_LINE) {
         why = ALOG_MATCH_TOO_LONG;
     } else {
+        alog_line_content(&s, &len, s, len, matcher->header_tokens);
         n = count_tokens(s, len, matcher->max_tokens);
         for (i = first_with_tokens(matcher, n); i < matcher->count && matcher->order[i].tokens == n;
              i++) {

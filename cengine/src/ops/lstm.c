@@ -3,6 +3,12 @@
  * forward, reverse or bidirectional; optional bias, initial states, peepholes, clip; layout 0
  * (time major) or 1 (batch major). Other activations, input_forget and sequence_lens (an int32
  * tensor, a type the engine does not have) are refused.
+ *
+ * Two paths, chosen at load: when W, R (and B) are constants, they are packed into row panels in
+ * the arena (panel.c) and W x is computed for all time steps before the recurrence, so W is read
+ * once per run instead of once per step; otherwise the reference kernel runs step by step. Both
+ * sum every gate in the same order, so they give the same bits (-DALOG_REFERENCE_KERNELS forces
+ * the reference path; the tests compare the two builds).
  */
 #include <string.h>
 
@@ -17,6 +23,9 @@ typedef struct lstm_params {
     int direction;                /* DIR_* */
     int layout;                   /* 0: (seq, batch, ...), 1: (batch, seq, ...) */
     float clip;                   /* 0: no clipping */
+    float *packed_w;              /* (dirs, W panels), or NULL: the reference path */
+    float *packed_r;              /* (dirs, R panels) */
+    float *bias;                  /* (dirs, 4H) Wb + Rb, or NULL */
 } lstm_params;
 
 static const char *const attrs[] = {"activation_alpha", "activation_beta", "activations",
@@ -53,42 +62,29 @@ static void matvec_reference(float *out, const float *w, const float *v, size_t 
 }
 
 /*
- * Fast path of matvec_reference: four rows at a time, so four independent sums keep the FPU
- * busy. Each sum still runs in k order: the result is bit-identical (tests build the engine
- * with -DALOG_REFERENCE_KERNELS and compare).
+ * The cell update from the pre-activations. gates: (4H) = (W x) + (R h) + (Wb + Rb); p: (3H)
+ * peepholes i, o, f, or NULL; h, c: (H) state, updated in place.
  */
-static void matvec_rows4(float *out, const float *w, const float *v, size_t rows, size_t n)
+static void lstm_cell(const float *gates, const float *p, float *h, float *c, size_t hidden,
+                      float clip)
 {
-    size_t r = 0, k;
-    for (; r + 4 <= rows; r += 4) {
-        const float *w0 = w + r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
-        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-        for (k = 0; k < n; ++k) {
-            a0 += w0[k] * v[k];
-            a1 += w1[k] * v[k];
-            a2 += w2[k] * v[k];
-            a3 += w3[k] * v[k];
+    size_t j;
+    for (j = 0; j < hidden; ++j) {
+        float gi = gates[j], go = gates[hidden + j], gf = gates[2 * hidden + j];
+        float gc = gates[3 * hidden + j];
+        if (p) {
+            gi += p[j] * c[j];
+            gf += p[2 * hidden + j] * c[j];
         }
-        out[r] = a0;
-        out[r + 1] = a1;
-        out[r + 2] = a2;
-        out[r + 3] = a3;
+        gi = alog_sigmoidf(clip_to(gi, clip));
+        gf = alog_sigmoidf(clip_to(gf, clip));
+        gc = alog_tanhf(clip_to(gc, clip));
+        c[j] = gf * c[j] + gi * gc;
+        if (p)
+            go += p[hidden + j] * c[j];
+        go = alog_sigmoidf(clip_to(go, clip));
+        h[j] = go * alog_tanhf(c[j]);
     }
-    matvec_reference(out + r, w + r * n, v, rows - r, n);
-}
-
-/* -DALOG_REFERENCE_KERNELS selects the reference (the tests compare the two builds). */
-static void lstm_matvec(float *out, const float *w, const float *v, size_t rows, size_t n)
-{
-#ifdef ALOG_REFERENCE_KERNELS
-    const int fast = 0;
-#else
-    const int fast = 1;
-#endif
-    if (fast)
-        matvec_rows4(out, w, v, rows, n);
-    else
-        matvec_reference(out, w, v, rows, n);
 }
 
 /*
@@ -98,29 +94,51 @@ static void lstm_matvec(float *out, const float *w, const float *v, size_t rows,
 static void alog_lstm_step(float *gates, float *rec, float *h, float *c, const float *x,
                            const lstm_weights *lw, size_t in, size_t hidden, float clip)
 {
-    size_t g, j;
-    lstm_matvec(gates, lw->w, x, 4 * hidden, in);
-    lstm_matvec(rec, lw->r, h, 4 * hidden, hidden);
+    size_t g;
+    matvec_reference(gates, lw->w, x, 4 * hidden, in);
+    matvec_reference(rec, lw->r, h, 4 * hidden, hidden);
     for (g = 0; g < 4 * hidden; ++g) {
         gates[g] += rec[g];
         if (lw->wb)
             gates[g] += lw->wb[g] + lw->rb[g];
     }
-    for (j = 0; j < hidden; ++j) {
-        float gi = gates[j], go = gates[hidden + j], gf = gates[2 * hidden + j];
-        float gc = gates[3 * hidden + j];
-        if (lw->p) {
-            gi += lw->p[j] * c[j];
-            gf += lw->p[2 * hidden + j] * c[j];
-        }
-        gi = alog_sigmoidf(clip_to(gi, clip));
-        gf = alog_sigmoidf(clip_to(gf, clip));
-        gc = alog_tanhf(clip_to(gc, clip));
-        c[j] = gf * c[j] + gi * gc;
-        if (lw->p)
-            go += lw->p[hidden + j] * c[j];
-        go = alog_sigmoidf(clip_to(go, clip));
-        h[j] = go * alog_tanhf(c[j]);
+    lstm_cell(gates, lw->p, h, c, hidden, clip);
+}
+
+/* ---- fast path: packed weights ------------------------------------------------------------ */
+
+/* Weights of one direction, packed at load (ops.h: alog_panel_pack). */
+typedef struct lstm_packed {
+    const float *w;               /* W as panels of (4H, I) */
+    const float *r;               /* R as panels of (4H, H) */
+    const float *bias;            /* (4H) Wb + Rb, added once at load, or NULL */
+    const float *p;               /* (3H) peepholes, or NULL */
+} lstm_packed;
+
+/*
+ * The whole sequence of one direction of one batch row. xw: (seq, 4H) scratch, filled with W x_t
+ * for every step up front; rec: (4H); x_t at x + t * x_stride; y_t (or NULL) at
+ * y + t * y_stride; h, c: (H) state. Same sums in the same order as alog_lstm_step.
+ */
+static void alog_lstm_sequence_packed(float *xw, float *rec, float *h, float *c, const float *x,
+                                      size_t x_stride, float *y, size_t y_stride,
+                                      const lstm_packed *pk, size_t seq, int reverse, size_t in,
+                                      size_t hidden, float clip)
+{
+    size_t rows = 4 * hidden, s, g;
+    alog_panel_matmul(xw, rows, pk->w, rows, in, x, x_stride, seq);
+    for (s = 0; s < seq; ++s) {
+        size_t t = reverse ? seq - 1 - s : s;
+        float *gates = xw + t * rows;
+        alog_panel_matmul(rec, rows, pk->r, rows, hidden, h, 0, 1);
+        for (g = 0; g < rows; ++g)
+            gates[g] += rec[g];
+        if (pk->bias)
+            for (g = 0; g < rows; ++g)
+                gates[g] += pk->bias[g];
+        lstm_cell(gates, pk->p, h, c, hidden, clip);
+        if (y)
+            memcpy(y + t * y_stride, h, hidden * sizeof(float));
     }
 }
 
@@ -214,6 +232,57 @@ static alog_status read_attributes(alog_model *m, const alog_node *node, lstm_pa
     return ALOG_OK;
 }
 
+static const float *data_or_null(const alog_value *v)
+{
+    return v ? (const float *)v->data : NULL;
+}
+
+static void weights_of(const alog_model *m, const alog_node *node, const lstm_params *p,
+                       size_t dir, lstm_weights *lw)
+{
+    const alog_value *b = alog_input(m, node, IN_B), *pp = alog_input(m, node, IN_P);
+    size_t H = p->hidden;
+    lw->w = (const float *)alog_input(m, node, IN_W)->data + dir * 4 * H * p->input;
+    lw->r = (const float *)alog_input(m, node, IN_R)->data + dir * 4 * H * H;
+    lw->wb = b ? data_or_null(b) + dir * 8 * H : NULL;
+    lw->rb = b ? lw->wb + 4 * H : NULL;
+    lw->p = pp ? data_or_null(pp) + dir * 3 * H : NULL;
+}
+
+static int is_constant(const alog_model *m, const alog_node *node, int i)
+{
+    const alog_value *v = alog_input(m, node, i);
+    return v && v->kind == ALOG_VALUE_CONSTANT;
+}
+
+/* Packs W and R (and sums the biases) into the arena when they are constants. */
+static alog_status pack_weights(alog_model *m, const alog_node *node, lstm_params *p)
+{
+    const alog_value *b = alog_input(m, node, IN_B);
+    size_t H = p->hidden, I = p->input, rows = alog_panel_rows(4 * H), d, g;
+#ifdef ALOG_REFERENCE_KERNELS
+    const int fast = 0;
+#else
+    const int fast = 1;
+#endif
+    if (!fast || !is_constant(m, node, IN_W) || !is_constant(m, node, IN_R) ||
+        (b && !is_constant(m, node, IN_B)))
+        return ALOG_OK;
+    ALOG_TRY(alog_arena_alloc(m, p->dirs * rows * I * sizeof(float), (void **)&p->packed_w));
+    ALOG_TRY(alog_arena_alloc(m, p->dirs * rows * H * sizeof(float), (void **)&p->packed_r));
+    if (b)
+        ALOG_TRY(alog_arena_alloc(m, p->dirs * 4 * H * sizeof(float), (void **)&p->bias));
+    for (d = 0; d < p->dirs; ++d) {
+        lstm_weights lw;
+        weights_of(m, node, p, d, &lw);
+        alog_panel_pack(p->packed_w + d * rows * I, lw.w, 4 * H, I, I, 1);
+        alog_panel_pack(p->packed_r + d * rows * H, lw.r, 4 * H, H, H, 1);
+        for (g = 0; b && g < 4 * H; ++g)
+            p->bias[d * 4 * H + g] = lw.wb[g] + lw.rb[g];
+    }
+    return ALOG_OK;
+}
+
 static alog_status prepare(alog_model *m, alog_node *node)
 {
     lstm_params *p = (lstm_params *)node->params;
@@ -245,7 +314,9 @@ static alog_status prepare(alog_model *m, alog_node *node)
     ALOG_TRY(check_shape(m, node, IN_H0, p->layout ? b : d, p->layout ? d : b, hidden, 3));
     ALOG_TRY(check_shape(m, node, IN_C0, p->layout ? b : d, p->layout ? d : b, hidden, 3));
     ALOG_TRY(check_shape(m, node, IN_P, d, 3 * hidden, 0, 2));
-    node->scratch_size = 10 * p->hidden * sizeof(float); /* gates, rec (4H each), h, c (H) */
+    ALOG_TRY(pack_weights(m, node, p));
+    /* reference: gates, rec (4H each), h, c (H); packed: W x for every step (seq, 4H), rec, h, c */
+    node->scratch_size = ((p->packed_w ? p->seq : 1) * 4 + 6) * p->hidden * sizeof(float);
     if (p->layout) {
         dims[0] = b; dims[1] = s; dims[2] = d; dims[3] = hidden;
     } else {
@@ -271,23 +342,6 @@ static size_t state_offset(const lstm_params *p, size_t dir, size_t row)
     return (p->layout ? row * p->dirs + dir : dir * p->batch + row) * p->hidden;
 }
 
-static const float *data_or_null(const alog_value *v)
-{
-    return v ? (const float *)v->data : NULL;
-}
-
-static void weights_of(const alog_model *m, const alog_node *node, const lstm_params *p,
-                       size_t dir, lstm_weights *lw)
-{
-    const alog_value *b = alog_input(m, node, IN_B), *pp = alog_input(m, node, IN_P);
-    size_t H = p->hidden;
-    lw->w = (const float *)alog_input(m, node, IN_W)->data + dir * 4 * H * p->input;
-    lw->r = (const float *)alog_input(m, node, IN_R)->data + dir * 4 * H * H;
-    lw->wb = b ? data_or_null(b) + dir * 8 * H : NULL;
-    lw->rb = b ? lw->wb + 4 * H : NULL;
-    lw->p = pp ? data_or_null(pp) + dir * 3 * H : NULL;
-}
-
 /* One direction of one batch row. */
 static void run_row(const alog_model *m, const alog_node *node, const lstm_params *p, size_t dir,
                     size_t row)
@@ -295,9 +349,13 @@ static void run_row(const alog_model *m, const alog_node *node, const lstm_param
     const alog_value *x = alog_input(m, node, IN_X), *y = alog_output(m, node, 0);
     const alog_value *h0 = alog_input(m, node, IN_H0), *c0 = alog_input(m, node, IN_C0);
     const alog_value *yh = alog_output(m, node, 1), *yc = alog_output(m, node, 2);
-    size_t H = p->hidden, s, so = state_offset(p, dir, row);
-    float *gates = (float *)node->scratch, *rec = gates + 4 * H, *h = rec + 4 * H, *c = h + H;
+    size_t H = p->hidden, so = state_offset(p, dir, row);
+    float *h = (float *)node->scratch, *c = h + H, *work = c + H;
     int reverse = p->direction == DIR_REVERSE || dir == 1;
+    const float *xs = (const float *)x->data + (p->layout ? row * p->seq : row) * p->input;
+    size_t x_stride = (p->layout ? 1 : p->batch) * p->input;
+    float *ys = y ? (float *)y->data + y_offset(p, 0, dir, row) : NULL;
+    size_t y_stride = (p->layout ? 1 : p->batch) * p->dirs * H;
     lstm_weights lw;
     weights_of(m, node, p, dir, &lw);
     memset(h, 0, 2 * H * sizeof(float));
@@ -305,13 +363,23 @@ static void run_row(const alog_model *m, const alog_node *node, const lstm_param
         memcpy(h, (const float *)h0->data + so, H * sizeof(float));
     if (c0)
         memcpy(c, (const float *)c0->data + so, H * sizeof(float));
-    for (s = 0; s < p->seq; ++s) {
-        size_t t = reverse ? p->seq - 1 - s : s;
-        const float *xt = (const float *)x->data +
-                          (p->layout ? row * p->seq + t : t * p->batch + row) * p->input;
-        alog_lstm_step(gates, rec, h, c, xt, &lw, p->input, H, p->clip);
-        if (y)
-            memcpy((float *)y->data + y_offset(p, t, dir, row), h, H * sizeof(float));
+    if (p->packed_w) {
+        lstm_packed pk;
+        pk.w = p->packed_w + dir * alog_panel_rows(4 * H) * p->input;
+        pk.r = p->packed_r + dir * alog_panel_rows(4 * H) * H;
+        pk.bias = p->bias ? p->bias + dir * 4 * H : NULL;
+        pk.p = lw.p;
+        alog_lstm_sequence_packed(work, work + p->seq * 4 * H, h, c, xs, x_stride, ys, y_stride,
+                                  &pk, p->seq, reverse, p->input, H, p->clip);
+    } else {
+        size_t s;
+        for (s = 0; s < p->seq; ++s) {
+            size_t t = reverse ? p->seq - 1 - s : s;
+            alog_lstm_step(work, work + 4 * H, h, c, xs + t * x_stride, &lw, p->input, H,
+                           p->clip);
+            if (ys)
+                memcpy(ys + t * y_stride, h, H * sizeof(float));
+        }
     }
     if (yh)
         memcpy((float *)yh->data + so, h, H * sizeof(float));

@@ -96,4 +96,26 @@ typedef void (*alog_conv_kernel)(float *y, const float *x, const float *w, const
                                  const alog_conv_geom *g);
 alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel kernel);
 
+/* ---- packed weights (panel.c) ------------------------------------------------------------- */
+
+/* Rows per panel: one AVX-512 vector, two AVX ones, four SSE or NEON ones. */
+#define ALOG_PANEL 16
+
+/* rows rounded up to whole panels: a packed matrix holds alog_panel_rows(rows) * cols floats. */
+size_t alog_panel_rows(size_t rows);
+
+/*
+ * packed: (alog_panel_rows(rows) / ALOG_PANEL, cols, ALOG_PANEL), the rows past `rows` zero;
+ * w: element (r, k) at w[r * row_stride + k * col_stride] (a matrix or its transpose).
+ */
+void alog_panel_pack(float *packed, const float *w, size_t rows, size_t cols, size_t row_stride,
+                     size_t col_stride);
+
+/*
+ * y[s * y_stride + r] = sum over k of w(r, k) * x[s * x_stride + k], each sum from 0 in k order
+ * (the reference kernels' order, so their exact bits), for r < rows and s < n.
+ */
+void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t rows, size_t cols,
+                       const float *x, size_t x_stride, size_t n);
+
 #endif /* ALOG_OPS_H */

@@ -1,12 +1,13 @@
 /*
  * match_driver.c - runs the C line front end over a file, for tests/test_match_parity.py.
  *
- *   match_driver [--rules BITS] [--session RULE] [--mask] TEMPLATES [INPUT]
+ *   match_driver [--rules BITS] [--session RULE] [--header N] [--mask] TEMPLATES [INPUT]
  *
  * TEMPLATES holds one template per line (vocabulary order). INPUT (default stdin) is split at
  * '\n'; for each line the driver prints "index<TAB>reason<TAB>session<TAB>timestamp\n"
  * (timestamp "-" when none, else %.17g), or with --mask the line's masked tokens joined by single
- * spaces. A test tool: it may allocate, the library code it drives does not.
+ * spaces. --header N: the first N tokens of each line are its header (not matched, not masked).
+ * A test tool: it may allocate, the library code it drives does not.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +62,14 @@ static size_t split_lines(const unsigned char *buf, size_t len, const unsigned c
     return k;
 }
 
-static void print_masked(const unsigned char *line, size_t len, unsigned rules)
+static void print_masked(const unsigned char *line, size_t len, const alog_frontend *fe)
 {
     static unsigned char out[8 * ALOG_MATCH_MAX_LINE];
     size_t pos = 0, tok_len, out_len;
     const unsigned char *tok;
+    unsigned rules = fe->mask_rules;
     int first = 1;
+    alog_line_content(&line, &len, line, len, fe->header_tokens);
     while (alog_next_token(&tok, &tok_len, line, len, &pos)) {
         alog_mask_token(out, sizeof out, &out_len, tok, tok_len, rules);
         if (!first) fputc(' ', stdout);
@@ -94,28 +97,32 @@ static void print_match(const alog_matcher *m, const alog_session_rule *rule,
 
 int main(int argc, char **argv)
 {
-    unsigned rules = ALOG_MASK_ALL;
+    alog_frontend fe;
     const char *session = "none", *input = NULL, *templates_path = NULL;
     int mask_only = 0, i;
     unsigned char *tbuf, *ibuf;
     const unsigned char **tstarts, **lstarts;
     size_t tlen, ilen, *tlens, *llens, nt, nl, k, need;
-    alog_session_rule rule;
     alog_matcher *m;
     void *mem;
     alog_status st;
+    alog_frontend_default(&fe);
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) rules = (unsigned)strtoul(argv[++i], NULL, 0);
+        if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
+            fe.mask_rules = (unsigned)strtoul(argv[++i], NULL, 0);
+        else if (strcmp(argv[i], "--header") == 0 && i + 1 < argc)
+            fe.header_tokens = (uint32_t)strtoul(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "--session") == 0 && i + 1 < argc) session = argv[++i];
         else if (strcmp(argv[i], "--mask") == 0) mask_only = 1;
         else if (templates_path == NULL) templates_path = argv[i];
         else input = argv[i];
     }
     if (templates_path == NULL) {
-        fprintf(stderr, "usage: match_driver [--rules BITS] [--session RULE] [--mask] TEMPLATES [INPUT]\n");
+        fprintf(stderr, "usage: match_driver [--rules BITS] [--session RULE] [--header N] [--mask] "
+                        "TEMPLATES [INPUT]\n");
         return 2;
     }
-    if (alog_session_rule_parse(&rule, session, strlen(session)) != ALOG_OK) {
+    if (alog_session_rule_parse(&fe.session_rule, session, strlen(session)) != ALOG_OK) {
         fprintf(stderr, "match_driver: bad session rule %s\n", session);
         return 2;
     }
@@ -130,14 +137,14 @@ int main(int argc, char **argv)
     if (nt == (size_t)-1 || nl == (size_t)-1) return 2;
     need = alog_matcher_size(nt);
     mem = malloc(need);
-    st = alog_matcher_init(&m, mem, need, (const char *const *)tstarts, tlens, nt, rules);
+    st = alog_matcher_init_frontend(&m, mem, need, (const char *const *)tstarts, tlens, nt, &fe);
     if (st != ALOG_OK) {
         fprintf(stderr, "match_driver: matcher init failed (status %d)\n", (int)st);
         return 1;
     }
     for (k = 0; k < nl; k++) {
-        if (mask_only) print_masked(lstarts[k], llens[k], rules);
-        else print_match(m, &rule, lstarts[k], llens[k]);
+        if (mask_only) print_masked(lstarts[k], llens[k], &fe);
+        else print_match(m, &fe.session_rule, lstarts[k], llens[k]);
     }
     free(mem);
     free(tstarts);

@@ -13,20 +13,29 @@ ORDER = 80
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", required=True, type=Path, metavar="DIR",
                    help="model directory: vocab.json plus deeplog.onnx/mscred.onnx with their .meta.json "
-                        "(convert-onnx), or deeplog.pth/mscred.pth")
+                        "(convert-onnx), or deeplog.pth/mscred.pth; its frontend.json, when present, gives "
+                        "the session rule, mask rules and header tokens the templates were mined with "
+                        "(the three options below override it one setting at a time)")
     p.add_argument("--logs", required=True, nargs="+", metavar="FILE",
                    help="log files, read as one stream in the order given; - reads standard input "
                         "(works behind tail -F)")
     p.add_argument("--all", action="store_true", dest="all_verdicts",
                    help="print every verdict, not only anomalies")
-    p.add_argument("--session-key", default="none", metavar="RULE",
-                   help="session rule used when parsing the training logs: 'none' (one session) or "
-                        "'prefix:<p>' such as prefix:blk_ (default none)")
+    p.add_argument("--session-key", default=None, metavar="RULE",
+                   help="session rule, overriding frontend.json: 'none' (one session) or 'prefix:<p>' "
+                        "such as prefix:blk_ (default: frontend.json's, else none)")
+    p.add_argument("--header-tokens", type=int, default=None, metavar="N",
+                   help="tokens of each line's header, not matched (parse --header-tokens), overriding "
+                        "frontend.json (default: frontend.json's, else 0)")
+    p.add_argument("--config", type=Path, default=None, metavar="MASKING_JSON",
+                   help="masking config as for parse, overriding frontend.json's mask rules "
+                        "(default: frontend.json's, else every rule)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..detect import DetectConfig, detect
 
     detect(DetectConfig(models=args.models, logs=tuple(args.logs), all_verdicts=args.all_verdicts,
-                        session_key=args.session_key))
+                        session_key=args.session_key, header_tokens=args.header_tokens,
+                        masking_config=args.config))
     return 0

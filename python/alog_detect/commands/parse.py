@@ -23,6 +23,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session-key", default="none", metavar="RULE",
                    help="session rule (docs/matching.md): 'none' (the whole stream is one session, "
                         "the default) or 'prefix:<p>', e.g. prefix:blk_ or prefix:ses_")
+    p.add_argument("--header-tokens", type=int, default=0, metavar="N",
+                   help="the first N tokens of each raw line are its header (date, time, host, "
+                        "service[pid]:) and are not mined (docs/matching.md 2.1; the built-in sample: 4). "
+                        "Session key and timestamp still read the whole line. For loghub-structured input "
+                        "the Content column is mined as it is and N is only recorded for detection on raw "
+                        "lines. Default 0: the whole line")
     p.add_argument("--depth", type=int, default=4, help="Drain tree depth (>= 3, default 4)")
     p.add_argument("--sim-th", type=float, default=0.4, help="Drain similarity threshold (default 0.4)")
     p.add_argument("--max-children", type=int, default=100, help="Drain max children per node (default 100)")
@@ -33,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = parse_logs(ParseConfig(
         logs=tuple(args.logs), out=args.out, format=args.format, masking_config=args.config,
-        session_key=args.session_key, depth=args.depth, sim_th=args.sim_th, max_children=args.max_children))
+        session_key=args.session_key, header_tokens=args.header_tokens, depth=args.depth, sim_th=args.sim_th,
+        max_children=args.max_children))
     print(f"wrote {result.parquet} ({result.lines} lines, {result.num_templates} templates) "
           f"and {result.templates}")
     return 0

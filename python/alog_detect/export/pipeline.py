@@ -34,17 +34,7 @@ class ExportedModel:
 
 
 @dataclass(frozen=True)
-class ExportResult:
-    output_dir: Path
-    exporter: str
-    opset: int
-    models: tuple[ExportedModel, ...]
-    vocab: Path
-    reports: tuple[ValidationReport, ...]
-
-
-@dataclass(frozen=True)
-class _Run:
+class ExportSettings:
     """Decisions shared by every model of one convert_onnx call."""
 
     exporters: TorchExporters
@@ -54,6 +44,17 @@ class _Run:
     supported: frozenset[str]
     vocab: Vocab
     output_dir: Path
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    settings: ExportSettings
+    models: tuple[ExportedModel, ...]
+    reports: tuple[ValidationReport, ...]
+
+    @property
+    def vocab(self) -> Path:
+        return self.settings.output_dir / ENGINE_VOCAB
 
 
 def _plans(config: ExportConfig, vocab: Vocab) -> list[ModelPlan]:
@@ -75,7 +76,7 @@ def _check_output_dir(path: Path) -> None:
                         "pass a directory path to --output-dir")
 
 
-def _export(plan: ModelPlan, run: _Run, workdir: Path) -> tuple[object, Path]:
+def _export(plan: ModelPlan, run: ExportSettings, workdir: Path) -> tuple[object, Path]:
     """Export, simplify and check one model into ``workdir``; returns (ModelProto, its path)."""
     import onnx
 
@@ -109,7 +110,7 @@ def _validate(plan: ModelPlan, onnx_path: Path, parties) -> ValidationReport:
                           plan.validation_inputs(VALIDATION_SAMPLES), plan.decision, parties)
 
 
-def _fail_validation(report: ValidationReport, run: _Run, onnx_name: str) -> None:
+def _fail_validation(report: ValidationReport, run: ExportSettings, onnx_name: str) -> None:
     bad = [r for r in report.results if not r.ok]
     detail = "; ".join(f"{r.party}: max |diff| {r.max_abs_diff:.2e} at |output| <= {r.max_output:.3g}, "
                        f"{report.decision} {r.decisions_equal}/{r.count} identical" for r in bad)
@@ -146,7 +147,7 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
     opset = resolve_opset(exporter, config.opset, plans[0].checkpoint)
     require_exporter_packages(exporter, plans[0].checkpoint)
     _check_output_dir(Path(config.output_dir))
-    run = _Run(exporters, exporter, opset, config.portable,
+    run = ExportSettings(exporters, exporter, opset, config.portable,
                load_supported_ops() if config.portable else frozenset(), vocab, Path(config.output_dir))
     parties = [onnxruntime_party(), *engine_parties()] if config.validate else []
     producer = producers(exporter)
@@ -170,5 +171,4 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
                     _fail_validation(report, run, plan.onnx_name)
                 reports.append(report)
         save_engine_vocab(workdir / ENGINE_VOCAB, vocab)
-    return ExportResult(run.output_dir, exporter, opset, tuple(exported), run.output_dir / ENGINE_VOCAB,
-                        tuple(reports))
+    return ExportResult(run, tuple(exported), tuple(reports))
