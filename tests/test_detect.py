@@ -225,6 +225,22 @@ def test_bad_model_directories(pipeline, tmp_path, cli):
     assert no_log.returncode == 2 and "no such log file" in no_log.stderr_text
 
 
+def test_mscred_metadata_without_a_valid_norm_is_refused(pipeline, tmp_path, cli):
+    """A model directory exported before signatures were normalised (no norm), or one whose norm
+    disagrees with its lines:10 buckets, would misjudge every input: refused in one line."""
+    meta = json.loads((pipeline / "onnx" / "mscred.onnx.meta.json").read_text())
+    assert meta["mscred"]["norm"] == 10
+    for name, section, message in (
+            ("normless", {k: v for k, v in meta["mscred"].items() if k != "norm"}, "malformed mscred metadata ('norm')"),
+            ("mismatch", {**meta["mscred"], "norm": 20}, "norm must be the bucket size 10 under lines:10")):
+        models = tmp_path / name
+        shutil.copytree(pipeline / "onnx", models)
+        (models / "mscred.onnx.meta.json").write_text(json.dumps({**meta, "mscred": section}))
+        run = cli("detect", "--models", models, "--logs", pipeline / "sample" / "sample.log", check=False)
+        assert run.returncode == 2 and message in run.stderr_text and "mscred.onnx.meta.json" in run.stderr_text
+        assert len(run.stderr_text.strip().splitlines()) == 1 and run.stdout_text == ""
+
+
 # ---- the rules by hand, with stand-in models ------------------------------------------------------
 
 VOCAB = Vocab(("alpha <*> <*>", "beta <*> <*>", "gamma <*>"))
@@ -264,15 +280,56 @@ def test_time_buckets_put_mscred_verdicts_before_the_closing_line():
     lines = [b"2026-03-14 06:00:01.000 alpha 1 s_a", b"2026-03-14 06:00:02.000 gamma s_a",
              b"2026-03-14 06:00:03.000 zzz s_a", b"2026-03-14 06:00:14.000 beta 2 s_b"]
     vocab = Vocab((mask(lines[0]), mask(lines[1]), mask(lines[3])))   # line 3 stays unseen
-    spec = SignatureSpec(3, window_sizes=(1,), step=1, steps=1, bucket=BucketRule("seconds", 10))
+    spec = SignatureSpec(3, window_sizes=(1,), step=1, steps=1, bucket=BucketRule("seconds", 10), norm=2)
     zero = lambda batch: np.zeros((len(batch), 1, 8, 8), dtype=np.float32)      # noqa: E731
-    detector = _detector(vocab, MSCREDModel(zero, spec, cell_threshold=0.5, anomaly_threshold=3))
+    detector = _detector(vocab, MSCREDModel(zero, spec, cell_threshold=0.2, anomaly_threshold=3))
     out = [json.loads(v) for v in detector.feed(lines)]
     # Line 4 opens bucket 06:00:10 and so closes 06:00:00 before its own verdict; the unseen
     # line 3 is not counted, so the bucket's last counted line is 2.
     assert [(v["model"], v["line"]) for v in out] == [
         ("deeplog", 1), ("deeplog", 2), ("deeplog", 3), ("mscred", 2), ("deeplog", 4)]
-    # The bucket held templates 0 and 1 once: four cells of 1 against a zero reconstruction,
-    # all above 0.5; 4 > 3 is an anomaly.
+    # The bucket held templates 0 and 1 once: four cells of 1 / (w * norm^2) = 1 / 4 against a zero
+    # reconstruction, all above 0.2; 4 > 3 is an anomaly.
     assert {k: out[3][k] for k in ("score", "anomaly", "reason")} == {"score": 4, "anomaly": True,
                                                                        "reason": "residual"}
+
+
+# ---- front-end settings from the model directory ---------------------------------------------------
+
+def test_frontend_json_in_the_model_directory_replaces_the_flags(pipeline, verdict_lines, tmp_path, cli):
+    """build-deeplog wrote the parse's settings (session rule prefix:ses_) beside vocab.json; in
+    the model directory they stand in for --session-key, and a flag still overrides them."""
+    from alog_detect.frontend import read_frontend
+
+    assert str(read_frontend(pipeline / "dl" / "frontend.json").session_rule) == SESSION_KEY
+    models = tmp_path / "models"
+    shutil.copytree(pipeline / "onnx", models)
+    shutil.copy(pipeline / "dl" / "frontend.json", models / "frontend.json")
+    log = pipeline / "sample" / "sample.log"
+    run = cli("detect", "--models", models, "--logs", log, "--all")
+    assert run.stdout_text.splitlines() == verdict_lines
+    overridden = [json.loads(v) for v in _detect_with(models, log, session_key="none")]
+    assert {v["session"] for v in overridden if v["model"] == "deeplog"} == {"all"}
+    (models / "frontend.json").write_text('{"format_version": 1, "kind": "frontend"}')
+    bad = cli("detect", "--models", models, "--logs", log, check=False)
+    assert bad.returncode == 2 and f"{models / 'frontend.json'}: front-end settings need exactly" in bad.stderr_text
+
+
+def _detect_with(models: Path, *logs, **options) -> list[str]:
+    out = io.StringIO()
+    detect(DetectConfig(models=models, logs=tuple(map(str, logs)), all_verdicts=True, **options), out=out)
+    return out.getvalue().splitlines()
+
+
+def test_header_tokens_are_not_matched_but_keyed():
+    from alog_detect.frontend import Frontend
+
+    frontend = Frontend(session_rule=parse_session_rule("prefix:s_"), header_tokens=2)
+    deeplog = DeepLogModel(_fake_deeplog, window=2, top_k=2, vocab_size=3)
+    detector = Detector(Models(VOCAB, deeplog, None, frontend), all_verdicts=True)
+    lines = [b"08:00 s_a alpha 1 x", b"08:01 s_b gamma 2", b"08:02 s_a", b"   ", b"alpha 3 s_a"]
+    out = [json.loads(v) for v in detector.feed(lines)]
+    # The session key comes from the header (s_a, s_b); a line of header tokens only has an empty
+    # content, which no template matches; the last line's 'alpha 3' is its header.
+    assert [(v["line"], v["session"], v["template"], v["reason"]) for v in out] == [
+        (1, "s_a", 0, "ok"), (2, "s_b", 2, "not_in_topk"), (3, "s_a", -1, "unseen"), (5, "s_a", -1, "unseen")]

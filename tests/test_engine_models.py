@@ -54,8 +54,8 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module", params=["plain", "asan+ubsan"])
-def runner(request, tmp_path_factory) -> Path:
-    return cbuild.build_runner(tmp_path_factory.getbasetemp(), sanitize=request.param != "plain")
+def runner(request) -> Path:
+    return cbuild.build_tool("onnx_runner", san=request.param != "plain")
 
 
 def random_input(name: str, batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -105,9 +105,8 @@ def test_deeplog_top_k_sets_match(models, runner, tmp_path):
 
 def test_fast_kernels_equal_reference_kernels(models, tmp_path):
     """The fast paths (the LSTM's blocked mat-vec) give the reference kernels' exact bits."""
-    reference = cbuild.build(tmp_path, "onnx_runner_reference", [*cbuild.CORE_SOURCES, cbuild.RUNNER_SOURCE],
-                             extra_flags=("-DALOG_REFERENCE_KERNELS",))
-    fast = cbuild.build_runner(tmp_path)
+    reference = cbuild.build_tool("onnx_runner_reference")
+    fast = cbuild.build_tool("onnx_runner")
     x = random_input("deeplog", 3, np.random.default_rng(11))
     (a,) = cbuild.run_model(reference, models["deeplog"], [x], tmp_path / "ref", batch=3).outputs
     (b,) = cbuild.run_model(fast, models["deeplog"], [x], tmp_path / "fast", batch=3).outputs
@@ -172,9 +171,8 @@ def test_garbage_fails_to_load(runner, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def mutate(tmp_path_factory) -> Path:
-    sources = [*cbuild.CORE_SOURCES, cbuild.FUZZ_DIR / "model_check.c", cbuild.FUZZ_DIR / "mutate_model.c"]
-    return cbuild.build(tmp_path_factory.getbasetemp(), "mutate_model", sources, sanitize=True)
+def mutate() -> Path:
+    return cbuild.build_tool("mutate_model", san=True)
 
 
 def test_every_prefix_and_bit_flip_fails_cleanly(models, mutate, tmp_path):
@@ -200,15 +198,14 @@ def test_fuzz_model_smoke(models, tmp_path):
     """A short libFuzzer run of the model reader seeded with a real model: no crash, no report."""
     import onnx
 
-    sources = [*cbuild.CORE_SOURCES, cbuild.FUZZ_DIR / "model_check.c", cbuild.FUZZ_DIR / "fuzz_model.c"]
-    fuzzer = cbuild.build(tmp_path, "fuzz_model", sources, cc="clang",
-                          extra_flags=("-fsanitize=fuzzer,address,undefined", "-g", "-O1"))
+    fuzzer = cbuild.build_fuzzer("fuzz_model")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     model = onnx.load(str(models["deeplog"]))
     del model.metadata_props[:]
     (corpus / "deeplog.onnx").write_bytes(model.SerializeToString())
+    # In tmp_path: libFuzzer writes what it finds (crash-*) into the working directory.
     proc = subprocess.run([str(fuzzer), "-runs=3000", "-max_len=65536", "-seed=1", str(corpus)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Done 3000 runs" in proc.stderr

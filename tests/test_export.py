@@ -83,8 +83,8 @@ def test_cli_portable_validate_writes_the_model_directory(trained, tmp_path, cli
     proc = cli("convert-onnx", "--deeplog-model", trained / "deeplog.pth", "--mscred-model",
                trained / "mscred.pth", "--vocab", trained / "vocab.json", "--output-dir", out,
                "--portable", "--validate")
-    assert sorted(p.name for p in out.iterdir()) == ["deeplog.onnx", "deeplog.onnx.meta.json", "mscred.onnx",
-                                                     "mscred.onnx.meta.json", "vocab.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["deeplog.onnx", "deeplog.onnx.meta.json", "frontend.json",
+                                                     "mscred.onnx", "mscred.onnx.meta.json", "vocab.json"]
     assert not [p for p in tmp_path.iterdir() if p.name != "models"], "temporary directory left behind"
     # One line says which exporter ran; torch's DeprecationWarning is not shown.
     exporter_lines = [ln for ln in proc.stdout_text.splitlines() if ln.startswith("exporter: ")]
@@ -137,7 +137,8 @@ def test_export_is_deterministic(trained, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     convert_onnx(_config(trained, a), say=lambda line: None)
     convert_onnx(_config(trained, b), say=lambda line: None)
-    for name in ("deeplog.onnx", "deeplog.onnx.meta.json", "mscred.onnx", "mscred.onnx.meta.json", "vocab.json"):
+    for name in ("deeplog.onnx", "deeplog.onnx.meta.json", "mscred.onnx", "mscred.onnx.meta.json", "vocab.json",
+                 "frontend.json"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
@@ -145,7 +146,8 @@ def test_either_model_alone(trained, tmp_path):
     out = tmp_path / "only-mscred"
     result = convert_onnx(_config(trained, out, deeplog_model=None), say=lambda line: None)
     assert [m.kind for m in result.models] == ["mscred"]
-    assert sorted(p.name for p in out.iterdir()) == ["mscred.onnx", "mscred.onnx.meta.json", "vocab.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["frontend.json", "mscred.onnx", "mscred.onnx.meta.json",
+                                                     "vocab.json"]
 
 
 def test_supported_ops_file_is_sorted_and_covers_both_models(trained, tmp_path):
@@ -468,3 +470,21 @@ def test_validation_data_flags_and_discovery(trained, tmp_path):
     assert [r.inputs.real > 0 for r in result.reports] == [True, True]
     real = result.reports[0].inputs.arrays[:result.reports[0].inputs.real]
     assert len(np.unique(real, axis=0)) == len(real) and real.max() <= 9
+
+
+def test_frontend_settings_travel_into_the_model_directory(trained, tmp_path):
+    from alog_detect.frontend import FRONTEND_NAME, Frontend, read_frontend, write_frontend
+
+    vocab_dir = tmp_path / "v"
+    vocab_dir.mkdir()
+    (vocab_dir / "vocab.json").write_bytes((trained / "vocab.json").read_bytes())
+    settings = Frontend().with_options(session_key="prefix:ses_", header_tokens=4)
+    write_frontend(vocab_dir / FRONTEND_NAME, settings)
+    out = tmp_path / "m"
+    convert_onnx(_config(trained, out, vocab=vocab_dir / "vocab.json"), say=lambda line: None)
+    assert read_frontend(out / FRONTEND_NAME) == settings
+
+    (vocab_dir / FRONTEND_NAME).write_text('{"format_version": 1, "kind": "frontend"}')
+    with pytest.raises(UserError, match=FRONTEND_NAME):
+        convert_onnx(_config(trained, tmp_path / "bad", vocab=vocab_dir / "vocab.json"), say=lambda line: None)
+    assert not (tmp_path / "bad").exists()

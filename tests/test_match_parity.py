@@ -13,18 +13,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alog_detect import masking, matching, sessions
-from match_helpers import (REPO, MATCH_SOURCES, STRICT_FLAGS, build_driver, compiler, drain_vocabulary,
-                           loghub_raw, loghub_sets, raw_lines, sample_log)
+import cbuild
+from match_helpers import drain_vocabulary, loghub_raw, loghub_sets, raw_lines, sample_log
 
 RULE_BITS = {name: 1 << i for i, name in enumerate(masking.MASK_RULES)}
 
-pytestmark = pytest.mark.skipif(compiler() is None, reason="no C compiler (cc) on PATH")
+pytestmark = pytest.mark.skipif(cbuild.compiler() is None, reason="no C compiler (cc) on PATH")
 
 
 @pytest.fixture(scope="module", params=["plain", "asan+ubsan"])
-def driver(request, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("match") / f"match_driver_{request.param.replace('+', '_')}"
-    return build_driver(out, sanitize=request.param != "plain")
+def driver(request) -> Path:
+    return cbuild.build_tool("match_driver", san=request.param != "plain")
 
 
 # ---- running both sides ------------------------------------------------------------------------
@@ -191,17 +190,9 @@ def test_parity_on_generated_lines(driver, tmp_path, case):
 
 # ---- fuzzing -----------------------------------------------------------------------------------
 
-FUZZ_SOURCE = REPO / "cengine" / "fuzz" / "fuzz_match.c"
-
-
-@pytest.mark.skipif(compiler("clang") is None, reason="clang (libFuzzer) not installed")
+@pytest.mark.skipif(cbuild.compiler("clang") is None, reason="clang (libFuzzer) not installed")
 def test_fuzz_match_smoke(tmp_path):
-    binary = tmp_path / "fuzz_match"
-    cmd = ["clang", *STRICT_FLAGS, "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
-           "-fno-sanitize-recover=all", f"-I{REPO / 'cengine' / 'include'}", *map(str, MATCH_SOURCES),
-           str(FUZZ_SOURCE), "-o", str(binary)]
-    build = subprocess.run(cmd, capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
+    binary = cbuild.build_fuzzer("fuzz_match")
     run = subprocess.run([str(binary), "-max_total_time=10", "-max_len=4096", "-seed=1"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -191,6 +191,11 @@ def test_build_mscred_cli_errors(cli, parsed, tmp_path):
     bad = cli("build-mscred", "--parsed", parsed, "--out-dir", tmp_path / "o", "--bucket", "minutes:3", check=False)
     assert bad.returncode == 2 and "bucket unit must be one of lines, seconds" in bad.stderr_text
     assert not (tmp_path / "o").exists()
+    inexact = cli("build-mscred", "--parsed", parsed, "--out-dir", tmp_path / "o", "--bucket", "lines:529",
+                  check=False)   # default windows up to 60: 60 * 529^2 >= 2^24
+    assert inexact.returncode == 2 and "is not below 2^24" in inexact.stderr_text
+    assert "max(window) * N^2 below 2^24" in inexact.stderr_text and len(inexact.stderr_text.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
     short = _write_parsed(tmp_path / "short.parquet", PATTERN * 3)
     few = cli("build-mscred", "--parsed", short, "--out-dir", tmp_path / "o", check=False)
     assert few.returncode == 2 and "not one model input" in few.stderr_text
@@ -299,6 +304,41 @@ def test_checkpoint_records_everything_and_calibration_holds(trained, data_dir):
     burst[:, -1, :, 3, 0] += 0.4
     burst_scores = residual_scores(torch_reconstructor(loaded.model)(burst), burst[:, -1], loaded.cell_threshold)
     assert (burst_scores > scores).mean() > 0.9
+
+
+def test_training_on_normalised_signatures_takes_the_count_product_steps():
+    """The scaled first/last layers and their Adam groups make training on x = counts / K follow,
+    step for step, training the default-initialised network on the count products x * K."""
+    import torch
+
+    from alog_detect.models.mscred import MSCRED, MSCREDConfig
+    from alog_detect.train.mscred import _count_product_groups
+
+    scale = 400.0
+    config = MSCREDConfig(n=8, scales=2, steps=2, channels=(2, 2, 2, 2))
+    torch.manual_seed(0)
+    raw = MSCRED(config)
+    normalised = MSCRED(config)
+    normalised.load_state_dict(raw.state_dict())
+    groups = _count_product_groups(normalised, scale, lr=1e-3)
+    assert [g["lr"] for g in groups] == [1e-3, 1e-3 * scale, 1e-3 / scale]
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 40, (4, 2, 2, 8, 8)).astype(np.float32))
+    with torch.no_grad():
+        assert torch.allclose(normalised(x / scale) * scale, raw(x), rtol=1e-4, atol=1e-4)
+
+    start = raw.enc2.weight.detach().clone()
+    raw_opt, norm_opt = torch.optim.Adam(raw.parameters(), lr=1e-3), torch.optim.Adam(groups)
+    for _ in range(3):
+        for model, opt, inputs in ((raw, raw_opt, x), (normalised, norm_opt, x / scale)):
+            loss = torch.mean((model(inputs) - inputs[:, -1]) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    # Three steps of ~1e-3 each moved the weights; both trainings moved them alike.
+    assert (raw.enc2.weight - start).abs().max() > 1e-3
+    assert (normalised.enc2.weight - raw.enc2.weight).abs().max() < 1e-5
+    assert torch.allclose(normalised.enc1.weight, raw.enc1.weight * scale, rtol=1e-4)
+    assert torch.allclose(normalised.dec1.bias * scale, raw.dec1.bias, rtol=1e-4, atol=1e-7)
 
 
 def test_detection_meta_carries_the_rule(trained):

@@ -178,7 +178,7 @@ FRONTEND = {"format_version": 1, "kind": "frontend", "mask_rules": ["num", "ip"]
 
 @pytest.mark.parametrize("change,message", [
     ({"format_version": 2}, "format_version 2 is not supported"),
-    ({"kind": "vocab"}, "not front-end settings"),
+    ({"kind": "vocab"}, "not a frontend file"),
     ({"header_tokens": -1}, "header_tokens must be an integer"),
     ({"header_tokens": 2.0}, "header_tokens must be an integer"),
     ({"header_tokens": 1 << 32}, "header_tokens must be an integer"),
@@ -209,6 +209,11 @@ def test_frontend_json_round_trip_and_options(tmp_path):
     del_field = {k: v for k, v in FRONTEND.items() if k != "session_rule"}
     with pytest.raises(UserError, match="exactly the fields"):
         Frontend.from_json(del_field, "x")
+    assert from_parquet_metadata({b"other": b"1"}, "p.parquet") is None
+    with pytest.raises(UserError, match=r"p.parquet \(metadata alog.frontend\): front-end settings are not readable"):
+        from_parquet_metadata({b"alog.frontend": b"{"}, "p.parquet")
+    with pytest.raises(UserError, match="not front-end settings"):
+        from_parquet_metadata({b"alog.frontend": b"[]"}, "p.parquet")
 
 
 def test_same_input_gives_the_same_table(parsed_sample, tmp_path):

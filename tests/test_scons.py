@@ -46,16 +46,40 @@ int alog_twice(int x) { return 2 * x; }
     "cengine/src/cli/main.c": """#include <stdio.h>
 #include <string.h>
 #include "alog.h"
+#ifdef ALOG_HAVE_MODEL_META
 #include "alog_model_meta.h"
 #define ALOG_VOCAB_IMPLEMENTATION
 #include "alog_vocab.h"
+#endif
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+#ifdef ALOG_HAVE_MODEL_META
         printf("alog-engine %s deeplog %s\\n", ALOG_VERSION_STRING, ALOG_META_DEEPLOG_ONNX_SHA256);
+#else
+        printf("alog-engine %s generic\\n", ALOG_VERSION_STRING);
+#endif
         return 0;
     }
+#ifdef ALOG_HAVE_MODEL_META
     printf("%d templates, first: %s\\n", ALOG_VOCAB_SIZE, alog_vocab_templates[0]);
+#endif
     return 0;
+}
+""",
+    "cengine/tests/drivers/twice_tool.c": """#include <stdio.h>
+#include <stdlib.h>
+#include "twice.h"
+int main(int argc, char **argv) {
+    printf("%d\\n", alog_twice(argc > 1 ? atoi(argv[1]) : 0));
+    return 0;
+}
+""",
+    "cengine/fuzz/fuzz_twice.c": """#include <stddef.h>
+#include <stdint.h>
+#include "twice.h"
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    return size > 0 && alog_twice(data[0]) != 2 * data[0];
 }
 """,
     "cengine/tests/test_twice.c": """#include <stdio.h>
@@ -69,7 +93,8 @@ int main(void) {
 """,
 }
 TINY_OPTIONS = ("logs=small.log", "epochs=1", "mscred_epochs=1", "hidden=8", "layers=1", "window=4",
-                "top_k=2", "mscred_windows=2,4")
+                "top_k=2", "mscred_windows=2,4", "session_key=prefix:ses_", "header_tokens=4")
+MODEL_FREE = ("lib", "tools", "tests")
 
 
 def scons(tree: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -136,8 +161,9 @@ def test_help_lists_every_option_with_its_default(tree):
     out = scons(tree, "-h").stdout
     for name, default in (("target", "host"), ("logs", ""), ("window", "10"), ("top_k", "9"),
                           ("hidden", "64"), ("layers", "2"), ("epochs", "3"), ("mscred_windows", "10,30,60"),
-                          ("mscred_epochs", "3"), ("optimize", "speed"), ("embed_model", "auto"),
-                          ("san", "no")):
+                          ("mscred_epochs", "3"), ("session_key", "auto"), ("header_tokens", "auto"),
+                          ("sim_th", "0.4"), ("optimize", "speed"), ("embed_model", "auto"),
+                          ("san", "no"), ("fuzz", "no")):
         assert re.search(rf"^{name}: .*\n\s+default: {re.escape(default)}$", out, re.M), name
     assert "host" in out and "(also: native)" in out
 
@@ -164,6 +190,11 @@ def test_target_alias_builds_into_the_canonical_target_dir(tree):
     ("colour=blue", "unknown option(s): colour"),
     ("logs=nothing/*.log", "logs=nothing/*.log: nothing/*.log: glob matches no file"),
     ("logs=missing.log", "no such log file"),
+    ("session_key=blk_", "session_key=blk_: not a session key rule"),
+    ("header_tokens=-1", "header_tokens=-1: header_tokens must be an integer"),
+    ("header_tokens=four", "header_tokens=four: header_tokens must be an integer"),
+    ("sim_th=2", "sim_th=2: not a similarity threshold"),
+    ("sim_th=high", "sim_th=high: not a similarity threshold"),
 ])
 def test_bad_option_is_reported_before_any_work(tree, option, message):
     proc = scons(tree, option, check=False)
@@ -199,6 +230,49 @@ def test_dry_run_lists_every_stage_and_writes_nothing(tree):
     assert positions.index(min(positions)) == 0 and out.index(stages[-1]) == max(positions)
     assert "alog_model_data.c" not in out          # host does not embed the model by default
     assert not (tree / "build").exists() and not (tree / "dist").exists()
+
+
+def test_every_compile_uses_the_strict_flags_and_no_fused_multiply_add(tree):
+    out = scons(tree, "-n", *MODEL_FREE).stdout
+    compiles = [line for line in out.splitlines() if " -c " in line]
+    assert len(compiles) >= 4
+    for line in compiles:
+        words = line.split()
+        assert {"-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off"} <= set(words), line
+    assert not (tree / "build").exists()
+
+
+def test_parse_options_resolve_auto_for_the_logs_being_parsed():
+    sys.path.insert(0, str(REPO / "site_scons"))
+    try:
+        import alog_options
+    finally:
+        sys.path.remove(str(REPO / "site_scons"))
+    options = {"session_key": "auto", "header_tokens": "auto", "sim_th": "0.4"}
+    assert alog_options.parse_settings(options, builtin_sample=True) == {
+        "session_key": "prefix:ses_", "header_tokens": 4, "sim_th": 0.4}
+    assert alog_options.parse_settings(options, builtin_sample=False) == {
+        "session_key": "none", "header_tokens": 0, "sim_th": 0.4}
+    given = {"session_key": "prefix:blk_", "header_tokens": "2", "sim_th": "0.7"}
+    assert alog_options.parse_settings(given, builtin_sample=True) == {
+        "session_key": "prefix:blk_", "header_tokens": 2, "sim_th": 0.7}
+
+
+@pytest.mark.parametrize("options, settings", [
+    ((), '{"header_tokens": 4, "session_key": "prefix:ses_", "sim_th": 0.4}'),
+    (("logs=small.log",), '{"header_tokens": 0, "session_key": "none", "sim_th": 0.4}'),
+    (("logs=small.log", "header_tokens=3", "session_key=prefix:blk_", "sim_th=0.6"),
+     '{"header_tokens": 3, "session_key": "prefix:blk_", "sim_th": 0.6}'),
+])
+def test_the_parse_stage_gets_the_settings_that_fit_the_logs(tree, options, settings):
+    """The built-in sample: 4 header tokens (date time host service[pid]:), `ses_` sessions."""
+    (tree / "small.log").write_text("2026-03-14 08:12:33.123 gw sshd[1]: INFO ses_9f3a12bc hello\n")
+    try:
+        out = scons(tree, "-n", "--tree=all", "build/common/parsed/parsed.parquet", *options).stdout
+    finally:
+        (tree / "small.log").unlink()
+    params = out[out.index("+-build/common/parsed/parsed.parquet"):]
+    assert f"+-{settings}\n" in params
 
 
 # ---- the generated headers -----------------------------------------------------------------------------
@@ -329,6 +403,96 @@ def test_default_build_ends_with_the_bundle_and_says_how_to_run_it(built):
     assert version == f"alog-engine {__version__} deeplog {deeplog_sha}\n"
 
 
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def model_free(tmp_path_factory):
+    """A tree where only the model-free targets were built, plain then san=1."""
+    root = _copy_build_files(tmp_path_factory.mktemp("scons_model_free"))
+    plain = scons(root, *MODEL_FREE)
+    plain_files = {name: (root / "build" / name).read_bytes() for name in _files(root / "build")}
+    san = scons(root, *MODEL_FREE, "san=1")
+    return root, plain, plain_files, san
+
+
+def test_lib_tools_and_tests_build_without_training(model_free):
+    root, plain, _, _ = model_free
+    built = _files(root / "build")
+    assert not any(name.endswith((".pth", ".onnx", ".parquet")) for name in built)
+    assert not (root / "build/common").exists() and not (root / "build/host/gen").exists()
+    assert {"host/lib/libalog.a", "host/lib/libalog.so", "host/tools/alog-engine", "host/tools/twice_tool",
+            "host/tests/test_twice"} <= built
+    version = subprocess.run([root / "build/host/tools/alog-engine", "--version"], capture_output=True,
+                             text=True, check=True).stdout
+    assert version == f"alog-engine {__version__} generic\n"
+    tool = subprocess.run([root / "build/host/tools/twice_tool", "21"], capture_output=True, text=True, check=True)
+    assert tool.stdout == "42\n"
+    assert "fuzz" not in plain.stdout and not (root / "build/host/fuzz").exists()
+
+
+def test_san_builds_into_its_own_variant_dir(model_free):
+    root, plain, plain_files, san = model_free
+    san_compiles = [line for line in san.stdout.splitlines() if " -c " in line]
+    assert san_compiles and all("-fsanitize=address,undefined" in line and " -o build/host-san/" in line
+                                for line in san_compiles)
+    assert all("-fsanitize" not in line for line in plain.stdout.splitlines())
+    assert {"host-san/tools/alog-engine", "host-san/tools/twice_tool", "host-san/tests/test_twice",
+            "host-san/lib/libalog.a"} <= _files(root / "build")
+    # The plain build is untouched and still up to date.
+    assert all((root / "build" / name).read_bytes() == data for name, data in plain_files.items())
+    assert scons(root, "--question", *MODEL_FREE, check=False).returncode == 0
+    assert scons(root, "--question", *MODEL_FREE, "san=1", check=False).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("clang") is None, reason="libFuzzer needs clang")
+def test_fuzz_harnesses_build_with_clang_when_asked(model_free):
+    root, _, _, _ = model_free
+    out = scons(root, "fuzz", "fuzz=1").stdout
+    assert re.search(r"^\S*clang -o build/host/cengine-fuzz/fuzz/fuzz_twice.o .*-fsanitize=fuzzer-no-link", out, re.M)
+    run = subprocess.run([root / "build/host/fuzz/fuzz_twice", "-runs=50", "-seed=1"], capture_output=True,
+                         text=True, cwd=root)
+    assert run.returncode == 0 and "Done 50 runs" in run.stderr
+
+
+def test_check_tools_runs_the_real_tools_without_training(tmp_path):
+    """The real engine's tools under `scons check-tools`: onnx_runner must give onnxruntime's
+    outputs on a tiny model made at build time, mutate_model must survive its bit flips."""
+    root = _copy_build_files(tmp_path)
+    for name in ("src", "tests", "fuzz"):
+        shutil.rmtree(root / "cengine" / name, ignore_errors=True)
+        shutil.copytree(REPO / "cengine" / name, root / "cengine" / name)
+    proc = scons(root, "check-tools")
+    for name in ("onnx_runner", "mutate_model", "alog-engine-generic",
+                 *(p.stem for p in (REPO / "cengine/tests").glob("test_*.c"))):
+        assert f"PASS {name}\n" in proc.stdout, name
+    assert (root / "build/common/check/tiny.onnx").is_file()
+    assert not (root / "build/common/train").exists() and not (root / "build/host/gen").exists()
+
+
+def test_onnx_runner_check_fails_on_a_difference(tmp_path):
+    sys.path.insert(0, str(REPO / "site_scons" / "site_tools"))
+    try:
+        import alog_check
+    finally:
+        sys.path.remove(str(REPO / "site_scons" / "site_tools"))
+    import numpy as np
+
+    expected = np.array([0.25, 0.5, 0.25], np.float32)
+    expected.tofile(tmp_path / "expected.bin")
+    node = type("Node", (), {"abspath": str(tmp_path / "expected.bin")})()
+    env = {"ALOG_CHECK_EXPECTED": node, "ALOG_CHECK_OUT": str(tmp_path)}
+    ok = subprocess.CompletedProcess([], 0, b"{}", b"")
+    (expected + np.float32(4e-6)).tofile(tmp_path / "0.bin")
+    assert alog_check.VERDICTS["same_outputs"](ok, env) is None
+    (expected + np.float32(1e-3)).tofile(tmp_path / "0.bin")
+    assert "max |diff| 0.001" in alog_check.VERDICTS["same_outputs"](ok, env)
+    expected[:2].tofile(tmp_path / "0.bin")
+    assert "2 output values, expected 3" in alog_check.VERDICTS["same_outputs"](ok, env)
+    assert alog_check.VERDICTS["same_outputs"](subprocess.CompletedProcess([], 3, b"", b""), env) == "exit 3"
+
+
 def test_second_build_with_nothing_changed_does_nothing(built):
     root, _ = built
     assert scons(root, "--question", *TINY_OPTIONS, check=False).returncode == 0
@@ -373,7 +537,8 @@ def test_changing_a_template_regenerates_only_its_header(built):
         assert b"/* edited */" in (root / "build/host/gen/alog_vocab.h").read_bytes()
     assert "build/host/gen/alog_vocab.h" in changed
     assert not any(t.startswith("build/common/") or t.endswith("alog_model_meta.h") for t in changed)
-    assert {t for t in changed if t.endswith(".o")} == {"build/host/cengine/src/cli/main.o"}
+    # Only the engine bound to the models sees the generated headers.
+    assert {t for t in changed if t.endswith(".o")} == {"build/host/cengine-bound/src/cli/main.o"}
     scons(root, *TINY_OPTIONS)
 
 
@@ -390,6 +555,15 @@ def test_a_training_option_retrains_only_its_model(built, option, retrained, kep
     changed = rebuilt(scons(root, "-n", "--debug=explain", *options).stdout)
     assert retrained in changed and kept not in changed
     assert "build/common/parsed/parsed.parquet" not in changed
+
+
+@pytest.mark.parametrize("option", ["session_key=none", "header_tokens=0", "sim_th=0.5"])
+def test_a_parse_option_reparses(built, option):
+    root, _ = built
+    name = option.split("=")[0]
+    options = [o for o in TINY_OPTIONS if not o.startswith(f"{name}=")] + [option]
+    changed = rebuilt(scons(root, "-n", "--debug=explain", *options).stdout)
+    assert "build/common/parsed/parsed.parquet" in changed
 
 
 def test_changing_the_logs_reparses(built):

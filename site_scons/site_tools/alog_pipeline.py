@@ -89,7 +89,7 @@ def _codegen(targets, sources, params):
 STAGES = {
     "AlogSample": ("sample", _sample, ["sample_labels.csv", "sample_windows.csv"]),
     "AlogParse": ("parse", _parse, [lambda first: first.replace(".parquet", ".templates.json")]),
-    "AlogDeepLogData": ("build-deeplog", _deeplog_data, ["sequences.parquet"]),
+    "AlogDeepLogData": ("build-deeplog", _deeplog_data, ["sequences.parquet", "frontend.json"]),
     "AlogMSCREDData": ("build-mscred", _mscred_data, ["signatures.json"]),
     "AlogTrainDeepLog": ("deeplog-train", _train_deeplog, [lambda first: first + ".png"]),
     "AlogTrainMSCRED": ("mscred-train", _train_mscred, [lambda first: first + ".png"]),

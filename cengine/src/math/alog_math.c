@@ -2,74 +2,169 @@
  * alog_math.c - expf, tanhf and the logistic sigmoid after Cephes (S. L. Moshier): a
  * Cody-Waite range reduction and short minimax polynomials, float only, so a Cortex-M4F
  * runs them in hardware and gets the same numbers as the host.
+ *
+ * Written without branches: every case is computed and the answer picked with bit masks. That
+ * is what lets gcc and clang vectorize the array versions at -O2 (a branch, or a select they
+ * turn back into one, stops them: they will not evaluate a float operation speculatively). The
+ * scalar and array functions share one body per function, so they return the same bits.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "alog_math.h"
 
-/* 2^n for n in [-126, 127], built from its bits. */
-static float pow2i(int n)
+/* The array functions run blocks of this many elements: a trip count the compiler knows is
+ * what gcc's -O2 cost model needs before it vectorizes a loop. */
+#define BLOCK 16
+
+/* The bodies below must be inlined into the block loops to be vectorized there. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* ---- bits and selection --------------------------------------------------------------------- */
+
+static ALWAYS_INLINE uint32_t bits_of(float f)
 {
-    unsigned long bits = (unsigned long)(n + 127) << 23;
-    unsigned int u = (unsigned int)bits;
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static ALWAYS_INLINE float float_of(uint32_t u)
+{
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
 }
 
-static float infinity(void)
+/* 2^n for n in [-126, 127], built from its bits. */
+static ALWAYS_INLINE float pow2i(int n)
 {
-    const unsigned int bits = 0x7f800000u;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
+    return float_of((uint32_t)(n + 127) << 23);
 }
 
-float alog_expf(float x)
+/* cond ? a : b, both already computed. */
+static ALWAYS_INLINE float pick(int cond, float a, float b)
 {
-    float fx, r, z, p;
-    int n;
-    if (x != x)
-        return x;
-    if (x > 88.72283905206835f)
-        return infinity();
-    if (x < -103.97208f)
-        return 0.0f;
+    uint32_t mask = 0u - (uint32_t)(cond != 0);
+    return float_of((bits_of(a) & mask) | (bits_of(b) & ~mask));
+}
+
+static ALWAYS_INLINE int pick_int(int cond, int a, int b)
+{
+    uint32_t mask = 0u - (uint32_t)(cond != 0);
+    return (int)(((uint32_t)a & mask) | ((uint32_t)b & ~mask));
+}
+
+/* ---- the functions, one element ------------------------------------------------------------ */
+
+static ALWAYS_INLINE float exp_one(float x)
+{
+    const float hi = 88.72283905206835f, lo = -103.97208f; /* beyond: inf and 0 */
+    /* clamped, NaN included, so the conversion to int below is always defined */
+    float xc = pick(x >= lo, x, lo), fx, r, z, p, e;
+    int n, scale;
+    xc = pick(xc <= hi, xc, hi);
     /* x = n ln2 + r, |r| <= ln2 / 2, ln2 split in two so n * ln2_hi is exact */
-    fx = x * 1.44269504088896341f;
-    n = (int)(fx >= 0.0f ? fx + 0.5f : fx - 0.5f);
-    r = x - (float)n * 0.693359375f;
+    fx = xc * 1.44269504088896341f;
+    n = (int)(fx + pick(fx >= 0.0f, 0.5f, -0.5f));
+    r = xc - (float)n * 0.693359375f;
     r = r - (float)n * -2.12194440e-4f;
     z = r * r;
     p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
           4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
     p = p * z + r + 1.0f;
-    if (n > 127)
-        return p * pow2i(127) * pow2i(n - 127);
-    if (n < -126)
-        return p * pow2i(n + 64) * pow2i(-64);
-    return p * pow2i(n);
+    /* 2^n in two factors when 2^n itself is not a normal float (then exactly 2^n * 1) */
+    scale = pick_int(n > 127, 127, pick_int(n < -126, n + 64, n));
+    e = p * pow2i(scale) * pow2i(n - scale);
+    return pick(x != x, x, pick(x > hi, float_of(0x7f800000u), pick(x < lo, 0.0f, e)));
+}
+
+static ALWAYS_INLINE float tanh_one(float x)
+{
+    float z = pick(x < 0.0f, -x, x);
+    /* |x| >= 0.625: 1 - 2 / (e^2|x| + 1); the argument bounded where tanh rounds to 1 */
+    float big = 1.0f - 2.0f / (exp_one(2.0f * pick(z <= 9.0f, z, 9.0f)) + 1.0f);
+    float x2 = x * x;
+    float small = ((((-5.70498872745e-3f * x2 + 2.06390887954e-2f) * x2 - 5.37397155531e-2f) *
+                        x2 + 1.33314422036e-1f) * x2 - 3.33332819422e-1f) * x2 * x + x;
+    float r = pick(z >= 0.625f, pick(x < 0.0f, -big, big), small);
+    r = pick(z > 9.0f, pick(x < 0.0f, -1.0f, 1.0f), r); /* tanh(9) rounds to 1 in float */
+    return pick(x != x, x, r);
+}
+
+static ALWAYS_INLINE float sigmoid_one(float x)
+{
+    /* exp(-x) overflows to inf for x < -88.7, giving exactly 0: the right limit */
+    return 1.0f / (1.0f + exp_one(-x));
+}
+
+float alog_expf(float x)
+{
+    return exp_one(x);
 }
 
 float alog_tanhf(float x)
 {
-    float z = x < 0.0f ? -x : x, r;
-    if (x != x)
-        return x;
-    if (z > 9.0f) /* tanh(9) rounds to 1 in float */
-        return x < 0.0f ? -1.0f : 1.0f;
-    if (z >= 0.625f) {
-        r = 1.0f - 2.0f / (alog_expf(2.0f * z) + 1.0f);
-        return x < 0.0f ? -r : r;
-    }
-    z = x * x;
-    r = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-          1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
-    return r;
+    return tanh_one(x);
 }
 
 float alog_sigmoidf(float x)
 {
-    /* exp(-x) overflows to inf for x < -88.7, giving exactly 0: the right limit */
-    return 1.0f / (1.0f + alog_expf(-x));
+    return sigmoid_one(x);
+}
+
+/* ---- arrays -------------------------------------------------------------------------------- */
+
+static void exp_block(float *v)
+{
+    int i;
+    for (i = 0; i < BLOCK; ++i)
+        v[i] = exp_one(v[i]);
+}
+
+static void tanh_block(float *v)
+{
+    int i;
+    for (i = 0; i < BLOCK; ++i)
+        v[i] = tanh_one(v[i]);
+}
+
+static void sigmoid_block(float *v)
+{
+    int i;
+    for (i = 0; i < BLOCK; ++i)
+        v[i] = sigmoid_one(v[i]);
+}
+
+/* Whole blocks in place, then the tail through a zero-padded copy of one block. */
+static void each_block(float *v, size_t n, void (*block)(float *))
+{
+    float tail[BLOCK] = {0.0f};
+    size_t i = 0;
+    for (; i + BLOCK <= n; i += BLOCK)
+        block(v + i);
+    if (i < n) {
+        memcpy(tail, v + i, (n - i) * sizeof(float));
+        block(tail);
+        memcpy(v + i, tail, (n - i) * sizeof(float));
+    }
+}
+
+void alog_expf_array(float *v, size_t n)
+{
+    each_block(v, n, exp_block);
+}
+
+void alog_tanhf_array(float *v, size_t n)
+{
+    each_block(v, n, tanh_block);
+}
+
+void alog_sigmoidf_array(float *v, size_t n)
+{
+    each_block(v, n, sigmoid_block);
 }

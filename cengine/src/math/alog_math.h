@@ -8,8 +8,15 @@
 #ifndef ALOG_MATH_H
 #define ALOG_MATH_H
 
+#include <stddef.h>
+
 float alog_expf(float x);
 float alog_tanhf(float x);
 float alog_sigmoidf(float x);
+
+/* v[i] = f(v[i]) for i < n, the same bits as the scalar functions; vectorized by the compiler. */
+void alog_expf_array(float *v, size_t n);
+void alog_tanhf_array(float *v, size_t n);
+void alog_sigmoidf_array(float *v, size_t n);
 
 #endif /* ALOG_MATH_H */

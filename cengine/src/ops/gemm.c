@@ -1,4 +1,10 @@
-/* gemm.c - Gemm: Y = alpha * op(A) op(B) + beta * C, op = optional transpose, C broadcast to (M, N). */
+/*
+ * gemm.c - Gemm: Y = alpha * op(A) op(B) + beta * C, op = optional transpose, C broadcast to (M, N).
+ *
+ * When B is a constant (a layer's weights) and A is not transposed, B is packed into row panels
+ * at load (panel.c) and the products run vectorized, in the reference's order and so with its
+ * bits; -DALOG_REFERENCE_KERNELS keeps the reference kernel for every Gemm.
+ */
 #include "ops.h"
 
 typedef struct gemm_params {
@@ -6,6 +12,7 @@ typedef struct gemm_params {
     int trans_a, trans_b;
     float alpha, beta;
     size_t c_row, c_col;          /* C's strides over (M, N): 0 where broadcast */
+    float *packed_b;              /* op(B)^T as panels of (N, K), or NULL: the reference path */
 } gemm_params;
 
 static const char *const attrs[] = {"alpha", "beta", "transA", "transB", NULL};
@@ -28,7 +35,39 @@ static void alog_gemm_f32(float *y, const float *a, const float *b, const float 
     }
 }
 
+/*
+ * The same Gemm with op(B)^T packed (N rows of K) and A not transposed: acc from the panels,
+ * then the reference's own epilogue expression.
+ */
+static void alog_gemm_f32_packed(float *y, const float *a, const float *packed_b, const float *c,
+                                 size_t M, size_t N, size_t K, float alpha, float beta,
+                                 size_t c_row, size_t c_col)
+{
+    size_t i, j;
+    alog_panel_matmul(y, N, packed_b, N, K, a, K, M);
+    for (i = 0; i < M; ++i)
+        for (j = 0; j < N; ++j)
+            y[i * N + j] = alpha * y[i * N + j] + (c ? beta * c[i * c_row + j * c_col] : 0.0f);
+}
+
 /* ---- adapter ------------------------------------------------------------------------------ */
+
+static alog_status pack_b(alog_model *m, const alog_node *node, gemm_params *p)
+{
+    const alog_value *b = alog_input(m, node, 1);
+#ifdef ALOG_REFERENCE_KERNELS
+    const int fast = 0;
+#else
+    const int fast = 1;
+#endif
+    if (!fast || p->trans_a || b->kind != ALOG_VALUE_CONSTANT)
+        return ALOG_OK;
+    ALOG_TRY(alog_arena_alloc(m, alog_panel_rows(p->N) * p->K * sizeof(float),
+                              (void **)&p->packed_b));
+    alog_panel_pack(p->packed_b, (const float *)b->data, p->N, p->K, p->trans_b ? p->K : 1,
+                    p->trans_b ? 1 : p->N);
+    return ALOG_OK;
+}
 
 static alog_status check_c(alog_model *m, const alog_node *node, const alog_value *c,
                            gemm_params *p)
@@ -70,6 +109,7 @@ static alog_status prepare(alog_model *m, alog_node *node)
         ALOG_TRY(alog_require_input(&c, m, node, 2, ALOG_DTYPE_FLOAT32));
         ALOG_TRY(check_c(m, node, c, p));
     }
+    ALOG_TRY(pack_b(m, node, p));
     dims[0] = (int64_t)p->M;
     dims[1] = (int64_t)p->N;
     return alog_set_output(m, node, 0, ALOG_DTYPE_FLOAT32, 2, dims);
@@ -80,9 +120,13 @@ static alog_status run(alog_model *m, const alog_node *node)
     const gemm_params *p = (const gemm_params *)node->params;
     const alog_value *a = alog_input(m, node, 0), *b = alog_input(m, node, 1);
     const alog_value *c = alog_input(m, node, 2), *y = alog_output(m, node, 0);
-    alog_gemm_f32((float *)y->data, (const float *)a->data, (const float *)b->data,
-                  c ? (const float *)c->data : NULL, p->M, p->N, p->K, p->trans_a, p->trans_b,
-                  p->alpha, p->beta, p->c_row, p->c_col);
+    const float *cd = c ? (const float *)c->data : NULL;
+    if (p->packed_b)
+        alog_gemm_f32_packed((float *)y->data, (const float *)a->data, p->packed_b, cd, p->M,
+                             p->N, p->K, p->alpha, p->beta, p->c_row, p->c_col);
+    else
+        alog_gemm_f32((float *)y->data, (const float *)a->data, (const float *)b->data, cd, p->M,
+                      p->N, p->K, p->trans_a, p->trans_b, p->alpha, p->beta, p->c_row, p->c_col);
     return ALOG_OK;
 }
 

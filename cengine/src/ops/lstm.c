@@ -116,27 +116,47 @@ typedef struct lstm_packed {
 } lstm_packed;
 
 /*
- * The whole sequence of one direction of one batch row. xw: (seq, 4H) scratch, filled with W x_t
- * for every step up front; rec: (4H); x_t at x + t * x_stride; y_t (or NULL) at
- * y + t * y_stride; h, c: (H) state. Same sums in the same order as alog_lstm_step.
+ * lstm_cell without peepholes, one activation function over many gates at a time so that the
+ * vectorized array functions do the work: the same operations on each element, the same bits.
+ * gates: (4H) pre-activations, overwritten.
  */
-static void alog_lstm_sequence_packed(float *xw, float *rec, float *h, float *c, const float *x,
+static void lstm_cell_arrays(float *gates, float *h, float *c, size_t hidden, float clip)
+{
+    float *gi = gates, *go = gates + hidden, *gf = gates + 2 * hidden, *gc = gates + 3 * hidden;
+    size_t j;
+    if (clip > 0.0f)
+        for (j = 0; j < 4 * hidden; ++j)
+            gates[j] = clip_to(gates[j], clip);
+    alog_sigmoidf_array(gates, 3 * hidden); /* i, o, f */
+    alog_tanhf_array(gc, hidden);
+    for (j = 0; j < hidden; ++j)
+        c[j] = gf[j] * c[j] + gi[j] * gc[j];
+    memcpy(gi, c, hidden * sizeof(float)); /* i is spent: tanh(c) goes there */
+    alog_tanhf_array(gi, hidden);
+    for (j = 0; j < hidden; ++j)
+        h[j] = go[j] * gi[j];
+}
+
+/*
+ * The whole sequence of one direction of one batch row. xw: (seq, 4H) scratch, filled with W x_t
+ * for every step up front; x_t at x + t * x_stride; y_t (or NULL) at y + t * y_stride; h, c:
+ * (H) state. Same sums in the same order as alog_lstm_step.
+ */
+static void alog_lstm_sequence_packed(float *xw, float *h, float *c, const float *x,
                                       size_t x_stride, float *y, size_t y_stride,
                                       const lstm_packed *pk, size_t seq, int reverse, size_t in,
                                       size_t hidden, float clip)
 {
-    size_t rows = 4 * hidden, s, g;
+    size_t rows = 4 * hidden, s;
     alog_panel_matmul(xw, rows, pk->w, rows, in, x, x_stride, seq);
     for (s = 0; s < seq; ++s) {
         size_t t = reverse ? seq - 1 - s : s;
         float *gates = xw + t * rows;
-        alog_panel_matmul(rec, rows, pk->r, rows, hidden, h, 0, 1);
-        for (g = 0; g < rows; ++g)
-            gates[g] += rec[g];
-        if (pk->bias)
-            for (g = 0; g < rows; ++g)
-                gates[g] += pk->bias[g];
-        lstm_cell(gates, pk->p, h, c, hidden, clip);
+        alog_panel_matvec_add(gates, pk->r, rows, hidden, h, pk->bias);
+        if (pk->p)
+            lstm_cell(gates, pk->p, h, c, hidden, clip);
+        else
+            lstm_cell_arrays(gates, h, c, hidden, clip);
         if (y)
             memcpy(y + t * y_stride, h, hidden * sizeof(float));
     }
@@ -315,8 +335,8 @@ static alog_status prepare(alog_model *m, alog_node *node)
     ALOG_TRY(check_shape(m, node, IN_C0, p->layout ? b : d, p->layout ? d : b, hidden, 3));
     ALOG_TRY(check_shape(m, node, IN_P, d, 3 * hidden, 0, 2));
     ALOG_TRY(pack_weights(m, node, p));
-    /* reference: gates, rec (4H each), h, c (H); packed: W x for every step (seq, 4H), rec, h, c */
-    node->scratch_size = ((p->packed_w ? p->seq : 1) * 4 + 6) * p->hidden * sizeof(float);
+    /* h, c (H each), then reference: gates, rec (4H each); packed: W x for every step (seq, 4H) */
+    node->scratch_size = (2 + (p->packed_w ? p->seq * 4 : 8)) * p->hidden * sizeof(float);
     if (p->layout) {
         dims[0] = b; dims[1] = s; dims[2] = d; dims[3] = hidden;
     } else {
@@ -369,8 +389,8 @@ static void run_row(const alog_model *m, const alog_node *node, const lstm_param
         pk.r = p->packed_r + dir * alog_panel_rows(4 * H) * H;
         pk.bias = p->bias ? p->bias + dir * 4 * H : NULL;
         pk.p = lw.p;
-        alog_lstm_sequence_packed(work, work + p->seq * 4 * H, h, c, xs, x_stride, ys, y_stride,
-                                  &pk, p->seq, reverse, p->input, H, p->clip);
+        alog_lstm_sequence_packed(work, h, c, xs, x_stride, ys, y_stride, &pk, p->seq, reverse,
+                                  p->input, H, p->clip);
     } else {
         size_t s;
         for (s = 0; s < p->seq; ++s) {

@@ -98,8 +98,8 @@ alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel
 
 /* ---- packed weights (panel.c) ------------------------------------------------------------- */
 
-/* Rows per panel: one AVX-512 vector, two AVX ones, four SSE or NEON ones. */
-#define ALOG_PANEL 16
+/* Rows per panel: two AVX-512 vectors, four AVX ones, eight SSE or NEON ones. */
+#define ALOG_PANEL 32
 
 /* rows rounded up to whole panels: a packed matrix holds alog_panel_rows(rows) * cols floats. */
 size_t alog_panel_rows(size_t rows);
@@ -117,5 +117,12 @@ void alog_panel_pack(float *packed, const float *w, size_t rows, size_t cols, si
  */
 void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t rows, size_t cols,
                        const float *x, size_t x_stride, size_t n);
+
+/*
+ * y[r] = (y[r] + sum over k of w(r, k) * x[k]) + bias[r] for r < rows, bias optional: a second
+ * product added to a first, then a bias, in the reference kernels' order.
+ */
+void alog_panel_matvec_add(float *y, const float *packed, size_t rows, size_t cols,
+                           const float *x, const float *bias);
 
 #endif /* ALOG_OPS_H */

@@ -31,14 +31,17 @@ void alog_panel_pack(float *packed, const float *w, size_t rows, size_t cols, si
 
 /*
  * One panel against one vector: sum[j] = sum over k of panel[k][j] * x[k]. One named
- * accumulator per row, not an array: gcc keeps an array on the stack at -O2, but packs these
- * into vector registers (SLP), as clang does with either.
+ * accumulator per row, not an array: gcc keeps an array on the stack at -O2 but packs these
+ * into vector registers (8 SSE, 4 AVX or 2 AVX-512 ones: independent chains that keep the
+ * adders busy), as clang does either way.
  */
 static void panel_dot(float *sum, const float *panel, const float *x, size_t cols)
 {
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f;
-    float a7 = 0.0f, a8 = 0.0f, a9 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f;
-    float a14 = 0.0f, a15 = 0.0f;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+    float a8 = 0.0f, a9 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f, a14 = 0.0f;
+    float a15 = 0.0f, a16 = 0.0f, a17 = 0.0f, a18 = 0.0f, a19 = 0.0f, a20 = 0.0f, a21 = 0.0f;
+    float a22 = 0.0f, a23 = 0.0f, a24 = 0.0f, a25 = 0.0f, a26 = 0.0f, a27 = 0.0f, a28 = 0.0f;
+    float a29 = 0.0f, a30 = 0.0f, a31 = 0.0f;
     size_t k;
     for (k = 0; k < cols; ++k) {
         const float xk = x[k];
@@ -47,10 +50,27 @@ static void panel_dot(float *sum, const float *panel, const float *x, size_t col
         a4 += c[4] * xk; a5 += c[5] * xk; a6 += c[6] * xk; a7 += c[7] * xk;
         a8 += c[8] * xk; a9 += c[9] * xk; a10 += c[10] * xk; a11 += c[11] * xk;
         a12 += c[12] * xk; a13 += c[13] * xk; a14 += c[14] * xk; a15 += c[15] * xk;
+        a16 += c[16] * xk; a17 += c[17] * xk; a18 += c[18] * xk; a19 += c[19] * xk;
+        a20 += c[20] * xk; a21 += c[21] * xk; a22 += c[22] * xk; a23 += c[23] * xk;
+        a24 += c[24] * xk; a25 += c[25] * xk; a26 += c[26] * xk; a27 += c[27] * xk;
+        a28 += c[28] * xk; a29 += c[29] * xk; a30 += c[30] * xk; a31 += c[31] * xk;
     }
-    sum[0] = a0; sum[1] = a1; sum[2] = a2; sum[3] = a3; sum[4] = a4; sum[5] = a5; sum[6] = a6;
-    sum[7] = a7; sum[8] = a8; sum[9] = a9; sum[10] = a10; sum[11] = a11; sum[12] = a12;
-    sum[13] = a13; sum[14] = a14; sum[15] = a15;
+    sum[0] = a0; sum[1] = a1; sum[2] = a2; sum[3] = a3; sum[4] = a4; sum[5] = a5; sum[6] = a6; sum[7] = a7;
+    sum[8] = a8; sum[9] = a9; sum[10] = a10; sum[11] = a11; sum[12] = a12; sum[13] = a13; sum[14] = a14; sum[15] = a15;
+    sum[16] = a16; sum[17] = a17; sum[18] = a18; sum[19] = a19; sum[20] = a20; sum[21] = a21; sum[22] = a22; sum[23] = a23;
+    sum[24] = a24; sum[25] = a25; sum[26] = a26; sum[27] = a27; sum[28] = a28; sum[29] = a29; sum[30] = a30; sum[31] = a31;
+}
+
+/* y[j] += a[j] for j < n <= ALOG_PANEL; a full panel as a fixed-length loop gcc vectorizes. */
+static void add_panel(float *restrict y, const float *restrict a, size_t n)
+{
+    size_t j;
+    if (n == ALOG_PANEL)
+        for (j = 0; j < ALOG_PANEL; ++j)
+            y[j] += a[j];
+    else
+        for (j = 0; j < n; ++j)
+            y[j] += a[j];
 }
 
 /* Panels outside, vectors inside: each panel is read from memory once and reused from cache. */
@@ -66,5 +86,19 @@ void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t ro
             for (j = 0; j < take; ++j)
                 y[s * y_stride + p + j] = sum[j];
         }
+    }
+}
+
+void alog_panel_matvec_add(float *y, const float *packed, size_t rows, size_t cols,
+                           const float *x, const float *bias)
+{
+    float sum[ALOG_PANEL];
+    size_t p;
+    for (p = 0; p < rows; p += ALOG_PANEL) {
+        size_t take = rows - p < ALOG_PANEL ? rows - p : ALOG_PANEL;
+        panel_dot(sum, packed + p * cols, x, cols);
+        add_panel(y + p, sum, take);
+        if (bias)
+            add_panel(y + p, bias + p, take);
     }
 }

@@ -45,7 +45,8 @@ DEFAULT_SETTINGS = (4, 0.4)
 RAW_SIM_THS = (0.4, 0.7)
 # Tokens before the message on a typical raw line of each set (`parse --header-tokens`). HealthApp
 # joins its header with '|' into the first token (0); OpenStack's [req-...] field, whose token
-# count varies, and Hadoop's "[thread name]", which may hold spaces, stay in the content.
+# count varies, stays in the content; where Hadoop's "[thread name]" or Proxifier's program name
+# holds spaces, the cut falls inside the header and part of it is mined.
 RAW_HEADER_TOKENS = {
     "Android": 6, "Apache": 6, "HDFS": 5, "HPC": 6, "Hadoop": 5, "HealthApp": 0, "Mac": 5,
     "OpenSSH": 5, "OpenStack": 6, "Proxifier": 4, "Spark": 4, "Thunderbird": 9, "Windows": 4,

@@ -15,6 +15,7 @@ from typing import Callable
 
 from .. import atomic
 from ..errors import UserError
+from ..frontend import FRONTEND_NAME, Frontend, read_frontend, write_frontend
 from ..vocab import Vocab, load_any_vocab, save_engine_vocab
 from .config import ENGINE_VOCAB, META_SUFFIX, VALIDATION_SAMPLES, ExportConfig
 from .exporters import (TorchExporters, export_graph, installed_exporters, require_exporter_packages,
@@ -133,6 +134,13 @@ def _one_torch_thread():
         torch.set_num_threads(threads)
 
 
+def _frontend_beside(vocab_path: Path) -> Frontend | None:
+    """The line front end's settings (masking, session rule, header) that build-deeplog wrote next to
+    the vocabulary: the detectors must read lines exactly as parse did, so they travel with the models."""
+    path = vocab_path.with_name(FRONTEND_NAME)
+    return read_frontend(path) if path.is_file() else None
+
+
 def convert_onnx(config: ExportConfig, say: Callable[[str], None] = print) -> ExportResult:
     """Write the model directory ``config.output_dir``; ``say`` receives the report lines."""
     with _one_torch_thread():
@@ -141,6 +149,7 @@ def convert_onnx(config: ExportConfig, say: Callable[[str], None] = print) -> Ex
 
 def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
     vocab = load_any_vocab(config.vocab)
+    frontend = _frontend_beside(Path(config.vocab))
     plans = _plans(config, vocab)
     exporters = installed_exporters()
     exporter = exporters.choose()
@@ -171,4 +180,6 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
                     _fail_validation(report, run, plan.onnx_name)
                 reports.append(report)
         save_engine_vocab(workdir / ENGINE_VOCAB, vocab)
+        if frontend is not None:
+            write_frontend(workdir / FRONTEND_NAME, frontend)
     return ExportResult(run, tuple(exported), tuple(reports))

@@ -145,11 +145,39 @@ def _mse(model: MSCRED, inputs: np.ndarray, batch_size: int) -> float:
     return float(np.mean((recon - inputs[:, -1]).astype(np.float64) ** 2))
 
 
+# Adam's default epsilon, scaled per parameter group below with the gradients it is added to.
+_ADAM_EPS = 1e-8
+
+
+def _count_product_groups(model: MSCRED, scale: float, lr: float) -> list[dict]:
+    """Optimise in count-product units on normalised signatures.
+
+    Signatures are count products divided by ``scale = norm * norm`` (mostly 1e-3 and below), and
+    a network at PyTorch's default initialisation barely sees inputs that small next to its biases:
+    it learns the mean matrix and little else. So the first layer starts ``scale`` times stronger and
+    the last ``scale`` times weaker, and the learning rates and epsilons of those layers follow:
+    ``model(x)`` then equals ``scale`` times smaller the model one would train on ``x * scale``, and
+    each Adam step is that model's step, in the same units. The graph stays the same network; only
+    its weights differ.
+    """
+    first, last = [model.enc1.weight], [model.dec1.weight, model.dec1.bias]
+    with torch.no_grad():
+        model.enc1.weight.mul_(scale)
+        for p in last:
+            p.div_(scale)
+    scaled = {id(p) for p in first + last}
+    rest = [p for p in model.parameters() if id(p) not in scaled]
+    # Gradients in these units are 1/scale^2 (rest), 1/scale^3 (first), 1/scale (last) of the others.
+    return [{"params": rest, "lr": lr, "eps": _ADAM_EPS / scale ** 2},
+            {"params": first, "lr": lr * scale, "eps": _ADAM_EPS / scale ** 3},
+            {"params": last, "lr": lr / scale, "eps": _ADAM_EPS / scale}]
+
+
 def _run_epochs(model: MSCRED, train: np.ndarray, valid: np.ndarray, config: MSCREDTrainConfig,
-                generator: torch.Generator) -> tuple[list[float], list[float]]:
+                norm: int, generator: torch.Generator) -> tuple[list[float], list[float]]:
     from tqdm import tqdm
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(_count_product_groups(model, float(norm * norm), config.lr))
     data = torch.from_numpy(train)
     train_losses, valid_losses = [], []
     bar = tqdm(range(config.epochs), desc="mscred-train", unit="epoch", disable=not config.progress)
@@ -217,7 +245,7 @@ def train_mscred(config: MSCREDTrainConfig) -> MSCREDTrainResult:
     model_config = MSCREDConfig(n=spec.n, scales=spec.scales, steps=spec.steps, channels=tuple(config.channels))
     with _reproducible(config.seed) as generator:
         model = MSCRED(model_config)
-        losses = _run_epochs(model, train, valid, config, generator)
+        losses = _run_epochs(model, train, valid, config, spec.norm, generator)
         calibration = calibrate(model, valid, config.cell_quantile, config.batch_size)
     ckpt = _checkpoint(model, config, sigset, calibration, losses, len(train))
 
