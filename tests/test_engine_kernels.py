@@ -73,34 +73,44 @@ def test_packed_weights_are_in_the_arena(runners, deeplog, tmp_path):
     assert fast.arena_size - reference.arena_size >= 4 * weights
 
 
-# ---- LSTM node cases with constant weights: the packed path on every attribute ---------------------
+# ---- node cases with constant weights: the packed paths on every attribute -------------------------
+
+# Inputs the packed paths need as constants (the node cases feed them as graph inputs).
+WEIGHT_INPUTS = {"LSTM": (1, 2, 3, 7), "Gemm": (1,)}
+SEQUENCE_LENS = 4  # LSTM input; the engine has no int32 and refuses it
+
 
 def constant_weights(model, inputs: list[np.ndarray]):
-    """The case's model with W, R, B and P as initializers (the packed path needs constants)."""
+    """The case's model with its weights as initializers, and the inputs that remain. An LSTM's
+    sequence_lens is dropped: the cases that set it use the full length, the default."""
     import onnx
     from onnx import numpy_helper
 
     model = onnx.ModelProto.FromString(model.SerializeToString())
-    node = model.graph.node[0]
+    (node,) = model.graph.node
     names = [i.name for i in model.graph.input]
     values = dict(zip(names, inputs))
-    folded = {node.input[i] for i in (1, 2, 3, 7) if i < len(node.input) and node.input[i] in values}
+    if node.op_type == "LSTM" and len(node.input) > SEQUENCE_LENS and node.input[SEQUENCE_LENS]:
+        lens = values[node.input[SEQUENCE_LENS]]
+        assert (lens == values[node.input[0]].shape[0]).all()
+        node.input[SEQUENCE_LENS] = ""
+    used = set(node.input)
+    folded = {node.input[i] for i in WEIGHT_INPUTS[node.op_type] if i < len(node.input) and node.input[i]}
     for name in sorted(folded):
         model.graph.initializer.append(numpy_helper.from_array(values[name], name))
-    kept = [i for i in model.graph.input if i.name not in folded]
+    kept = [i for i in model.graph.input if i.name in used and i.name not in folded]
     del model.graph.input[:]
     model.graph.input.extend(kept)
-    return model, [values[n] for n in names if n not in folded]
+    return model, [values[i.name] for i in kept]
 
 
-def lstm_cases():
+def weight_cases() -> list[str]:
     return sorted(name for name, case in node_cases().items()
-                  if case.model.graph.node[0].op_type == "LSTM" and len(case.model.graph.node) == 1
-                  and not (len(case.model.graph.node[0].input) > 4 and case.model.graph.node[0].input[4]))
+                  if len(case.model.graph.node) == 1 and case.model.graph.node[0].op_type in WEIGHT_INPUTS)
 
 
-@pytest.mark.parametrize("name", lstm_cases())
-def test_lstm_node_case_with_constant_weights(runners, tmp_path, name):
+@pytest.mark.parametrize("name", weight_cases())
+def test_node_case_with_constant_weights(runners, tmp_path, name):
     import onnx
 
     case = node_cases()[name]
@@ -110,14 +120,16 @@ def test_lstm_node_case_with_constant_weights(runners, tmp_path, name):
         onnx.save(model, str(path))
         fast = outputs_of(runners["O2"], path, engine_inputs, tmp_path / f"fast{k}")
         reference = outputs_of(runners["reference"], path, engine_inputs, tmp_path / f"ref{k}")
+        assert len(fast) == len(expected)
         for e, f, r in zip(expected, fast, reference):
             np.testing.assert_allclose(f, e, rtol=case.rtol, atol=case.atol)
             assert f.tobytes() == r.tobytes()
 
 
-def test_lstm_cases_cover_the_packed_path_attributes():
-    names = " ".join(lstm_cases())
-    for feature in ("batchwise", "defaults", "initial_bias", "peepholes"):
+def test_weight_cases_cover_the_packed_path_attributes():
+    names = " ".join(weight_cases())
+    for feature in ("lstm_batchwise", "lstm_bidirectional", "lstm_reverse", "lstm_with_initial_bias",
+                    "lstm_with_peepholes", "gemm_transposeB", "gemm_all_attributes", "gemm_default_no_bias"):
         assert feature in names, feature
 
 

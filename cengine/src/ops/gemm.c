@@ -55,12 +55,7 @@ static void alog_gemm_f32_packed(float *y, const float *a, const float *packed_b
 static alog_status pack_b(alog_model *m, const alog_node *node, gemm_params *p)
 {
     const alog_value *b = alog_input(m, node, 1);
-#ifdef ALOG_REFERENCE_KERNELS
-    const int fast = 0;
-#else
-    const int fast = 1;
-#endif
-    if (!fast || p->trans_a || b->kind != ALOG_VALUE_CONSTANT)
+    if (!ALOG_PACK_WEIGHTS || p->trans_a || b->kind != ALOG_VALUE_CONSTANT)
         return ALOG_OK;
     ALOG_TRY(alog_arena_alloc(m, alog_panel_rows(p->N) * p->K * sizeof(float),
                               (void **)&p->packed_b));

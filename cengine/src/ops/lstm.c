@@ -280,12 +280,7 @@ static alog_status pack_weights(alog_model *m, const alog_node *node, lstm_param
 {
     const alog_value *b = alog_input(m, node, IN_B);
     size_t H = p->hidden, I = p->input, rows = alog_panel_rows(4 * H), d, g;
-#ifdef ALOG_REFERENCE_KERNELS
-    const int fast = 0;
-#else
-    const int fast = 1;
-#endif
-    if (!fast || !is_constant(m, node, IN_W) || !is_constant(m, node, IN_R) ||
+    if (!ALOG_PACK_WEIGHTS || !is_constant(m, node, IN_W) || !is_constant(m, node, IN_R) ||
         (b && !is_constant(m, node, IN_B)))
         return ALOG_OK;
     ALOG_TRY(alog_arena_alloc(m, p->dirs * rows * I * sizeof(float), (void **)&p->packed_w));

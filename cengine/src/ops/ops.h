@@ -98,6 +98,17 @@ alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel
 
 /* ---- packed weights (panel.c) ------------------------------------------------------------- */
 
+/*
+ * Whether operators pack constant weights into panels at load. -DALOG_REFERENCE_KERNELS turns
+ * it off: every operator then runs its reference kernel on the weights in place (the tests
+ * compare the two builds bit for bit; a target short of RAM saves the packed copies).
+ */
+#ifdef ALOG_REFERENCE_KERNELS
+#define ALOG_PACK_WEIGHTS 0
+#else
+#define ALOG_PACK_WEIGHTS 1
+#endif
+
 /* Rows per panel: two AVX-512 vectors, four AVX ones, eight SSE or NEON ones. */
 #define ALOG_PANEL 32
 

@@ -11,6 +11,10 @@ be normal data:
 * ``anomaly_threshold`` = the largest validation score; an input is anomalous when its score is
   strictly greater (so the validation slice itself raises no alarm).
 
+Signatures are normalised by ``norm * norm`` (docs/detection.md 3.2); training takes the Adam steps
+of the same network on the count products (``_count_product_groups``), so the normalisation changes
+the units of the model's input, output and ``cell_threshold``, not what it learns.
+
 Reproducible: a fixed seed drives initialisation and shuffling, deterministic algorithms on one
 thread. Checkpoint (``torch.save`` of a dict; loads with ``weights_only=True``)::
 
