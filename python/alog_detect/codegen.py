@@ -25,9 +25,10 @@ from .errors import UserError
 OUTPUTS = ("alog_vocab.h", "alog_model_meta.h", "alog_model_data.c")
 MODELS = ("deeplog", "mscred")
 VOCAB_FILE = "vocab.json"
+FRONTEND_FILE = "frontend.json"
 # The files of the model directory that each output is generated from.
 INPUTS = {
-    "alog_vocab.h": (VOCAB_FILE,),
+    "alog_vocab.h": (VOCAB_FILE, FRONTEND_FILE),
     "alog_model_meta.h": (VOCAB_FILE, "deeplog.onnx", "deeplog.onnx.meta.json", "mscred.onnx",
                           "mscred.onnx.meta.json"),
     "alog_model_data.c": ("deeplog.onnx", "mscred.onnx"),
@@ -214,7 +215,7 @@ SECTION_MACROS = {
     "mscred": (("N", "n", int), ("STEPS", "steps", int), ("SCALES", "scales", int),
                ("WINDOW_SIZES", "window_sizes", _int_list), ("STEP", "step", int),
                ("BUCKET_UNIT", "bucket.unit", c_string), ("BUCKET_SIZE", "bucket.size", int),
-               ("CELL_THRESHOLD", "cell_threshold", c_double),
+               ("NORM", "norm", int), ("CELL_THRESHOLD", "cell_threshold", c_double),
                ("ANOMALY_THRESHOLD", "anomaly_threshold", int)),
 }
 
@@ -266,6 +267,16 @@ def _model_context(model_dir: Path, name: str, vocab_sha256: str) -> dict:
     }
 
 
+def _frontend_context(model_dir: Path) -> dict:
+    """The line front end's settings as C string literals the engine parses with the same functions
+    it uses for frontend.json (alog_mask_rule_bit, alog_session_rule_parse)."""
+    from .frontend import read_frontend
+
+    settings = read_frontend(model_dir / FRONTEND_FILE).to_json()
+    return {"mask_rules": ",".join(settings["mask_rules"]), "session_rule": settings["session_rule"],
+            "header_tokens": settings["header_tokens"]}
+
+
 # ---- rendering --------------------------------------------------------------------------------------
 
 def _context(config: CodegenConfig, output: str) -> dict:
@@ -280,6 +291,8 @@ def _context(config: CodegenConfig, output: str) -> dict:
                              for data in [(model_dir / f"{name}.onnx").read_bytes()]]
         return context
     context["vocab"] = _vocab_context(model_dir)
+    if output == "alog_vocab.h":
+        context["frontend"] = _frontend_context(model_dir)
     if output == "alog_model_meta.h":
         context["models"] = [_model_context(model_dir, name, context["vocab"]["sha256"])
                              for name in present]

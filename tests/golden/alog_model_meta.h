@@ -10,7 +10,7 @@
  *   models/mscred.onnx
  *     c429be678c4b20587067dc64a94e5ec44e8b7cf362e9c892f0d3b191795eadb0
  *   models/mscred.onnx.meta.json
- *     d024323bd85f43b1f6ecb7ae633f8dbe223528cde4f5fe476ba7c69ec0128119
+ *     00d422df538f63c35af395ac28cee23c60d28e3340a5a5d62b6ae113713f8dd2
  *   models/vocab.json
  *     526810ad0ff4a55a03d127eeffe15ad480289740586831bdad87e01eaf3d32cb
  */
@@ -66,6 +66,7 @@ extern const size_t alog_model_deeplog_onnx_size;
 #define ALOG_META_MSCRED_BUCKET_UNIT "lines"
 #define ALOG_META_MSCRED_CELL_THRESHOLD 0.25
 #define ALOG_META_MSCRED_N 8
+#define ALOG_META_MSCRED_NORM 5
 #define ALOG_META_MSCRED_SCALES 3
 #define ALOG_META_MSCRED_STEP 2
 #define ALOG_META_MSCRED_STEPS 3

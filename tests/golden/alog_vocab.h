@@ -3,6 +3,8 @@
  * Rendered by alog_detect.codegen 0.1.0 from templates/alog_vocab.h.j2; `scons` remakes it.
  *
  * Inputs (path relative to the build's top directory, SHA-256 of the file):
+ *   models/frontend.json
+ *     92097d1c8f4b3940a479bd726591884c2475d7da956783528d6086f6441aec24
  *   models/vocab.json
  *     526810ad0ff4a55a03d127eeffe15ad480289740586831bdad87e01eaf3d32cb
  */
@@ -21,6 +23,15 @@
 #define ALOG_VOCAB_SIZE 5
 /* The vocabulary's canonical hash (docs/formats.md), the same as the model metadata's. */
 #define ALOG_VOCAB_SHA256 "7d57b4bcd2840ced45300e5c8834c131cb61cfc062573d76fa607562ee42fbca"
+
+/*
+ * The line front end's settings the templates were mined with (frontend.json, docs/matching.md):
+ * masking rules (comma-separated names), the session rule and the header tokens dropped from
+ * each raw line. Matching a line with other settings would give other template indices.
+ */
+#define ALOG_FRONTEND_MASK_RULES "uuid,ip,hex,num,path"
+#define ALOG_FRONTEND_SESSION_RULE "prefix:ses_"
+#define ALOG_FRONTEND_HEADER_TOKENS 4
 
 extern const char *const alog_vocab_templates[ALOG_VOCAB_SIZE];
 extern const size_t alog_vocab_template_lengths[ALOG_VOCAB_SIZE];

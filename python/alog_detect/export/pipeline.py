@@ -134,11 +134,16 @@ def _one_torch_thread():
         torch.set_num_threads(threads)
 
 
-def _frontend_beside(vocab_path: Path) -> Frontend | None:
+def _frontend_beside(vocab_path: Path, say: Callable[[str], None]) -> Frontend:
     """The line front end's settings (masking, session rule, header) that build-deeplog wrote next to
-    the vocabulary: the detectors must read lines exactly as parse did, so they travel with the models."""
+    the vocabulary: the detectors must read lines exactly as parse did, so they travel with the
+    models. A vocabulary without them was mined with the defaults (or by hand): say so."""
     path = vocab_path.with_name(FRONTEND_NAME)
-    return read_frontend(path) if path.is_file() else None
+    if path.is_file():
+        return read_frontend(path)
+    say(f"frontend: no {FRONTEND_NAME} beside {vocab_path}; the model directory records the default "
+        "front-end settings")
+    return Frontend()
 
 
 def convert_onnx(config: ExportConfig, say: Callable[[str], None] = print) -> ExportResult:
@@ -149,7 +154,7 @@ def convert_onnx(config: ExportConfig, say: Callable[[str], None] = print) -> Ex
 
 def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
     vocab = load_any_vocab(config.vocab)
-    frontend = _frontend_beside(Path(config.vocab))
+    frontend = _frontend_beside(Path(config.vocab), say)
     plans = _plans(config, vocab)
     exporters = installed_exporters()
     exporter = exporters.choose()
@@ -180,6 +185,5 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
                     _fail_validation(report, run, plan.onnx_name)
                 reports.append(report)
         save_engine_vocab(workdir / ENGINE_VOCAB, vocab)
-        if frontend is not None:
-            write_frontend(workdir / FRONTEND_NAME, frontend)
+        write_frontend(workdir / FRONTEND_NAME, frontend)
     return ExportResult(run, tuple(exported), tuple(reports))
