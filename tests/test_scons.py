@@ -12,6 +12,7 @@ tested by its own tests) and a tiny configuration, so they never touch a develop
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -392,11 +393,16 @@ def test_default_build_ends_with_the_bundle_and_says_how_to_run_it(built):
     files = sorted(m.name[len(prefix):] for m in members if m.isfile())
     assert files == ["bin/alog-engine", "include/alog.h", "include/alog_model_meta.h", "include/alog_vocab.h",
                      "lib/libalog.a", "lib/libalog.so", "share/alog/models/deeplog.onnx",
-                     "share/alog/models/deeplog.onnx.meta.json", "share/alog/models/mscred.onnx",
+                     "share/alog/models/deeplog.onnx.meta.json", "share/alog/models/frontend.json",
+                     "share/alog/models/mscred.onnx",
                      "share/alog/models/mscred.onnx.meta.json", "share/alog/models/vocab.json"]
     assert [m.name for m in members] == sorted(m.name for m in members if m.isdir()) + \
         sorted(m.name for m in members if m.isfile())
     assert all(m.mtime == 0 and m.uid == 0 and m.gid == 0 and m.uname == "" for m in members)
+    with tarfile.open(root / BUNDLE) as tar:
+        frontend = json.load(tar.extractfile(f"{prefix}share/alog/models/frontend.json"))
+    # The parse options reach the engine through the model directory.
+    assert frontend["session_rule"] == "prefix:ses_" and frontend["header_tokens"] == 4
     version = subprocess.run([root / "build/host/bin/alog-engine", "--version"], capture_output=True,
                              text=True, check=True).stdout
     deeplog_sha = hashlib.sha256((root / "build/common/models/deeplog.onnx").read_bytes()).hexdigest()

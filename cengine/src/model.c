@@ -272,7 +272,8 @@ static alog_status copy_name(alog_model *m, const alog_value *v, char **out_name
 {
     char *s;
     ALOG_TRY(alog_arena_alloc(m, v->name_len + 1, (void **)&s));
-    memcpy(s, v->name, v->name_len);
+    if (v->name_len > 0) /* an empty name may have no bytes behind it: memcpy(s, NULL, 0) is UB */
+        memcpy(s, v->name, v->name_len);
     s[v->name_len] = '\0';
     *out_name = s;
     return ALOG_OK;

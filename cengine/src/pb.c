@@ -7,7 +7,7 @@ alog_pb alog_pb_init(const void *data, size_t len)
 {
     alog_pb r;
     r.p = (const uint8_t *)data;
-    r.end = r.p + (data ? len : 0);
+    r.end = data ? r.p + len : r.p; /* NULL + 0 is undefined behaviour in C */
     return r;
 }
 

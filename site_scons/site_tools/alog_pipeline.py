@@ -67,8 +67,10 @@ def _train_mscred(targets, sources, params):
 def _export(targets, sources, params):
     from alog_detect.export import ExportConfig, convert_onnx
 
+    # Sources: the two .pth, vocab.json, sequences.parquet, the signatures, frontend.json (read
+    # from beside vocab.json). The training data is passed too: validation then uses real inputs
+    # besides random ones.
     deeplog, mscred, vocab, sequences, signatures = sources[:5]
-    # The training data is passed too: validation then uses real inputs besides random ones.
     convert_onnx(ExportConfig(vocab=Path(vocab.abspath), output_dir=Path(targets[0].dir.abspath),
                               deeplog_model=Path(deeplog.abspath), mscred_model=Path(mscred.abspath),
                               deeplog_data=Path(sequences.abspath),
@@ -94,7 +96,7 @@ STAGES = {
     "AlogTrainDeepLog": ("deeplog-train", _train_deeplog, [lambda first: first + ".png"]),
     "AlogTrainMSCRED": ("mscred-train", _train_mscred, [lambda first: first + ".png"]),
     "AlogExport": ("convert-onnx", _export, ["deeplog.onnx.meta.json", "mscred.onnx",
-                                             "mscred.onnx.meta.json", "vocab.json"]),
+                                             "mscred.onnx.meta.json", "vocab.json", "frontend.json"]),
     "AlogCodegen": ("codegen", _codegen, []),
 }
 

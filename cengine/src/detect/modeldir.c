@@ -209,10 +209,11 @@ static alog_status parse_mscred(alog_detector_config *c, const alog_json_doc *do
     c->cell_threshold = (float)cell; /* the calibration stores a float32 value */
     TRY(alog_json_get_int(&c->anomaly_threshold, doc, sec, "anomaly_threshold", INT64_MIN,
                           INT64_MAX));
+    TRY(get_u32(&s->norm, doc, sec, "norm", 1, 1 << 24));
+    /* Under the lines rule no bucket holds more than its size, and that is the norm. */
+    if (!s->bucket_by_seconds && s->norm != s->bucket_size)
+        return ALOG_ERR_MALFORMED;
     TRY(alog_signature_spec_check(s));
-    /* The reference (SignatureSpec.from_dict) insists on the side its template count implies. */
-    if (s->n != (s->num_templates < 8 ? 8 : (s->num_templates + 7) / 8 * 8))
-        return ALOG_ERR_SHAPE;
     c->has_mscred = 1;
     return ALOG_OK;
 }

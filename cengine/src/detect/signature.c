@@ -35,6 +35,10 @@ alog_status alog_signature_spec_check(const alog_signature_spec *spec)
         return ALOG_ERR_INVALID_ARGUMENT;
     if (spec->num_templates > 4096 || spec->steps > 1024 || spec->step > 1u << 20)
         return ALOG_ERR_LIMIT;
+    /* The divisor w * norm * norm must be exact in float: below 2^24. */
+    if (spec->norm == 0 || spec->norm >= 4096 ||
+        (uint64_t)history_of(spec) * spec->norm * spec->norm >= 1u << 24)
+        return ALOG_ERR_INVALID_ARGUMENT;
     /* The export may widen the matrix (--feature-dim): rows past T stay zero. */
     if (spec->n < spec->num_templates || spec->n % 8 || spec->n > 4096)
         return ALOG_ERR_SHAPE;
@@ -105,6 +109,7 @@ static void compute_signature(alog_signature_stream *st, float *out /* (scales, 
     memset(out, 0, matrix_floats(spec) * sizeof *out);
     for (s = 0; s < spec->scales; s++) {
         uint32_t w = spec->window_sizes[s];
+        float divisor = (float)((uint64_t)w * spec->norm * spec->norm); /* exact: below 2^24 */
         float *m = out + (size_t)s * n * n;
         for (i = 0; i < t; i++) {
             for (j = 0; j < t; j++) {
@@ -115,7 +120,7 @@ static void compute_signature(alog_signature_stream *st, float *out /* (scales, 
                     sum += (uint64_t)row[i] * (uint64_t)row[j];
                 }
                 /* One rounding to float, one float division: what numpy does. */
-                m[(size_t)i * n + j] = (float)(int64_t)sum / (float)w;
+                m[(size_t)i * n + j] = (float)(int64_t)sum / divisor;
             }
         }
     }

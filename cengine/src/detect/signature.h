@@ -8,8 +8,10 @@
  * floor(t / size) (seconds rule; the empty buckets of a gap close too, and a gap longer than one
  * model input's span restarts the series). After closed bucket b (0-based since the (re)start),
  * when b >= max(w) - 1 and (b - (max(w) - 1)) % step == 0, one signature is computed: for each
- * scale w, M[i][j] = float(sum of x_i * x_j over the last w buckets) / float(w), the sum in exact
- * integers. Memory comes from the caller.
+ * scale w, M[i][j] = float(sum of x_i * x_j over the last w buckets) / float(w * norm * norm), the
+ * sum in exact integers, the divisor below 2^24 so exact in float (norm scales the cells to [0, 1]:
+ * the bucket size under the lines rule, measured on the training data under the seconds rule).
+ * Memory comes from the caller.
  */
 #ifndef ALOG_DETECT_SIGNATURE_H
 #define ALOG_DETECT_SIGNATURE_H
@@ -30,6 +32,7 @@ typedef struct alog_signature_spec {
     uint32_t steps;                                  /* signatures per model input */
     int bucket_by_seconds;                           /* 0: every bucket_size counted lines */
     uint32_t bucket_size;
+    uint32_t norm;                                   /* cells are divided by w * norm * norm */
 } alog_signature_spec;
 
 typedef struct alog_signature_stream {
