@@ -7,19 +7,23 @@ cd "$(dirname "$0")"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# Emulators and the firmware toolchain used by the cross-target tests.
-APT_PACKAGES="qemu-user libc6-arm64-cross clang llvm gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
-missing=""
-for p in $APT_PACKAGES; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
+apt_install() {
+    local missing="" p
+    for p in "$@"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+    done
+    [ -n "$missing" ] || return 0
     echo "setup: installing Debian packages:$missing"
-    $SUDO apt-get update -qq
+    [ -n "${APT_UPDATED:-}" ] || { $SUDO apt-get update -qq; APT_UPDATED=1; }
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+}
+
+# The engine builds with the system cc (gcc, with its ASan/UBSan runtimes); clang and its runtime
+# library (named after clang's major version) build the libFuzzer harnesses.
+apt_install gcc clang
+apt_install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
 
 PY=${PYTHON:-python3}
-$PY -m pip install -q --disable-pip-version-check "torch==$(sed -n 's/^torch==//p' constraints.txt)"
-$PY -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test,cross]"
+$PY -m pip install -q --disable-pip-version-check --root-user-action=ignore "torch==$(sed -n 's/^torch==//p' constraints.txt)"
+$PY -m pip install -q --disable-pip-version-check --root-user-action=ignore -c constraints.txt -e ".[test]"
 echo "setup: done ($($PY -c 'import torch, onnx, onnxruntime; print("torch", torch.__version__, "onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)'))"
