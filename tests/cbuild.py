@@ -24,20 +24,19 @@ import fcntl
 import functools
 import hashlib
 import importlib.util
-import json
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+# run_model/EngineRun speak onnx_runner's file format; its one implementation is the package's
+# (convert-onnx --validate drives the runner through it too). Re-exported for the tests.
+from alog_detect.export.engine_runner import EXIT_LOAD_ERROR, ONNX_TO_NUMPY, EngineRun, run_model  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = REPO / "cengine"
 BUILD = REPO / "build"
 LOCK = BUILD / ".cbuild.lock"
-EXIT_LOAD_ERROR = 1  # onnx_runner: the model failed to load
 
 
 def _scons_flags():
@@ -129,34 +128,3 @@ def build(out_dir: Path, name: str, sources: list[Path], *, sanitize: bool = Fal
         assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
     return out
 
-
-# ---- driving onnx_runner ----------------------------------------------------------------------
-
-ONNX_TO_NUMPY = {1: np.float32, 7: np.int64}
-
-
-@dataclass(frozen=True)
-class EngineRun:
-    returncode: int
-    stderr: str
-    outputs: list[np.ndarray]
-    arena_size: int
-    seconds_per_run: float
-
-
-def run_model(runner: Path, model: Path, inputs: list[np.ndarray], work: Path, *, batch: int = 1,
-              repeat: int = 1) -> EngineRun:
-    """Runs `model` on `inputs` (graph order) in the engine; outputs are empty when it failed."""
-    work.mkdir(parents=True, exist_ok=True)
-    args = [str(runner), str(model), "--batch", str(batch), "--repeat", str(repeat), "-o", str(work)]
-    for i, array in enumerate(inputs):
-        path = work / f"in{i}.bin"
-        np.ascontiguousarray(array).tofile(path)
-        args += ["-i", str(path)]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        return EngineRun(proc.returncode, proc.stderr, [], 0, 0.0)
-    meta = json.loads(proc.stdout)
-    outputs = [np.fromfile(work / f"{k}.bin", dtype=ONNX_TO_NUMPY[o["dtype"]]).reshape(o["shape"])
-               for k, o in enumerate(meta["outputs"])]
-    return EngineRun(0, proc.stderr, outputs, meta["arena_size"], meta["seconds_per_run"])

@@ -209,3 +209,16 @@ def test_fuzz_model_smoke(models, tmp_path):
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Done 3000 runs" in proc.stderr
+
+
+@pytest.mark.skipif(cbuild.compiler("clang") is None, reason="libFuzzer needs clang")
+def test_fuzz_model_regressions(tmp_path):
+    """Every input a fuzzing run once crashed on (cengine/fuzz/regressions/model/) now loads or
+    fails cleanly under ASan + UBSan."""
+    fuzzer = cbuild.build_fuzzer("fuzz_model")
+    inputs = sorted((cbuild.FUZZ_DIR / "regressions" / "model").iterdir())
+    assert inputs
+    proc = subprocess.run([str(fuzzer), *map(str, inputs)], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"Executed {inputs[-1]}" in proc.stderr

@@ -27,6 +27,13 @@ FLOWS = (["open <*>", "read <*> bytes", "close <*>"],
          ["probe <*>", "link up <*>", "dhcp lease <*>"])
 
 
+@pytest.fixture(autouse=True)
+def _without_the_engine(monkeypatch):
+    """Validation here is PyTorch against onnxruntime (and the stand-in party below) whether or not
+    the C engine is built; its own party is tested in test_engine_validate.py."""
+    monkeypatch.setenv("ALOG_ONNX_RUNNER", str(Path(__file__).parent / "no-such-onnx-runner"))
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
     """parsed.parquet -> build-deeplog, build-mscred -> deeplog.pth, mscred.pth (tiny, 2 epochs)."""

@@ -151,7 +151,7 @@ static int32_t find_value(const alog_model *m, const uint8_t *name, size_t len)
     int32_t i;
     for (i = 0; i < m->n_values; ++i) {
         const alog_value *v = &m->values[i];
-        if (v->name_len == len && memcmp(v->name, name, len) == 0)
+        if (v->name_len == len && (len == 0 || memcmp(v->name, name, len) == 0)) /* no memcmp on NULL */
             return i;
     }
     return -1;

@@ -108,7 +108,7 @@ static const char *built_sha256(int kind)
 
 static alog_status check_build_hashes(const model_files *files, const char *dir, load_error *err)
 {
-    static char message[256];
+    char message[256];
     char hash[65];
     int kind;
     const char *fix = "pass the model directory this engine was built with (alog-engine --version "
@@ -160,7 +160,7 @@ const char *model_files_built_for(void)
 static alog_status load_meta(model_files *files, int kind, const char *dir,
                              const char *vocab_sha256, load_error *err)
 {
-    static char message[256];
+    char message[256];
     char name[64], onnx_name[32], hash[65];
     file_bytes meta = {NULL, 0};
     alog_json_token *tokens;
@@ -260,7 +260,7 @@ static alog_status load_vocab(model_files *files, const char *dir, load_error *e
 
 static alog_status check_sizes(const model_files *files, const char *dir, load_error *err)
 {
-    static char message[256];
+    char message[256];
     const alog_detector_config *c = &files->config;
     const char *fix = "pass a directory from `alog-detect convert-onnx --output-dir`";
     if (c->has_deeplog && c->vocab_size != files->vocab.size) {

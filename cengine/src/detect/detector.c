@@ -2,15 +2,10 @@
  * detector.c - sessions, DeepLog windows and top-k, MSCRED residuals, verdicts.
  */
 #include "detect/detector.h"
+#include "detect/util.h"
 
 #include <string.h>
 
-#define TRY(expr)                            \
-    do {                                     \
-        alog_status try_status_ = (expr);    \
-        if (try_status_ != ALOG_OK)          \
-            return try_status_;              \
-    } while (0)
 
 static const char REASON_OK[] = "ok";
 static const char REASON_NOT_IN_TOPK[] = "not_in_topk";
@@ -19,10 +14,6 @@ static const char REASON_UNSEEN[] = "unseen";
 
 /* ---- memory layout ----------------------------------------------------------------------- */
 
-static size_t align8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
 
 static uint32_t topk_len(const alog_detector_config *c)
 {
@@ -35,16 +26,16 @@ size_t alog_detector_size(const alog_detector_config *c)
     if (!c || c->vocab_size == 0 || c->window == 0 || c->top_k == 0 ||
         (!c->has_deeplog && !c->has_mscred))
         return 0;
-    total = align8(alog_session_table_size(c->max_sessions, c->window));
+    total = alog_align8(alog_session_table_size(c->max_sessions, c->window));
     if (total == 0)
         return 0;
-    total += align8(alog_topk_cache_size(c->cache_entries, c->window, topk_len(c)));
-    total += align8(topk_len(c) * sizeof(int32_t));
+    total += alog_align8(alog_topk_cache_size(c->cache_entries, c->window, topk_len(c)));
+    total += alog_align8(topk_len(c) * sizeof(int32_t));
     if (c->has_mscred) {
         part = alog_signature_stream_size(&c->signature);
         if (part == 0)
             return 0;
-        total += align8(part);
+        total += alog_align8(part);
     }
     return total;
 }
@@ -68,8 +59,8 @@ static alog_status bind_io(void **in, const void **out, alog_model *model, alog_
     alog_tensor_info ti, to;
     if (alog_model_input_count(model) != 1 || alog_model_output_count(model) != 1)
         return fail(message, ALOG_ERR_SHAPE, what);
-    TRY(alog_model_input(&ti, model, 0));
-    TRY(alog_model_output(&to, model, 0));
+    ALOG_DETECT_TRY(alog_model_input(&ti, model, 0));
+    ALOG_DETECT_TRY(alog_model_output(&to, model, 0));
     if (ti.dtype != in_type || ti.count != in_count || to.dtype != ALOG_DTYPE_FLOAT32 ||
         to.count != out_count)
         return fail(message, ALOG_ERR_SHAPE, what);
@@ -87,7 +78,7 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     if (c->has_deeplog) {
         if (!deeplog)
             return fail(message, ALOG_ERR_INVALID_ARGUMENT, "DeepLog configured without its model");
-        TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, c->vocab_size, message,
+        ALOG_DETECT_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, c->vocab_size, message,
                     "deeplog.onnx: expected one int64 input (1, window) and one float output "
                     "(1, vocab_size) as its metadata says"));
         det->deeplog = deeplog;
@@ -101,7 +92,7 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     {
         const alog_signature_spec *s = &c->signature;
         size_t matrices = (size_t)s->scales * s->n * s->n;
-        TRY(bind_io(&in, &out, mscred, ALOG_DTYPE_FLOAT32, s->steps * matrices, matrices, message,
+        ALOG_DETECT_TRY(bind_io(&in, &out, mscred, ALOG_DTYPE_FLOAT32, s->steps * matrices, matrices, message,
                     "mscred.onnx: expected one float input (1, steps, scales, n, n) and one float "
                     "output (1, scales, n, n) as its metadata says"));
     }
@@ -123,19 +114,19 @@ alog_status alog_detector_init(alog_detector *det, void *mem, size_t mem_len,
         return fail(message, ALOG_ERR_ARENA_TOO_SMALL, "detector: memory too small");
     memset(det, 0, sizeof *det);
     det->config = *config;
-    TRY(bind_models(det, deeplog, mscred, message));
+    ALOG_DETECT_TRY(bind_models(det, deeplog, mscred, message));
     part = alog_session_table_size(config->max_sessions, config->window);
-    TRY(alog_session_table_init(&det->sessions, p, part, config->max_sessions, config->window,
+    ALOG_DETECT_TRY(alog_session_table_init(&det->sessions, p, part, config->max_sessions, config->window,
                                 (int32_t)config->vocab_size));
-    p += align8(part);
+    p += alog_align8(part);
     part = alog_topk_cache_size(config->cache_entries, config->window, topk_len(config));
-    TRY(alog_topk_cache_init(&det->cache, p, part, config->cache_entries, config->window,
+    ALOG_DETECT_TRY(alog_topk_cache_init(&det->cache, p, part, config->cache_entries, config->window,
                              topk_len(config)));
-    p += align8(part);
+    p += alog_align8(part);
     det->topk = (int32_t *)(void *)p;
-    p += align8(topk_len(config) * sizeof(int32_t));
+    p += alog_align8(topk_len(config) * sizeof(int32_t));
     if (config->has_mscred)
-        TRY(alog_signature_stream_init(&det->signatures, p,
+        ALOG_DETECT_TRY(alog_signature_stream_init(&det->signatures, p,
                                        alog_signature_stream_size(&config->signature),
                                        &config->signature));
     return ALOG_OK;
@@ -162,7 +153,7 @@ static alog_status window_topk(const int32_t **out, alog_detector *det, const in
     }
     for (i = 0; i < det->config.window; i++)
         det->keys[i] = window[i];
-    TRY(run_model(det, det->deeplog));
+    ALOG_DETECT_TRY(run_model(det, det->deeplog));
     alog_topk(det->topk, det->logits, det->config.vocab_size, det->config.top_k);
     alog_topk_cache_put(&det->cache, window, det->topk);
     *out = det->topk;
@@ -177,8 +168,8 @@ static alog_status judge_deeplog(alog_detector *det, const char *session, size_t
     alog_verdict v;
     if (index >= 0) {
         k = topk_len(&det->config);
-        TRY(alog_session_find(&slot, &det->sessions, session, session_len));
-        TRY(window_topk(&top, det, alog_session_window(&det->sessions, slot)));
+        ALOG_DETECT_TRY(alog_session_find(&slot, &det->sessions, session, session_len));
+        ALOG_DETECT_TRY(window_topk(&top, det, alog_session_window(&det->sessions, slot)));
         alog_session_push(&det->sessions, slot, index);
     }
     memset(&v, 0, sizeof v);
@@ -263,7 +254,7 @@ alog_status alog_detector_feed_event(alog_detector *det, const char *session, si
     if (mscred && closes_first)
         count_for_mscred(det, index, line, has_time, seconds, emit, ctx);
     if (det->config.has_deeplog && det->failed == ALOG_OK)
-        TRY(judge_deeplog(det, session, session_len, line, index, emit, ctx));
+        ALOG_DETECT_TRY(judge_deeplog(det, session, session_len, line, index, emit, ctx));
     if (mscred && !closes_first)
         count_for_mscred(det, index, line, has_time, seconds, emit, ctx);
     return det->failed;

@@ -2,6 +2,7 @@
  * session.c - the session table: open-addressed hash index, LRU list, per-session windows.
  */
 #include "session.h"
+#include "detect/util.h"
 
 #include <string.h>
 
@@ -15,19 +16,15 @@ static uint32_t bucket_count(uint32_t capacity)
     return b;
 }
 
-static size_t align8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
 
 size_t alog_session_table_size(uint32_t capacity, uint32_t window)
 {
     uint64_t total;
     if (capacity == 0 || window == 0 || capacity > (UINT32_MAX >> 2) || window > 65536)
         return 0;
-    total = align8((size_t)capacity * sizeof(alog_session));
-    total += align8((size_t)capacity * window * sizeof(int32_t));
-    total += align8((size_t)bucket_count(capacity) * sizeof(uint32_t));
+    total = alog_align8((size_t)capacity * sizeof(alog_session));
+    total += alog_align8((size_t)capacity * window * sizeof(int32_t));
+    total += alog_align8((size_t)bucket_count(capacity) * sizeof(uint32_t));
     return total > SIZE_MAX ? 0 : (size_t)total;
 }
 
@@ -47,9 +44,9 @@ alog_status alog_session_table_init(alog_session_table *table, void *mem, size_t
     table->buckets = bucket_count(capacity);
     table->newest = table->oldest = ALOG_SESSION_NONE;
     table->slots = (alog_session *)(void *)p;
-    p += align8((size_t)capacity * sizeof(alog_session));
+    p += alog_align8((size_t)capacity * sizeof(alog_session));
     table->windows = (int32_t *)(void *)p;
-    p += align8((size_t)capacity * window * sizeof(int32_t));
+    p += alog_align8((size_t)capacity * window * sizeof(int32_t));
     table->index = (uint32_t *)(void *)p;
     memset(table->index, 0, (size_t)table->buckets * sizeof(uint32_t));
     return ALOG_OK;

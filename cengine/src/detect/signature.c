@@ -2,15 +2,12 @@
  * signature.c - buckets and signature matrices for MSCRED (see signature.h for the rules).
  */
 #include "signature.h"
+#include "detect/util.h"
 
 #include <string.h>
 
 /* ---- sizing ------------------------------------------------------------------------------ */
 
-static size_t align8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
 
 static size_t matrix_floats(const alog_signature_spec *spec)
 {
@@ -56,9 +53,9 @@ size_t alog_signature_stream_size(const alog_signature_spec *spec)
 {
     if (alog_signature_spec_check(spec) != ALOG_OK)
         return 0;
-    return align8(spec->num_templates * sizeof(int64_t)) +
-           align8((size_t)history_of(spec) * spec->num_templates * sizeof(int64_t)) +
-           align8((size_t)spec->steps * matrix_floats(spec) * sizeof(float));
+    return alog_align8(spec->num_templates * sizeof(int64_t)) +
+           alog_align8((size_t)history_of(spec) * spec->num_templates * sizeof(int64_t)) +
+           alog_align8((size_t)spec->steps * matrix_floats(spec) * sizeof(float));
 }
 
 static void restart(alog_signature_stream *st)
@@ -85,9 +82,9 @@ alog_status alog_signature_stream_init(alog_signature_stream *st, void *mem, siz
     st->span = st->history + (spec->steps - 1) * spec->step;
     st->open = (int64_t *)(void *)p;
     memset(st->open, 0, spec->num_templates * sizeof(int64_t));
-    p += align8(spec->num_templates * sizeof(int64_t));
+    p += alog_align8(spec->num_templates * sizeof(int64_t));
     st->recent = (int64_t *)(void *)p;
-    p += align8((size_t)st->history * spec->num_templates * sizeof(int64_t));
+    p += alog_align8((size_t)st->history * spec->num_templates * sizeof(int64_t));
     st->signatures = (float *)(void *)p;
     restart(st);
     return ALOG_OK;

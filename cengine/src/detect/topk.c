@@ -2,6 +2,7 @@
  * topk.c - top-k selection with numpy's tie and NaN order, and the per-window cache.
  */
 #include "topk.h"
+#include "detect/util.h"
 
 #include <string.h>
 
@@ -49,15 +50,11 @@ static uint32_t power_of_two_floor(uint32_t n)
     return p;
 }
 
-static size_t align8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
 
 size_t alog_topk_cache_size(uint32_t entries, uint32_t window, uint32_t k)
 {
     size_t e = power_of_two_floor(entries);
-    return align8(e) + align8(e * window * sizeof(int32_t)) + align8(e * k * sizeof(int32_t));
+    return alog_align8(e) + alog_align8(e * window * sizeof(int32_t)) + alog_align8(e * k * sizeof(int32_t));
 }
 
 alog_status alog_topk_cache_init(alog_topk_cache *cache, void *mem, size_t mem_len,
@@ -77,9 +74,9 @@ alog_status alog_topk_cache_init(alog_topk_cache *cache, void *mem, size_t mem_l
     cache->k = k;
     cache->valid = (uint8_t *)p;
     memset(cache->valid, 0, e);
-    p += align8(e);
+    p += alog_align8(e);
     cache->keys = (int32_t *)(void *)p;
-    p += align8(e * window * sizeof(int32_t));
+    p += alog_align8(e * window * sizeof(int32_t));
     cache->topk = (int32_t *)(void *)p;
     return ALOG_OK;
 }

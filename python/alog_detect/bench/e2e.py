@@ -1,14 +1,16 @@
 """End to end: raw lines per second, `alog-engine` vs `alog-detect detect`, on HDFS_20k.
 
 Both read the same raw file with the same model directory (session key ``prefix:blk_``, every
-verdict printed) and must print identical verdict streams; each command is run ``--repeat`` times
+verdict printed) and must print identical verdict streams. The engine is compiled here (``cc -O2``,
+the flags of the SCons host build) without a generated model header, so that it accepts the
+models trained here (the SCons binary is bound to the pipeline's own models); each command is run ``--repeat`` times
 and its best wall-clock and CPU (user + system) times are kept. Two model directories: DeepLog
 alone, and DeepLog + MSCRED, both trained here with the default architectures (few epochs: the
 speed does not depend on how well they are trained). Writes the ``e2e`` section of
 docs/results.md.
 
-    scons engine && python -m alog_detect.bench.e2e [--engine PATH] [--data FILE] [--work-dir DIR]
-                                                    [--repeat N] [--epochs N] [--no-write]
+    python -m alog_detect.bench.e2e [--engine PATH] [--data FILE] [--work-dir DIR] [--repeat N]
+                                    [--epochs N] [--no-write]
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ from .results_md import update_section
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "HDFS" / "HDFS_20k.log"
-DEFAULT_ENGINE = REPO / "build" / "host" / "bin" / "alog-engine"
+ENGINE_SOURCES = REPO / "cengine"
+ENGINE_FLAGS = ("-std=c99", "-O2", "-ffp-contract=off")
 DEFAULT_WORK = REPO / "build" / "bench" / "e2e"
 DEFAULT_RESULTS = REPO / "docs" / "results.md"
 SECTION = "e2e"
-COMMAND = "scons engine && python -m alog_detect.bench.e2e"
+COMMAND = "python -m alog_detect.bench.e2e"
 SESSION_KEY = "prefix:blk_"
 GOAL = 50.0
 
@@ -50,6 +53,20 @@ def _alog(*args) -> None:
     if proc.returncode != 0:
         raise UserError(f"alog-detect {args[0]} failed: {proc.stderr.strip()}", None,
                         "run the stage by hand to see why")
+
+
+def compile_engine(out: Path) -> Path:
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        raise UserError("no C compiler", None, "install gcc (apt-get install gcc) or pass --engine")
+    sources = sorted(ENGINE_SOURCES.glob("src/*.c")) + sorted(ENGINE_SOURCES.glob("src/*/*.c"))
+    cmd = [cc, *ENGINE_FLAGS, f"-I{ENGINE_SOURCES / 'include'}", f"-I{ENGINE_SOURCES / 'src'}",
+           *map(str, sources), "-o", str(out), "-lm"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise UserError(f"compiling alog-engine failed: {proc.stderr.strip()[:500]}", None,
+                        "build it with `scons engine` and pass --engine")
+    return out
 
 
 def train_models(log: Path, work: Path, epochs: int) -> dict[str, Path]:
@@ -92,31 +109,61 @@ def timed(cmd: list[str], repeat: int) -> tuple[Timing, bytes]:
     return Timing(best_wall, best_cpu), out
 
 
-def measure(engine: Path, models: Path, log: Path, repeat: int) -> tuple[Timing, Timing, int]:
-    engine_cmd = [str(engine), "--models", str(models), "--session-key", SESSION_KEY, "--all", str(log)]
-    python_cmd = [sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs",
-                  str(log), "--session-key", SESSION_KEY, "--all"]
+@dataclass(frozen=True)
+class Row:
+    models: str
+    verdicts: int
+    engine: Timing
+    python: Timing
+    engine_startup: Timing  # the same command on an empty input
+    python_startup: Timing
+
+
+def commands(engine: Path, models: Path, log: Path) -> tuple[list[str], list[str]]:
+    return ([str(engine), "--models", str(models), "--session-key", SESSION_KEY, "--all", str(log)],
+            [sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs", str(log),
+             "--session-key", SESSION_KEY, "--all"])
+
+
+def measure(name: str, engine: Path, models: Path, log: Path, empty: Path, repeat: int) -> Row:
+    engine_cmd, python_cmd = commands(engine, models, log)
     engine_time, engine_out = timed(engine_cmd, repeat)
     python_time, python_out = timed(python_cmd, repeat)
     if engine_out != python_out:
         raise UserError("alog-engine and alog-detect detect printed different verdicts", models,
                         "run tests/test_verdict_parity.py to find the first difference")
-    return engine_time, python_time, engine_out.count(b"\n")
+    engine_idle, python_idle = (timed(cmd, repeat)[0] for cmd in commands(engine, models, empty))
+    return Row(name, engine_out.count(b"\n"), engine_time, python_time, engine_idle, python_idle)
 
 
-def render(rows: list[tuple[str, Timing, Timing, int]], lines: int, log: Path, repeat: int) -> str:
+def _rate(lines: int, seconds: float) -> str:
+    return f"{lines / seconds:,.0f}" if seconds > 0 else "n/a"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.3g}x" if b > 0 else "n/a"
+
+
+def render(rows: list[Row], lines: int, log: Path, repeat: int) -> str:
     out = [f"### End to end: raw lines per second on {log.name} ({lines} lines)", "",
            f"Command: `{COMMAND}`. Session key `{SESSION_KEY}`, every verdict printed (`--all`); "
            f"both print identical verdict streams (checked on every run). Best of {repeat} runs; "
            "CPU = user + system time of the process, wall = elapsed (the machine is shared, so "
-           f"CPU is the steadier figure). Goal: alog-engine >= {GOAL:.0f}x alog-detect detect.", "",
-           "| models | verdicts | alog-engine lines/s (CPU / wall) | alog-detect detect lines/s "
-           "(CPU / wall) | speed-up (CPU / wall) |",
-           "| --- | ---: | ---: | ---: | ---: |"]
-    for name, eng, py, verdicts in rows:
-        out.append(f"| {name} | {verdicts} | {lines / eng.cpu:,.0f} / {lines / eng.wall:,.0f} | "
-                   f"{lines / py.cpu:,.0f} / {lines / py.wall:,.0f} | "
-                   f"{py.cpu / eng.cpu:.1f}x / {py.wall / eng.wall:.1f}x |")
+           "CPU is the steadier figure). Start-up = the same command on an empty input (loading "
+           "the models, and for Python its imports); steady = lines / (CPU - start-up CPU). "
+           f"Goal: alog-engine >= {GOAL:.0f}x alog-detect detect.", "",
+           "| models | verdicts | alog-engine lines/s CPU / wall / steady | alog-detect detect "
+           "lines/s CPU / wall / steady | start-up CPU s (engine / detect) | speed-up CPU / wall "
+           "/ steady |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        e_steady, p_steady = r.engine.cpu - r.engine_startup.cpu, r.python.cpu - r.python_startup.cpu
+        out.append(f"| {r.models} | {r.verdicts} | {_rate(lines, r.engine.cpu)} / "
+                   f"{_rate(lines, r.engine.wall)} / {_rate(lines, e_steady)} | "
+                   f"{_rate(lines, r.python.cpu)} / {_rate(lines, r.python.wall)} / "
+                   f"{_rate(lines, p_steady)} | {r.engine_startup.cpu:.3f} / "
+                   f"{r.python_startup.cpu:.3f} | {_ratio(r.python.cpu, r.engine.cpu)} / "
+                   f"{_ratio(r.python.wall, r.engine.wall)} / {_ratio(p_steady, e_steady)} |")
     out += ["", f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}; alog-detect detect runs onnxruntime on one thread, in "
             "batches per input chunk; alog-engine runs one window at a time, with its per-window "
@@ -126,7 +173,8 @@ def render(rows: list[tuple[str, Timing, Timing, int]], lines: int, log: Path, r
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m alog_detect.bench.e2e", description=__doc__.split("\n")[0])
-    p.add_argument("--engine", type=Path, default=DEFAULT_ENGINE, help="alog-engine binary")
+    p.add_argument("--engine", type=Path, help="an alog-engine built without a model header "
+                   "(default: compile one into the work directory)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="raw log (HDFS_20k.log)")
     p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     p.add_argument("--repeat", type=int, default=3)
@@ -135,13 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="print the table only")
     args = p.parse_args(argv)
     try:
-        if not args.engine.is_file():
-            raise UserError("alog-engine not built", args.engine, "run `scons engine` or pass --engine")
         if not args.data.is_file():
             raise UserError("raw log not found", args.data, "pass --data HDFS_20k.log")
         args.work_dir.mkdir(parents=True, exist_ok=True)
+        engine = args.engine or compile_engine(args.work_dir / "alog-engine")
         lines = args.data.read_bytes().count(b"\n")
-        rows = [(name, *measure(args.engine, models, args.data, args.repeat))
+        empty = args.work_dir / "empty.log"
+        empty.write_bytes(b"")
+        rows = [measure(name, engine, models, args.data, empty, args.repeat)
                 for name, models in train_models(args.data, args.work_dir, args.epochs).items()]
         table = render(rows, lines, args.data, args.repeat)
         print(table)

@@ -163,12 +163,12 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
     _check_output_dir(Path(config.output_dir))
     run = ExportSettings(exporters, exporter, opset, config.portable,
                load_supported_ops() if config.portable else frozenset(), vocab, Path(config.output_dir))
-    parties = [onnxruntime_party(), *engine_parties()] if config.validate else []
     producer = producers(exporter)
 
     exported, reports = [], []
     with atomic.atomic_dir(run.output_dir) as workdir:
         say(exporters.describe(exporter, opset))
+        parties = [onnxruntime_party(), *engine_parties(say)] if config.validate else []
         for plan in plans:
             graph, path = _export(plan, run, workdir)
             ops = op_types(graph)

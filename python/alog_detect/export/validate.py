@@ -12,8 +12,8 @@ largest |output|, since float32 rounding grows with the magnitude.
 Parties share one signature, ``run(model_path, feeds) -> list of outputs`` with ``feeds`` a dict
 ``{input_name: ndarray}`` (onnxruntime's ``InferenceSession.run`` convention). Besides
 onnxruntime, a third party joins when one is installed: a module ``alog_detect.export.engine_runner``
-defining ``run``, or the callable named by ``$ALOG_ENGINE_RUNNER`` as ``package.module:function``
-(for the C engine's model runner).
+defining ``run`` (and ``unavailable()``, a one-line reason when it cannot run, else None), or
+the callable named by ``$ALOG_ENGINE_RUNNER`` as ``package.module:function``.
 """
 
 from __future__ import annotations
@@ -109,11 +109,16 @@ def onnxruntime_party() -> Party:
     return Party("onnxruntime", run)
 
 
-def engine_parties() -> list[Party]:
-    """The C engine's runner, when one is installed (see the module doc)."""
+def engine_parties(say: Callable[[str], None] = print) -> list[Party]:
+    """The C engine's runner, when one is installed (see the module doc). When the module's
+    ``unavailable()`` gives a reason (its program is not built), ``say`` it and go on without it."""
     parties = []
     if importlib.util.find_spec(ENGINE_RUNNER_MODULE) is not None:
-        parties.append(Party("engine", _import_callable(f"{ENGINE_RUNNER_MODULE}:run")))
+        missing = _import_callable(f"{ENGINE_RUNNER_MODULE}:unavailable")()
+        if missing:
+            say(missing)
+        else:
+            parties.append(Party("engine", _import_callable(f"{ENGINE_RUNNER_MODULE}:run")))
     spec = os.environ.get(ENGINE_RUNNER_ENV)
     if spec:
         parties.append(Party(spec, _import_callable(spec)))
