@@ -238,3 +238,65 @@ alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *conf
                                                             : "malformed mscred metadata");
     return ALOG_OK;
 }
+
+/* ---- frontend.json ------------------------------------------------------------------------ */
+
+static const char *const frontend_keys[] = {"format_version", "kind", "mask_rules", "session_rule",
+                                            "header_tokens"};
+
+static alog_status parse_mask_rules(unsigned *rules, const alog_json_doc *doc, uint32_t list)
+{
+    uint32_t i, tok;
+    *rules = 0;
+    if (doc->tokens[list].type != ALOG_JSON_ARRAY)
+        return ALOG_ERR_MALFORMED;
+    for (i = 0, tok = list + 1; i < doc->tokens[list].count; i++, tok = doc->tokens[tok].next) {
+        char name[16];
+        size_t n;
+        unsigned bit;
+        if (doc->tokens[tok].type != ALOG_JSON_STRING ||
+            alog_json_string(name, sizeof name, &n, doc, tok) != ALOG_OK)
+            return ALOG_ERR_MALFORMED;
+        bit = alog_mask_rule_bit(name, n);
+        if (!bit)
+            return ALOG_ERR_MALFORMED;
+        *rules |= bit;
+    }
+    return ALOG_OK;
+}
+
+alog_status alog_frontend_parse(alog_frontend *frontend, char *rule_text, alog_json_token *tokens,
+                                uint32_t ntokens, const char *text, size_t len,
+                                alog_message *message)
+{
+    alog_json_doc doc;
+    uint32_t v, i;
+    int64_t number;
+    size_t rule_len;
+    if (alog_json_parse(&doc, tokens, ntokens, text, len) != ALOG_OK ||
+        tokens[0].type != ALOG_JSON_OBJECT)
+        return fail(message, ALOG_ERR_MALFORMED, "not a front-end settings file");
+    if (alog_json_get(&v, &doc, 0, "kind") != ALOG_OK ||
+        !alog_json_string_equals(&doc, v, ALOG_FRONTEND_KIND, strlen(ALOG_FRONTEND_KIND)))
+        return fail(message, ALOG_ERR_MALFORMED, "not front-end settings (kind \"frontend\" expected)");
+    if (alog_json_get_int(&number, &doc, 0, "format_version", INT64_MIN, INT64_MAX) != ALOG_OK ||
+        number != ALOG_FRONTEND_FORMAT_VERSION)
+        return fail(message, ALOG_ERR_MALFORMED, "front-end settings format_version is not 1");
+    /* Exactly these keys: a setting this reader skipped would silently change matching. */
+    for (i = 0; i < sizeof frontend_keys / sizeof frontend_keys[0]; i++)
+        if (alog_json_get(&v, &doc, 0, frontend_keys[i]) != ALOG_OK)
+            return fail(message, ALOG_ERR_MALFORMED, "front-end settings lack a required field");
+    if (tokens[0].count != sizeof frontend_keys / sizeof frontend_keys[0])
+        return fail(message, ALOG_ERR_MALFORMED, "front-end settings have an unknown field");
+    if (alog_json_get(&v, &doc, 0, "mask_rules") != ALOG_OK ||
+        parse_mask_rules(&frontend->mask_rules, &doc, v) != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED, "mask_rules must list names from uuid, ip, hex, num, path");
+    if (alog_json_get(&v, &doc, 0, "session_rule") != ALOG_OK || tokens[v].type != ALOG_JSON_STRING ||
+        alog_json_string(rule_text, ALOG_FRONTEND_RULE_MAX, &rule_len, &doc, v) != ALOG_OK ||
+        alog_session_rule_parse(&frontend->session_rule, rule_text, rule_len) != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED, "session_rule must be 'none' or 'prefix:<p>'");
+    if (alog_json_get_int(&number, &doc, 0, "header_tokens", 0, UINT32_MAX) != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED, "header_tokens must be an integer 0..4294967295");
+    frontend->header_tokens = (uint32_t)number;
+    return ALOG_OK;
+}

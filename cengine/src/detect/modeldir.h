@@ -13,6 +13,7 @@
 #include "detect/detector.h"
 #include "detect/json.h"
 #include "detect/verdict.h"
+#include "match/match.h"
 
 #define ALOG_META_FORMAT 1
 
@@ -46,5 +47,16 @@ typedef struct alog_meta_hashes {
 alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *config,
                             alog_json_token *tokens, uint32_t ntokens, const char *kind,
                             const char *text, size_t len, alog_message *message);
+
+/* The longest session rule text frontend.json may hold ("prefix:" and the prefix). */
+#define ALOG_FRONTEND_RULE_MAX 256
+
+/* Parse frontend.json (docs/formats.md, alog_detect.frontend) with `tokens` as scratch: exactly
+ * the keys format_version, kind, mask_rules, session_rule, header_tokens, as the Python reader
+ * demands. The session rule's text is copied into rule_text (ALOG_FRONTEND_RULE_MAX bytes), which
+ * frontend->session_rule points into: keep it alive as long as the settings. */
+alog_status alog_frontend_parse(alog_frontend *frontend, char *rule_text, alog_json_token *tokens,
+                                uint32_t ntokens, const char *text, size_t len,
+                                alog_message *message);
 
 #endif /* ALOG_DETECT_MODELDIR_H */
