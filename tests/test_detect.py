@@ -255,9 +255,10 @@ def _fake_deeplog(batch: np.ndarray) -> np.ndarray:
     return logits
 
 
-def _detector(vocab: Vocab, mscred: MSCREDModel | None = None) -> Detector:
+def _detector(vocab: Vocab, mscred: MSCREDModel | None = None, max_sessions: int = 65536) -> Detector:
     deeplog = DeepLogModel(_fake_deeplog, window=2, top_k=2, vocab_size=3)
-    return Detector(Models(vocab, deeplog, mscred), parse_session_rule("prefix:s_"), all_verdicts=True)
+    return Detector(Models(vocab, deeplog, mscred), parse_session_rule("prefix:s_"), all_verdicts=True,
+                    max_sessions=max_sessions)
 
 
 def test_deeplog_rules_by_hand():
@@ -333,3 +334,104 @@ def test_header_tokens_are_not_matched_but_keyed():
     # content, which no template matches; the last line's 'alpha 3' is its header.
     assert [(v["line"], v["session"], v["template"], v["reason"]) for v in out] == [
         (1, "s_a", 0, "ok"), (2, "s_b", 2, "not_in_topk"), (3, "s_a", -1, "unseen"), (5, "s_a", -1, "unseen")]
+
+
+# ---- sessions kept (docs/detection.md, 2.1) ---------------------------------------------------------
+
+def test_session_table_forgets_the_one_fed_longest_ago():
+    from alog_detect.detect import SessionTable
+
+    table = SessionTable(2, window=2, pad=3)
+    table.window("a").push(1)
+    table.window("b").push(2)
+    table.window("a")                             # a is refreshed: b is now the idle longest
+    assert table.kept() == ["b", "a"]
+    table.window("c")
+    assert table.kept() == ["a", "c"]
+    assert table.window("b").current() == [3, 3]  # b comes back empty, and a goes
+    assert table.kept() == ["c", "b"]
+    assert table.window("c").current() == [3, 3] and table.window("b").current() == [3, 3]
+    with pytest.raises(ValueError):
+        SessionTable(0, window=2, pad=3)
+
+
+def test_only_known_events_keep_a_session():
+    """Capacity 2: an unseen line of s_a does not refresh it, so s_c's arrival forgets s_a (not
+    s_b) and s_a starts again from PAD; then s_a's return forgets s_b, which also restarts."""
+    detector = _detector(VOCAB, max_sessions=2)
+    lines = [b"beta 1 s_a", b"beta 2 s_b", b"zzz s_a", b"alpha 3 s_c", b"beta 4 s_a", b"beta 5 s_b",
+             b"beta 6 s_b"]
+    out = [json.loads(v) for v in detector.feed(lines)]
+    assert [(v["line"], v["session"], v["topk"], v["reason"]) for v in out] == [
+        (1, "s_a", [0, 1], "ok"),
+        (2, "s_b", [0, 1], "ok"),
+        (3, "s_a", [], "unseen"),
+        (4, "s_c", [0, 1], "ok"),                 # s_a is forgotten here
+        (5, "s_a", [0, 1], "ok"),                 # from PAD; remembered, the window would favour 2
+        (6, "s_b", [0, 1], "ok"),                 # s_b was forgotten by line 5
+        (7, "s_b", [2, 0], "not_in_topk"),        # its window now ends with 1
+    ]
+    assert detector.sessions.kept() == ["s_a", "s_b"]
+
+
+def test_the_detector_keeps_at_most_max_sessions():
+    detector = _detector(VOCAB, max_sessions=3)
+    for start in range(0, 3000, 500):
+        detector.feed([f"alpha {i} s_{i}".encode() for i in range(start, start + 500)])
+    assert detector.sessions.kept() == ["s_2997", "s_2998", "s_2999"]
+    assert Detector(detector.models).sessions.capacity == 65536
+
+
+def test_a_cap_only_changes_the_windows_of_forgotten_sessions(pipeline, verdict_lines):
+    def detect_capped(cap: int) -> list[str]:
+        return _detect_with(pipeline / "onnx", pipeline / "sample" / "sample.log", session_key=SESSION_KEY,
+                            max_sessions=cap)
+
+    sessions = {v["session"] for v in map(json.loads, verdict_lines) if v["model"] == "deeplog"}
+    assert detect_capped(len(sessions)) == verdict_lines
+    capped = [json.loads(v) for v in detect_capped(3)]
+    uncapped = [json.loads(v) for v in verdict_lines]
+    fields = ("model", "session", "line", "template", "score")
+    assert [[v[k] for k in fields] for v in capped] == [[v[k] for k in fields] for v in uncapped]
+    changed = [a for a, b in zip(capped, uncapped) if a != b]
+    assert changed and all(v["model"] == "deeplog" for v in changed)
+
+
+def test_max_sessions_out_of_range_is_refused(pipeline, cli):
+    log = pipeline / "sample" / "sample.log"
+    for value in ("0", "16777217", "-1"):
+        run = cli("detect", "--models", pipeline / "onnx", "--logs", log, "--max-sessions", value, check=False)
+        assert run.returncode == 2 and "--max-sessions must be a whole number from 1 to 16777216" in run.stderr_text
+        assert len(run.stderr_text.strip().splitlines()) == 1 and run.stdout_text == ""
+
+
+# ---- lines over 1 MiB: only the head counts (docs/matching.md, section 0) -------------------------
+
+def test_key_and_blankness_come_from_the_first_mib_and_a_byte():
+    from alog_detect.sessions import LINE_HEAD_BYTES
+
+    assert LINE_HEAD_BYTES == (1 << 20) + 1
+    pad = LINE_HEAD_BYTES
+    lines = [b" " * pad + b"alpha 1 s_a",                        # blank: its head is whitespace
+             b"alpha 1 " + b"x" * pad + b" s_far",               # the key lies past the head
+             b" " * (pad - 5) + b"s_abcdefgh",                   # the key runs across the head's end
+             b"alpha 1 " + b" " * (pad - 12) + b"s_kk",          # exactly the head: not matched, keyed
+             b"alpha 1 " + b" " * (pad - 13) + b"s_ok",          # exactly 1 MiB: matched and keyed
+             b"\t" * (pad - 1) + b"\r"]                          # blank, the CR included
+    out = [json.loads(v) for v in _detector(VOCAB).feed(lines)]
+    assert [(v["line"], v["session"], v["template"], v["reason"]) for v in out] == [
+        (2, "<nokey>", -1, "unseen"), (3, "s_abc", -1, "unseen"), (4, "s_kk", -1, "unseen"), (5, "s_ok", 0, "ok")]
+    rule = parse_session_rule("prefix:s_")
+    assert rule.key("x" * pad + " s_far") == "<nokey>" and rule.key(b"y" * (pad - 3) + b" s_near") == "<nokey>"
+    assert rule.key(b"y" * (pad - 5) + b" s_near") == "s_ne"
+
+
+def test_the_reader_keeps_the_head_of_an_overlong_line(tmp_path):
+    from alog_detect.detect import LINE_KEEP_BYTES, read_chunks
+
+    long_line = bytes(range(256)).replace(b"\n", b"") * (3 * LINE_KEEP_BYTES // 255)
+    (tmp_path / "x.log").write_bytes(b"first\n" + long_line + b"\nlast\n" + long_line)
+    for size in (1 << 16, 1 << 20, 4 * LINE_KEEP_BYTES):
+        with open(tmp_path / "x.log", "rb") as f:
+            lines = [line for chunk in read_chunks(f.fileno(), size) for line in chunk]
+        assert lines == [b"first", long_line[:LINE_KEEP_BYTES], b"last", long_line[:LINE_KEEP_BYTES]]

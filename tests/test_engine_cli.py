@@ -1,6 +1,7 @@
 """`alog-engine`: its command line, its exit codes, the model directory checks, and bad input
 (binary garbage, NUL bytes, 1 MiB lines, an empty stream, a pipe that closes) handled cleanly and
-as the Python reference handles it, also under ASan + UBSan. Plus the detector's C unit programs.
+as the Python reference handles it, also under ASan + UBSan. Plus the detector's C unit programs,
+the public API's C test and the firmware example (cengine/examples/firmware/).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from hypothesis import given, settings, strategies as st
 from engine_helpers import (ENGINE, REPO, SAMPLE_KEY, SANITIZE_FLAGS, STRICT_FLAGS, build_engine,
                             run_engine, run_reference)
 from engine_helpers import engine, engine_san, sample  # noqa: F401 (session fixtures)
+
+import cbuild
 
 MAX_LINE = 1 << 20
 EXIT_USAGE, EXIT_MODELS, EXIT_IO = 2, 3, 4
@@ -300,3 +303,69 @@ def test_closed_output_pipe_ends_quietly(engine, sample):
     assert proc.wait(timeout=60) == 0
     writer.join(timeout=60)
     assert proc.stderr.read() == b""
+
+
+# ---- the public API: its C test program and the firmware example -----------------------------------
+
+FIRMWARE = ENGINE / "examples" / "firmware" / "main.c"
+
+
+@pytest.mark.parametrize("san", [False, True], ids=["plain", "san"])
+def test_public_api_program_passes(san):
+    """cengine/tests/test_public_api.c: alog.h alone, tiny models from const arrays, verdicts."""
+    proc = subprocess.run([str(cbuild.build_test("test_public_api", san=san))], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == "test_public_api: ok"
+
+
+def build_firmware(gen: Path, out: Path, sanitize: bool = False) -> Path:
+    """The example as a device build would compile it: its main.c, the generated files in `gen`
+    (alog_vocab.h, alog_model_meta.h, alog_model_data.c) and the engine library."""
+    library = cbuild.build_library(san=sanitize)
+    cmd = ["cc", *cbuild.STRICT_FLAGS, *(cbuild.SANITIZE_FLAGS if sanitize else ["-O2"]),
+           f"-I{ENGINE / 'include'}", f"-I{gen}", str(FIRMWARE), str(gen / "alog_model_data.c"),
+           str(library), "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
+    return out
+
+
+def test_firmware_example_builds_against_the_golden_headers(tmp_path):
+    """tests/golden/ holds the generated files of toy models (float in, float out): the example
+    compiles against them and refuses the models cleanly, naming the shape it expected."""
+    firmware = build_firmware(REPO / "tests" / "golden", tmp_path / "firmware", sanitize=True)
+    proc = subprocess.run([str(firmware)], input=b"", capture_output=True, timeout=60)
+    assert proc.returncode == 3
+    assert b"deeplog.onnx: expected one int64 input (1, window)" in proc.stderr
+    assert proc.stdout == b""
+
+
+@pytest.fixture(scope="module")
+def firmware_for_sample(sample, tmp_path_factory):
+    from alog_detect.codegen import CodegenConfig, render_headers
+
+    gen = tmp_path_factory.mktemp("firmware_gen")
+    render_headers(CodegenConfig(model_dir=sample[1], out_dir=gen, root=REPO))
+    return build_firmware(gen, gen / "firmware", sanitize=True)
+
+
+def test_firmware_example_gives_alog_engines_verdicts(firmware_for_sample, engine, sample):
+    """Built for the sample's models (embedded, settings from the headers), the example prints
+    `alog-engine --all`'s verdicts for the sample's lines; fed the same events as template indices
+    (--events), the same verdicts again."""
+    log, models = sample
+    expected = run_engine(engine, models, log, session_key=SAMPLE_KEY)
+    assert expected.returncode == 0 and expected.stdout
+    lines = subprocess.run([str(firmware_for_sample)], input=log.read_bytes(), capture_output=True,
+                           timeout=120)
+    assert lines.returncode == 0, lines.stderr.decode(errors="replace")
+    assert lines.stdout == expected.stdout
+
+    deeplog = [json.loads(v) for v in expected.stdout.splitlines() if b'"model":"deeplog"' in v]
+    assert len(deeplog) == len(log.read_bytes().splitlines())  # no blank line: one event per line
+    events = "".join(f"{v['session']} {v['template']}\n" for v in deeplog).encode()
+    structured = subprocess.run([str(firmware_for_sample), "--events"], input=events,
+                                capture_output=True, timeout=120)
+    assert structured.returncode == 0, structured.stderr.decode(errors="replace")
+    assert structured.stdout == expected.stdout

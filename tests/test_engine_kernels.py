@@ -1,6 +1,7 @@
-"""The engine's fast paths: packed-weight LSTM and Gemm kernels and the vectorized elementary
-functions. They fix the summation order in the C source, so they must give the reference kernels'
-exact bits, and the same bits whatever the optimisation level, vector width or instrumentation."""
+"""The engine's fast paths: packed-weight LSTM, Gemm, Conv and ConvTranspose kernels and the
+vectorized elementary functions. They fix the summation order in the C source, so they must give
+the reference kernels' exact bits, and the same bits whatever the optimisation level, vector width
+or instrumentation."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 import cbuild
-from test_engine_models import DEEPLOG, export
+from test_engine_models import DEEPLOG, MSCRED, export
 from test_engine_ops import node_cases
 
 pytestmark = pytest.mark.skipif(cbuild.compiler() is None, reason="no C compiler (cc) on PATH")
@@ -73,10 +74,77 @@ def test_packed_weights_are_in_the_arena(runners, deeplog, tmp_path):
     assert fast.arena_size - reference.arena_size >= 4 * weights
 
 
+# ---- MSCRED: packed convolutions ----------------------------------------------------------------
+
+# The test models' channels, and MSCREDConfig's default ones (None): 1024-row panels at level 4.
+MSCRED_CHANNELS = {"small": MSCRED["channels"], "default": None}
+
+
+@pytest.fixture(scope="module", params=sorted(MSCRED_CHANNELS))
+def mscred(request, tmp_path_factory) -> Path:
+    import torch
+
+    from alog_detect.models import MSCRED as MSCREDNet, MSCREDConfig
+
+    torch.manual_seed(5)
+    channels = MSCRED_CHANNELS[request.param]
+    config = MSCREDConfig(n=MSCRED["n"], scales=MSCRED["scales"], steps=MSCRED["steps"],
+                          **({"channels": channels} if channels else {}))
+    x = torch.zeros(1, config.steps, config.scales, config.n, config.n)
+    return export(MSCREDNet(config), x, tmp_path_factory.mktemp(f"mscred_{request.param}") / "mscred.onnx", "x", "recon")
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_mscred_same_bits_in_every_build(runners, mscred, tmp_path, batch):
+    shape = (batch, MSCRED["steps"], MSCRED["scales"], MSCRED["n"], MSCRED["n"])
+    x = np.random.default_rng(batch).random(shape, dtype=np.float32) * 4.0
+    results = {name: outputs_of(r, mscred, [x], tmp_path / name, batch) for name, r in runners.items()}
+    (reference,) = results.pop("reference")
+    assert reference.shape == (batch, MSCRED["scales"], MSCRED["n"], MSCRED["n"])
+    assert np.isfinite(reference).all() and np.abs(reference).max() > 0
+    for name, (recon,) in results.items():
+        assert recon.tobytes() == reference.tobytes(), name
+
+
+def packed_bytes(model: Path) -> int:
+    """Bytes of the packed convolution weights: one copy per (operator, weight), however many
+    nodes share it, each output channel group rounded up to whole panels of 32 rows."""
+    import onnx
+
+    graph = onnx.load(str(model)).graph
+    weights = {t.name: tuple(t.dims) for t in graph.initializer}
+    copies = set()
+    for node in graph.node:
+        if node.op_type in ("Conv", "ConvTranspose"):
+            group = next((a.i for a in node.attribute if a.name == "group"), 1)
+            copies.add((node.op_type, node.input[1], group))
+    total = 0
+    for op, name, group in copies:
+        dims = weights[name]
+        cout = dims[0] // group if op == "Conv" else dims[1]
+        cols = dims[1] * int(np.prod(dims[2:])) if op == "Conv" else dims[0] // group * int(np.prod(dims[2:]))
+        total += 4 * group * -(-cout // 32) * 32 * cols
+    return total
+
+
+def test_mscred_packed_weights_are_shared_and_in_the_arena(runners, mscred, tmp_path):
+    """The ConvLSTM's convolutions of every step share one packed copy of their weights, which
+    lives in the arena the planner reports: the fast build needs at least those bytes more than
+    the reference build (and far less than a copy per node would take). ASan checks above that
+    the runs stay inside an arena of exactly the reported size."""
+    x = np.zeros((1, MSCRED["steps"], MSCRED["scales"], MSCRED["n"], MSCRED["n"]), dtype=np.float32)
+    fast = cbuild.run_model(runners["O2"], mscred, [x], tmp_path / "fast")
+    reference = cbuild.run_model(runners["reference"], mscred, [x], tmp_path / "reference")
+    packed = packed_bytes(mscred)
+    assert packed <= fast.arena_size - reference.arena_size < 2 * packed
+
+
 # ---- node cases with constant weights: the packed paths on every attribute -------------------------
 
 # Inputs the packed paths need as constants (the node cases feed them as graph inputs).
-WEIGHT_INPUTS = {"LSTM": (1, 2, 3, 7), "Gemm": (1,)}
+WEIGHT_INPUTS = {"LSTM": (1, 2, 3, 7), "Gemm": (1,), "Conv": (1, 2), "ConvTranspose": (1, 2)}
+# Operators that pack whenever their weights are constants (Gemm does not when A is transposed).
+ALWAYS_PACKED = {"Conv", "ConvTranspose"}
 SEQUENCE_LENS = 4  # LSTM input; the engine has no int32 and refuses it
 
 
@@ -118,10 +186,13 @@ def test_node_case_with_constant_weights(runners, tmp_path, name):
         model, engine_inputs = constant_weights(case.model, list(inputs))
         path = tmp_path / f"{k}.onnx"
         onnx.save(model, str(path))
-        fast = outputs_of(runners["O2"], path, engine_inputs, tmp_path / f"fast{k}")
-        reference = outputs_of(runners["reference"], path, engine_inputs, tmp_path / f"ref{k}")
-        assert len(fast) == len(expected)
-        for e, f, r in zip(expected, fast, reference):
+        fast = cbuild.run_model(runners["O2"], path, engine_inputs, tmp_path / f"fast{k}")
+        reference = cbuild.run_model(runners["reference"], path, engine_inputs, tmp_path / f"ref{k}")
+        assert fast.returncode == 0 and reference.returncode == 0, fast.stderr + reference.stderr
+        if model.graph.node[0].op_type in ALWAYS_PACKED:
+            assert fast.arena_size > reference.arena_size  # the packed copy: the fast path ran
+        assert len(fast.outputs) == len(expected)
+        for e, f, r in zip(expected, fast.outputs, reference.outputs):
             np.testing.assert_allclose(f, e, rtol=case.rtol, atol=case.atol)
             assert f.tobytes() == r.tobytes()
 
@@ -129,8 +200,97 @@ def test_node_case_with_constant_weights(runners, tmp_path, name):
 def test_weight_cases_cover_the_packed_path_attributes():
     names = " ".join(weight_cases())
     for feature in ("lstm_batchwise", "lstm_bidirectional", "lstm_reverse", "lstm_with_initial_bias",
-                    "lstm_with_peepholes", "gemm_transposeB", "gemm_all_attributes", "gemm_default_no_bias"):
+                    "lstm_with_peepholes", "gemm_transposeB", "gemm_all_attributes", "gemm_default_no_bias",
+                    "conv_with_autopad_same", "conv_with_strides_and_asymmetric_padding", "convtranspose_3d",
+                    "convtranspose_dilations", "convtranspose_group_2", "convtranspose_output_shape"):
         assert feature in names, feature
+
+
+# ---- convolutions beyond the node cases: bias, groups, dilations, panels and tiles ---------------
+
+# (op, input shape, W shape, attributes): every case has a bias. Several panels with a partial
+# last one (M = 40 and 70), K * pixels above the 64 Ki-float tile (several tiles per image).
+CONV_CASES = {
+    "conv2d_groups_dilation_bias": ("Conv", (2, 6, 9, 8), (40, 3, 3, 2),
+                                    dict(group=2, dilations=[2, 1], pads=[2, 1, 1, 0], strides=[1, 2])),
+    "conv1d_many_tiles": ("Conv", (1, 64, 1500), (70, 64, 3), dict(pads=[1, 1])),
+    "conv3d_strided": ("Conv", (2, 3, 5, 6, 7), (33, 3, 2, 3, 2), dict(strides=[2, 1, 3], pads=[1, 0, 1, 0, 2, 1])),
+    "convtranspose2d_groups_dilation_bias": ("ConvTranspose", (2, 6, 5, 4), (6, 20, 3, 2),
+                                             dict(group=3, dilations=[1, 2], strides=[2, 3], pads=[1, 0, 2, 1],
+                                                  output_padding=[1, 0])),
+    "convtranspose1d_wide": ("ConvTranspose", (1, 48, 40), (48, 70, 4), dict(strides=[3], pads=[2, 1])),
+    "convtranspose3d_same": ("ConvTranspose", (1, 4, 3, 4, 5), (4, 5, 3, 3, 2),
+                             dict(strides=[2, 2, 1], auto_pad="SAME_UPPER")),
+}
+
+
+def conv_model(op: str, x_shape, w: np.ndarray, bias: np.ndarray, attrs: dict):
+    """A one-node model with W and B as initializers (so the packed path runs), opset 17."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    node = helper.make_node(op, ["x", "w", "b"], ["y"], **attrs)
+    graph = helper.make_graph([node], "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "b")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def run_both(runners, model, x: np.ndarray, work: Path):
+    import onnx
+
+    path = work / "model.onnx"
+    work.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    fast = cbuild.run_model(runners["O2"], path, [x], work / "fast", batch=x.shape[0])
+    reference = cbuild.run_model(runners["reference"], path, [x], work / "reference", batch=x.shape[0])
+    assert fast.returncode == 0 and reference.returncode == 0, fast.stderr + reference.stderr
+    return fast, reference
+
+
+@pytest.mark.parametrize("name", sorted(CONV_CASES))
+def test_convolution_same_bits_as_reference_and_onnxruntime(runners, tmp_path, name):
+    import onnxruntime as ort
+
+    op, x_shape, w_shape, attrs = CONV_CASES[name]
+    rng = np.random.default_rng(len(name))
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal(w_shape, dtype=np.float32)
+    bias = rng.standard_normal(w_shape[0] if op == "Conv" else w_shape[1] * attrs.get("group", 1), dtype=np.float32)
+    model = conv_model(op, x_shape, w, bias, attrs)
+    fast, reference = run_both(runners, model, x, tmp_path)
+    assert fast.arena_size > reference.arena_size
+    (expected,) = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    (got,) = fast.outputs
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    assert got.tobytes() == reference.outputs[0].tobytes()
+
+
+def test_convtranspose_negative_zero_bias_keeps_its_sign(runners, tmp_path):
+    """A sum that starts at a -0 bias stays -0 when only -0 products are added, and turns +0 on
+    the +0 products of the zeros the packed path adds (between strided inputs): with a -0 bias
+    the reference kernel must run. Here x = -0 and W > 0, so every output is -0."""
+    x = np.full((1, 2, 3, 3), -0.0, dtype=np.float32)
+    w = np.random.default_rng(0).random((2, 32, 3, 3), dtype=np.float32) + 0.5
+    model = conv_model("ConvTranspose", x.shape, w, np.full(32, -0.0, dtype=np.float32), dict(strides=[2, 2]))
+    fast, reference = run_both(runners, model, x, tmp_path)
+    (got,) = fast.outputs
+    assert got.shape == (1, 32, 7, 7) and (got == 0).all() and np.signbit(got).all()
+    assert got.tobytes() == reference.outputs[0].tobytes()
+
+
+def test_conv_with_infinite_weight_is_not_packed(runners, tmp_path):
+    """The reference kernel skips the padding; the packed path would multiply it (0 * inf =
+    NaN), so weights that are not all finite stay unpacked: same bits, no NaN."""
+    x = np.random.default_rng(1).random((1, 3, 5, 5), dtype=np.float32) + 0.5
+    w = np.random.default_rng(2).random((40, 3, 3, 3), dtype=np.float32)
+    w[:, 1, 0, 0] = np.inf
+    model = conv_model("Conv", x.shape, w, np.zeros(40, dtype=np.float32), dict(pads=[1, 1, 1, 1]))
+    fast, reference = run_both(runners, model, x, tmp_path)
+    (got,) = fast.outputs
+    assert np.isinf(got).any() and not np.isnan(got).any()
+    assert got.tobytes() == reference.outputs[0].tobytes()
+    assert fast.arena_size == reference.arena_size
 
 
 # ---- elementary functions -----------------------------------------------------------------------

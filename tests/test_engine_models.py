@@ -132,6 +132,71 @@ def test_out_of_range_key_is_a_run_error(models, runner, tmp_path):
     assert got.returncode == 3 and "Gather" in got.stderr and "out of range" in got.stderr
 
 
+# ---- arena size: exactly what alog_model_open needs, at any address ---------------------------
+
+def arena_check(paths: list[Path], *, san: bool, batch: int = 1, alignments: int = 32) -> list[dict]:
+    """cengine/tests/drivers/arena_check: one report per model; the contract held for every model
+    that loads (else the test fails here with the driver's reason)."""
+    checker = cbuild.build_tool("arena_check", san=san)
+    proc = subprocess.run([str(checker), "--batch", str(batch), "--alignments", str(alignments),
+                           *map(str, paths)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    reports = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [Path(r["model"]) for r in reports] == list(paths)
+    return reports
+
+
+@pytest.fixture(scope="module")
+def default_mscred(tmp_path_factory) -> Path:
+    """MSCRED with its default channels (the small fixture's are 4..10): planning peaks higher."""
+    import torch
+
+    from alog_detect.models import MSCRED as MSCREDNet, MSCREDConfig
+
+    torch.manual_seed(0)
+    config = MSCREDConfig(n=MSCRED["n"], scales=MSCRED["scales"], steps=MSCRED["steps"])
+    assert config.channels != MSCRED["channels"]
+    x = torch.zeros(1, config.steps, config.scales, config.n, config.n)
+    return export(MSCREDNet(config), x, tmp_path_factory.mktemp("default") / "mscred.onnx", "x", "recon")
+
+
+@pytest.mark.parametrize("san", [False, True], ids=["plain", "asan+ubsan"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_reported_arena_size_is_exact_at_every_address(models, default_mscred, san, batch):
+    """At every start address modulo ALOG_ARENA_ALIGN: the reported size opens and runs (under
+    ASan with the bytes around the arena poisoned), one byte less is ALOG_ERR_ARENA_TOO_SMALL.
+    The default-channel MSCRED takes seconds per run under ASan: four addresses there."""
+    small = arena_check([models["deeplog"], models["mscred"]], san=san, batch=batch)
+    large = arena_check([default_mscred], san=san, batch=batch, alignments=4 if san else 32)
+    for report in small + large:
+        assert report["status"] == "ok"
+        assert report["runs_ok"] == report["alignments"]
+    assert [r["alignments"] for r in small + large] == [32, 32, 4 if san else 32]
+    assert large[0]["arena_size"] > small[1]["arena_size"]
+
+
+def test_reported_arena_size_is_exact_for_every_node_test_model(tmp_path):
+    """The onnx node test models the engine loads, under ASan: the same contract, model by model;
+    the ones listed as unsupported still fail to load with their clean status."""
+    import onnx
+
+    from test_engine_ops import fold_load_time_inputs, node_cases, unsupported_cases
+
+    cases, unsupported = node_cases(), unsupported_cases()
+    paths = []
+    for name in sorted(cases):
+        (inputs, _), *_ = cases[name].data_sets
+        model, _ = fold_load_time_inputs(cases[name].model, list(inputs))
+        paths.append(tmp_path / f"{name}.onnx")
+        onnx.save(model, str(paths[-1]))
+    reports = arena_check(paths, san=True, alignments=8)
+    loaded = {Path(r["model"]).stem for r in reports if r["status"] == "ok"}
+    assert loaded == set(cases) - set(unsupported)
+    for report in reports:
+        if report["status"] == "ok":
+            assert report["alignments"] == 8 and report["arena_size"] > 0
+
+
 # ---- bad models -----------------------------------------------------------------------------
 
 def test_unsupported_operator_fails_to_load(runner, tmp_path):

@@ -1,5 +1,7 @@
 """`alog-engine` and `alog-detect detect` give identical verdict streams (docs/detection.md), on the
-built-in sample and on HDFS_20k, every verdict (--all) and anomalies only, also under ASan + UBSan.
+built-in sample and on HDFS_20k, every verdict (--all) and anomalies only, also under ASan + UBSan;
+with a small --max-sessions (sessions forgotten and restarted in the same order), and on lines over
+1 MiB (only their first 1 MiB + 1 bytes are keyed).
 
 Models are tiny (a couple of epochs): the point is the same decisions from the same models, which
 holds whatever their quality.
@@ -8,6 +10,9 @@ holds whatever their quality.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +88,92 @@ def test_hdfs_20k_under_sanitizers(engine_san, hdfs):
     log, models = hdfs
     assert_same_stream(run_engine(engine_san, models, log, session_key=HDFS_KEY, all_verdicts=False),
                        run_reference(models, log, session_key=HDFS_KEY, all_verdicts=False))
+
+
+# ---- sessions beyond --max-sessions --------------------------------------------------------------
+
+def run_reference_with(models, log, session_key: str, *options: str, input: bytes = b""):
+    """`alog-detect detect --all` with options beyond run_reference's."""
+    cmd = [sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs", str(log),
+           "--session-key", session_key, "--all", *options]
+    return subprocess.run(cmd, input=input, capture_output=True, timeout=600)
+
+
+def assert_capped_streams_agree(engine, models, log: Path, session_key: str, cap: int) -> list[dict]:
+    """Both detectors with --max-sessions cap agree, and the cap did forget sessions: some DeepLog
+    verdict differs from the uncapped stream's. Returns the capped verdicts."""
+    capped = run_engine(engine, models, log, session_key=session_key, extra=("--max-sessions", str(cap)))
+    assert_same_stream(capped, run_reference_with(models, log, session_key, "--max-sessions", str(cap)))
+    got, free = verdicts(capped), verdicts(run_engine(engine, models, log, session_key=session_key))
+    assert [(v["model"], v["line"], v["session"], v["template"]) for v in got] == \
+        [(v["model"], v["line"], v["session"], v["template"]) for v in free]
+    assert any(a != b for a, b in zip(got, free) if a["model"] == "deeplog")
+    assert all(a == b for a, b in zip(got, free) if a["model"] == "mscred")
+    return got
+
+
+def head_of(log: Path, lines: int, out: Path) -> Path:
+    out.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:lines]))
+    return out
+
+
+@pytest.mark.parametrize("cap", [1, 3])
+def test_sample_with_few_sessions_kept(engine, sample, tmp_path, cap):
+    log, models = sample
+    got = assert_capped_streams_agree(engine, models, head_of(log, 400, tmp_path / "head.log"), SAMPLE_KEY, cap)
+    assert len({v["session"] for v in got if v["model"] == "deeplog"}) > 10 * cap
+
+
+def test_sample_with_few_sessions_kept_under_sanitizers(engine_san, sample, tmp_path):
+    log, models = sample
+    head = head_of(log, 400, tmp_path / "head.log")
+    assert_same_stream(run_engine(engine_san, models, head, session_key=SAMPLE_KEY, extra=("--max-sessions", "3")),
+                       run_reference_with(models, head, SAMPLE_KEY, "--max-sessions", "3"))
+
+
+@pytest.mark.slow
+def test_hdfs_with_few_blocks_kept(engine, hdfs, tmp_path):
+    """HDFS blocks interleave (up to 266 of the first 5,000 lines' 626 are open at once), so with
+    3 kept nearly every event meets a forgotten block; with 200 kept only blocks that pause long do."""
+    log, models = hdfs
+    head = head_of(log, 5000, tmp_path / "head.log")
+    for cap in (3, 200):
+        got = assert_capped_streams_agree(engine, models, head, HDFS_KEY, cap)
+        assert len({v["session"] for v in got}) > 3 * cap
+
+
+# ---- lines over 1 MiB -----------------------------------------------------------------------------
+
+HEAD = (1 << 20) + 1     # the bytes of a line the key, timestamp and blank-line rules read
+
+
+def overlong_lines(sample_lines: list[bytes]) -> list[bytes]:
+    """Sample lines with overlong lines between them, each testing where the head ends."""
+    line = sample_lines[1]                                   # ... INFO ses_63ca828d snapshot ...
+    return [*sample_lines[:20],
+            b"x" * HEAD + b" " + line,                        # its key lies past the head: <nokey>
+            b" " * HEAD + line,                               # a whitespace head: blank
+            b"\xe3\x80\x80" * (HEAD // 3) + b"\t\r" + line,   # U+3000 and a CR up to the head: blank
+            b" " * (HEAD - 9) + b"ses_feedbeef ok",           # the key runs across the end: ses_feedb
+            b" " * (HEAD - 12) + b"ses_0000001",              # exactly the head: unseen, keyed
+            line + b" " * (HEAD - len(line) - 1) + b"\r" + b" " * 7,   # a CR inside the head
+            *sample_lines[20:40],
+            b"ses_tail " + b"y" * (3 * HEAD)]                 # the last line, overlong, no LF
+
+
+@pytest.mark.parametrize("from_stdin", [False, True], ids=["file", "stdin"])
+def test_lines_over_1_mib(engine, engine_san, sample, tmp_path, from_stdin):
+    log, models = sample
+    data = b"\n".join(overlong_lines(log.read_bytes().splitlines()))
+    path = tmp_path / "long.log"
+    path.write_bytes(data)
+    source, stdin = ("-", data) if from_stdin else (path, b"")
+    theirs = run_reference(models, source, session_key=SAMPLE_KEY, input=stdin)
+    for binary in (engine, engine_san):
+        assert_same_stream(run_engine(binary, models, source, session_key=SAMPLE_KEY, input=stdin), theirs)
+    got = [v for v in verdicts(theirs) if v["model"] == "deeplog"]
+    assert [(v["line"], v["session"], v["reason"]) for v in got if v["line"] in range(21, 27)] == [
+        (21, "<nokey>", "unseen"), (24, "ses_feedb", "unseen"), (25, "ses_0000001", "unseen"),
+        (26, "ses_63ca828d", "unseen")]
+    assert got[-1]["line"] == 47 and got[-1]["session"] == "ses_tail"
+    assert len(got) == 45                             # 47 lines, two of them blank

@@ -8,7 +8,7 @@
  * Running a model:
  *
  *     size_t need;
- *     alog_model_arena_size(&need, work, work_len, onnx, onnx_len, 1, &msg);  // or a build-time constant
+ *     alog_model_arena_size(&need, work, work_len, onnx, onnx_len, 1, &msg);  // exactly enough
  *     alog_model *m;
  *     alog_model_open(&m, arena, need, onnx, onnx_len, 1, &msg);
  *     alog_model_set_input(m, 0, keys, sizeof keys);   // or write into alog_model_input(...).data
@@ -88,10 +88,26 @@ typedef struct alog_message {
 typedef struct alog_model alog_model;
 
 /*
+ * Arena alignment. The arena may start at any address: the engine skips to the next
+ * ALOG_ARENA_ALIGN boundary itself, and every size it reports includes ALOG_ARENA_SLACK bytes
+ * for that. alog_model_open() asks for the whole reported size wherever the arena starts, so a
+ * size that works once works at every address (a linker placing a static arena elsewhere changes
+ * nothing), and one byte less fails at every address with ALOG_ERR_ARENA_TOO_SMALL.
+ */
+#define ALOG_ARENA_ALIGN 32
+#define ALOG_ARENA_SLACK (ALOG_ARENA_ALIGN - 1)
+
+/*
  * How many arena bytes alog_model_open() needs for this model with its dynamic (batch) input
- * dimension set to `batch`. The model is parsed and planned inside `work`, which needs only the
- * model's metadata, not its activations; on ALOG_ERR_ARENA_TOO_SMALL, *out_size is a work size
- * with which a second call succeeds. `message` may be NULL.
+ * dimension set to `batch`: exactly enough, the loader's own peak (its planning tables) and
+ * ALOG_ARENA_SLACK included. The model is parsed and planned inside `work` (any address), which
+ * needs only the model's metadata, not its activations; `work` may be NULL with work_len 0, and
+ * may be the very memory later passed as the arena. On ALOG_ERR_ARENA_TOO_SMALL, *out_size is a
+ * work size with which a second call succeeds. `message` may be NULL.
+ *
+ * Weights whose bytes are not aligned for their type are copied into the arena, so measure with
+ * the model bytes at the address (modulo 8) they will have when the model is opened: a generated
+ * model array, or the buffer a file is read into, always has the same alignment.
  */
 alog_status alog_model_arena_size(size_t *out_size, void *work, size_t work_len,
                                   const void *onnx, size_t onnx_len, int64_t batch,
@@ -99,9 +115,9 @@ alog_status alog_model_arena_size(size_t *out_size, void *work, size_t work_len,
 
 /*
  * Parses an ONNX ModelProto, checks every operator, resolves every shape for `batch` and plans
- * the activations inside `arena` (any alignment). On success *out_model points into the arena;
- * the model lives until the arena or the model bytes are reused (there is nothing to close).
- * `message` may be NULL; on failure it receives the reason.
+ * the activations inside `arena` (any address; see ALOG_ARENA_ALIGN). On success *out_model
+ * points into the arena; the model lives until the arena or the model bytes are reused (there is
+ * nothing to close). `message` may be NULL; on failure it receives the reason.
  */
 alog_status alog_model_open(alog_model **out_model, void *arena, size_t arena_len,
                             const void *onnx, size_t onnx_len, int64_t batch,
@@ -126,6 +142,159 @@ alog_status alog_model_run(alog_model *model);
 
 /* The reason for the last failed alog_model_run() ("" when there was none). */
 const char *alog_model_error(const alog_model *model);
+
+/* ---- verdicts ----------------------------------------------------------------------------- */
+
+typedef enum alog_model_kind { ALOG_MODEL_DEEPLOG = 0, ALOG_MODEL_MSCRED = 1 } alog_model_kind;
+
+/* One verdict (docs/detection.md). Its pointers are valid during the callback that receives it. */
+typedef struct alog_verdict {
+    alog_model_kind model;
+    const char *session;    /* (session_len) bytes, not terminated; NULL for MSCRED (the stream) */
+    size_t session_len;
+    uint64_t line;          /* 1-based number of the line (or event) among all those fed */
+    int32_t template_index; /* -1: unseen (no template matches) */
+    const int32_t *topk;    /* (topk_len) DeepLog's top-k indices, largest logit first */
+    uint32_t topk_len;
+    int has_score;          /* MSCRED: 1 and score set */
+    int64_t score;          /* MSCRED: residual cells over the cell threshold */
+    int anomaly;
+    const char *reason;     /* "ok", "not_in_topk", "unseen" or "residual" */
+} alog_verdict;
+
+typedef void (*alog_verdict_fn)(void *ctx, const alog_verdict *verdict);
+
+/*
+ * Verdicts as JSON lines, byte for byte what `alog-detect detect` prints. A sink is a caller
+ * buffer handed to `flush` whenever it fills (and by alog_sink_flush()), so any session name fits
+ * whatever the buffer's size (at least 1 byte).
+ */
+typedef struct alog_sink {
+    char *buf;              /* (cap) */
+    size_t cap;
+    size_t len;
+    int (*flush)(void *ctx, const char *data, size_t len); /* nonzero: failed (kept in `failed`) */
+    void *ctx;
+    int failed;
+} alog_sink;
+
+void alog_sink_init(alog_sink *sink, char *buf, size_t cap,
+                    int (*flush)(void *ctx, const char *data, size_t len), void *ctx);
+/* Hands whatever is buffered to the flush callback; ALOG_ERR_IO when any flush has failed. */
+alog_status alog_sink_flush(alog_sink *sink);
+/* Appends the verdict as one JSON line (with its '\n'). */
+void alog_verdict_write(alog_sink *sink, const alog_verdict *verdict);
+
+/* ---- detector: raw lines or template indices in, verdicts out ------------------------------ */
+
+/*
+ * The rules of docs/detection.md on a stream, the same as `alog-detect detect`: DeepLog judges
+ * each event with its session's window, MSCRED the whole stream's signature matrices. Everything
+ * lives in caller memory sized by alog_detector_size() (any address; nothing to close), on models
+ * the caller opened. Verdicts are decided as events arrive and handed to the callback before the
+ * feed call returns: nothing waits for later input (a partly filled MSCRED bucket is never closed,
+ * as in the reference), so the only thing to flush is the caller's own output (alog_sink_flush).
+ *
+ *     alog_detector_config c = {0};      // from alog_vocab.h / alog_model_meta.h, or the JSON files
+ *     size_t need; alog_detector *det;
+ *     alog_detector_size(&need, &c, &msg);
+ *     alog_detector_open(&det, mem, need, &c, deeplog, mscred, &msg);
+ *     alog_detector_feed_line(det, line, len, on_verdict, ctx);        // a raw log line
+ *     alog_event e = {"blk_1", 5, 3, 0, 0}; alog_detector_feed_event(det, &e, on_verdict, ctx);
+ */
+
+#define ALOG_MAX_LINE ((size_t)1 << 20) /* longer lines are unseen (bytes, without the line end) */
+#define ALOG_MSCRED_MAX_SCALES 8
+
+/* MSCRED's signature matrices (mscred.onnx.meta.json, section "mscred"; docs/detection.md 3). */
+typedef struct alog_signature_spec {
+    uint32_t num_templates;                          /* T: counted template indices 0..T-1 */
+    uint32_t n;                                      /* matrix side: a multiple of 8, >= T */
+    uint32_t scales;
+    uint32_t window_sizes[ALOG_MSCRED_MAX_SCALES];   /* (scales) buckets per scale */
+    uint32_t step;                                   /* buckets between signatures */
+    uint32_t steps;                                  /* signatures per model input */
+    int bucket_by_seconds;                           /* 0: every bucket_size counted lines */
+    uint32_t bucket_size;
+    uint32_t norm;                                   /* cells are divided by w * norm * norm */
+} alog_signature_spec;
+
+/*
+ * What the detector runs with. The strings and tables are used in place (not copied): keep them
+ * alive while the detector is. A generated build takes every value from alog_vocab.h (the
+ * vocabulary and ALOG_FRONTEND_*) and alog_model_meta.h (ALOG_META_*); alog-engine reads them
+ * from the model directory's JSON files.
+ */
+typedef struct alog_detector_config {
+    /* the vocabulary */
+    uint32_t vocab_size;             /* V: template indices 0..V-1 (DeepLog's PAD key is V) */
+    const char *const *templates;    /* (vocab_size) or NULL: events only, no raw lines */
+    const size_t *template_lengths;  /* (vocab_size) bytes each, or NULL: NUL-terminated */
+    /* the line front end the templates were mined with (frontend.json, docs/matching.md) */
+    const char *mask_rules;          /* names from uuid, ip, hex, num, path, comma-separated
+                                        (ALOG_FRONTEND_MASK_RULES); NULL: all of them */
+    const char *session_rule;        /* "none" (or NULL): one session, "all"; "prefix:<p>" */
+    uint32_t header_tokens;          /* leading tokens of a line that are not matched */
+    /* DeepLog (deeplog.onnx.meta.json) */
+    int has_deeplog;
+    uint32_t window;                 /* keys per prediction (seq_len) */
+    uint32_t top_k;
+    uint32_t max_sessions;           /* sessions kept at once: the idle-longest is forgotten */
+    uint32_t cache_entries;          /* windows whose top-k is remembered (0: none) */
+    /* MSCRED (mscred.onnx.meta.json) */
+    int has_mscred;
+    alog_signature_spec signature;
+    float cell_threshold;            /* a residual cell counts when |recon - x| > this */
+    int64_t anomaly_threshold;       /* an input is an anomaly when its cell count is > this */
+} alog_detector_config;
+
+typedef struct alog_detector alog_detector;
+
+/* One structured event, for firmware that logs template indices instead of text. */
+typedef struct alog_event {
+    const char *session;             /* (session_len) bytes; NULL: the one session "all" */
+    size_t session_len;
+    int32_t template_index;          /* 0..V-1, or -1 for an event outside the vocabulary */
+    int has_time;                    /* MSCRED's seconds buckets need the time; else ignored */
+    double seconds;                  /* since 1970-01-01 UTC */
+} alog_event;
+
+/* Checks a session rule as the config takes it: "none" or "prefix:<p>" (p: printable ASCII,
+ * no space). */
+alog_status alog_session_rule_check(const char *rule);
+
+/* Bytes of caller memory alog_detector_open() needs for this config (alignment slack included);
+ * checks the config and says what is wrong in `message` (may be NULL). With has_deeplog 0,
+ * window, top_k, max_sessions and cache_entries are not used. */
+alog_status alog_detector_size(size_t *out_size, const alog_detector_config *config,
+                               alog_message *message);
+
+/* Builds the detector in mem[0..mem_len) and checks the models' input and output shapes against
+ * the config: DeepLog int64 (1, window) -> float (1, V), MSCRED float (1, steps, scales, n, n) ->
+ * float (1, scales, n, n), both opened with batch 1; a model the config does not use may be NULL. */
+alog_status alog_detector_open(alog_detector **out_detector, void *mem, size_t mem_len,
+                               const alog_detector_config *config, alog_model *deeplog,
+                               alog_model *mscred, alog_message *message);
+
+/*
+ * One raw line (a trailing LF, then CR, are not part of it; any bytes, any length). Every call is
+ * the next line number; a line without a token (blank) gives no verdict. Needs the config's
+ * templates. A line over ALOG_MAX_LINE bytes is unseen, its session key taken from its head: a
+ * reader that holds at most ALOG_MAX_LINE + 1 bytes of a line passes the head of a longer one to
+ * alog_detector_feed_line_head(), which judges it so. After a model run fails, this and every
+ * later feed return its status (alog_detector_error() says why).
+ */
+alog_status alog_detector_feed_line(alog_detector *detector, const char *line, size_t len,
+                                    alog_verdict_fn emit, void *ctx);
+alog_status alog_detector_feed_line_head(alog_detector *detector, const char *head, size_t len,
+                                         alog_verdict_fn emit, void *ctx);
+
+/* One event whose template index is known: the next line number, judged as a matched line. */
+alog_status alog_detector_feed_event(alog_detector *detector, const alog_event *event,
+                                     alog_verdict_fn emit, void *ctx);
+
+/* The failed model run's reason ("" while none has failed). */
+const char *alog_detector_error(const alog_detector *detector);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,12 @@ static size_t align_up(size_t n)
     return (n + ALOG_ALIGN - 1) / ALOG_ALIGN * ALOG_ALIGN;
 }
 
+/* Bytes from `arena` to its first ALOG_ALIGN boundary (at most ALOG_ARENA_SLACK). */
+static size_t arena_pad(const void *arena)
+{
+    return (ALOG_ALIGN - (uintptr_t)arena % ALOG_ALIGN) % ALOG_ALIGN;
+}
+
 alog_status alog_arena_alloc(alog_model *m, size_t bytes, void **out_ptr)
 {
     size_t size;
@@ -108,13 +114,16 @@ static alog_status parse_and_plan(alog_model *m, const void *onnx, size_t onnx_l
 /*
  * Loads into `arena`. measure: only the metadata must fit, and *out_need is the full size
  * (or, when even the metadata did not fit, a size with which it does).
+ *
+ * The budget is arena_len - ALOG_ARENA_SLACK wherever the arena starts (the model header then
+ * sits on the first ALOG_ALIGN boundary, at most ALOG_ARENA_SLACK bytes in): so the size one
+ * call reports is exactly the size every later open needs, whatever either buffer's address.
  */
 static alog_status load(alog_model **out_model, void *arena, size_t arena_len, const void *onnx,
                         size_t onnx_len, int64_t batch, alog_message *message, int measure,
                         size_t *out_need)
 {
-    size_t pad = (ALOG_ALIGN - (uintptr_t)arena % ALOG_ALIGN) % ALOG_ALIGN;
-    size_t header = align_up(sizeof(alog_model));
+    size_t header = align_up(sizeof(alog_model)), peak;
     alog_graph_scan scan;
     alog_model *m;
     alog_status st;
@@ -124,7 +133,7 @@ static alog_status load(alog_model **out_model, void *arena, size_t arena_len, c
         report(message, "no model bytes, or a batch size below 1");
         return ALOG_ERR_INVALID_ARGUMENT;
     }
-    if (!arena || arena_len < pad + header) {
+    if (!arena || arena_len < ALOG_ARENA_SLACK + header) {
         alog_model scratch_model;
         memset(&scratch_model, 0, sizeof scratch_model);
         st = alog_model_scan(&scratch_model, (const uint8_t *)onnx, onnx_len, &scan);
@@ -132,19 +141,19 @@ static alog_status load(alog_model **out_model, void *arena, size_t arena_len, c
                                       : scratch_model.error);
         if (st != ALOG_OK)
             return st;
-        *out_need = ALOG_ALIGN + metadata_bound(&scan, onnx_len);
+        *out_need = ALOG_ARENA_SLACK + metadata_bound(&scan, onnx_len);
         return ALOG_ERR_ARENA_TOO_SMALL;
     }
-    m = (alog_model *)(void *)((uint8_t *)arena + pad);
+    m = (alog_model *)(void *)((uint8_t *)arena + arena_pad(arena));
     memset(m, 0, sizeof *m);
     m->arena = (uint8_t *)m;
-    m->arena_len = arena_len - pad;
+    m->arena_len = arena_len - ALOG_ARENA_SLACK;
     m->used = header;
     m->batch = batch;
     st = parse_and_plan(m, onnx, onnx_len, &scan);
     if (st == ALOG_ERR_ARENA_TOO_SMALL) {
         /* the metadata did not fit: the scan succeeded, so the bound is known */
-        *out_need = ALOG_ALIGN + metadata_bound(&scan, onnx_len);
+        *out_need = ALOG_ARENA_SLACK + metadata_bound(&scan, onnx_len);
         report(message, "the arena is too small for the model's metadata");
         return st;
     }
@@ -153,10 +162,11 @@ static alog_status load(alog_model **out_model, void *arena, size_t arena_len, c
         return st;
     }
     /* the planner's temporary tables sat where the activations go: need room for the larger */
-    *out_need = pad + (m->used + m->activation_size > m->planning_peak
-                           ? m->used + m->activation_size : m->planning_peak);
+    peak = m->used + m->activation_size > m->planning_peak ? m->used + m->activation_size
+                                                           : m->planning_peak;
+    *out_need = ALOG_ARENA_SLACK + peak;
     if (!measure) {
-        if (*out_need > arena_len) {
+        if (peak > m->arena_len) {
             report(message, "the arena is too small for the model's activations");
             return ALOG_ERR_ARENA_TOO_SMALL;
         }

@@ -21,7 +21,7 @@
     } while (0)
 
 /* Every arena block starts on this boundary (wide enough for any vector load). */
-#define ALOG_ALIGN 32
+#define ALOG_ALIGN ALOG_ARENA_ALIGN
 
 /* ---- values (tensors) -------------------------------------------------------------------- */
 

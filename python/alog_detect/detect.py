@@ -10,6 +10,10 @@ batch of inputs to a batch of outputs, so both go through the same code below. I
 (``alog_detect.frontend``: mask rules, session rule, header tokens), when present, says how lines
 are matched and keyed; without it the defaults apply; `DetectConfig` options override single settings.
 
+DeepLog keeps the windows of at most ``max_sessions`` sessions, forgetting the one idle longest
+when a new one arrives (docs/detection.md, 2.1), so memory stays bounded over an endless stream,
+as it does in the engine; of a line longer than the matcher takes, only its head is kept.
+
 Input is read in chunks (whatever the file or pipe has ready, so ``tail -F | alog-detect detect``
 answers line by line); every line of a chunk is decided first, then the models run once per chunk
 on all the windows it produced. Batching does not change any verdict: a window is fixed before
@@ -22,6 +26,7 @@ import dataclasses
 import json
 import os
 import sys
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
@@ -35,13 +40,18 @@ from .jsonfile import read_versioned_json
 from .matching import UNKNOWN
 from .masking import tokenize
 from .mscred_data import Bucketer, SignatureSpec, SignatureStream, residual_scores
-from .sessions import SessionRule, parse_timestamp
+from .sessions import LINE_HEAD_BYTES, SessionRule, line_head, parse_timestamp
 from .vocab import Vocab, load_any_vocab
 
 VOCAB_NAME = "vocab.json"
 META_SUFFIX = ".meta.json"
 META_FORMAT_VERSION = 1
 READ_CHUNK = 1 << 16
+# One byte more than the rules read, so that a cut line is still longer than the matcher takes.
+LINE_KEEP_BYTES = LINE_HEAD_BYTES + 1
+
+DEFAULT_MAX_SESSIONS = 65536
+MAX_SESSIONS_LIMIT = 1 << 24    # alog-engine's bound for --max-sessions
 
 REASON_RESIDUAL = "residual"
 
@@ -197,6 +207,41 @@ class _Pending:
     row: int             # -1: decided without the model (an unseen line)
 
 
+# ---- sessions ------------------------------------------------------------------------------------
+
+class SessionTable:
+    """The DeepLog windows of at most ``capacity`` sessions, least recently fed a known event first.
+
+    A session's place is refreshed only by `window`, which the detector calls for events with a
+    known template; when a new session arrives with the table full, the first one (idle longest)
+    is forgotten, and if it comes back it starts again from an all-PAD window. alog-engine's
+    session table (cengine/src/detect/session.c) keeps exactly this order.
+    """
+
+    def __init__(self, capacity: int, window: int, pad: int):
+        if capacity < 1:
+            raise ValueError(f"a session table holds at least one session, not {capacity}")
+        self.capacity = capacity
+        self._window = window
+        self._pad = pad
+        self._windows: OrderedDict[str, SessionWindow] = OrderedDict()
+
+    def window(self, session: str) -> SessionWindow:
+        """The session's window, created when new; the session becomes the most recently used."""
+        found = self._windows.get(session)
+        if found is not None:
+            self._windows.move_to_end(session)
+            return found
+        if len(self._windows) >= self.capacity:
+            self._windows.popitem(last=False)
+        created = self._windows[session] = SessionWindow(self._window, self._pad)
+        return created
+
+    def kept(self) -> list[str]:
+        """The sessions kept, idle longest first."""
+        return list(self._windows)
+
+
 # ---- the detector --------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -208,19 +253,22 @@ class DetectConfig:
     session_key: str | None = None
     header_tokens: int | None = None
     masking_config: Path | None = None
+    max_sessions: int = DEFAULT_MAX_SESSIONS   # DeepLog sessions kept at once
 
 
 class Detector:
     """Stateful over a stream: feed chunks of consecutive raw lines, get verdict JSON lines back."""
 
-    def __init__(self, models: Models, session_rule: SessionRule | None = None, all_verdicts: bool = False):
+    def __init__(self, models: Models, session_rule: SessionRule | None = None, all_verdicts: bool = False,
+                 max_sessions: int = DEFAULT_MAX_SESSIONS):
         """``session_rule`` None: the one in ``models.frontend``."""
         self.models = models
         self.session_rule = models.frontend.session_rule if session_rule is None else session_rule
         self.all_verdicts = all_verdicts
         self.matcher = models.frontend.matcher(models.vocab.templates)
         self.line = 0                                   # 1-based number of the last line read
-        self._windows: dict[str, SessionWindow] = {}
+        deeplog = models.deeplog
+        self.sessions = SessionTable(max_sessions, deeplog.window, deeplog.vocab_size) if deeplog else None
         mscred = models.mscred
         self._bucketer = Bucketer(mscred.spec) if mscred else None
         self._signatures = SignatureStream(mscred.spec) if mscred else None
@@ -233,7 +281,7 @@ class Detector:
         mscred_inputs: list[np.ndarray] = []
         for raw in lines:
             self.line += 1
-            if not tokenize(raw):                     # a blank line carries no event
+            if not tokenize(line_head(raw)):          # a blank line carries no event
                 continue
             template = self.matcher.match(raw)
             mscred_before, mscred_after = self._count(raw, template, mscred_inputs)
@@ -247,10 +295,7 @@ class Detector:
         session = self.session_rule.key(raw)
         if template == UNKNOWN:
             return _Pending("deeplog", session, self.line, UNKNOWN, -1)
-        model = self.models.deeplog
-        window = self._windows.get(session)
-        if window is None:
-            window = self._windows[session] = SessionWindow(model.window, model.vocab_size)
+        window = self.sessions.window(session)
         inputs.append(window.current())
         window.push(template)
         return _Pending("deeplog", session, self.line, template, len(inputs) - 1)
@@ -309,28 +354,37 @@ class Detector:
 
 # ---- input ---------------------------------------------------------------------------------------
 
-def read_chunks(fd: int, size: int = READ_CHUNK) -> Iterator[list[bytes]]:
+def read_chunks(fd: int, size: int = READ_CHUNK, keep: int = LINE_KEEP_BYTES) -> Iterator[list[bytes]]:
     """Complete lines (without the line feed) as they arrive; a last line without one at EOF too.
 
     ``os.read`` returns what is ready instead of waiting for a full buffer, so a pipe fed line by
-    line yields line by line.
+    line yields line by line. Of a line longer than ``keep`` bytes only the first ``keep`` are
+    kept; the rest is dropped as it streams past, so memory stays bounded whatever the input.
     """
-    rest = b""
+    rest = b""          # the line under way, cut at keep bytes
     while True:
         data = os.read(fd, size)
         if not data:
             break
-        *lines, rest = (rest + data).split(b"\n")
-        if lines:
-            yield lines
+        *ended, tail = data.split(b"\n")
+        if ended:
+            ended[0] = rest + ended[0][:keep - len(rest)]
+            yield [line[:keep] for line in ended]
+            rest = tail[:keep]
+        elif len(rest) < keep:
+            rest += tail[:keep - len(rest)]
     if rest:
         yield [rest]
 
 
-def _check_inputs(logs: Sequence[str]) -> None:
-    if not logs:
+def _check_config(config: DetectConfig) -> None:
+    cap = config.max_sessions
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_SESSIONS_LIMIT:
+        raise UserError(f"--max-sessions must be a whole number from 1 to {MAX_SESSIONS_LIMIT}, not {cap!r}",
+                        None, f"pass a session count such as the default {DEFAULT_MAX_SESSIONS}")
+    if not config.logs:
         raise UserError("no input", None, "pass --logs FILE... or --logs - for standard input")
-    for log in logs:
+    for log in config.logs:
         if log != "-" and not Path(log).is_file():
             raise UserError("no such log file", log, "give an existing file, or - for standard input")
 
@@ -349,11 +403,12 @@ def _chunks(log: str) -> Iterator[list[bytes]]:
 def detect(config: DetectConfig, out: TextIO | None = None) -> int:
     """Run the detector over ``config.logs`` (one stream, files in order); returns verdicts written."""
     out = out or sys.stdout
-    _check_inputs(config.logs)
+    _check_config(config)
     models = load_models(config.models)
     frontend = models.frontend.with_options(masking_config=config.masking_config, session_key=config.session_key,
                                             header_tokens=config.header_tokens)
-    detector = Detector(dataclasses.replace(models, frontend=frontend), all_verdicts=config.all_verdicts)
+    detector = Detector(dataclasses.replace(models, frontend=frontend), all_verdicts=config.all_verdicts,
+                        max_sessions=config.max_sessions)
     written = 0
     for log in config.logs:
         for lines in _chunks(log):

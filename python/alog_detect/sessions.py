@@ -1,7 +1,9 @@
 """The session key rule and the timestamp rule of docs/matching.md (sections 5 and 6).
 
-Both read the raw line (not the masked one) as bytes; the C engine implements the same rules in
-cengine/src/match/sessionkey.c and tests/test_match_parity.py holds the two equal.
+Both read the raw line (not the masked one) as bytes, and only its head (section 0): the first
+LINE_HEAD_BYTES bytes, all a streaming reader with a bounded buffer holds of an overlong line. The
+C engine implements the same rules in cengine/src/match/sessionkey.c and tests/test_match_parity.py
+holds the two equal.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from .errors import UserError
-from .masking import to_bytes
+from .masking import MAX_LINE_BYTES, to_bytes
 
 SESSION_ALL = "all"
 SESSION_NO_KEY = "<nokey>"
@@ -19,6 +21,10 @@ SESSION_NO_KEY = "<nokey>"
 KEY_DELIMITERS = b"\"'(),./:;<=>[\\]{|}"
 _KEY_BYTE = bytes(b for b in range(0x21, 0x7F) if b not in KEY_DELIMITERS)
 _IS_KEY_BYTE = tuple(b in _KEY_BYTE for b in range(256))
+
+# The longest line the matcher takes, plus the CR it strips: a line up to this long is read whole,
+# and of a longer one (never matched) only this much is kept.
+LINE_HEAD_BYTES = MAX_LINE_BYTES + 1
 
 RULE_HELP = "'none' (the whole stream is one session) or 'prefix:<p>' (for example prefix:blk_)"
 
@@ -35,8 +41,13 @@ class SessionRule:
         """The session a raw line belongs to."""
         if self.prefix is None:
             return SESSION_ALL
-        found = find_key(to_bytes(line), self.prefix)
+        found = find_key(line_head(line), self.prefix)
         return SESSION_NO_KEY if found is None else found.decode("ascii")
+
+
+def line_head(line: str | bytes) -> bytes:
+    """The bytes of a raw line the key, timestamp and blank-line rules read."""
+    return to_bytes(line)[:LINE_HEAD_BYTES]
 
 
 def parse_session_rule(text: str | None, source: str | None = None) -> SessionRule:
@@ -187,7 +198,7 @@ def _syslog(line: bytes) -> float | None:
 
 def parse_timestamp(line: str | bytes) -> float | None:
     """Seconds since 1970-01-01 UTC of the timestamp a raw line starts with, or None."""
-    data = to_bytes(line)
+    data = line_head(line)
     for reader in (_iso, _hdfs, _syslog):
         value = reader(data)
         if value is not None:

@@ -17,9 +17,6 @@
 #include "alog.h"
 #include "cli/linereader.h"
 #include "cli/modelfiles.h"
-#include "detect/detector.h"
-#include "detect/verdict.h"
-#include "match/match.h"
 
 enum exit_code {
     EXIT_OK = 0,          /* the whole input was read and every verdict written */
@@ -170,56 +167,17 @@ static void flush_before_wait(void *ctx)
 
 /* ---- the stream -------------------------------------------------------------------------- */
 
-typedef struct stream {
-    alog_detector *detector;
-    const alog_matcher *matcher;
-    alog_session_rule rule;
-    int timed;     /* MSCRED buckets by seconds: lines need their timestamp */
-} stream;
-
-/* One raw line: blank lines carry no event; an overlong line is unseen (its head stands for it). */
-static alog_status feed_line(stream *s, const char *line, size_t len, int overlong, uint64_t number,
+/* One raw line; an overlong one (the reader kept its head) is unseen. */
+static alog_status feed_line(alog_detector *det, const char *line, size_t len, int overlong,
                              output *out)
 {
-    const unsigned char *tok;
-    size_t tok_len, pos = 0, key_len;
-    const char *key;
-    int32_t index = ALOG_MATCH_UNKNOWN;
-    double seconds = 0;
-    int has_time = 0;
-    if (!alog_next_token(&tok, &tok_len, (const unsigned char *)line, len, &pos))
-        return ALOG_OK;
-    if (!overlong) {
-        alog_status status = alog_match_line(&index, NULL, s->matcher, line, len);
-        if (status != ALOG_OK)
-            return status;
-    }
-    alog_line_session(&key, &key_len, &s->rule, line, len);
-    if (s->timed && index >= 0)
-        has_time = alog_line_timestamp(&seconds, line, len);
-    return alog_detector_feed_event(s->detector, key, key_len, number, index, has_time, seconds,
-                                    emit_verdict, out);
+    return overlong ? alog_detector_feed_line_head(det, line, len, emit_verdict, out)
+                    : alog_detector_feed_line(det, line, len, emit_verdict, out);
 }
 
-/* The failed model's own reason, as ": <reason>", or "". */
-static const char *model_failure(const alog_detector *det)
+static int run_stream(alog_detector *det, int fd, const char *name, output *out)
 {
-    static char text[ALOG_MESSAGE_LEN + 2];
-    const alog_model *models[2];
-    int i;
-    models[0] = det->deeplog;
-    models[1] = det->mscred;
-    for (i = 0; i < 2; i++)
-        if (models[i] && alog_model_error(models[i])[0]) {
-            snprintf(text, sizeof text, ": %s", alog_model_error(models[i]));
-            return text;
-        }
-    return "";
-}
-
-static int run_stream(stream *s, int fd, const char *name, output *out)
-{
-    char *buf = malloc(ALOG_MATCH_MAX_LINE + 1 + READ_CHUNK);
+    char *buf = malloc(ALOG_MAX_LINE + 1 + READ_CHUNK);
     line_reader reader;
     const char *line;
     size_t len;
@@ -232,10 +190,10 @@ static int run_stream(stream *s, int fd, const char *name, output *out)
         return EXIT_IO;
     }
     /* A line of the longest length the matcher takes, plus the CR it strips, is read whole. */
-    line_reader_init(&reader, fd, buf, ALOG_MATCH_MAX_LINE + 1, READ_CHUNK, flush_before_wait,
-                     out);
+    line_reader_init(&reader, fd, buf, ALOG_MAX_LINE + 1, READ_CHUNK, flush_before_wait, out);
     while (!out->broken_pipe && (r = line_reader_next(&reader, &line, &len, &overlong)) == LINE_OK) {
-        status = feed_line(s, line, len, overlong, ++number, out);
+        ++number;
+        status = feed_line(det, line, len, overlong, out);
         if (status != ALOG_OK)
             break;
     }
@@ -244,8 +202,9 @@ static int run_stream(stream *s, int fd, const char *name, output *out)
     if (out->broken_pipe)
         return EXIT_OK;
     if (status != ALOG_OK) {
-        fprintf(stderr, "alog-engine: error: line %llu: %s%s\n", (unsigned long long)number,
-                alog_status_str(status), model_failure(s->detector));
+        fprintf(stderr, "alog-engine: error: line %llu: %s%s%s\n", (unsigned long long)number,
+                alog_status_str(status), alog_detector_error(det)[0] ? ": " : "",
+                alog_detector_error(det));
         return EXIT_IO;
     }
     if (r == LINE_ERROR || out->sink.failed) {
@@ -258,42 +217,23 @@ static int run_stream(stream *s, int fd, const char *name, output *out)
 
 /* ---- main -------------------------------------------------------------------------------- */
 
-static int setup_detector(alog_detector *det, void **mem, model_files *files, uint32_t max_sessions)
+static int setup_detector(alog_detector **det, void **mem, model_files *files, const options *o)
 {
     alog_detector_config *c = &files->config;
     alog_message msg = {{0}};
-    size_t need;
+    size_t need = 0;
     alog_status status;
-    if (!c->has_deeplog) {
-        /* MSCRED alone: no windows to keep. */
-        c->vocab_size = files->vocab.size;
-        c->window = c->top_k = 1;
-        max_sessions = 1;
-    }
-    c->max_sessions = max_sessions;
+    c->session_rule = o->session_key;
+    c->max_sessions = o->max_sessions;
     c->cache_entries = TOPK_CACHE_ENTRIES;
-    need = alog_detector_size(c);
-    *mem = need ? malloc(need) : NULL;
-    status = *mem ? alog_detector_init(det, *mem, need, c, files->models[0], files->models[1], &msg)
-                  : ALOG_ERR_LIMIT;
+    status = alog_detector_size(&need, c, &msg);
+    if (status == ALOG_OK)
+        status = (*mem = malloc(need)) != NULL
+                     ? alog_detector_open(det, *mem, need, c, files->models[0], files->models[1],
+                                          &msg)
+                     : ALOG_ERR_LIMIT;
     if (status != ALOG_OK) {
         fprintf(stderr, "alog-engine: error: %s (%s)\n", msg.text[0] ? msg.text : "detector setup",
-                alog_status_str(status));
-        return EXIT_MODELS;
-    }
-    return EXIT_OK;
-}
-
-static int setup_matcher(alog_matcher **matcher, void **mem, const alog_vocab *vocab)
-{
-    size_t need = alog_matcher_size(vocab->size);
-    alog_status status;
-    *mem = need ? malloc(need) : NULL;
-    status = *mem ? alog_matcher_init(matcher, *mem, need, vocab->templates, vocab->lengths,
-                                      vocab->size, ALOG_MASK_ALL)
-                  : ALOG_ERR_LIMIT;
-    if (status != ALOG_OK) {
-        fprintf(stderr, "alog-engine: error: cannot build the matcher (%s)\n",
                 alog_status_str(status));
         return EXIT_MODELS;
     }
@@ -315,15 +255,13 @@ int main(int argc, char **argv)
     options o;
     model_files files;
     load_error err;
-    alog_detector det;
-    alog_matcher *matcher = NULL;
-    void *det_mem = NULL, *matcher_mem = NULL;
+    alog_detector *det = NULL;
+    void *det_mem = NULL;
     output out;
-    stream s;
     int code = parse_args(&o, argc, argv), fd = -1;
     if (code >= 0)
         return code;
-    if (alog_session_rule_parse(&s.rule, o.session_key, strlen(o.session_key)) != ALOG_OK)
+    if (alog_session_rule_check(o.session_key) != ALOG_OK)
         return usage_error("--session-key must be 'none' or 'prefix:<p>' (printable ASCII)",
                            o.session_key);
     /* A closed stdout is an EPIPE from write(), handled there, not a signal that kills us. */
@@ -333,24 +271,18 @@ int main(int argc, char **argv)
         code = EXIT_MODELS;
     }
     if (code < 0)
-        code = setup_matcher(&matcher, &matcher_mem, &files.vocab);
-    if (code == EXIT_OK)
-        code = setup_detector(&det, &det_mem, &files, o.max_sessions);
+        code = setup_detector(&det, &det_mem, &files, &o);
     if (code == EXIT_OK && (fd = open_input(o.input)) < 0)
         code = EXIT_IO;
     if (code == EXIT_OK) {
         memset(&out, 0, sizeof out);
         out.all = o.all;
         alog_sink_init(&out.sink, out_buf, sizeof out_buf, write_stdout, &out);
-        s.detector = &det;
-        s.matcher = matcher;
-        s.timed = files.config.has_mscred && files.config.signature.bucket_by_seconds;
-        code = run_stream(&s, fd, o.input, &out);
+        code = run_stream(det, fd, o.input, &out);
     }
     if (fd > STDIN_FILENO)
         close(fd);
     free(det_mem);
-    free(matcher_mem);
     model_files_free(&files);
     return code;
 }

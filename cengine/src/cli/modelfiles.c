@@ -19,7 +19,6 @@
 
 #define REEXPORT "re-export the model directory with `alog-detect convert-onnx`"
 #define MAX_FILE_BYTES ((size_t)1 << 31)
-#define ARENA_ALIGN_SLACK 64
 
 static const char *const KINDS[2] = {"deeplog", "mscred"};
 
@@ -198,38 +197,35 @@ static alog_status load_meta(model_files *files, int kind, const char *dir,
 
 /* ---- models ------------------------------------------------------------------------------ */
 
+/* Measures in a work buffer of the size a first call asks for, then opens in exactly the size
+ * measured (alog.h: it holds at any address). */
+static alog_status open_in_arena(model_files *files, int kind, alog_message *msg)
+{
+    const file_bytes *onnx = &files->onnx[kind];
+    size_t work_len = 0, need = 0;
+    void *work;
+    alog_status status = alog_model_arena_size(&work_len, NULL, 0, onnx->data, onnx->len, 1, msg);
+    if (status != ALOG_ERR_ARENA_TOO_SMALL)
+        return status;
+    work = malloc(work_len);
+    status = work ? alog_model_arena_size(&need, work, work_len, onnx->data, onnx->len, 1, msg)
+                  : ALOG_ERR_LIMIT;
+    free(work);
+    if (status != ALOG_OK)
+        return status;
+    files->arenas[kind] = malloc(need);
+    return files->arenas[kind] ? alog_model_open(&files->models[kind], files->arenas[kind], need,
+                                                 onnx->data, onnx->len, 1, msg)
+                               : ALOG_ERR_LIMIT;
+}
+
 static alog_status open_model(model_files *files, int kind, const char *dir, load_error *err)
 {
     alog_message msg = {{0}};
-    size_t work_len = 1 << 16, need = 0;
-    void *work = malloc(work_len);
-    alog_status status = work ? alog_model_arena_size(&need, work, work_len, files->onnx[kind].data,
-                                                      files->onnx[kind].len, 1, &msg)
-                              : ALOG_ERR_LIMIT;
-    char name[32];
-    snprintf(name, sizeof name, "%s.onnx", KINDS[kind]);
-    if (status == ALOG_ERR_ARENA_TOO_SMALL) {
-        /* need is now the work size a second call succeeds with. */
-        free(work);
-        work_len = need;
-        work = malloc(work_len);
-        status = work ? alog_model_arena_size(&need, work, work_len, files->onnx[kind].data,
-                                              files->onnx[kind].len, 1, &msg)
-                      : ALOG_ERR_LIMIT;
-    }
-    free(work);
-    if (status == ALOG_OK) {
-        /* Loading peaks above the size measured (planning scratch), and the arena may start
-         * at another alignment than the work buffer: cover both. */
-        need = (need > work_len ? need : work_len) + ARENA_ALIGN_SLACK;
-        files->arenas[kind] = malloc(need);
-        status = files->arenas[kind]
-                     ? alog_model_open(&files->models[kind], files->arenas[kind], need,
-                                       files->onnx[kind].data, files->onnx[kind].len, 1, &msg)
-                     : ALOG_ERR_LIMIT;
-    }
+    alog_status status = open_in_arena(files, kind, &msg);
     if (status != ALOG_OK) {
-        char message[256];
+        char name[32], message[256];
+        snprintf(name, sizeof name, "%s.onnx", KINDS[kind]);
         snprintf(message, sizeof message, "the engine cannot load this model: %s (%s)",
                  msg.text[0] ? msg.text : "no detail", alog_status_str(status));
         return set_error(err, status, dir, name, message, REEXPORT);
@@ -300,6 +296,9 @@ alog_status model_files_load(model_files *files, const char *dir, load_error *er
                          "model directory holds no exported model (deeplog.onnx, mscred.onnx)",
                          "export it with `alog-detect convert-onnx` (the engine runs ONNX only)");
     ALOG_CLI_TRY(check_sizes(files, dir, err));
+    files->config.vocab_size = files->vocab.size;
+    files->config.templates = files->vocab.templates;
+    files->config.template_lengths = files->vocab.lengths;
 #ifdef ALOG_HAVE_MODEL_META
     ALOG_CLI_TRY(check_build_hashes(files, dir, err));
 #endif

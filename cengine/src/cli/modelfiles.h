@@ -8,7 +8,6 @@
 #include <stddef.h>
 
 #include "alog.h"
-#include "detect/detector.h"
 #include "detect/modeldir.h"
 
 #define ALOG_CLI_TRY(expr)                   \
@@ -28,7 +27,8 @@ typedef struct model_files {
     file_bytes onnx[2];       /* deeplog, mscred; data NULL when absent */
     alog_vocab vocab;
     void *vocab_mem;
-    alog_detector_config config;
+    alog_detector_config config;  /* the vocabulary and the models' metadata; the caller adds
+                                     the front end and the capacities */
     alog_model *models[2];
     void *arenas[2];
 } model_files;

@@ -1,46 +1,23 @@
 /*
- * detector.c - sessions, DeepLog windows and top-k, MSCRED residuals, verdicts.
+ * detector.c - alog.h's detector: config checks and memory layout, sessions, DeepLog windows and
+ * top-k, MSCRED residuals, verdicts; raw lines through the matcher, or template indices.
  */
 #include "detect/detector.h"
 #include "detect/util.h"
 
 #include <string.h>
 
-
 static const char REASON_OK[] = "ok";
 static const char REASON_NOT_IN_TOPK[] = "not_in_topk";
 static const char REASON_RESIDUAL[] = "residual";
 static const char REASON_UNSEEN[] = "unseen";
 
-/* ---- memory layout ----------------------------------------------------------------------- */
+/* alog.h states the line limit for callers; the matcher enforces its own: they must agree. */
+typedef char alog_max_line_agrees[ALOG_MAX_LINE == ALOG_MATCH_MAX_LINE ? 1 : -1];
 
+#define MAX_CACHE_ENTRIES (1u << 24)
 
-static uint32_t topk_len(const alog_detector_config *c)
-{
-    return c->top_k < c->vocab_size ? c->top_k : c->vocab_size;
-}
-
-size_t alog_detector_size(const alog_detector_config *c)
-{
-    size_t total, part;
-    if (!c || c->vocab_size == 0 || c->window == 0 || c->top_k == 0 ||
-        (!c->has_deeplog && !c->has_mscred))
-        return 0;
-    total = alog_align8(alog_session_table_size(c->max_sessions, c->window));
-    if (total == 0)
-        return 0;
-    total += alog_align8(alog_topk_cache_size(c->cache_entries, c->window, topk_len(c)));
-    total += alog_align8(topk_len(c) * sizeof(int32_t));
-    if (c->has_mscred) {
-        part = alog_signature_stream_size(&c->signature);
-        if (part == 0)
-            return 0;
-        total += alog_align8(part);
-    }
-    return total;
-}
-
-/* ---- model binding ----------------------------------------------------------------------- */
+/* ---- config ------------------------------------------------------------------------------ */
 
 static alog_status fail(alog_message *message, alog_status status, const char *text)
 {
@@ -50,6 +27,135 @@ static alog_status fail(alog_message *message, alog_status status, const char *t
     }
     return status;
 }
+
+/* "uuid,ip,..." (frontend.json's names, comma-separated) -> ALOG_MASK_* bits; NULL: all. */
+static alog_status parse_mask_rules(unsigned *out, const char *names)
+{
+    const char *p = names;
+    *out = names ? 0 : ALOG_MASK_ALL;
+    while (p && *p) {
+        size_t n = strcspn(p, ",");
+        unsigned bit = alog_mask_rule_bit(p, n);
+        if (!bit)
+            return ALOG_ERR_INVALID_ARGUMENT;
+        *out |= bit;
+        p += n;
+        if (*p == ',' && *++p == '\0')
+            return ALOG_ERR_INVALID_ARGUMENT; /* a trailing comma names nothing */
+    }
+    return ALOG_OK;
+}
+
+alog_status alog_session_rule_check(const char *rule)
+{
+    alog_session_rule parsed;
+    return rule ? alog_session_rule_parse(&parsed, rule, strlen(rule)) : ALOG_ERR_INVALID_ARGUMENT;
+}
+
+static alog_status read_frontend(alog_frontend *fe, const alog_detector_config *c,
+                                 alog_message *message)
+{
+    const char *rule = c->session_rule ? c->session_rule : "none";
+    if (parse_mask_rules(&fe->mask_rules, c->mask_rules) != ALOG_OK)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: mask_rules must name rules from uuid, ip, hex, num, path, "
+                    "separated by commas");
+    if (alog_session_rule_parse(&fe->session_rule, rule, strlen(rule)) != ALOG_OK)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: session_rule must be 'none' or 'prefix:<p>' (printable ASCII)");
+    fe->header_tokens = c->header_tokens;
+    return ALOG_OK;
+}
+
+static alog_status check_config(alog_frontend *fe, const alog_detector_config *c,
+                                alog_message *message)
+{
+    if (!c || c->vocab_size == 0 || c->vocab_size > INT32_MAX)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT, "detector: no config, or no vocabulary");
+    if (!c->has_deeplog && !c->has_mscred)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT, "detector: neither DeepLog nor MSCRED");
+    if (c->has_deeplog && (c->window == 0 || c->top_k == 0 || c->max_sessions == 0 ||
+                           c->cache_entries > MAX_CACHE_ENTRIES))
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: DeepLog needs a window, a top_k and max_sessions above 0 (and at "
+                    "most 2^24 cache entries)");
+    if (c->has_mscred && alog_signature_spec_check(&c->signature) != ALOG_OK)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT, "detector: invalid MSCRED signature spec");
+    if (c->has_mscred && c->signature.num_templates != c->vocab_size)
+        return fail(message, ALOG_ERR_MISMATCH,
+                    "detector: MSCRED counts another number of templates than the vocabulary has");
+    return read_frontend(fe, c, message);
+}
+
+/* ---- memory layout ----------------------------------------------------------------------- */
+
+/* Where each part sits, from the first 8-byte boundary of the caller's memory. */
+typedef struct part {
+    size_t offset, size;
+} part;
+
+typedef struct layout {
+    part matcher, sessions, cache, topk, signatures;
+    size_t end;
+} layout;
+
+static uint32_t topk_len(const alog_detector_config *c)
+{
+    return c->top_k < c->vocab_size ? c->top_k : c->vocab_size;
+}
+
+/* Adds a part of `size` bytes at the end (a size function's 0 means it overflowed). */
+static int append(layout *l, part *p, size_t size)
+{
+    p->offset = l->end;
+    p->size = size;
+    if (size == 0 || size > SIZE_MAX / 2 - l->end)
+        return 0;
+    l->end += alog_align8(size);
+    return 1;
+}
+
+static alog_status plan_layout(layout *l, const alog_detector_config *c, alog_message *message)
+{
+    int ok = 1;
+    memset(l, 0, sizeof *l);
+    l->end = alog_align8(sizeof(alog_detector));
+    if (c->templates)
+        ok &= append(l, &l->matcher, alog_matcher_size(c->vocab_size));
+    if (c->has_deeplog) {
+        ok &= append(l, &l->sessions, alog_session_table_size(c->max_sessions, c->window));
+        ok &= append(l, &l->cache, alog_topk_cache_size(c->cache_entries, c->window, topk_len(c)));
+        ok &= append(l, &l->topk, topk_len(c) * sizeof(int32_t));
+    }
+    if (c->has_mscred)
+        ok &= append(l, &l->signatures, alog_signature_stream_size(&c->signature));
+    return ok ? ALOG_OK
+              : fail(message, ALOG_ERR_LIMIT, "detector: the tables of this config are too large");
+}
+
+/* The checked config's front end and memory layout; *out_size counts the 7 bytes the start may
+ * move to its 8-byte boundary, always (as ALOG_ARENA_SLACK for models). */
+static alog_status prepare(alog_frontend *fe, layout *l, size_t *out_size,
+                           const alog_detector_config *config, alog_message *message)
+{
+    ALOG_DETECT_TRY(check_config(fe, config, message));
+    ALOG_DETECT_TRY(plan_layout(l, config, message));
+    *out_size = 7 + l->end;
+    return ALOG_OK;
+}
+
+alog_status alog_detector_size(size_t *out_size, const alog_detector_config *config,
+                               alog_message *message)
+{
+    alog_frontend fe;
+    layout l;
+    if (!out_size)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT, "detector: no size to fill");
+    *out_size = 0;
+    return prepare(&fe, &l, out_size, config, message);
+}
+
+/* ---- model binding ----------------------------------------------------------------------- */
 
 /* The model's single input and output, checked against the shapes the config implies. */
 static alog_status bind_io(void **in, const void **out, alog_model *model, alog_dtype in_type,
@@ -78,9 +184,9 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     if (c->has_deeplog) {
         if (!deeplog)
             return fail(message, ALOG_ERR_INVALID_ARGUMENT, "DeepLog configured without its model");
-        ALOG_DETECT_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, c->vocab_size, message,
-                    "deeplog.onnx: expected one int64 input (1, window) and one float output "
-                    "(1, vocab_size) as its metadata says"));
+        ALOG_DETECT_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, c->vocab_size,
+                                message, "deeplog.onnx: expected one int64 input (1, window) and "
+                                "one float output (1, vocab_size) as its metadata says"));
         det->deeplog = deeplog;
         det->keys = in;
         det->logits = out;
@@ -92,9 +198,10 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     {
         const alog_signature_spec *s = &c->signature;
         size_t matrices = (size_t)s->scales * s->n * s->n;
-        ALOG_DETECT_TRY(bind_io(&in, &out, mscred, ALOG_DTYPE_FLOAT32, s->steps * matrices, matrices, message,
-                    "mscred.onnx: expected one float input (1, steps, scales, n, n) and one float "
-                    "output (1, scales, n, n) as its metadata says"));
+        ALOG_DETECT_TRY(bind_io(&in, &out, mscred, ALOG_DTYPE_FLOAT32, s->steps * matrices,
+                                matrices, message, "mscred.onnx: expected one float input (1, "
+                                "steps, scales, n, n) and one float output (1, scales, n, n) as "
+                                "its metadata says"));
     }
     det->mscred = mscred;
     det->mscred_input = in;
@@ -102,34 +209,67 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     return ALOG_OK;
 }
 
-alog_status alog_detector_init(alog_detector *det, void *mem, size_t mem_len,
+/* ---- opening ----------------------------------------------------------------------------- */
+
+static alog_status init_tables(alog_detector *det, char *base, const layout *l,
+                               const alog_frontend *fe)
+{
+    const alog_detector_config *c = &det->config;
+    if (c->templates)
+        ALOG_DETECT_TRY(alog_matcher_init_frontend(&det->matcher, base + l->matcher.offset,
+                                                   l->matcher.size, c->templates,
+                                                   c->template_lengths, c->vocab_size, fe));
+    if (c->has_deeplog) {
+        ALOG_DETECT_TRY(alog_session_table_init(&det->sessions, base + l->sessions.offset,
+                                                l->sessions.size, c->max_sessions, c->window,
+                                                (int32_t)c->vocab_size));
+        ALOG_DETECT_TRY(alog_topk_cache_init(&det->cache, base + l->cache.offset, l->cache.size,
+                                             c->cache_entries, c->window, topk_len(c)));
+        det->topk = (int32_t *)(void *)(base + l->topk.offset);
+    }
+    if (c->has_mscred)
+        ALOG_DETECT_TRY(alog_signature_stream_init(&det->signatures, base + l->signatures.offset,
+                                                   l->signatures.size, &c->signature));
+    return ALOG_OK;
+}
+
+alog_status alog_detector_open(alog_detector **out_detector, void *mem, size_t mem_len,
                                const alog_detector_config *config, alog_model *deeplog,
                                alog_model *mscred, alog_message *message)
 {
-    size_t need = alog_detector_size(config), part;
-    char *p = mem;
-    if (!det || !mem || need == 0 || ((uintptr_t)mem & 7))
-        return fail(message, ALOG_ERR_INVALID_ARGUMENT, "detector: invalid configuration");
+    alog_frontend fe;
+    alog_detector *det;
+    alog_status status;
+    char *base;
+    size_t need;
+    layout l;
+    if (!out_detector || !mem)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT, "detector: no memory given");
+    *out_detector = NULL;
+    ALOG_DETECT_TRY(prepare(&fe, &l, &need, config, message));
     if (mem_len < need)
-        return fail(message, ALOG_ERR_ARENA_TOO_SMALL, "detector: memory too small");
+        return fail(message, ALOG_ERR_ARENA_TOO_SMALL,
+                    "detector: the memory is smaller than alog_detector_size() says");
+    base = (char *)mem + (8 - (uintptr_t)mem % 8) % 8;
+    det = (alog_detector *)(void *)base;
     memset(det, 0, sizeof *det);
     det->config = *config;
+    det->rule = fe.session_rule;
     ALOG_DETECT_TRY(bind_models(det, deeplog, mscred, message));
-    part = alog_session_table_size(config->max_sessions, config->window);
-    ALOG_DETECT_TRY(alog_session_table_init(&det->sessions, p, part, config->max_sessions, config->window,
-                                (int32_t)config->vocab_size));
-    p += alog_align8(part);
-    part = alog_topk_cache_size(config->cache_entries, config->window, topk_len(config));
-    ALOG_DETECT_TRY(alog_topk_cache_init(&det->cache, p, part, config->cache_entries, config->window,
-                             topk_len(config)));
-    p += alog_align8(part);
-    det->topk = (int32_t *)(void *)p;
-    p += alog_align8(topk_len(config) * sizeof(int32_t));
-    if (config->has_mscred)
-        ALOG_DETECT_TRY(alog_signature_stream_init(&det->signatures, p,
-                                       alog_signature_stream_size(&config->signature),
-                                       &config->signature));
+    status = init_tables(det, base, &l, &fe);
+    if (status != ALOG_OK)
+        return fail(message, status, "detector: cannot build its tables");
+    *out_detector = det;
     return ALOG_OK;
+}
+
+const char *alog_detector_error(const alog_detector *det)
+{
+    if (!det || det->failed == ALOG_OK)
+        return "";
+    if (det->deeplog && alog_model_error(det->deeplog)[0])
+        return alog_model_error(det->deeplog);
+    return det->mscred ? alog_model_error(det->mscred) : "";
 }
 
 /* ---- DeepLog ----------------------------------------------------------------------------- */
@@ -174,7 +314,7 @@ static alog_status judge_deeplog(alog_detector *det, const char *session, size_t
     }
     memset(&v, 0, sizeof v);
     v.model = ALOG_MODEL_DEEPLOG;
-    v.session = session_len ? session : "";
+    v.session = session;
     v.session_len = session_len;
     v.line = line;
     v.template_index = index;
@@ -236,26 +376,77 @@ static void count_for_mscred(alog_detector *det, int32_t index, uint64_t line, i
                        on_mscred_input, det);
 }
 
-alog_status alog_detector_feed_event(alog_detector *det, const char *session, size_t session_len,
-                                     uint64_t line, int32_t index, int has_time, double seconds,
-                                     alog_verdict_fn emit, void *ctx)
+/* One event (index checked by the caller): verdicts in the reference's order. Under the seconds
+ * rule the MSCRED verdicts of the buckets this event closes come first (they closed before it),
+ * under the lines rule after DeepLog's (the event completed them). */
+static alog_status judge(alog_detector *det, const char *session, size_t session_len,
+                         uint64_t line, int32_t index, int has_time, double seconds,
+                         alog_verdict_fn emit, void *ctx)
 {
-    int mscred = 0, closes_first = 0;
-    if (!det || !emit || (!session && session_len))
-        return ALOG_ERR_INVALID_ARGUMENT;
-    if (det->failed != ALOG_OK)
-        return det->failed;
-    if (index < -1 || index >= (int32_t)det->config.vocab_size)
-        return ALOG_ERR_INVALID_ARGUMENT;
-    if (det->config.has_mscred && index >= 0) {
-        mscred = 1;
-        closes_first = det->config.signature.bucket_by_seconds;
-    }
-    if (mscred && closes_first)
+    int mscred = det->config.has_mscred && index >= 0;
+    int closes_first = mscred && det->config.signature.bucket_by_seconds;
+    if (closes_first)
         count_for_mscred(det, index, line, has_time, seconds, emit, ctx);
     if (det->config.has_deeplog && det->failed == ALOG_OK)
         ALOG_DETECT_TRY(judge_deeplog(det, session, session_len, line, index, emit, ctx));
     if (mscred && !closes_first)
         count_for_mscred(det, index, line, has_time, seconds, emit, ctx);
     return det->failed;
+}
+
+/* A raw line (or the head of an overlong one, `whole` 0: unseen without matching). */
+static alog_status feed_text(alog_detector *det, const char *line, size_t len, int whole,
+                             alog_verdict_fn emit, void *ctx)
+{
+    const unsigned char *tok;
+    size_t tok_len, pos = 0, key_len;
+    const char *key;
+    int32_t index = ALOG_MATCH_UNKNOWN;
+    double seconds = 0;
+    int has_time = 0;
+    uint64_t number;
+    if (!det || !emit || (!line && len) || (whole && !det->matcher))
+        return ALOG_ERR_INVALID_ARGUMENT;
+    if (det->failed != ALOG_OK)
+        return det->failed;
+    number = ++det->lines;
+    if (!line)
+        line = "";
+    if (!alog_next_token(&tok, &tok_len, (const unsigned char *)line, len, &pos))
+        return ALOG_OK; /* blank: counted, no event */
+    if (whole)
+        ALOG_DETECT_TRY(alog_match_line(&index, NULL, det->matcher, line, len));
+    alog_line_session(&key, &key_len, &det->rule, line, len);
+    if (det->config.has_mscred && det->config.signature.bucket_by_seconds && index >= 0)
+        has_time = alog_line_timestamp(&seconds, line, len);
+    return judge(det, key, key_len, number, index, has_time, seconds, emit, ctx);
+}
+
+alog_status alog_detector_feed_line(alog_detector *detector, const char *line, size_t len,
+                                    alog_verdict_fn emit, void *ctx)
+{
+    return feed_text(detector, line, len, 1, emit, ctx);
+}
+
+alog_status alog_detector_feed_line_head(alog_detector *detector, const char *head, size_t len,
+                                         alog_verdict_fn emit, void *ctx)
+{
+    return feed_text(detector, head, len, 0, emit, ctx);
+}
+
+alog_status alog_detector_feed_event(alog_detector *detector, const alog_event *event,
+                                     alog_verdict_fn emit, void *ctx)
+{
+    const char *session;
+    size_t session_len;
+    if (!detector || !event || !emit || (!event->session && event->session_len) ||
+        event->template_index < -1 ||
+        event->template_index >= (int32_t)detector->config.vocab_size)
+        return ALOG_ERR_INVALID_ARGUMENT;
+    if (detector->failed != ALOG_OK)
+        return detector->failed;
+    session = event->session ? event->session : ALOG_SESSION_ALL;
+    session_len = event->session ? event->session_len : sizeof ALOG_SESSION_ALL - 1;
+    return judge(detector, session, session_len, ++detector->lines, event->template_index,
+                 event->has_time, event->seconds, emit, ctx);
 }

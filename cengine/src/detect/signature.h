@@ -21,19 +21,7 @@
 
 #include "alog.h"
 
-#define ALOG_MSCRED_MAX_SCALES 8
-
-typedef struct alog_signature_spec {
-    uint32_t num_templates;                          /* T: counted template indices 0..T-1 */
-    uint32_t n;                                      /* matrix side: a multiple of 8, >= T */
-    uint32_t scales;
-    uint32_t window_sizes[ALOG_MSCRED_MAX_SCALES];   /* (scales) buckets per scale */
-    uint32_t step;                                   /* buckets between signatures */
-    uint32_t steps;                                  /* signatures per model input */
-    int bucket_by_seconds;                           /* 0: every bucket_size counted lines */
-    uint32_t bucket_size;
-    uint32_t norm;                                   /* cells are divided by w * norm * norm */
-} alog_signature_spec;
+/* alog_signature_spec (and ALOG_MSCRED_MAX_SCALES) are public: alog.h. */
 
 typedef struct alog_signature_stream {
     alog_signature_spec spec;

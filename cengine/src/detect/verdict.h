@@ -18,40 +18,10 @@
 
 #include "alog.h"
 
-typedef enum alog_model_kind { ALOG_MODEL_DEEPLOG = 0, ALOG_MODEL_MSCRED = 1 } alog_model_kind;
+/* alog_model_kind, alog_verdict, alog_sink, alog_sink_init/flush and alog_verdict_write are
+ * public: alog.h. */
 
-typedef struct alog_verdict {
-    alog_model_kind model;
-    const char *session;   /* (session_len) bytes, not terminated; NULL: JSON null (MSCRED) */
-    size_t session_len;
-    uint64_t line;         /* 1-based input line number */
-    int32_t template_index; /* -1: not in the vocabulary */
-    const int32_t *topk;   /* (topk_len) indices, largest logit first (none: []) */
-    uint32_t topk_len;
-    int has_score;         /* 0: JSON null */
-    int64_t score;         /* MSCRED: residual cells over the cell threshold */
-    int anomaly;
-    const char *reason;    /* a plain ASCII word */
-} alog_verdict;
-
-typedef struct alog_sink {
-    char *buf;   /* (cap) */
-    size_t cap;
-    size_t len;
-    /* Takes buf[0..len) away; returns nonzero on failure (kept in `failed`). */
-    int (*flush)(void *ctx, const char *data, size_t len);
-    void *ctx;
-    int failed;
-} alog_sink;
-
-void alog_sink_init(alog_sink *sink, char *buf, size_t cap,
-                    int (*flush)(void *ctx, const char *data, size_t len), void *ctx);
 void alog_sink_write(alog_sink *sink, const char *data, size_t len);
-/* Hand whatever is buffered to the flush callback; ALOG_ERR_IO when any flush failed. */
-alog_status alog_sink_flush(alog_sink *sink);
-
-/* Append the verdict as one JSON line (with its '\n'). */
-void alog_verdict_write(alog_sink *sink, const alog_verdict *verdict);
 
 /* Append bytes as a JSON string literal (with its quotes), as json.dumps would write the str
  * Python decodes them to. */

@@ -1,6 +1,10 @@
 /*
  * conv.c - Conv: 1-, 2- or 3-D convolution with pads, strides, dilations, groups and auto_pad,
  * computed as 3-D with unit leading dims. Also the attribute reading ConvTranspose shares.
+ *
+ * Two paths, chosen at load: when W is a constant, it is packed into panels in the arena and
+ * the product runs vectorized across output channels (conv_packed.c), with the reference
+ * kernel's bits; otherwise, and with -DALOG_REFERENCE_KERNELS, the reference kernel runs.
  */
 #include <string.h>
 
@@ -167,6 +171,7 @@ alog_status alog_conv_prepare(alog_model *m, alog_node *node, int transposed, al
     ALOG_TRY(alog_require_input(&w, m, node, 1, ALOG_DTYPE_FLOAT32));
     ALOG_TRY(alog_conv_read_attrs(m, node, x, w, g, pads_end));
     ALOG_TRY(alog_conv_auto_pad(m, node, out_mode));
+    g->transposed = transposed;
     g->in_channels = x->dims[1];
     /* W is (M, C/group, k...) for Conv and (C, M/group, k...) for ConvTranspose */
     g->out_channels = transposed ? w->dims[1] * g->group : w->dims[0];
@@ -182,7 +187,7 @@ alog_status alog_conv_prepare(alog_model *m, alog_node *node, int transposed, al
     return ALOG_OK;
 }
 
-alog_status alog_conv_set_output(alog_model *m, const alog_node *node, const alog_conv_geom *g)
+static alog_status set_output(alog_model *m, const alog_node *node, const alog_conv_geom *g)
 {
     int64_t dims[2 + ALOG_CONV_MAX_SPATIAL];
     int i;
@@ -193,12 +198,23 @@ alog_status alog_conv_set_output(alog_model *m, const alog_node *node, const alo
     return alog_set_output(m, node, 0, ALOG_DTYPE_FLOAT32, 2 + g->spatial, dims);
 }
 
+alog_status alog_conv_set_output_and_pack(alog_model *m, alog_node *node, alog_conv_geom *g)
+{
+    ALOG_TRY(set_output(m, node, g));
+    return alog_conv_pack(m, node, g);
+}
+
 alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel kernel)
 {
     const alog_value *b = alog_input(m, node, 2);
-    kernel((float *)alog_output(m, node, 0)->data, (const float *)alog_input(m, node, 0)->data,
-           (const float *)alog_input(m, node, 1)->data, b ? (const float *)b->data : NULL,
-           (const alog_conv_geom *)node->params);
+    const alog_conv_geom *g = (const alog_conv_geom *)node->params;
+    const float *bias = b ? (const float *)b->data : NULL;
+    float *y = (float *)alog_output(m, node, 0)->data;
+    const float *x = (const float *)alog_input(m, node, 0)->data;
+    if (alog_conv_packed_exact(g, bias))
+        alog_conv_packed_f32(y, x, bias, g, node->scratch);
+    else
+        kernel(y, x, (const float *)alog_input(m, node, 1)->data, bias, g);
     return ALOG_OK;
 }
 
@@ -211,7 +227,7 @@ static alog_status prepare(alog_model *m, alog_node *node)
     int mode;
     ALOG_TRY(alog_conv_prepare(m, node, 0, g, pads_end, &mode));
     ALOG_TRY(output_size(m, node, g, pads_end, mode));
-    return alog_conv_set_output(m, node, g);
+    return alog_conv_set_output_and_pack(m, node, g);
 }
 
 static alog_status run(alog_model *m, const alog_node *node)

@@ -1,6 +1,8 @@
 /*
  * conv_transpose.c - ConvTranspose: the gradient of Conv, with pads, strides, dilations, groups,
- * output_padding, output_shape and auto_pad; 1- to 3-D computed as 3-D.
+ * output_padding, output_shape and auto_pad; 1- to 3-D computed as 3-D. A constant W takes the
+ * packed fast path of Conv (conv_packed.c: the same products as a convolution over the input
+ * spread out by the strides, in the reference's order), except with a -0 bias.
  */
 
 #include "ops.h"
@@ -105,7 +107,7 @@ static alog_status prepare(alog_model *m, alog_node *node)
     int mode;
     ALOG_TRY(alog_conv_prepare(m, node, 1, g, pads_end, &mode));
     ALOG_TRY(output_size(m, node, g, pads_end, mode));
-    return alog_conv_set_output(m, node, g);
+    return alog_conv_set_output_and_pack(m, node, g);
 }
 
 static alog_status run(alog_model *m, const alog_node *node)

@@ -76,6 +76,8 @@ typedef struct alog_conv_geom {
     int64_t dilation[ALOG_CONV_MAX_SPATIAL];
     int64_t pad_begin[ALOG_CONV_MAX_SPATIAL];
     int has_bias;
+    int transposed;                                 /* ConvTranspose: W is (C, M/group, k...) */
+    const float *packed;                            /* W as panels (conv_packed.c), or NULL */
 } alog_conv_geom;
 
 /* Reads kernel_shape, strides, dilations, pads (explicit) and group into g (3-D padded). */
@@ -86,15 +88,36 @@ alog_status alog_conv_read_attrs(alog_model *m, const alog_node *node, const alo
 alog_status alog_conv_auto_pad(alog_model *m, const alog_node *node, int *out_mode);
 
 /* Checks X, W (laid out for Conv, or for ConvTranspose when transposed) and B; reads the
- * attributes. The caller then computes g->out and calls alog_conv_set_output(). */
+ * attributes. The caller then computes g->out and calls alog_conv_set_output_and_pack(). */
 alog_status alog_conv_prepare(alog_model *m, alog_node *node, int transposed, alog_conv_geom *g,
                               int64_t *pads_end, int *out_mode);
-alog_status alog_conv_set_output(alog_model *m, const alog_node *node, const alog_conv_geom *g);
+/* Sets the output's shape from g, then alog_conv_pack: the end of both operators' prepare. */
+alog_status alog_conv_set_output_and_pack(alog_model *m, alog_node *node, alog_conv_geom *g);
 
 /* y, x, w, bias (or NULL), geometry: a reference kernel of Conv or ConvTranspose. */
 typedef void (*alog_conv_kernel)(float *y, const float *x, const float *w, const float *bias,
                                  const alog_conv_geom *g);
+/* The packed path when it gives the reference's bits (alog_conv_packed_exact), else kernel. */
 alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel kernel);
+
+/* ---- convolutions over packed weights (conv_packed.c) ------------------------------------- */
+
+/*
+ * Once g is complete: when W is a constant of finite numbers, sets g->packed (shared with an
+ * earlier node of the same op over the same W) and the node's scratch; otherwise leaves the
+ * reference kernel in charge. -DALOG_REFERENCE_KERNELS never packs.
+ */
+alog_status alog_conv_pack(alog_model *m, alog_node *node, alog_conv_geom *g);
+
+/*
+ * Whether alog_conv_packed_f32 gives the reference kernel's bits for this bias (B or NULL):
+ * always for Conv; for ConvTranspose, whose sums start at the bias, unless a bias is -0.
+ */
+int alog_conv_packed_exact(const alog_conv_geom *g, const float *bias);
+
+/* The reference kernel's result over g->packed; scratch: the node's scratch. */
+void alog_conv_packed_f32(float *y, const float *x, const float *bias, const alog_conv_geom *g,
+                          void *scratch);
 
 /* ---- packed weights (panel.c) ------------------------------------------------------------- */
 
@@ -128,6 +151,14 @@ void alog_panel_pack(float *packed, const float *w, size_t rows, size_t cols, si
  */
 void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t rows, size_t cols,
                        const float *x, size_t x_stride, size_t n);
+
+/*
+ * The same with each sum starting from init[r] (NULL: 0) and stored at
+ * y[r * y_row_stride + s * y_vec_stride]: a product that lands channel-major.
+ */
+void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
+                               const float *packed, size_t rows, size_t cols, const float *init,
+                               const float *x, size_t x_stride, size_t n);
 
 /*
  * y[r] = (y[r] + sum over k of w(r, k) * x[k]) + bias[r] for r < rows, bias optional: a second

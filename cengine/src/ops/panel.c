@@ -30,18 +30,22 @@ void alog_panel_pack(float *packed, const float *w, size_t rows, size_t cols, si
 }
 
 /*
- * One panel against one vector: sum[j] = sum over k of panel[k][j] * x[k]. One named
+ * One panel against one vector: sum[j] = start[j] + panel[0][j] * x[0] + panel[1][j] * x[1] + ...,
+ * added left to right. One named
  * accumulator per row, not an array: gcc keeps an array on the stack at -O2 but packs these
  * into vector registers (8 SSE, 4 AVX or 2 AVX-512 ones: independent chains that keep the
  * adders busy), as clang does either way.
  */
-static void panel_dot(float *sum, const float *panel, const float *x, size_t cols)
+static void panel_dot(float *sum, const float *start, const float *panel, const float *x,
+                      size_t cols)
 {
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
-    float a8 = 0.0f, a9 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f, a14 = 0.0f;
-    float a15 = 0.0f, a16 = 0.0f, a17 = 0.0f, a18 = 0.0f, a19 = 0.0f, a20 = 0.0f, a21 = 0.0f;
-    float a22 = 0.0f, a23 = 0.0f, a24 = 0.0f, a25 = 0.0f, a26 = 0.0f, a27 = 0.0f, a28 = 0.0f;
-    float a29 = 0.0f, a30 = 0.0f, a31 = 0.0f;
+    float a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3], a4 = start[4];
+    float a5 = start[5], a6 = start[6], a7 = start[7], a8 = start[8], a9 = start[9];
+    float a10 = start[10], a11 = start[11], a12 = start[12], a13 = start[13], a14 = start[14];
+    float a15 = start[15], a16 = start[16], a17 = start[17], a18 = start[18], a19 = start[19];
+    float a20 = start[20], a21 = start[21], a22 = start[22], a23 = start[23], a24 = start[24];
+    float a25 = start[25], a26 = start[26], a27 = start[27], a28 = start[28], a29 = start[29];
+    float a30 = start[30], a31 = start[31];
     size_t k;
     for (k = 0; k < cols; ++k) {
         const float xk = x[k];
@@ -74,29 +78,39 @@ static void add_panel(float *restrict y, const float *restrict a, size_t n)
 }
 
 /* Panels outside, vectors inside: each panel is read from memory once and reused from cache. */
-void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t rows, size_t cols,
-                       const float *x, size_t x_stride, size_t n)
+void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
+                               const float *packed, size_t rows, size_t cols, const float *init,
+                               const float *x, size_t x_stride, size_t n)
 {
-    float sum[ALOG_PANEL];
+    float sum[ALOG_PANEL], start[ALOG_PANEL];
     size_t s, p, j;
     for (p = 0; p < rows; p += ALOG_PANEL) {
         size_t take = rows - p < ALOG_PANEL ? rows - p : ALOG_PANEL;
+        for (j = 0; j < ALOG_PANEL; ++j)
+            start[j] = init && j < take ? init[p + j] : 0.0f;
         for (s = 0; s < n; ++s) {
-            panel_dot(sum, packed + p * cols, x + s * x_stride, cols);
+            panel_dot(sum, start, packed + p * cols, x + s * x_stride, cols);
             for (j = 0; j < take; ++j)
-                y[s * y_stride + p + j] = sum[j];
+                y[(p + j) * y_row_stride + s * y_vec_stride] = sum[j];
         }
     }
+}
+
+void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t rows, size_t cols,
+                       const float *x, size_t x_stride, size_t n)
+{
+    alog_panel_matmul_strided(y, 1, y_stride, packed, rows, cols, NULL, x, x_stride, n);
 }
 
 void alog_panel_matvec_add(float *y, const float *packed, size_t rows, size_t cols,
                            const float *x, const float *bias)
 {
+    static const float zeros[ALOG_PANEL];
     float sum[ALOG_PANEL];
     size_t p;
     for (p = 0; p < rows; p += ALOG_PANEL) {
         size_t take = rows - p < ALOG_PANEL ? rows - p : ALOG_PANEL;
-        panel_dot(sum, packed + p * cols, x, cols);
+        panel_dot(sum, zeros, packed + p * cols, x, cols);
         add_panel(y + p, sum, take);
         if (bias)
             add_panel(y + p, bias + p, take);

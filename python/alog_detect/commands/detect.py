@@ -30,12 +30,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None, metavar="MASKING_JSON",
                    help="masking config as for parse, overriding frontend.json's mask rules "
                         "(default: frontend.json's, else every rule)")
+    p.add_argument("--max-sessions", type=int, default=None, metavar="N",
+                   help="DeepLog sessions kept at once, as alog-engine --max-sessions: when a new one "
+                        "arrives beyond N, the one idle longest is forgotten (default 65536)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..detect import DetectConfig, detect
+    from ..detect import DEFAULT_MAX_SESSIONS, DetectConfig, detect
 
     detect(DetectConfig(models=args.models, logs=tuple(args.logs), all_verdicts=args.all_verdicts,
                         session_key=args.session_key, header_tokens=args.header_tokens,
-                        masking_config=args.config))
+                        masking_config=args.config,
+                        max_sessions=DEFAULT_MAX_SESSIONS if args.max_sessions is None else args.max_sessions))
     return 0
