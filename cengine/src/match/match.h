@@ -20,6 +20,8 @@
 
 #define ALOG_MATCH_UNKNOWN (-1)
 #define ALOG_MATCH_MAX_LINE ((size_t)1 << 20) /* bytes, after the line end is stripped */
+/* A line's head: what the session key, timestamp and blank-line rules read (docs/matching.md). */
+#define ALOG_LINE_HEAD (ALOG_MATCH_MAX_LINE + 1)
 
 #define ALOG_SESSION_ALL "all"         /* the one session of the rule `none` */
 #define ALOG_SESSION_NO_KEY "<nokey>"  /* lines without a key under `prefix:<p>` */

@@ -36,6 +36,8 @@ void alog_line_session(const char **key, size_t *key_len, const alog_session_rul
 {
     const unsigned char *s = (const unsigned char *)line;
     size_t i = 0, end, p = rule->prefix_len;
+    if (len > ALOG_LINE_HEAD)
+        len = ALOG_LINE_HEAD; /* the key rule reads only a line's head (docs/matching.md, 0) */
     if (rule->prefix == NULL) {
         *key = ALOG_SESSION_ALL;
         *key_len = sizeof ALOG_SESSION_ALL - 1;
@@ -177,6 +179,6 @@ int alog_line_timestamp(double *seconds, const void *line, size_t len)
 {
     cursor c;
     c.s = (const unsigned char *)line;
-    c.len = line == NULL ? 0 : len;
+    c.len = line == NULL ? 0 : (len > ALOG_LINE_HEAD ? ALOG_LINE_HEAD : len); /* the head only */
     return iso(seconds, c) || hdfs(seconds, c) || syslog_time(seconds, c);
 }

@@ -1,4 +1,6 @@
 /* sigmoid.c - Sigmoid: the logistic function. */
+#include <string.h>
+
 #include "../math/alog_math.h"
 #include "ops.h"
 
@@ -6,9 +8,11 @@
 
 static void alog_sigmoid_f32(float *y, const float *x, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; ++i)
-        y[i] = alog_sigmoidf(x[i]);
+    /* The array form computes alog_sigmoidf() of each element bit for bit, in a loop the compiler
+     * vectorizes (src/math/alog_math.h); it works in place. */
+    if (y != x)
+        memcpy(y, x, n * sizeof *y);
+    alog_sigmoidf_array(y, n);
 }
 
 /* ---- adapter ------------------------------------------------------------------------------ */
