@@ -125,38 +125,73 @@ static alog_detector_config tiny_config(void)
 
 /* ---- verdicts as JSON lines -------------------------------------------------------------- */
 
-typedef struct transcript {
+/* The verdicts, as JSON lines through a 7-byte sink (so session names span flushes). */
+typedef struct output {
+    alog_sink sink;
+    char buf[7];
     char text[4096];
     size_t len;
-} transcript;
+} output;
 
 static int keep(void *ctx, const char *data, size_t len)
 {
-    transcript *t = ctx;
-    if (len > sizeof t->text - 1 - t->len)
+    output *o = ctx;
+    if (len > sizeof o->text - 1 - o->len)
         return 1;
-    memcpy(t->text + t->len, data, len);
-    t->len += len;
-    t->text[t->len] = '\0';
+    memcpy(o->text + o->len, data, len);
+    o->len += len;
+    o->text[o->len] = '\0';
     return 0;
+}
+
+static void output_init(output *o)
+{
+    o->len = 0;
+    o->text[0] = '\0';
+    alog_sink_init(&o->sink, o->buf, sizeof o->buf, keep, o);
 }
 
 static void on_verdict(void *ctx, const alog_verdict *verdict)
 {
-    alog_verdict_write(ctx, verdict);
+    alog_verdict_write(&((output *)ctx)->sink, verdict);
 }
 
-/* The verdicts written since the last call equal `expected` (a 7-byte sink: names span flushes). */
-static int expect(alog_sink *sink, transcript *t, const char *expected)
+/* The verdicts written since the last call equal `expected`. */
+static int expect(output *o, const char *expected)
 {
-    CHECK(alog_sink_flush(sink) == ALOG_OK);
-    if (strcmp(t->text, expected) != 0) {
-        fprintf(stderr, "verdicts:\n%s\nexpected:\n%s\n", t->text, expected);
+    CHECK(alog_sink_flush(&o->sink) == ALOG_OK);
+    if (strcmp(o->text, expected) != 0) {
+        fprintf(stderr, "verdicts:\n%s\nexpected:\n%s\n", o->text, expected);
         return 1;
     }
-    t->len = 0;
-    t->text[0] = '\0';
+    output_init(o);
     return 0;
+}
+
+/* In exactly the size reported, at an odd address; one byte less must be refused. */
+static int open_detector(alog_detector **det, const alog_detector_config *c, alog_model *deeplog,
+                         alog_model *mscred)
+{
+    alog_message msg;
+    size_t need;
+    CHECK(alog_detector_size(&need, c, &msg) == ALOG_OK);
+    CHECK(need + 1 <= sizeof detector_memory);
+    CHECK(alog_detector_open(det, detector_memory + 1, need - 1, c, deeplog, mscred, &msg) ==
+          ALOG_ERR_ARENA_TOO_SMALL);
+    CHECK(alog_detector_open(det, detector_memory + 1, need, c, deeplog, mscred, &msg) == ALOG_OK);
+    return 0;
+}
+
+/* A structured event of `session` (NULL: the stream's one session) with this template index. */
+static alog_status feed_event(alog_detector *det, const char *session, int32_t index,
+                              output *out)
+{
+    alog_event event;
+    memset(&event, 0, sizeof event);
+    event.session = session;
+    event.session_len = session ? strlen(session) : 0;
+    event.template_index = index;
+    return alog_detector_feed_event(det, &event, on_verdict, out);
 }
 
 /* ---- tests ------------------------------------------------------------------------------- */
@@ -212,23 +247,15 @@ static int test_lines_and_events(alog_model *deeplog, alog_model *mscred)
     };
     alog_detector_config c = tiny_config();
     alog_detector *det;
-    alog_message msg;
-    alog_event event;
-    transcript t = {{0}, 0};
-    char buf[7];
-    alog_sink sink;
-    size_t need, i;
-    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_OK);
-    CHECK(need + 1 <= sizeof detector_memory);
-    CHECK(alog_detector_open(&det, detector_memory + 1, need - 1, &c, deeplog, mscred, &msg) ==
-          ALOG_ERR_ARENA_TOO_SMALL);
-    CHECK(alog_detector_open(&det, detector_memory + 1, need, &c, deeplog, mscred, &msg) == ALOG_OK);
-    alog_sink_init(&sink, buf, sizeof buf, keep, &t);
+    static output out;
+    size_t i;
+    TRY(open_detector(&det, &c, deeplog, mscred));
+    output_init(&out);
 
     for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        CHECK(alog_detector_feed_line(det, lines[i], strlen(lines[i]), on_verdict, &sink) ==
+        CHECK(alog_detector_feed_line(det, lines[i], strlen(lines[i]), on_verdict, &out) ==
               ALOG_OK);
-    TRY(expect(&sink, &t,
+    TRY(expect(&out,
         "{\"model\":\"deeplog\",\"session\":\"ses_a\",\"line\":1,\"template\":0,\"topk\":[0,1],\"score\":null,\"anomaly\":false,\"reason\":\"ok\"}\n"
         "{\"model\":\"deeplog\",\"session\":\"ses_a\",\"line\":3,\"template\":1,\"topk\":[1,0],\"score\":null,\"anomaly\":false,\"reason\":\"ok\"}\n"
         "{\"model\":\"deeplog\",\"session\":\"ses_b\",\"line\":4,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"
@@ -240,25 +267,51 @@ static int test_lines_and_events(alog_model *deeplog, alog_model *mscred)
         "{\"model\":\"mscred\",\"session\":null,\"line\":8,\"template\":-1,\"topk\":[],\"score\":1,\"anomaly\":true,\"reason\":\"residual\"}\n"));
 
     /* structured events continue the same stream: the session's window is [2, 2] */
-    memset(&event, 0, sizeof event);
-    event.session = "ses_a";
-    event.session_len = 5;
-    event.template_index = 3;
-    CHECK(alog_detector_feed_event(det, &event, on_verdict, &sink) == ALOG_OK);
-    event.session = NULL;
-    event.session_len = 0;
-    event.template_index = -1;
-    CHECK(alog_detector_feed_event(det, &event, on_verdict, &sink) == ALOG_OK);
-    event.template_index = V; /* outside the vocabulary: refused, and no line number taken */
-    CHECK(alog_detector_feed_event(det, &event, on_verdict, &sink) == ALOG_ERR_INVALID_ARGUMENT);
+    CHECK(feed_event(det, "ses_a", 3, &out) == ALOG_OK);
+    CHECK(feed_event(det, NULL, -1, &out) == ALOG_OK);
+    /* outside the vocabulary: refused, and no line number taken */
+    CHECK(feed_event(det, NULL, V, &out) == ALOG_ERR_INVALID_ARGUMENT);
     /* the head of an overlong line is unseen whatever it holds; its session comes from it */
-    CHECK(alog_detector_feed_line_head(det, lines[0], strlen(lines[0]), on_verdict, &sink) ==
+    CHECK(alog_detector_feed_line_head(det, lines[0], strlen(lines[0]), on_verdict, &out) ==
           ALOG_OK);
-    TRY(expect(&sink, &t,
+    TRY(expect(&out,
         "{\"model\":\"deeplog\",\"session\":\"ses_a\",\"line\":9,\"template\":3,\"topk\":[3,0],\"score\":null,\"anomaly\":false,\"reason\":\"ok\"}\n"
         "{\"model\":\"deeplog\",\"session\":\"all\",\"line\":10,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"
         "{\"model\":\"deeplog\",\"session\":\"ses_a\",\"line\":11,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"));
     CHECK(strcmp(alog_detector_error(det), "") == 0);
+    return 0;
+}
+
+/* Lines past ALOG_MAX_LINE: unseen, and only their head (ALOG_MAX_LINE + 1 bytes) is read for
+ * the session key and the blank-line test, whether passed whole or as a head. */
+static int test_overlong_lines(alog_model *deeplog, alog_model *mscred)
+{
+    static char line[ALOG_MAX_LINE + 16];
+    alog_detector_config c = tiny_config();
+    alog_detector *det;
+    static output out;
+    size_t n;
+    TRY(open_detector(&det, &c, deeplog, mscred));
+    output_init(&out);
+    /* a template's words padded past the limit: unseen (a match would need the whole line) */
+    n = (size_t)sprintf(line, "ses_a service");
+    memset(line + n, ' ', sizeof line - n);
+    memcpy(line + sizeof line - 8, "started", 7);
+    CHECK(alog_detector_feed_line(det, line, sizeof line, on_verdict, &out) == ALOG_OK);
+    CHECK(alog_detector_feed_line_head(det, line, ALOG_MAX_LINE + 1, on_verdict, &out) == ALOG_OK);
+    /* spaces over the whole head, then a token: blank */
+    memset(line, ' ', sizeof line);
+    memcpy(line + sizeof line - 8, "ses_b", 5);
+    CHECK(alog_detector_feed_line(det, line, sizeof line, on_verdict, &out) == ALOG_OK);
+    /* exactly ALOG_MAX_LINE bytes and a CR: matched */
+    n = (size_t)sprintf(line, "ses_a service");
+    memset(line + n, ' ', ALOG_MAX_LINE - n);
+    memcpy(line + ALOG_MAX_LINE - 7, "started\r", 8);
+    CHECK(alog_detector_feed_line(det, line, ALOG_MAX_LINE + 1, on_verdict, &out) == ALOG_OK);
+    TRY(expect(&out,
+        "{\"model\":\"deeplog\",\"session\":\"ses_a\",\"line\":1,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"
+        "{\"model\":\"deeplog\",\"session\":\"ses_a\",\"line\":2,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"
+        "{\"model\":\"deeplog\",\"session\":\"ses_a\",\"line\":4,\"template\":2,\"topk\":[0,1],\"score\":null,\"anomaly\":true,\"reason\":\"not_in_topk\"}\n"));
     return 0;
 }
 
@@ -268,28 +321,20 @@ static int test_events_only(alog_model *deeplog)
     alog_detector_config c = tiny_config();
     alog_detector *det;
     alog_message msg;
-    alog_event event;
-    transcript t = {{0}, 0};
-    char buf[256];
-    alog_sink sink;
+    static output out;
     size_t with_templates, need;
     CHECK(alog_detector_size(&with_templates, &c, &msg) == ALOG_OK);
     c.templates = NULL;
     c.has_mscred = 0;
     CHECK(alog_detector_size(&need, &c, &msg) == ALOG_OK);
     CHECK(need < with_templates);
-    CHECK(alog_detector_open(&det, detector_memory, need, &c, deeplog, NULL, &msg) == ALOG_OK);
-    alog_sink_init(&sink, buf, sizeof buf, keep, &t);
-    CHECK(alog_detector_feed_line(det, TEMPLATES[2], strlen(TEMPLATES[2]), on_verdict, &sink) ==
+    TRY(open_detector(&det, &c, deeplog, NULL));
+    output_init(&out);
+    CHECK(alog_detector_feed_line(det, TEMPLATES[2], strlen(TEMPLATES[2]), on_verdict, &out) ==
           ALOG_ERR_INVALID_ARGUMENT);
-    memset(&event, 0, sizeof event);
-    event.session = "dev7";
-    event.session_len = 4;
-    event.template_index = 1;
-    CHECK(alog_detector_feed_event(det, &event, on_verdict, &sink) == ALOG_OK);
-    event.template_index = 2;
-    CHECK(alog_detector_feed_event(det, &event, on_verdict, &sink) == ALOG_OK);
-    TRY(expect(&sink, &t,
+    CHECK(feed_event(det, "dev7", 1, &out) == ALOG_OK);
+    CHECK(feed_event(det, "dev7", 2, &out) == ALOG_OK);
+    TRY(expect(&out,
         "{\"model\":\"deeplog\",\"session\":\"dev7\",\"line\":1,\"template\":1,\"topk\":[0,1],\"score\":null,\"anomaly\":false,\"reason\":\"ok\"}\n"
         "{\"model\":\"deeplog\",\"session\":\"dev7\",\"line\":2,\"template\":2,\"topk\":[2,0],\"score\":null,\"anomaly\":false,\"reason\":\"ok\"}\n"));
     return 0;
@@ -304,6 +349,7 @@ int main(void)
                    sizeof MSCRED_ONNX));
     TRY(test_config_errors(deeplog, mscred));
     TRY(test_lines_and_events(deeplog, mscred));
+    TRY(test_overlong_lines(deeplog, mscred));
     TRY(test_events_only(deeplog));
     puts("test_public_api: ok");
     return 0;

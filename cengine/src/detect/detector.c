@@ -412,8 +412,10 @@ static alog_status feed_text(alog_detector *det, const char *line, size_t len, i
     number = ++det->lines;
     if (!line)
         line = "";
-    if (!alog_next_token(&tok, &tok_len, (const unsigned char *)line, len, &pos))
-        return ALOG_OK; /* blank: counted, no event */
+    /* blank (counted, no event) when the line's head holds no token (docs/matching.md, 0) */
+    if (!alog_next_token(&tok, &tok_len, (const unsigned char *)line,
+                         len < ALOG_LINE_HEAD ? len : ALOG_LINE_HEAD, &pos))
+        return ALOG_OK;
     if (whole)
         ALOG_DETECT_TRY(alog_match_line(&index, NULL, det->matcher, line, len));
     alog_line_session(&key, &key_len, &det->rule, line, len);
