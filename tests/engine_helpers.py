@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
+import cbuild
+
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = REPO / "cengine"
-STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-                  "-fno-omit-frame-pointer", "-g"]
+# The build's own flags (site_scons/site_tools/alog_flags.py), for the one engine a test compiles
+# itself: bound to a model directory of the test's own.
+STRICT_FLAGS = list(cbuild.STRICT_FLAGS)
+SANITIZE_FLAGS = list(cbuild.SANITIZE_FLAGS)
 # Sanitizer reports must fail the run, never pass quietly.
 SANITIZER_ENV = {"ASAN_OPTIONS": "abort_on_error=0:exitcode=99:detect_leaks=1",
                  "UBSAN_OPTIONS": "halt_on_error=1:exitcode=98:print_stacktrace=1"}
@@ -29,6 +32,7 @@ MSCRED_BUILD = ("--window-sizes", "2,4", "--step", "2", "--steps", "2", "--bucke
 MSCRED_TRAIN = ("--epochs", "1", "--channels", "4,4,4,4")
 SAMPLE_LINES = 3000
 SAMPLE_KEY = "prefix:ses_"
+SAMPLE_HEADER_TOKENS = 4  # `2026-03-14 06:00:00.173 edge-gw-07 storaged[455]:`
 
 
 def engine_sources() -> list[Path]:
@@ -54,10 +58,12 @@ def _cli(*args: str) -> None:
     assert proc.returncode == 0, f"alog-detect {' '.join(map(str, args))}:\n{proc.stderr}"
 
 
-def build_models(work: Path, log: Path, session_key: str) -> Path:
-    """parse -> build-deeplog -> deeplog-train -> build-mscred -> mscred-train -> convert-onnx."""
+def build_models(work: Path, log: Path, session_key: str, header_tokens: int = 0) -> Path:
+    """parse -> build-deeplog -> deeplog-train -> build-mscred -> mscred-train -> convert-onnx.
+    The parse settings travel into the model directory (frontend.json)."""
     parsed, dl, ms = work / "parsed.parquet", work / "deeplog_data", work / "mscred_data"
-    _cli("parse", "--logs", log, "--out", parsed, "--session-key", session_key)
+    _cli("parse", "--logs", log, "--out", parsed, "--session-key", session_key,
+         "--header-tokens", str(header_tokens))
     _cli("build-deeplog", "--parsed", parsed, "--out-dir", dl)
     _cli("deeplog-train", "--seq", dl / "sequences.parquet", "--vocab", dl / "vocab.json",
          "--out", work / "deeplog.pth", "--no-progress", *DEEPLOG_TRAIN)
@@ -69,10 +75,12 @@ def build_models(work: Path, log: Path, session_key: str) -> Path:
 
 
 def run_engine(binary: Path, models: Path, log: str | Path = "-", *, all_verdicts: bool = True,
-               session_key: str = "none", extra: tuple[str, ...] = (), input: bytes = b"",
+               session_key: str | None = None, extra: tuple[str, ...] = (), input: bytes = b"",
                timeout: float = 120) -> subprocess.CompletedProcess:
-    """`alog-engine`; a sanitizer report fails the test whatever the exit code was meant to be."""
-    cmd = [str(binary), "--models", str(models), "--session-key", session_key, *extra, str(log)]
+    """`alog-engine`; a sanitizer report fails the test whatever the exit code was meant to be.
+    Without session_key, the model directory's frontend.json decides."""
+    key = ["--session-key", session_key] if session_key is not None else []
+    cmd = [str(binary), "--models", str(models), *key, *extra, str(log)]
     proc = subprocess.run(cmd + (["--all"] if all_verdicts else []), input=input, capture_output=True,
                           timeout=timeout, env={**os.environ, **SANITIZER_ENV})
     assert proc.returncode not in SANITIZER_EXIT_CODES, proc.stderr.decode(errors="replace")
@@ -80,11 +88,12 @@ def run_engine(binary: Path, models: Path, log: str | Path = "-", *, all_verdict
 
 
 def run_reference(models: Path, log: str | Path = "-", *, all_verdicts: bool = True,
-                  session_key: str = "none", input: bytes = b"",
+                  session_key: str | None = None, input: bytes = b"",
                   timeout: float = 600) -> subprocess.CompletedProcess:
     """`alog-detect detect` with the same arguments."""
+    key = ["--session-key", session_key] if session_key is not None else []
     cmd = [sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs", str(log),
-           "--session-key", session_key]
+           *key]
     return subprocess.run(cmd + (["--all"] if all_verdicts else []), input=input, capture_output=True,
                           timeout=timeout)
 
@@ -92,13 +101,15 @@ def run_reference(models: Path, log: str | Path = "-", *, all_verdicts: bool = T
 # ---- session fixtures ------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("engine") / "alog-engine")
+def engine():
+    """The generic alog-engine (reads any model directory), built by `scons tools`."""
+    return cbuild.build_tool("alog-engine")
 
 
 @pytest.fixture(scope="session")
-def engine_san(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("engine_san") / "alog-engine", sanitize=True)
+def engine_san():
+    """The same built with ASan + UBSan (`scons tools san=1`)."""
+    return cbuild.build_tool("alog-engine", san=True)
 
 
 @pytest.fixture(scope="session")
@@ -108,4 +119,4 @@ def sample(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("sample_models")
     log = generate_sample(SampleConfig(out_dir=work / "sample", lines=SAMPLE_LINES)).log
-    return log, build_models(work, log, SAMPLE_KEY)
+    return log, build_models(work, log, SAMPLE_KEY, header_tokens=SAMPLE_HEADER_TOKENS)

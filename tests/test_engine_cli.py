@@ -153,7 +153,8 @@ def test_vocabulary_that_is_not_the_models_is_refused(engine_san, models_copy):
     expect_model_error(engine_san, models_copy, "was exported for another vocabulary than vocab.json")
 
 
-@pytest.mark.parametrize("name", ["vocab.json", "deeplog.onnx.meta.json", "mscred.onnx.meta.json"])
+@pytest.mark.parametrize("name", ["vocab.json", "deeplog.onnx.meta.json", "mscred.onnx.meta.json",
+                                  "frontend.json"])
 def test_truncated_or_garbled_json_is_a_clean_error(engine_san, models_copy, name):
     path = models_copy / name
     text = path.read_bytes().rstrip()  # every proper prefix of the JSON value is then invalid
@@ -164,6 +165,38 @@ def test_truncated_or_garbled_json_is_a_clean_error(engine_san, models_copy, nam
         expect_model_error(engine_san, models_copy, name)
     path.write_bytes(text.replace(b'"', b"\xff", 1))
     expect_model_error(engine_san, models_copy, name)
+
+
+@pytest.mark.parametrize("change", [{"header_tokens": -1}, {"session_rule": "regex:x"},
+                                    {"mask_rules": ["ip", "words"]}, {"kind": "vocab"},
+                                    {"format_version": 2}, {"extra": 1}])
+def test_frontend_json_is_checked_like_the_reference(engine_san, models_copy, change):
+    """A frontend.json the Python reader refuses is refused here too, naming the file."""
+    path = models_copy / "frontend.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    expect_model_error(engine_san, models_copy, "frontend.json")
+    assert run_reference(models_copy, input=b"a line\n").returncode == 2
+
+
+def test_frontend_json_decides_how_lines_are_read(engine, sample, models_copy):
+    """The model directory's frontend.json (prefix:ses_, 4 header tokens) is what the engine
+    applies unasked, as the reference does; flags override it, and without the file the defaults
+    apply."""
+    log, _ = sample
+    settings = json.loads((models_copy / "frontend.json").read_text())
+    assert (settings["session_rule"], settings["header_tokens"]) == (SAMPLE_KEY, 4)
+    verdicts = [json.loads(v) for v in run_engine(engine, models_copy, log).stdout.splitlines()]
+    assert sum(v["reason"] == "unseen" for v in verdicts) < len(verdicts) / 100
+    assert all(v["session"].startswith("ses_") or v["session"] == "<nokey>" for v in verdicts
+               if v["model"] == "deeplog")
+    whole_lines = run_engine(engine, models_copy, log, extra=("--header-tokens", "0")).stdout
+    assert all(json.loads(v)["reason"] == "unseen" for v in whole_lines.splitlines()
+               if json.loads(v)["model"] == "deeplog")
+    (models_copy / "frontend.json").unlink()
+    defaults = run_engine(engine, models_copy, log)
+    assert defaults.stdout == run_reference(models_copy, log).stdout
+    assert {json.loads(v)["session"] for v in defaults.stdout.splitlines()
+            if json.loads(v)["model"] == "deeplog"} == {"all"}
 
 
 def test_corrupted_onnx_with_matching_metadata_is_a_clean_error(engine_san, models_copy):

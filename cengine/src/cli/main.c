@@ -1,7 +1,8 @@
 /*
  * main.c - alog-engine: raw log lines in (a file or stdin), verdict JSON lines out.
  *
- *     alog-engine --models DIR [--all] [--session-key RULE] [--max-sessions N] [FILE|-]
+ *     alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]
+ *                 [--max-sessions N] [FILE|-]
  *
  * Usage, exit codes and behaviour on bad input: docs/engine.md.
  */
@@ -30,7 +31,8 @@ enum exit_code {
 #define TOPK_CACHE_ENTRIES 16384u
 
 static const char USAGE[] =
-    "usage: alog-engine --models DIR [--all] [--session-key RULE] [--max-sessions N] [FILE|-]\n";
+    "usage: alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]\n"
+    "                   [--max-sessions N] [FILE|-]\n";
 
 static const char HELP[] =
     "\n"
@@ -41,8 +43,10 @@ static const char HELP[] =
     "options:\n"
     "  --models DIR          the model directory (vocab.json, deeplog.onnx, mscred.onnx, metadata)\n"
     "  --all                 print every verdict, not only anomalies\n"
-    "  --session-key RULE    'none' (the whole stream is one session, the default) or\n"
-    "                        'prefix:<p>' (the first key starting with <p>, e.g. prefix:blk_)\n"
+    "  --session-key RULE    instead of the model directory's frontend.json: 'none' (the whole\n"
+    "                        stream is one session) or 'prefix:<p>' (the first key starting\n"
+    "                        with <p>, e.g. prefix:blk_)\n"
+    "  --header-tokens N     instead of frontend.json's: leading tokens of a line not matched\n"
     "  --max-sessions N      DeepLog sessions kept at once; beyond, the one idle longest is\n"
     "                        forgotten (default 65536)\n"
     "  --version             the engine version and the model hashes it was built for\n"
@@ -54,7 +58,8 @@ static const char HELP[] =
 typedef struct options {
     const char *models;
     const char *input;
-    const char *session_key;
+    const char *session_key;  /* NULL: frontend.json's */
+    long header_tokens;       /* -1: frontend.json's */
     int all;
     uint32_t max_sessions;
 } options;
@@ -79,10 +84,23 @@ static int parse_count(uint32_t *out, const char *text)
     return 1;
 }
 
+/* 0..UINT32_MAX, as frontend.json's header_tokens. */
+static int parse_header_tokens(long *out, const char *text)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = strtoul(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v > 0xFFFFFFFFul)
+        return 0;
+    *out = (long)v;
+    return 1;
+}
+
 static int takes_value(const char *a)
 {
     return strcmp(a, "--models") == 0 || strcmp(a, "--session-key") == 0 ||
-           strcmp(a, "--max-sessions") == 0;
+           strcmp(a, "--header-tokens") == 0 || strcmp(a, "--max-sessions") == 0;
 }
 
 /* Returns -1 to go on, or the exit code (after --help/--version or an error). */
@@ -91,7 +109,8 @@ static int parse_args(options *o, int argc, char **argv)
     int i, have_input = 0;
     memset(o, 0, sizeof *o);
     o->input = "-";
-    o->session_key = "none";
+    o->session_key = NULL; /* the model directory's frontend.json decides */
+    o->header_tokens = -1;
     o->max_sessions = DEFAULT_MAX_SESSIONS;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -110,7 +129,11 @@ static int parse_args(options *o, int argc, char **argv)
                 o->models = argv[++i];
             else if (strcmp(a, "--session-key") == 0)
                 o->session_key = argv[++i];
-            else if (!parse_count(&o->max_sessions, argv[++i]))
+            else if (strcmp(a, "--header-tokens") == 0) {
+                if (!parse_header_tokens(&o->header_tokens, argv[++i]))
+                    return usage_error("--header-tokens needs a whole number from 0 to 4294967295",
+                                       argv[i]);
+            } else if (!parse_count(&o->max_sessions, argv[++i]))
                 return usage_error("--max-sessions needs a whole number from 1 to 16777216",
                                    argv[i]);
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -223,7 +246,10 @@ static int setup_detector(alog_detector **det, void **mem, model_files *files, c
     alog_message msg = {{0}};
     size_t need = 0;
     alog_status status;
-    c->session_rule = o->session_key;
+    if (o->session_key)
+        c->session_rule = o->session_key;
+    if (o->header_tokens >= 0)
+        c->header_tokens = (uint32_t)o->header_tokens;
     c->max_sessions = o->max_sessions;
     c->cache_entries = TOPK_CACHE_ENTRIES;
     status = alog_detector_size(&need, c, &msg);
@@ -261,7 +287,7 @@ int main(int argc, char **argv)
     int code = parse_args(&o, argc, argv), fd = -1;
     if (code >= 0)
         return code;
-    if (alog_session_rule_check(o.session_key) != ALOG_OK)
+    if (o.session_key && alog_session_rule_check(o.session_key) != ALOG_OK)
         return usage_error("--session-key must be 'none' or 'prefix:<p>' (printable ASCII)",
                            o.session_key);
     /* A closed stdout is an EPIPE from write(), handled there, not a signal that kills us. */

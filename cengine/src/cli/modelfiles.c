@@ -195,6 +195,41 @@ static alog_status load_meta(model_files *files, int kind, const char *dir,
     return ALOG_OK;
 }
 
+/* ---- front-end settings ------------------------------------------------------------------ */
+
+/* frontend.json, the settings the templates were mined with; without it, the defaults (every mask
+ * rule, one session, no header), as alog_detect.frontend.load_model_frontend reads a directory. */
+static alog_status load_frontend(model_files *files, const char *dir, load_error *err)
+{
+    const char *name = "frontend.json";
+    file_bytes text = {NULL, 0};
+    alog_json_token *tokens;
+    alog_message msg = {{0}};
+    alog_status status;
+    alog_frontend_text *fe = &files->frontend;
+    if (!is_file(dir, name)) {
+        snprintf(fe->mask_rules, sizeof fe->mask_rules, "uuid,ip,hex,num,path");
+        snprintf(fe->session_rule, sizeof fe->session_rule, "none");
+        fe->header_tokens = 0;
+    } else {
+        if (read_file(&text, dir, name, err) != ALOG_OK)
+            return ALOG_ERR_IO;
+        tokens = malloc(alog_json_token_bound(text.len) * sizeof *tokens);
+        status = tokens ? alog_frontend_parse(fe, tokens, (uint32_t)alog_json_token_bound(text.len),
+                                              text.data, text.len, &msg)
+                        : ALOG_ERR_LIMIT;
+        free(tokens);
+        free(text.data);
+        if (status != ALOG_OK)
+            return set_error(err, status, dir, name, msg.text[0] ? msg.text : "cannot parse",
+                             REEXPORT);
+    }
+    files->config.mask_rules = fe->mask_rules;
+    files->config.session_rule = fe->session_rule;
+    files->config.header_tokens = fe->header_tokens;
+    return ALOG_OK;
+}
+
 /* ---- models ------------------------------------------------------------------------------ */
 
 /* Measures in a work buffer of the size a first call asks for, then opens in exactly the size
@@ -296,6 +331,7 @@ alog_status model_files_load(model_files *files, const char *dir, load_error *er
                          "model directory holds no exported model (deeplog.onnx, mscred.onnx)",
                          "export it with `alog-detect convert-onnx` (the engine runs ONNX only)");
     ALOG_CLI_TRY(check_sizes(files, dir, err));
+    ALOG_CLI_TRY(load_frontend(files, dir, err));
     files->config.vocab_size = files->vocab.size;
     files->config.templates = files->vocab.templates;
     files->config.template_lengths = files->vocab.lengths;

@@ -27,8 +27,9 @@ typedef struct model_files {
     file_bytes onnx[2];       /* deeplog, mscred; data NULL when absent */
     alog_vocab vocab;
     void *vocab_mem;
-    alog_detector_config config;  /* the vocabulary and the models' metadata; the caller adds
-                                     the front end and the capacities */
+    alog_frontend_text frontend;  /* frontend.json, or the defaults without one */
+    alog_detector_config config;  /* the vocabulary, the front end (pointing into `frontend`) and
+                                     the models' metadata; the caller adds the capacities */
     alog_model *models[2];
     void *arenas[2];
 } model_files;

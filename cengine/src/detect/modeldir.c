@@ -244,35 +244,40 @@ alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *conf
 static const char *const frontend_keys[] = {"format_version", "kind", "mask_rules", "session_rule",
                                             "header_tokens"};
 
-static alog_status parse_mask_rules(unsigned *rules, const alog_json_doc *doc, uint32_t list)
+/* The rule names, checked, joined by commas into out (as alog_detector_config takes them). */
+static alog_status parse_mask_rules(char *out, size_t cap, const alog_json_doc *doc, uint32_t list)
 {
     uint32_t i, tok;
-    *rules = 0;
+    size_t used = 0;
+    out[0] = '\0';
     if (doc->tokens[list].type != ALOG_JSON_ARRAY)
         return ALOG_ERR_MALFORMED;
     for (i = 0, tok = list + 1; i < doc->tokens[list].count; i++, tok = doc->tokens[tok].next) {
         char name[16];
         size_t n;
-        unsigned bit;
         if (doc->tokens[tok].type != ALOG_JSON_STRING ||
-            alog_json_string(name, sizeof name, &n, doc, tok) != ALOG_OK)
+            alog_json_string(name, sizeof name, &n, doc, tok) != ALOG_OK ||
+            alog_mask_rule_bit(name, n) == 0 || used + n + 2 > cap)
             return ALOG_ERR_MALFORMED;
-        bit = alog_mask_rule_bit(name, n);
-        if (!bit)
-            return ALOG_ERR_MALFORMED;
-        *rules |= bit;
+        if (used)
+            out[used++] = ',';
+        memcpy(out + used, name, n);
+        used += n;
+        out[used] = '\0';
     }
     return ALOG_OK;
 }
 
-alog_status alog_frontend_parse(alog_frontend *frontend, char *rule_text, alog_json_token *tokens,
+alog_status alog_frontend_parse(alog_frontend_text *frontend, alog_json_token *tokens,
                                 uint32_t ntokens, const char *text, size_t len,
                                 alog_message *message)
 {
     alog_json_doc doc;
+    alog_session_rule rule;
     uint32_t v, i;
     int64_t number;
     size_t rule_len;
+    const size_t nkeys = sizeof frontend_keys / sizeof frontend_keys[0];
     if (alog_json_parse(&doc, tokens, ntokens, text, len) != ALOG_OK ||
         tokens[0].type != ALOG_JSON_OBJECT)
         return fail(message, ALOG_ERR_MALFORMED, "not a front-end settings file");
@@ -283,18 +288,21 @@ alog_status alog_frontend_parse(alog_frontend *frontend, char *rule_text, alog_j
         number != ALOG_FRONTEND_FORMAT_VERSION)
         return fail(message, ALOG_ERR_MALFORMED, "front-end settings format_version is not 1");
     /* Exactly these keys: a setting this reader skipped would silently change matching. */
-    for (i = 0; i < sizeof frontend_keys / sizeof frontend_keys[0]; i++)
+    for (i = 0; i < nkeys; i++)
         if (alog_json_get(&v, &doc, 0, frontend_keys[i]) != ALOG_OK)
             return fail(message, ALOG_ERR_MALFORMED, "front-end settings lack a required field");
-    if (tokens[0].count != sizeof frontend_keys / sizeof frontend_keys[0])
+    if (tokens[0].count != nkeys)
         return fail(message, ALOG_ERR_MALFORMED, "front-end settings have an unknown field");
     if (alog_json_get(&v, &doc, 0, "mask_rules") != ALOG_OK ||
-        parse_mask_rules(&frontend->mask_rules, &doc, v) != ALOG_OK)
-        return fail(message, ALOG_ERR_MALFORMED, "mask_rules must list names from uuid, ip, hex, num, path");
+        parse_mask_rules(frontend->mask_rules, sizeof frontend->mask_rules, &doc, v) != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED,
+                    "mask_rules must list names from uuid, ip, hex, num, path");
     if (alog_json_get(&v, &doc, 0, "session_rule") != ALOG_OK || tokens[v].type != ALOG_JSON_STRING ||
-        alog_json_string(rule_text, ALOG_FRONTEND_RULE_MAX, &rule_len, &doc, v) != ALOG_OK ||
-        alog_session_rule_parse(&frontend->session_rule, rule_text, rule_len) != ALOG_OK)
+        alog_json_string(frontend->session_rule, sizeof frontend->session_rule - 1, &rule_len, &doc,
+                         v) != ALOG_OK ||
+        alog_session_rule_parse(&rule, frontend->session_rule, rule_len) != ALOG_OK)
         return fail(message, ALOG_ERR_MALFORMED, "session_rule must be 'none' or 'prefix:<p>'");
+    frontend->session_rule[rule_len] = '\0';
     if (alog_json_get_int(&number, &doc, 0, "header_tokens", 0, UINT32_MAX) != ALOG_OK)
         return fail(message, ALOG_ERR_MALFORMED, "header_tokens must be an integer 0..4294967295");
     frontend->header_tokens = (uint32_t)number;

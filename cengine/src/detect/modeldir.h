@@ -48,14 +48,17 @@ alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *conf
                             alog_json_token *tokens, uint32_t ntokens, const char *kind,
                             const char *text, size_t len, alog_message *message);
 
-/* The longest session rule text frontend.json may hold ("prefix:" and the prefix). */
-#define ALOG_FRONTEND_RULE_MAX 256
+/* frontend.json's settings as the text alog_detector_config takes (mask rules comma-separated). */
+typedef struct alog_frontend_text {
+    char mask_rules[64];     /* e.g. "uuid,ip,hex,num,path" */
+    char session_rule[256];  /* "none" or "prefix:<p>" */
+    uint32_t header_tokens;
+} alog_frontend_text;
 
 /* Parse frontend.json (docs/formats.md, alog_detect.frontend) with `tokens` as scratch: exactly
- * the keys format_version, kind, mask_rules, session_rule, header_tokens, as the Python reader
- * demands. The session rule's text is copied into rule_text (ALOG_FRONTEND_RULE_MAX bytes), which
- * frontend->session_rule points into: keep it alive as long as the settings. */
-alog_status alog_frontend_parse(alog_frontend *frontend, char *rule_text, alog_json_token *tokens,
+ * the keys format_version, kind, mask_rules, session_rule, header_tokens, each checked as the
+ * Python reader checks it. */
+alog_status alog_frontend_parse(alog_frontend_text *frontend, alog_json_token *tokens,
                                 uint32_t ntokens, const char *text, size_t len,
                                 alog_message *message);
 
