@@ -220,8 +220,8 @@ def engine_built_for_sample(sample, tmp_path_factory):
     from alog_detect.codegen import CodegenConfig, render_headers
 
     gen = tmp_path_factory.mktemp("gen")
-    render_headers(CodegenConfig(model_dir=sample[1], out_dir=gen, outputs=("alog_model_meta.h",),
-                                 root=REPO))
+    render_headers(CodegenConfig(model_dir=sample[1], out_dir=gen,
+                                 outputs=("alog_model_meta.h", "alog_vocab.h"), root=REPO))
     return build_engine(gen / "alog-engine", sanitize=True, defines=("ALOG_HAVE_MODEL_META",),
                         include_dirs=(gen,))
 
@@ -246,6 +246,14 @@ def test_engine_built_for_a_directory_accepts_it_and_refuses_another(engine_buil
     expect_model_error(engine_built_for_sample, models_copy,
                        "vocab.json: not the vocabulary this engine was built for",
                        "alog-engine --version")
+
+
+def test_engine_built_for_a_directory_refuses_other_front_end_settings(engine_built_for_sample,
+                                                                      models_copy):
+    path = models_copy / "frontend.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "header_tokens": 3}))
+    expect_model_error(engine_built_for_sample, models_copy,
+                       "frontend.json: not the front-end settings this engine was built for")
 
 
 # ---- bad input: parity with the reference, never a crash -------------------------------------------

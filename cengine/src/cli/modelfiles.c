@@ -15,6 +15,7 @@
 
 #ifdef ALOG_HAVE_MODEL_META
 #include "alog_model_meta.h"
+#include "alog_vocab.h" /* ALOG_FRONTEND_*: the front-end settings the build's templates were mined with */
 #endif
 
 #define REEXPORT "re-export the model directory with `alog-detect convert-onnx`"
@@ -132,6 +133,14 @@ static alog_status check_build_hashes(const model_files *files, const char *dir,
             return set_error(err, ALOG_ERR_MISMATCH, dir, name,
                              "not the model this engine was built for (SHA-256 differs)", fix);
     }
+    /* The vocabulary is only meaningful with the settings its templates were mined with. */
+    if (strcmp(files->frontend.mask_rules, ALOG_FRONTEND_MASK_RULES) != 0 ||
+        strcmp(files->frontend.session_rule, ALOG_FRONTEND_SESSION_RULE) != 0 ||
+        files->frontend.header_tokens != ALOG_FRONTEND_HEADER_TOKENS)
+        return set_error(err, ALOG_ERR_MISMATCH, dir, "frontend.json",
+                         "not the front-end settings this engine was built for (mask rules "
+                         ALOG_FRONTEND_MASK_RULES ", session rule " ALOG_FRONTEND_SESSION_RULE
+                         ", header tokens differ)", fix);
     return ALOG_OK;
 }
 
