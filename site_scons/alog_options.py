@@ -13,10 +13,10 @@ EMBED_MODEL_CHOICES = ("auto", "yes", "no")
 # name: (help, default, lowest, highest). Defaults keep the default `scons` to a few minutes on 2 cores.
 INTEGER_OPTIONS = {
     "window": ("DeepLog window: log keys of history per prediction", 10, 2, 1024),
-    "top_k": ("DeepLog top-k: a next key outside the k most likely is an anomaly", 9, 1, 1000),
+    "top_k": ("DeepLog top-k: a next key outside the k most likely is an anomaly", 5, 1, 1000),
     "hidden": ("DeepLog LSTM hidden size", 64, 1, 4096),
     "layers": ("DeepLog LSTM layers", 2, 1, 8),
-    "epochs": ("DeepLog training epochs", 3, 1, 10000),
+    "epochs": ("DeepLog training epochs", 30, 1, 10000),
     "mscred_epochs": ("MSCRED training epochs", 3, 1, 10000),
 }
 MSCRED_WINDOWS_DEFAULT = "10,30,60"

@@ -12,13 +12,8 @@
 
 #include "alog.h"
 #include "pb.h"
+#include "try.h"
 
-#define ALOG_TRY(expr)                       \
-    do {                                     \
-        alog_status alog_try_ = (expr);      \
-        if (alog_try_ != ALOG_OK)            \
-            return alog_try_;                \
-    } while (0)
 
 /* Every arena block starts on this boundary (wide enough for any vector load). */
 #define ALOG_ALIGN ALOG_ARENA_ALIGN

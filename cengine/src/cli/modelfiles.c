@@ -325,31 +325,31 @@ alog_status model_files_load(model_files *files, const char *dir, load_error *er
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return set_error(err, ALOG_ERR_IO, dir, NULL, "model directory not found",
                          "pass a directory from `alog-detect convert-onnx --output-dir`");
-    ALOG_CLI_TRY(load_vocab(files, dir, err));
+    ALOG_TRY(load_vocab(files, dir, err));
     vocab_canonical_sha256(vocab_sha256, &files->vocab);
     for (kind = 0; kind < 2; kind++) {
         char name[32];
         snprintf(name, sizeof name, "%s.onnx", KINDS[kind]);
         if (!is_file(dir, name))
             continue;
-        ALOG_CLI_TRY(read_file(&files->onnx[kind], dir, name, err));
-        ALOG_CLI_TRY(load_meta(files, kind, dir, vocab_sha256, err));
+        ALOG_TRY(read_file(&files->onnx[kind], dir, name, err));
+        ALOG_TRY(load_meta(files, kind, dir, vocab_sha256, err));
     }
     if (!files->onnx[0].data && !files->onnx[1].data)
         return set_error(err, ALOG_ERR_IO, dir, NULL,
                          "model directory holds no exported model (deeplog.onnx, mscred.onnx)",
                          "export it with `alog-detect convert-onnx` (the engine runs ONNX only)");
-    ALOG_CLI_TRY(check_sizes(files, dir, err));
-    ALOG_CLI_TRY(load_frontend(files, dir, err));
+    ALOG_TRY(check_sizes(files, dir, err));
+    ALOG_TRY(load_frontend(files, dir, err));
     files->config.vocab_size = files->vocab.size;
     files->config.templates = files->vocab.templates;
     files->config.template_lengths = files->vocab.lengths;
 #ifdef ALOG_HAVE_MODEL_META
-    ALOG_CLI_TRY(check_build_hashes(files, dir, err));
+    ALOG_TRY(check_build_hashes(files, dir, err));
 #endif
     for (kind = 0; kind < 2; kind++)
         if (files->onnx[kind].data)
-            ALOG_CLI_TRY(open_model(files, kind, dir, err));
+            ALOG_TRY(open_model(files, kind, dir, err));
     return ALOG_OK;
 }
 

@@ -9,13 +9,8 @@
 
 #include "alog.h"
 #include "detect/modeldir.h"
+#include "try.h"
 
-#define ALOG_CLI_TRY(expr)                   \
-    do {                                     \
-        alog_status cli_try_ = (expr);       \
-        if (cli_try_ != ALOG_OK)             \
-            return cli_try_;                 \
-    } while (0)
 
 typedef struct file_bytes {
     char *data;

@@ -138,8 +138,8 @@ static alog_status plan_layout(layout *l, const alog_detector_config *c, alog_me
 static alog_status prepare(alog_frontend *fe, layout *l, size_t *out_size,
                            const alog_detector_config *config, alog_message *message)
 {
-    ALOG_DETECT_TRY(check_config(fe, config, message));
-    ALOG_DETECT_TRY(plan_layout(l, config, message));
+    ALOG_TRY(check_config(fe, config, message));
+    ALOG_TRY(plan_layout(l, config, message));
     *out_size = 7 + l->end;
     return ALOG_OK;
 }
@@ -165,8 +165,8 @@ static alog_status bind_io(void **in, const void **out, alog_model *model, alog_
     alog_tensor_info ti, to;
     if (alog_model_input_count(model) != 1 || alog_model_output_count(model) != 1)
         return fail(message, ALOG_ERR_SHAPE, what);
-    ALOG_DETECT_TRY(alog_model_input(&ti, model, 0));
-    ALOG_DETECT_TRY(alog_model_output(&to, model, 0));
+    ALOG_TRY(alog_model_input(&ti, model, 0));
+    ALOG_TRY(alog_model_output(&to, model, 0));
     if (ti.dtype != in_type || ti.count != in_count || to.dtype != ALOG_DTYPE_FLOAT32 ||
         to.count != out_count)
         return fail(message, ALOG_ERR_SHAPE, what);
@@ -184,7 +184,7 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     if (c->has_deeplog) {
         if (!deeplog)
             return fail(message, ALOG_ERR_INVALID_ARGUMENT, "DeepLog configured without its model");
-        ALOG_DETECT_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, c->vocab_size,
+        ALOG_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, c->vocab_size,
                                 message, "deeplog.onnx: expected one int64 input (1, window) and "
                                 "one float output (1, vocab_size) as its metadata says"));
         det->deeplog = deeplog;
@@ -198,7 +198,7 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     {
         const alog_signature_spec *s = &c->signature;
         size_t matrices = (size_t)s->scales * s->n * s->n;
-        ALOG_DETECT_TRY(bind_io(&in, &out, mscred, ALOG_DTYPE_FLOAT32, s->steps * matrices,
+        ALOG_TRY(bind_io(&in, &out, mscred, ALOG_DTYPE_FLOAT32, s->steps * matrices,
                                 matrices, message, "mscred.onnx: expected one float input (1, "
                                 "steps, scales, n, n) and one float output (1, scales, n, n) as "
                                 "its metadata says"));
@@ -216,19 +216,19 @@ static alog_status init_tables(alog_detector *det, char *base, const layout *l,
 {
     const alog_detector_config *c = &det->config;
     if (c->templates)
-        ALOG_DETECT_TRY(alog_matcher_init_frontend(&det->matcher, base + l->matcher.offset,
+        ALOG_TRY(alog_matcher_init_frontend(&det->matcher, base + l->matcher.offset,
                                                    l->matcher.size, c->templates,
                                                    c->template_lengths, c->vocab_size, fe));
     if (c->has_deeplog) {
-        ALOG_DETECT_TRY(alog_session_table_init(&det->sessions, base + l->sessions.offset,
+        ALOG_TRY(alog_session_table_init(&det->sessions, base + l->sessions.offset,
                                                 l->sessions.size, c->max_sessions, c->window,
                                                 (int32_t)c->vocab_size));
-        ALOG_DETECT_TRY(alog_topk_cache_init(&det->cache, base + l->cache.offset, l->cache.size,
+        ALOG_TRY(alog_topk_cache_init(&det->cache, base + l->cache.offset, l->cache.size,
                                              c->cache_entries, c->window, topk_len(c)));
         det->topk = (int32_t *)(void *)(base + l->topk.offset);
     }
     if (c->has_mscred)
-        ALOG_DETECT_TRY(alog_signature_stream_init(&det->signatures, base + l->signatures.offset,
+        ALOG_TRY(alog_signature_stream_init(&det->signatures, base + l->signatures.offset,
                                                    l->signatures.size, &c->signature));
     return ALOG_OK;
 }
@@ -246,7 +246,7 @@ alog_status alog_detector_open(alog_detector **out_detector, void *mem, size_t m
     if (!out_detector || !mem)
         return fail(message, ALOG_ERR_INVALID_ARGUMENT, "detector: no memory given");
     *out_detector = NULL;
-    ALOG_DETECT_TRY(prepare(&fe, &l, &need, config, message));
+    ALOG_TRY(prepare(&fe, &l, &need, config, message));
     if (mem_len < need)
         return fail(message, ALOG_ERR_ARENA_TOO_SMALL,
                     "detector: the memory is smaller than alog_detector_size() says");
@@ -255,7 +255,7 @@ alog_status alog_detector_open(alog_detector **out_detector, void *mem, size_t m
     memset(det, 0, sizeof *det);
     det->config = *config;
     det->rule = fe.session_rule;
-    ALOG_DETECT_TRY(bind_models(det, deeplog, mscred, message));
+    ALOG_TRY(bind_models(det, deeplog, mscred, message));
     status = init_tables(det, base, &l, &fe);
     if (status != ALOG_OK)
         return fail(message, status, "detector: cannot build its tables");
@@ -293,7 +293,7 @@ static alog_status window_topk(const int32_t **out, alog_detector *det, const in
     }
     for (i = 0; i < det->config.window; i++)
         det->keys[i] = window[i];
-    ALOG_DETECT_TRY(run_model(det, det->deeplog));
+    ALOG_TRY(run_model(det, det->deeplog));
     alog_topk(det->topk, det->logits, det->config.vocab_size, det->config.top_k);
     alog_topk_cache_put(&det->cache, window, det->topk);
     *out = det->topk;
@@ -308,8 +308,8 @@ static alog_status judge_deeplog(alog_detector *det, const char *session, size_t
     alog_verdict v;
     if (index >= 0) {
         k = topk_len(&det->config);
-        ALOG_DETECT_TRY(alog_session_find(&slot, &det->sessions, session, session_len));
-        ALOG_DETECT_TRY(window_topk(&top, det, alog_session_window(&det->sessions, slot)));
+        ALOG_TRY(alog_session_find(&slot, &det->sessions, session, session_len));
+        ALOG_TRY(window_topk(&top, det, alog_session_window(&det->sessions, slot)));
         alog_session_push(&det->sessions, slot, index);
     }
     memset(&v, 0, sizeof v);
@@ -388,7 +388,7 @@ static alog_status judge(alog_detector *det, const char *session, size_t session
     if (closes_first)
         count_for_mscred(det, index, line, has_time, seconds, emit, ctx);
     if (det->config.has_deeplog && det->failed == ALOG_OK)
-        ALOG_DETECT_TRY(judge_deeplog(det, session, session_len, line, index, emit, ctx));
+        ALOG_TRY(judge_deeplog(det, session, session_len, line, index, emit, ctx));
     if (mscred && !closes_first)
         count_for_mscred(det, index, line, has_time, seconds, emit, ctx);
     return det->failed;
@@ -417,7 +417,7 @@ static alog_status feed_text(alog_detector *det, const char *line, size_t len, i
                          len < ALOG_LINE_HEAD ? len : ALOG_LINE_HEAD, &pos))
         return ALOG_OK;
     if (whole)
-        ALOG_DETECT_TRY(alog_match_line(&index, NULL, det->matcher, line, len));
+        ALOG_TRY(alog_match_line(&index, NULL, det->matcher, line, len));
     alog_line_session(&key, &key_len, &det->rule, line, len);
     if (det->config.has_mscred && det->config.signature.bucket_by_seconds && index >= 0)
         has_time = alog_line_timestamp(&seconds, line, len);

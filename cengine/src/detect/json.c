@@ -153,14 +153,14 @@ static alog_status parse_container(parser *p, uint32_t tok, int is_object, int d
         if (is_object) {
             if (peek(p) != '"')
                 return ALOG_ERR_MALFORMED;
-            ALOG_DETECT_TRY(parse_value(p, depth + 1));
+            ALOG_TRY(parse_value(p, depth + 1));
             skip_space(p);
             if (peek(p) != ':')
                 return ALOG_ERR_MALFORMED;
             p->pos++;
             skip_space(p);
         }
-        ALOG_DETECT_TRY(parse_value(p, depth + 1));
+        ALOG_TRY(parse_value(p, depth + 1));
         p->tokens[tok].count++;
         skip_space(p);
         if (peek(p) == ',') {
@@ -183,31 +183,31 @@ static alog_status parse_value(parser *p, int depth)
         return ALOG_ERR_LIMIT;
     switch (c) {
     case '{':
-        ALOG_DETECT_TRY(new_token(&tok, p, ALOG_JSON_OBJECT));
+        ALOG_TRY(new_token(&tok, p, ALOG_JSON_OBJECT));
         status = parse_container(p, tok, 1, depth);
         break;
     case '[':
-        ALOG_DETECT_TRY(new_token(&tok, p, ALOG_JSON_ARRAY));
+        ALOG_TRY(new_token(&tok, p, ALOG_JSON_ARRAY));
         status = parse_container(p, tok, 0, depth);
         break;
     case '"':
-        ALOG_DETECT_TRY(new_token(&tok, p, ALOG_JSON_STRING));
+        ALOG_TRY(new_token(&tok, p, ALOG_JSON_STRING));
         status = scan_string(p);
         break;
     case 't':
-        ALOG_DETECT_TRY(new_token(&tok, p, ALOG_JSON_TRUE));
+        ALOG_TRY(new_token(&tok, p, ALOG_JSON_TRUE));
         status = scan_literal(p, "true");
         break;
     case 'f':
-        ALOG_DETECT_TRY(new_token(&tok, p, ALOG_JSON_FALSE));
+        ALOG_TRY(new_token(&tok, p, ALOG_JSON_FALSE));
         status = scan_literal(p, "false");
         break;
     case 'n':
-        ALOG_DETECT_TRY(new_token(&tok, p, ALOG_JSON_NULL));
+        ALOG_TRY(new_token(&tok, p, ALOG_JSON_NULL));
         status = scan_literal(p, "null");
         break;
     default:
-        ALOG_DETECT_TRY(new_token(&tok, p, ALOG_JSON_NUMBER));
+        ALOG_TRY(new_token(&tok, p, ALOG_JSON_NUMBER));
         status = scan_number(p);
         break;
     }
@@ -237,7 +237,7 @@ alog_status alog_json_parse(alog_json_doc *doc, alog_json_token *tokens, uint32_
     p.cap = cap;
     p.count = 0;
     skip_space(&p);
-    ALOG_DETECT_TRY(parse_value(&p, 0));
+    ALOG_TRY(parse_value(&p, 0));
     skip_space(&p);
     if (p.pos != len)
         return ALOG_ERR_MALFORMED;
@@ -471,7 +471,7 @@ alog_status alog_json_get_int(int64_t *value, const alog_json_doc *doc, uint32_t
                               const char *key, int64_t lo, int64_t hi)
 {
     uint32_t v;
-    ALOG_DETECT_TRY(alog_json_get(&v, doc, obj, key));
+    ALOG_TRY(alog_json_get(&v, doc, obj, key));
     return alog_json_int(value, doc, v, lo, hi);
 }
 
@@ -479,6 +479,6 @@ alog_status alog_json_get_double(double *value, const alog_json_doc *doc, uint32
                                  const char *key)
 {
     uint32_t v;
-    ALOG_DETECT_TRY(alog_json_get(&v, doc, obj, key));
+    ALOG_TRY(alog_json_get(&v, doc, obj, key));
     return alog_json_double(value, doc, v);
 }

@@ -81,7 +81,7 @@ alog_status alog_vocab_parse(alog_vocab *vocab, void *mem, size_t mem_len, const
         if (vocab->templates[index])
             return fail(message, ALOG_ERR_MALFORMED, "vocabulary indices must be exactly 0..V-1 "
                                                      "without gaps or repeats");
-        ALOG_DETECT_TRY(alog_json_string(pool + pool_used, len - pool_used, &n, &doc, v));
+        ALOG_TRY(alog_json_string(pool + pool_used, len - pool_used, &n, &doc, v));
         vocab->templates[index] = pool + pool_used;
         vocab->lengths[index] = n;
         pool_used += n;
@@ -144,7 +144,7 @@ static alog_status get_sha256(char out[65], const alog_json_doc *doc, uint32_t o
 {
     uint32_t v;
     size_t n;
-    ALOG_DETECT_TRY(alog_json_get(&v, doc, obj, key));
+    ALOG_TRY(alog_json_get(&v, doc, obj, key));
     if (alog_json_string(out, 64, &n, doc, v) != ALOG_OK || n != 64)
         return ALOG_ERR_MALFORMED;
     out[64] = '\0';
@@ -155,16 +155,16 @@ static alog_status get_u32(uint32_t *out, const alog_json_doc *doc, uint32_t obj
                            int64_t lo, int64_t hi)
 {
     int64_t v;
-    ALOG_DETECT_TRY(alog_json_get_int(&v, doc, obj, key, lo, hi));
+    ALOG_TRY(alog_json_get_int(&v, doc, obj, key, lo, hi));
     *out = (uint32_t)v;
     return ALOG_OK;
 }
 
 static alog_status parse_deeplog(alog_detector_config *c, const alog_json_doc *doc, uint32_t sec)
 {
-    ALOG_DETECT_TRY(get_u32(&c->window, doc, sec, "seq_len", 1, 4096));
-    ALOG_DETECT_TRY(get_u32(&c->top_k, doc, sec, "top_k", 1, 1 << 20));
-    ALOG_DETECT_TRY(get_u32(&c->vocab_size, doc, sec, "vocab_size", 1, 1 << 24));
+    ALOG_TRY(get_u32(&c->window, doc, sec, "seq_len", 1, 4096));
+    ALOG_TRY(get_u32(&c->top_k, doc, sec, "top_k", 1, 1 << 20));
+    ALOG_TRY(get_u32(&c->vocab_size, doc, sec, "vocab_size", 1, 1 << 24));
     c->has_deeplog = 1;
     return ALOG_OK;
 }
@@ -175,36 +175,36 @@ static alog_status parse_mscred(alog_detector_config *c, const alog_json_doc *do
     uint32_t sizes, bucket, unit, i;
     double cell;
     memset(s, 0, sizeof *s);
-    ALOG_DETECT_TRY(get_u32(&s->num_templates, doc, sec, "num_templates", 1, 1 << 24));
-    ALOG_DETECT_TRY(get_u32(&s->n, doc, sec, "n", 8, 4096));
-    ALOG_DETECT_TRY(get_u32(&s->step, doc, sec, "step", 1, 1 << 20));
-    ALOG_DETECT_TRY(get_u32(&s->steps, doc, sec, "steps", 1, 1024));
-    ALOG_DETECT_TRY(alog_json_get(&sizes, doc, sec, "window_sizes"));
+    ALOG_TRY(get_u32(&s->num_templates, doc, sec, "num_templates", 1, 1 << 24));
+    ALOG_TRY(get_u32(&s->n, doc, sec, "n", 8, 4096));
+    ALOG_TRY(get_u32(&s->step, doc, sec, "step", 1, 1 << 20));
+    ALOG_TRY(get_u32(&s->steps, doc, sec, "steps", 1, 1024));
+    ALOG_TRY(alog_json_get(&sizes, doc, sec, "window_sizes"));
     if (doc->tokens[sizes].type != ALOG_JSON_ARRAY || doc->tokens[sizes].count == 0 ||
         doc->tokens[sizes].count > ALOG_MSCRED_MAX_SCALES)
         return ALOG_ERR_MALFORMED;
     s->scales = doc->tokens[sizes].count;
     for (i = 0; i < s->scales; i++) {
         int64_t w;
-        ALOG_DETECT_TRY(alog_json_int(&w, doc, sizes + 1 + i, 1, 1 << 20));
+        ALOG_TRY(alog_json_int(&w, doc, sizes + 1 + i, 1, 1 << 20));
         s->window_sizes[i] = (uint32_t)w;
     }
-    ALOG_DETECT_TRY(alog_json_get(&bucket, doc, sec, "bucket"));
-    ALOG_DETECT_TRY(alog_json_get(&unit, doc, bucket, "unit"));
+    ALOG_TRY(alog_json_get(&bucket, doc, sec, "bucket"));
+    ALOG_TRY(alog_json_get(&unit, doc, bucket, "unit"));
     if (alog_json_string_equals(doc, unit, "seconds", 7))
         s->bucket_by_seconds = 1;
     else if (!alog_json_string_equals(doc, unit, "lines", 5))
         return ALOG_ERR_MALFORMED;
-    ALOG_DETECT_TRY(get_u32(&s->bucket_size, doc, bucket, "size", 1, INT32_MAX));
-    ALOG_DETECT_TRY(alog_json_get_double(&cell, doc, sec, "cell_threshold"));
+    ALOG_TRY(get_u32(&s->bucket_size, doc, bucket, "size", 1, INT32_MAX));
+    ALOG_TRY(alog_json_get_double(&cell, doc, sec, "cell_threshold"));
     c->cell_threshold = (float)cell; /* the calibration stores a float32 value */
-    ALOG_DETECT_TRY(alog_json_get_int(&c->anomaly_threshold, doc, sec, "anomaly_threshold", INT64_MIN,
+    ALOG_TRY(alog_json_get_int(&c->anomaly_threshold, doc, sec, "anomaly_threshold", INT64_MIN,
                           INT64_MAX));
-    ALOG_DETECT_TRY(get_u32(&s->norm, doc, sec, "norm", 1, 1 << 24));
+    ALOG_TRY(get_u32(&s->norm, doc, sec, "norm", 1, 1 << 24));
     /* Under the lines rule no bucket holds more than its size, and that is the norm. */
     if (!s->bucket_by_seconds && s->norm != s->bucket_size)
         return ALOG_ERR_MALFORMED;
-    ALOG_DETECT_TRY(alog_signature_spec_check(s));
+    ALOG_TRY(alog_signature_spec_check(s));
     c->has_mscred = 1;
     return ALOG_OK;
 }

@@ -1,6 +1,6 @@
 /*
- * util.h - the two helpers every part of the detector uses: early return on a failed status,
- * and 8-byte alignment of the blocks carved out of caller memory.
+ * util.h - what every part of the detector uses: early return on a failed status (try.h), and
+ * 8-byte alignment of the blocks carved out of caller memory.
  */
 #ifndef ALOG_DETECT_UTIL_H
 #define ALOG_DETECT_UTIL_H
@@ -8,13 +8,7 @@
 #include <stddef.h>
 
 #include "alog.h"
-
-#define ALOG_DETECT_TRY(expr)                \
-    do {                                     \
-        alog_status detect_try_ = (expr);    \
-        if (detect_try_ != ALOG_OK)          \
-            return detect_try_;              \
-    } while (0)
+#include "try.h"
 
 /* Blocks in caller memory start on 8 bytes: enough for int64_t, double and pointers. */
 static inline size_t alog_align8(size_t n)

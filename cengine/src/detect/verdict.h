@@ -4,8 +4,8 @@
  * The reference prints json.dumps(obj, separators=(",", ":")) with the default ensure_ascii,
  * keys in the order model, session, line, template, topk, score, anomaly, reason. Session names
  * are bytes from the log: they are decoded as alog_detect.masking.to_text decodes them (UTF-8,
- * invalid bytes as lone surrogates) and every non-ASCII character is escaped as \uXXXX
- * (astral characters as a surrogate pair), byte for byte what json.dumps produces.
+ * invalid bytes as lone surrogates) and every non-ASCII character is escaped as \u and four hex
+ * digits (astral characters as a surrogate pair), byte for byte what json.dumps produces.
  *
  * Output goes through a sink: a caller buffer that is handed to a flush callback when full, so a
  * session name of any length is written without a buffer of its size.
