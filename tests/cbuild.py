@@ -36,7 +36,7 @@ from alog_detect.export.engine_runner import EXIT_LOAD_ERROR, ONNX_TO_NUMPY, Eng
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = REPO / "cengine"
 BUILD = REPO / "build"
-LOCK = BUILD / ".cbuild.lock"
+LOCK = BUILD / ".cbuild.lock"  # shared with alog_detect/bench/scons.py
 
 
 def _scons_flags():

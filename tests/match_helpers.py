@@ -1,20 +1,13 @@
-"""Shared by tests/test_matching.py and tests/test_match_parity.py: corpora, Drain3 runs, and the C
-match driver built with the system compiler."""
+"""Shared by tests/test_matching.py and tests/test_match_parity.py: corpora and Drain3 runs (the C
+match driver is built through SCons by tests/cbuild.py)."""
 
 from __future__ import annotations
 
 import collections
 import csv
-import shutil
-import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MATCH_SOURCES = sorted((REPO / "cengine" / "src" / "match").glob("*.c"))
-DRIVER_SOURCE = REPO / "cengine" / "tests" / "drivers" / "match_driver.c"
-STRICT_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",
-                  "-g"]
 
 
 def raw_lines(path: Path) -> list[bytes]:
@@ -63,16 +56,3 @@ def drain_vocabulary(lines: list[str], header_tokens: int = 0) -> tuple[list[str
     assigned = [final[cid] for cid in cluster_ids]
     counts = collections.Counter(assigned)
     return sorted(counts, key=lambda t: (-counts[t], t)), assigned
-
-
-def compiler(name: str = "cc") -> str | None:
-    return shutil.which(name)
-
-
-def build_driver(out: Path, sanitize: bool = False, cc: str = "cc") -> Path:
-    flags = STRICT_FLAGS + (SANITIZE_FLAGS if sanitize else ["-O2"])
-    cmd = [cc, *flags, f"-I{REPO / 'cengine' / 'include'}", *map(str, MATCH_SOURCES), str(DRIVER_SOURCE),
-           "-o", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
-    return out

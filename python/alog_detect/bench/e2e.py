@@ -1,9 +1,9 @@
 """End to end: raw lines per second, `alog-engine` vs `alog-detect detect`, on HDFS_20k.
 
 Both read the same raw file with the same model directory (session key ``prefix:blk_``, every
-verdict printed) and must print identical verdict streams. The engine is compiled here (``cc -O2``,
-the flags of the SCons host build) without a generated model header, so that it accepts the
-models trained here (the SCons binary is bound to the pipeline's own models); each command is run ``--repeat`` times
+verdict printed) and must print identical verdict streams. The engine is the generic one of
+``scons tools`` (built without a generated model header, so that it accepts the models trained
+here; the bundle's binary is bound to the pipeline's own models); each command is run ``--repeat`` times
 and its best wall-clock and CPU (user + system) times are kept. Two model directories: DeepLog
 alone, and DeepLog + MSCRED, both trained here with the default architectures (few epochs: the
 speed does not depend on how well they are trained). Writes the ``e2e`` section of
@@ -28,11 +28,10 @@ from pathlib import Path
 
 from ..errors import UserError
 from .results_md import update_section
+from .scons import HOST, scons
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "HDFS" / "HDFS_20k.log"
-ENGINE_SOURCES = REPO / "cengine"
-ENGINE_FLAGS = ("-std=c99", "-O2", "-ffp-contract=off")
 DEFAULT_WORK = REPO / "build" / "bench" / "e2e"
 DEFAULT_RESULTS = REPO / "docs" / "results.md"
 SECTION = "e2e"
@@ -55,18 +54,11 @@ def _alog(*args) -> None:
                         "run the stage by hand to see why")
 
 
-def compile_engine(out: Path) -> Path:
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if not cc:
-        raise UserError("no C compiler", None, "install gcc (apt-get install gcc) or pass --engine")
-    sources = sorted(ENGINE_SOURCES.glob("src/*.c")) + sorted(ENGINE_SOURCES.glob("src/*/*.c"))
-    cmd = [cc, *ENGINE_FLAGS, f"-I{ENGINE_SOURCES / 'include'}", f"-I{ENGINE_SOURCES / 'src'}",
-           *map(str, sources), "-o", str(out), "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise UserError(f"compiling alog-engine failed: {proc.stderr.strip()[:500]}", None,
-                        "build it with `scons engine` and pass --engine")
-    return out
+def build_engine() -> Path:
+    """The generic alog-engine of `scons tools` (no model header, so it accepts the models trained
+    here; the bundle's binary is bound to the pipeline's own models)."""
+    scons(("tools",), "install gcc (apt-get install gcc), or pass --engine")
+    return HOST / "tools" / "alog-engine"
 
 
 def train_models(log: Path, work: Path, epochs: int) -> dict[str, Path]:
@@ -186,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.data.is_file():
             raise UserError("raw log not found", args.data, "pass --data HDFS_20k.log")
         args.work_dir.mkdir(parents=True, exist_ok=True)
-        engine = args.engine or compile_engine(args.work_dir / "alog-engine")
+        engine = args.engine or build_engine()
         lines = args.data.read_bytes().count(b"\n")
         empty = args.work_dir / "empty.log"
         empty.write_bytes(b"")

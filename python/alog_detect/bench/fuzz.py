@@ -19,7 +19,6 @@ and header tokens, '\\n'-terminated templates, an empty line, then one raw line)
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import platform
 import re
@@ -34,12 +33,10 @@ from typing import Callable
 
 from ..errors import UserError
 from .results_md import update_section
+from .scons import HOST, scons
 
 REPO = Path(__file__).resolve().parents[3]
-BUILD = REPO / "build"
-FUZZ_DIR = BUILD / "host" / "fuzz"
-# tests/cbuild.py takes the same lock, so this never runs SCons beside a test session in the tree.
-SCONS_LOCK = BUILD / ".cbuild.lock"
+FUZZ_DIR = HOST / "fuzz"
 SCONS_WORDS = ("fuzz", "fuzz=1")
 DEFAULT_RESULTS = REPO / "docs" / "results.md"
 SECTION = "fuzz"
@@ -165,15 +162,7 @@ HARNESSES = (
 # ---- build and run --------------------------------------------------------------------------
 
 def build_harnesses(names: list[str]) -> dict[str, Path]:
-    BUILD.mkdir(exist_ok=True)
-    with open(SCONS_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        proc = subprocess.run([sys.executable, "-m", "SCons", "-Q", *SCONS_WORDS], cwd=REPO,
-                              capture_output=True, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1]
-        raise UserError(f"scons -Q {' '.join(SCONS_WORDS)} failed: {last}", REPO / "SConstruct",
-                        "install clang (libFuzzer ships with it) and build for target=host")
+    scons(SCONS_WORDS, "install clang (libFuzzer ships with it) and build for target=host")
     built = {name: FUZZ_DIR / name for name in names}
     missing = [str(p) for p in built.values() if not p.is_file()]
     if missing:
