@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
@@ -220,16 +219,6 @@ SECTION_MACROS = {
 }
 
 
-def _read_meta(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("model metadata not found", path, "re-export with `alog-detect convert-onnx`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"unreadable model metadata ({exc})", path,
-                        "re-export with `alog-detect convert-onnx`") from None
-
-
 def _lookup(meta: dict, dotted: str, path: Path):
     value = meta
     for key in dotted.split("."):
@@ -241,18 +230,13 @@ def _lookup(meta: dict, dotted: str, path: Path):
 
 
 def _model_context(model_dir: Path, name: str, vocab_sha256: str) -> dict:
-    from .deeplog_data import file_sha256
+    from .export.meta import read_model_meta
 
     onnx_path = model_dir / f"{name}.onnx"
     meta_path = model_dir / f"{name}.onnx.meta.json"
-    meta = _read_meta(meta_path)
-    sha256 = file_sha256(onnx_path)
-    fix = "re-export the model directory with `alog-detect convert-onnx`"
-    if _lookup(meta, "sha256", meta_path) != sha256:
-        raise UserError(f"{onnx_path.name} does not match the SHA-256 its metadata records", meta_path, fix)
-    if _lookup(meta, "vocab.sha256", meta_path) != vocab_sha256:
-        raise UserError(f"{name} was exported for another vocabulary than {VOCAB_FILE}", meta_path, fix)
-    section = _lookup(meta, name, meta_path)
+    meta = read_model_meta(onnx_path, name, vocab_sha256)  # checked against both files
+    sha256 = meta["sha256"]
+    section = meta[name]
     return {
         "name": name,
         "macro": c_ident(name).upper(),

@@ -32,11 +32,11 @@ from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
 import numpy as np
 
-from .deeplog_data import file_sha256
 from .deeplog_rule import REASON_OK, REASON_UNKNOWN, SessionWindow, judge
 from .errors import UserError
 from .frontend import Frontend, load_model_frontend
-from .jsonfile import read_versioned_json
+from .export.config import META_SUFFIX
+from .export.meta import read_model_meta
 from .matching import UNKNOWN
 from .masking import tokenize
 from .mscred_data import Bucketer, SignatureSpec, SignatureStream, residual_scores
@@ -44,8 +44,6 @@ from .sessions import LINE_HEAD_BYTES, SessionRule, line_head, parse_timestamp
 from .vocab import Vocab, load_any_vocab
 
 VOCAB_NAME = "vocab.json"
-META_SUFFIX = ".meta.json"
-META_FORMAT_VERSION = 1
 READ_CHUNK = 1 << 16
 # One byte more than the rules read, so that a cut line is still longer than the matcher takes.
 LINE_KEEP_BYTES = LINE_HEAD_BYTES + 1
@@ -100,16 +98,7 @@ def onnx_runner(path: Path) -> Runner:
 
 
 def _read_meta(onnx_path: Path, kind: str, vocab: Vocab) -> dict:
-    path = onnx_path.with_name(onnx_path.name + META_SUFFIX)
-    fix = "re-export the model directory with `alog-detect convert-onnx`"
-    meta = read_versioned_json(path, kind, META_FORMAT_VERSION, fix)
-    if not isinstance(meta.get(kind), dict):
-        raise UserError(f"metadata has no {kind!r} section", path, fix)
-    if meta.get("vocab", {}).get("sha256") != vocab.sha256:
-        raise UserError(f"{onnx_path.name} was exported for another vocabulary than {VOCAB_NAME}", path, fix)
-    if meta.get("sha256") != file_sha256(onnx_path):
-        raise UserError(f"{onnx_path.name} is not the file this metadata describes (SHA-256 differs)", path, fix)
-    return meta[kind]
+    return read_model_meta(onnx_path, kind, vocab.sha256)[kind]
 
 
 def _deeplog_from_onnx(path: Path, vocab: Vocab) -> DeepLogModel:

@@ -6,12 +6,35 @@ from __future__ import annotations
 
 import platform
 
+from pathlib import Path
+
 from .. import __version__
 from ..deeplog_data import file_sha256
+from ..errors import UserError
+from ..jsonfile import read_versioned_json
 from ..vocab import Vocab
-from .config import ENGINE_VOCAB
+from .config import ENGINE_VOCAB, META_SUFFIX
 
 META_FORMAT_VERSION = 1
+REEXPORT = "re-export the model directory with `alog-detect convert-onnx`"
+
+
+def read_model_meta(onnx_path: Path, kind: str, vocab_sha256: str) -> dict:
+    """The metadata beside ``onnx_path``, checked against what it describes: its kind and version,
+    its ``kind`` section, the vocabulary it was exported for and the .onnx file's SHA-256. The one
+    reader for every consumer (the detector, the code generator)."""
+    onnx_path = Path(onnx_path)
+    path = onnx_path.with_name(onnx_path.name + META_SUFFIX)
+    meta = read_versioned_json(path, kind, META_FORMAT_VERSION, REEXPORT)
+    if not isinstance(meta.get(kind), dict):
+        raise UserError(f"metadata has no {kind!r} section", path, REEXPORT)
+    if not isinstance(meta.get("vocab"), dict) or meta["vocab"].get("sha256") != vocab_sha256:
+        raise UserError(f"{onnx_path.name} was exported for another vocabulary than {ENGINE_VOCAB}", path,
+                        REEXPORT)
+    if meta.get("sha256") != file_sha256(onnx_path):
+        raise UserError(f"{onnx_path.name} is not the file this metadata describes (SHA-256 differs)", path,
+                        REEXPORT)
+    return meta
 
 
 def _value_info(value) -> dict:
