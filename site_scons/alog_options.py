@@ -5,7 +5,7 @@ from __future__ import annotations
 from SCons.Errors import UserError
 from SCons.Variables import BoolVariable, EnumVariable, Variables
 
-from alog_detect.sample import SESSION_PREFIX
+from alog_detect.sample import HEADER_TOKENS, SESSION_PREFIX
 
 OPTIMIZE_LEVELS = ("none", "debug", "speed", "size")
 EMBED_MODEL_CHOICES = ("auto", "yes", "no")
@@ -24,9 +24,8 @@ MSCRED_WINDOWS_DEFAULT = "10,30,60"
 # The parse stage's front-end settings. `auto` picks what fits the logs: the built-in sample's own
 # layout, or parse's defaults for logs= (the user sets them for their format).
 AUTO = "auto"
-# Sample lines read "2026-03-14 08:12:33.123 edge-gw-07 sshd[2314]: INFO ses_9f3a12bc ...": four
-# header tokens (date, time, host, service) before the message, the session id a `ses_` token.
-SAMPLE_FRONTEND = {"session_key": f"prefix:{SESSION_PREFIX}", "header_tokens": 4}
+# The built-in sample's own layout (alog_detect.sample): its header tokens and its session ids.
+SAMPLE_FRONTEND = {"session_key": f"prefix:{SESSION_PREFIX}", "header_tokens": HEADER_TOKENS}
 LOGS_FRONTEND = {"session_key": "none", "header_tokens": 0}
 SIM_TH_DEFAULT = 0.4
 

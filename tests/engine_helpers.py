@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import cbuild
+from alog_detect.sample import HEADER_TOKENS, SESSION_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = REPO / "cengine"
@@ -31,8 +32,8 @@ DEEPLOG_TRAIN = ("--epochs", "2", "--hidden", "16", "--layers", "1", "--embed-di
 MSCRED_BUILD = ("--window-sizes", "2,4", "--step", "2", "--steps", "2", "--bucket", "lines:20")
 MSCRED_TRAIN = ("--epochs", "1", "--channels", "4,4,4,4")
 SAMPLE_LINES = 3000
-SAMPLE_KEY = "prefix:ses_"
-SAMPLE_HEADER_TOKENS = 4  # `2026-03-14 06:00:00.173 edge-gw-07 storaged[455]:`
+SAMPLE_KEY = f"prefix:{SESSION_PREFIX}"
+SAMPLE_HEADER_TOKENS = HEADER_TOKENS  # `2026-03-14 06:00:00.173 edge-gw-07 storaged[455]:`
 
 
 def engine_sources() -> list[Path]:

@@ -34,6 +34,9 @@ from .errors import UserError
 
 HOST = "edge-gw-07"
 SESSION_PREFIX = "ses_"
+# Every line starts "2026-03-14 08:12:33.123 edge-gw-07 sshd[2314]: ...": date, time, host and
+# service are the header parse should drop (--header-tokens) before mining the message.
+HEADER_TOKENS = 4
 LOG_NAME = "sample.log"
 LABELS_NAME = "sample_labels.csv"
 WINDOWS_NAME = "sample_windows.csv"
