@@ -126,6 +126,17 @@ alog_status alog_model_open(alog_model **out_model, void *arena, size_t arena_le
 /* Arena bytes the open model really uses (metadata + activations). */
 size_t alog_model_arena_used(const alog_model *model);
 
+/*
+ * Vector extensions the fast paths use (bits). alog_model_open() takes all that the CPU has and
+ * the build can use (ALOG_ISA_AVX2 on x86-64 builds by gcc or clang, 0 elsewhere: the target's
+ * baseline, SSE2 or NEON). Every choice computes the same bits; the wider one is faster.
+ * alog_model_limit_isa() keeps only the `allowed` bits (0: the baseline), for tests and benchmarks
+ * that compare the two, and returns what the model now uses.
+ */
+#define ALOG_ISA_AVX2 1u
+unsigned alog_model_isa(const alog_model *model);
+unsigned alog_model_limit_isa(alog_model *model, unsigned allowed);
+
 size_t alog_model_input_count(const alog_model *model);
 size_t alog_model_output_count(const alog_model *model);
 alog_status alog_model_input(alog_tensor_info *out_info, const alog_model *model, size_t index);

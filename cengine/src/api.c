@@ -171,6 +171,7 @@ static alog_status load(alog_model **out_model, void *arena, size_t arena_len, c
             return ALOG_ERR_ARENA_TOO_SMALL;
         }
         bind(m);
+        m->isa = alog_isa_detect();
         *out_model = m;
     }
     return ALOG_OK;
@@ -194,6 +195,19 @@ alog_status alog_model_open(alog_model **out_model, void *arena, size_t arena_le
         return ALOG_ERR_INVALID_ARGUMENT;
     *out_model = NULL;
     return load(out_model, arena, arena_len, onnx, onnx_len, batch, message, 0, &need);
+}
+
+unsigned alog_model_isa(const alog_model *model)
+{
+    return model ? model->isa : 0;
+}
+
+unsigned alog_model_limit_isa(alog_model *model, unsigned allowed)
+{
+    if (!model)
+        return 0;
+    model->isa &= allowed;
+    return model->isa;
 }
 
 /* ---- inputs and outputs ------------------------------------------------------------------- */

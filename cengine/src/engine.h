@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "alog.h"
+#include "isa.h"
 #include "pb.h"
 #include "try.h"
 
@@ -82,6 +83,7 @@ struct alog_model {
     size_t planning_peak;         /* bump pointer at its highest, with the planner's tables */
     uint8_t *activations;         /* (activation_size) bytes */
     size_t activation_size;
+    unsigned isa;                 /* ALOG_ISA_* bits the fast paths use (isa.h) */
     char error[ALOG_MESSAGE_LEN];
 };
 

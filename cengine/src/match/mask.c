@@ -67,18 +67,28 @@ size_t alog_whitespace_len(const unsigned char *p, const unsigned char *end)
     return 0;
 }
 
+/* The whitespace length at p: ASCII answered here, only the lead bytes of the multi-byte
+ * whitespace sequences go to alog_whitespace_len. */
+static size_t ws_at(const unsigned char *p, const unsigned char *end)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+    if (c != 0xc2 && (c < 0xe1 || c > 0xe3)) return 0;
+    return alog_whitespace_len(p, end);
+}
+
 int alog_next_token(const unsigned char **tok, size_t *tok_len, const unsigned char *s, size_t len,
                     size_t *pos)
 {
     const unsigned char *end = s + len;
     size_t i = *pos, start, ws = 0;
-    while (i < len && (ws = alog_whitespace_len(s + i, end)) > 0) i += ws;
+    while (i < len && (ws = ws_at(s + i, end)) > 0) i += ws;
     if (i >= len) {
         *pos = len;
         return 0;
     }
     start = i;
-    while (i < len && alog_whitespace_len(s + i, end) == 0) i++;
+    while (i < len && ws_at(s + i, end) == 0) i++;
     *tok = s + start;
     *tok_len = i - start;
     *pos = i;
@@ -226,14 +236,23 @@ const char *alog_mask_at(size_t *used, alog_mask_state *state, const unsigned ch
     return NULL;
 }
 
+/* Can a mask start at tok[i]? Every rule needs a byte before it that is not a word byte, and
+ * starts with a hex digit (uuid, ip, hex, num), a sign (num) or '/' (path): a cheap test that
+ * spares alog_mask_at the positions where it would return NULL at once. */
+static int mask_may_start(const unsigned char *tok, size_t i)
+{
+    unsigned char c = tok[i];
+    return (i == 0 || !is_word(tok[i - 1])) && (is_hex(c) || c == '-' || c == '+' || c == '/');
+}
+
 int alog_masked_token_equals(const unsigned char *lt, size_t lt_len, const unsigned char *tt,
                              size_t tt_len, unsigned rules)
 {
     alog_mask_state state = {0};
-    size_t i = 0, j = 0, used, mlen;
+    size_t i = 0, j = 0, used = 0, mlen;
     const char *mask;
     while (i < lt_len) {
-        mask = alog_mask_at(&used, &state, lt, lt_len, i, rules);
+        mask = mask_may_start(lt, i) ? alog_mask_at(&used, &state, lt, lt_len, i, rules) : NULL;
         if (mask != NULL) {
             mlen = strlen(mask);
             if (tt_len - j < mlen || memcmp(tt + j, mask, mlen) != 0) return 0;

@@ -132,22 +132,47 @@ alog_status alog_matcher_init_frontend(alog_matcher **matcher, void *mem, size_t
 
 /* ---- matching ------------------------------------------------------------------------------ */
 
-/* Tokens of line[0..len), counting no further than limit + 1. */
-static size_t count_tokens(const unsigned char *line, size_t len, size_t limit)
+/* The line's tokens, found once per line for all the templates it is compared with: up to
+ * LINE_TOKENS of them are kept (offsets into the line, which is at most ALOG_MATCH_MAX_LINE
+ * bytes); a line with more is compared by rescanning it (the same answer, more slowly). */
+#define LINE_TOKENS 64u
+
+typedef struct line_tokens {
+    size_t count;     /* tokens in the line, counted no further than the longest template + 1 */
+    size_t kept;      /* min(count, LINE_TOKENS) */
+    uint32_t start[LINE_TOKENS];
+    uint32_t len[LINE_TOKENS];
+} line_tokens;
+
+static void split_line(line_tokens *lt, const unsigned char *line, size_t len, size_t limit)
 {
-    size_t n = 0, pos = 0, tok_len;
+    size_t pos = 0, tok_len;
     const unsigned char *tok;
-    while (n <= limit && alog_next_token(&tok, &tok_len, line, len, &pos)) n++;
-    return n;
+    lt->count = 0;
+    while (lt->count <= limit && alog_next_token(&tok, &tok_len, line, len, &pos)) {
+        if (lt->count < LINE_TOKENS) {
+            lt->start[lt->count] = (uint32_t)(tok - line);
+            lt->len[lt->count] = (uint32_t)tok_len;
+        }
+        lt->count++;
+    }
+    lt->kept = lt->count < LINE_TOKENS ? lt->count : LINE_TOKENS;
 }
 
 static int template_matches(const alog_match_template *t, const unsigned char *line, size_t len,
-                            unsigned rules)
+                            const line_tokens *toks, unsigned rules)
 {
-    size_t lpos = 0, tpos = 0, lt_len, tt_len;
+    size_t lpos = 0, tpos = 0, lt_len, tt_len, n = 0;
     const unsigned char *lt, *tt;
     while (alog_next_token(&tt, &tt_len, t->text, t->len, &tpos)) {
-        if (!alog_next_token(&lt, &lt_len, line, len, &lpos)) return 0;
+        if (n < toks->kept) {
+            lt = line + toks->start[n];
+            lt_len = toks->len[n];
+            lpos = toks->start[n] + lt_len;
+        } else if (!alog_next_token(&lt, &lt_len, line, len, &lpos)) {
+            return 0;
+        }
+        n++;
         if (is_wildcard(tt, tt_len)) continue;
         if (!alog_masked_token_equals(lt, lt_len, tt, tt_len, rules)) return 0;
     }
@@ -170,7 +195,8 @@ alog_status alog_match_line(int32_t *index, alog_match_reason *reason, const alo
                             const void *line, size_t len)
 {
     const unsigned char *s = (const unsigned char *)line;
-    size_t n, i;
+    size_t i;
+    line_tokens toks;
     alog_match_reason why = ALOG_MATCH_UNMATCHED;
     if (index == NULL || matcher == NULL || (s == NULL && len > 0)) return ALOG_ERR_INVALID_ARGUMENT;
     *index = ALOG_MATCH_UNKNOWN;
@@ -180,10 +206,10 @@ alog_status alog_match_line(int32_t *index, alog_match_reason *reason, const alo
         why = ALOG_MATCH_TOO_LONG;
     } else {
         alog_line_content(&s, &len, s, len, matcher->header_tokens);
-        n = count_tokens(s, len, matcher->max_tokens);
-        for (i = first_with_tokens(matcher, n); i < matcher->count && matcher->order[i].tokens == n;
-             i++) {
-            if (template_matches(&matcher->order[i], s, len, matcher->rules)) {
+        split_line(&toks, s, len, matcher->max_tokens);
+        for (i = first_with_tokens(matcher, toks.count);
+             i < matcher->count && matcher->order[i].tokens == toks.count; i++) {
+            if (template_matches(&matcher->order[i], s, len, &toks, matcher->rules)) {
                 *index = matcher->order[i].index;
                 why = ALOG_MATCH_OK;
                 break;

@@ -10,7 +10,14 @@
 /* Key bytes: printable ASCII except the delimiters, so a key needs no escaping anywhere. */
 static int is_key_byte(unsigned char c)
 {
-    return c >= 0x21 && c <= 0x7e && strchr("\"'(),./:;<=>[\\]{|}", c) == NULL;
+    if (c < 0x21 || c > 0x7e) return 0;
+    switch (c) {
+    case '"': case '\'': case '(': case ')': case ',': case '.': case '/': case ':': case ';':
+    case '<': case '=': case '>': case '[': case '\\': case ']': case '{': case '|': case '}':
+        return 0;
+    default:
+        return 1;
+    }
 }
 
 alog_status alog_session_rule_parse(alog_session_rule *rule, const char *text, size_t len)
@@ -43,21 +50,28 @@ void alog_line_session(const char **key, size_t *key_len, const alog_session_rul
         *key_len = sizeof ALOG_SESSION_ALL - 1;
         return;
     }
-    /* Walk the maximal runs of key bytes; the first that starts with the prefix and is longer
-     * than it is the key. */
-    while (i < len) {
-        if (!is_key_byte(s[i])) {
-            i++;
-            continue;
+    /* The key is the first maximal run of key bytes that starts with the prefix and is longer
+     * than it. The prefix is made of key bytes, so such a run starts where the prefix occurs
+     * after a byte that is not a key byte (or at the line's start): memchr finds the candidates
+     * for its first byte, in order. (A prefix with other bytes, which only a rule not made by
+     * alog_session_rule_parse can have, is in no run: no line has a key.) */
+    for (end = 0; end < p; end++)
+        if (!is_key_byte((unsigned char)rule->prefix[end])) i = len;
+    while (i + p < len) {
+        const unsigned char *hit = memchr(s + i, (unsigned char)rule->prefix[0], len - p - i);
+        if (hit == NULL)
+            break;
+        i = (size_t)(hit - s);
+        if ((i == 0 || !is_key_byte(s[i - 1])) && memcmp(s + i, rule->prefix, p) == 0) {
+            end = i + p;
+            while (end < len && is_key_byte(s[end])) end++;
+            if (end - i > p) {
+                *key = (const char *)s + i;
+                *key_len = end - i;
+                return;
+            }
         }
-        end = i;
-        while (end < len && is_key_byte(s[end])) end++;
-        if (end - i > p && memcmp(s + i, rule->prefix, p) == 0) {
-            *key = (const char *)s + i;
-            *key_len = end - i;
-            return;
-        }
-        i = end;
+        i++;
     }
     *key = ALOG_SESSION_NO_KEY;
     *key_len = sizeof ALOG_SESSION_NO_KEY - 1;

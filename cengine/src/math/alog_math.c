@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../isa.h"
 #include "alog_math.h"
 
 /* The array functions run blocks of this many elements: a trip count the compiler knows is
@@ -18,11 +19,7 @@
 #define BLOCK 16
 
 /* The bodies below must be inlined into the block loops to be vectorized there. */
-#if defined(__GNUC__)
-#define ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define ALWAYS_INLINE inline
-#endif
+#define ALWAYS_INLINE ALOG_ALWAYS_INLINE
 
 /* ---- bits and selection --------------------------------------------------------------------- */
 
@@ -119,26 +116,37 @@ float alog_sigmoidf(float x)
 
 /* ---- arrays -------------------------------------------------------------------------------- */
 
-static void exp_block(float *v)
-{
-    int i;
-    for (i = 0; i < BLOCK; ++i)
-        v[i] = exp_one(v[i]);
-}
+/* One block function per function and form: the baseline, and on x86-64 AVX2 (isa.h). Each is
+ * the scalar body inlined into a fixed-length loop, so all give the scalar function's bits. */
+#if ALOG_ISA_DISPATCH
+#define BLOCK_FUNCTIONS(name, one)                                                             \
+    static void name##_block(float *v)                                                         \
+    {                                                                                          \
+        int i;                                                                                 \
+        for (i = 0; i < BLOCK; ++i)                                                            \
+            v[i] = one(v[i]);                                                                  \
+    }                                                                                          \
+    ALOG_TARGET_AVX2 static void name##_block_avx2(float *v)                                   \
+    {                                                                                          \
+        int i;                                                                                 \
+        for (i = 0; i < BLOCK; ++i)                                                            \
+            v[i] = one(v[i]);                                                                  \
+    }
+#define PICK(name, isa) (((isa) & ALOG_ISA_AVX2) ? name##_block_avx2 : name##_block)
+#else
+#define BLOCK_FUNCTIONS(name, one)                                                             \
+    static void name##_block(float *v)                                                         \
+    {                                                                                          \
+        int i;                                                                                 \
+        for (i = 0; i < BLOCK; ++i)                                                            \
+            v[i] = one(v[i]);                                                                  \
+    }
+#define PICK(name, isa) ((void)(isa), name##_block)
+#endif
 
-static void tanh_block(float *v)
-{
-    int i;
-    for (i = 0; i < BLOCK; ++i)
-        v[i] = tanh_one(v[i]);
-}
-
-static void sigmoid_block(float *v)
-{
-    int i;
-    for (i = 0; i < BLOCK; ++i)
-        v[i] = sigmoid_one(v[i]);
-}
+BLOCK_FUNCTIONS(exp, exp_one)
+BLOCK_FUNCTIONS(tanh, tanh_one)
+BLOCK_FUNCTIONS(sigmoid, sigmoid_one)
 
 /* Whole blocks in place, then the tail through a zero-padded copy of one block. */
 static void each_block(float *v, size_t n, void (*block)(float *))
@@ -154,17 +162,17 @@ static void each_block(float *v, size_t n, void (*block)(float *))
     }
 }
 
-void alog_expf_array(float *v, size_t n)
+void alog_expf_array(float *v, size_t n, unsigned isa)
 {
-    each_block(v, n, exp_block);
+    each_block(v, n, PICK(exp, isa));
 }
 
-void alog_tanhf_array(float *v, size_t n)
+void alog_tanhf_array(float *v, size_t n, unsigned isa)
 {
-    each_block(v, n, tanh_block);
+    each_block(v, n, PICK(tanh, isa));
 }
 
-void alog_sigmoidf_array(float *v, size_t n)
+void alog_sigmoidf_array(float *v, size_t n, unsigned isa)
 {
-    each_block(v, n, sigmoid_block);
+    each_block(v, n, PICK(sigmoid, isa));
 }

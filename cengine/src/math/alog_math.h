@@ -14,9 +14,10 @@ float alog_expf(float x);
 float alog_tanhf(float x);
 float alog_sigmoidf(float x);
 
-/* v[i] = f(v[i]) for i < n, the same bits as the scalar functions; vectorized by the compiler. */
-void alog_expf_array(float *v, size_t n);
-void alog_tanhf_array(float *v, size_t n);
-void alog_sigmoidf_array(float *v, size_t n);
+/* v[i] = f(v[i]) for i < n, the same bits as the scalar functions; vectorized by the compiler,
+ * in the form isa picks (ALOG_ISA_* bits, a model's alog_model_isa(); 0: the baseline). */
+void alog_expf_array(float *v, size_t n, unsigned isa);
+void alog_tanhf_array(float *v, size_t n, unsigned isa);
+void alog_sigmoidf_array(float *v, size_t n, unsigned isa);
 
 #endif /* ALOG_MATH_H */

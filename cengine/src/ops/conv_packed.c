@@ -218,7 +218,7 @@ int alog_conv_packed_exact(const alog_conv_geom *g, const float *bias)
 
 /* y: (N, M, out); x: (N, C, in); bias: (M) or NULL; scratch: tile, then the axis tables */
 void alog_conv_packed_f32(float *y, const float *x, const float *bias, const alog_conv_geom *g,
-                          void *scratch)
+                          void *scratch, unsigned isa)
 {
     size_t cols = unfolded_cols(g), pixels = output_pixels(g), tile = tile_pixels(g);
     size_t cin_g = (size_t)(g->in_channels / g->group), cout_g = (size_t)(g->out_channels / g->group);
@@ -242,7 +242,7 @@ void alog_conv_packed_f32(float *y, const float *x, const float *bias, const alo
             size_t count = pixels - first < tile ? pixels - first : tile;
             unfold(col, xg, g, table, first, count);
             alog_panel_matmul_strided(yg + first, pixels, 1, g->packed + (size_t)grp * per_group,
-                                      cout_g, cols, start, col, cols, count);
+                                      cout_g, cols, start, col, cols, count, isa);
         }
     }
     if (g->transposed)

@@ -41,10 +41,10 @@ static void alog_gemm_f32(float *y, const float *a, const float *b, const float 
  */
 static void alog_gemm_f32_packed(float *y, const float *a, const float *packed_b, const float *c,
                                  size_t M, size_t N, size_t K, float alpha, float beta,
-                                 size_t c_row, size_t c_col)
+                                 size_t c_row, size_t c_col, unsigned isa)
 {
     size_t i, j;
-    alog_panel_matmul(y, N, packed_b, N, K, a, K, M);
+    alog_panel_matmul(y, N, packed_b, N, K, a, K, M, isa);
     for (i = 0; i < M; ++i)
         for (j = 0; j < N; ++j)
             y[i * N + j] = alpha * y[i * N + j] + (c ? beta * c[i * c_row + j * c_col] : 0.0f);
@@ -118,7 +118,7 @@ static alog_status run(alog_model *m, const alog_node *node)
     const float *cd = c ? (const float *)c->data : NULL;
     if (p->packed_b)
         alog_gemm_f32_packed((float *)y->data, (const float *)a->data, p->packed_b, cd, p->M,
-                             p->N, p->K, p->alpha, p->beta, p->c_row, p->c_col);
+                             p->N, p->K, p->alpha, p->beta, p->c_row, p->c_col, m->isa);
     else
         alog_gemm_f32((float *)y->data, (const float *)a->data, (const float *)b->data, cd, p->M,
                       p->N, p->K, p->trans_a, p->trans_b, p->alpha, p->beta, p->c_row, p->c_col);

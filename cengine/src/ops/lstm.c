@@ -120,19 +120,20 @@ typedef struct lstm_packed {
  * vectorized array functions do the work: the same operations on each element, the same bits.
  * gates: (4H) pre-activations, overwritten.
  */
-static void lstm_cell_arrays(float *gates, float *h, float *c, size_t hidden, float clip)
+static void lstm_cell_arrays(float *gates, float *h, float *c, size_t hidden, float clip,
+                             unsigned isa)
 {
     float *gi = gates, *go = gates + hidden, *gf = gates + 2 * hidden, *gc = gates + 3 * hidden;
     size_t j;
     if (clip > 0.0f)
         for (j = 0; j < 4 * hidden; ++j)
             gates[j] = clip_to(gates[j], clip);
-    alog_sigmoidf_array(gates, 3 * hidden); /* i, o, f */
-    alog_tanhf_array(gc, hidden);
+    alog_sigmoidf_array(gates, 3 * hidden, isa); /* i, o, f */
+    alog_tanhf_array(gc, hidden, isa);
     for (j = 0; j < hidden; ++j)
         c[j] = gf[j] * c[j] + gi[j] * gc[j];
     memcpy(gi, c, hidden * sizeof(float)); /* i is spent: tanh(c) goes there */
-    alog_tanhf_array(gi, hidden);
+    alog_tanhf_array(gi, hidden, isa);
     for (j = 0; j < hidden; ++j)
         h[j] = go[j] * gi[j];
 }
@@ -145,18 +146,18 @@ static void lstm_cell_arrays(float *gates, float *h, float *c, size_t hidden, fl
 static void alog_lstm_sequence_packed(float *xw, float *h, float *c, const float *x,
                                       size_t x_stride, float *y, size_t y_stride,
                                       const lstm_packed *pk, size_t seq, int reverse, size_t in,
-                                      size_t hidden, float clip)
+                                      size_t hidden, float clip, unsigned isa)
 {
     size_t rows = 4 * hidden, s;
-    alog_panel_matmul(xw, rows, pk->w, rows, in, x, x_stride, seq);
+    alog_panel_matmul(xw, rows, pk->w, rows, in, x, x_stride, seq, isa);
     for (s = 0; s < seq; ++s) {
         size_t t = reverse ? seq - 1 - s : s;
         float *gates = xw + t * rows;
-        alog_panel_matvec_add(gates, pk->r, rows, hidden, h, pk->bias);
+        alog_panel_matvec_add(gates, pk->r, rows, hidden, h, pk->bias, isa);
         if (pk->p)
             lstm_cell(gates, pk->p, h, c, hidden, clip);
         else
-            lstm_cell_arrays(gates, h, c, hidden, clip);
+            lstm_cell_arrays(gates, h, c, hidden, clip, isa);
         if (y)
             memcpy(y + t * y_stride, h, hidden * sizeof(float));
     }
@@ -385,7 +386,7 @@ static void run_row(const alog_model *m, const alog_node *node, const lstm_param
         pk.bias = p->bias ? p->bias + dir * 4 * H : NULL;
         pk.p = lw.p;
         alog_lstm_sequence_packed(work, h, c, xs, x_stride, ys, y_stride, &pk, p->seq, reverse,
-                                  p->input, H, p->clip);
+                                  p->input, H, p->clip, m->isa);
     } else {
         size_t s;
         for (s = 0; s < p->seq; ++s) {

@@ -115,9 +115,9 @@ alog_status alog_conv_pack(alog_model *m, alog_node *node, alog_conv_geom *g);
  */
 int alog_conv_packed_exact(const alog_conv_geom *g, const float *bias);
 
-/* The reference kernel's result over g->packed; scratch: the node's scratch. */
+/* The reference kernel's result over g->packed; scratch: the node's scratch; isa: m->isa. */
 void alog_conv_packed_f32(float *y, const float *x, const float *bias, const alog_conv_geom *g,
-                          void *scratch);
+                          void *scratch, unsigned isa);
 
 /* ---- packed weights (panel.c) ------------------------------------------------------------- */
 
@@ -147,10 +147,11 @@ void alog_panel_pack(float *packed, const float *w, size_t rows, size_t cols, si
 
 /*
  * y[s * y_stride + r] = sum over k of w(r, k) * x[s * x_stride + k], each sum from 0 in k order
- * (the reference kernels' order, so their exact bits), for r < rows and s < n.
+ * (the reference kernels' order, so their exact bits), for r < rows and s < n. isa: the
+ * model's (m->isa), which picks the baseline or the AVX2 form (isa.h): the same bits.
  */
 void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t rows, size_t cols,
-                       const float *x, size_t x_stride, size_t n);
+                       const float *x, size_t x_stride, size_t n, unsigned isa);
 
 /*
  * The same with each sum starting from init[r] (NULL: 0) and stored at
@@ -158,13 +159,13 @@ void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t ro
  */
 void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
                                const float *packed, size_t rows, size_t cols, const float *init,
-                               const float *x, size_t x_stride, size_t n);
+                               const float *x, size_t x_stride, size_t n, unsigned isa);
 
 /*
  * y[r] = (y[r] + sum over k of w(r, k) * x[k]) + bias[r] for r < rows, bias optional: a second
  * product added to a first, then a bias, in the reference kernels' order.
  */
 void alog_panel_matvec_add(float *y, const float *packed, size_t rows, size_t cols,
-                           const float *x, const float *bias);
+                           const float *x, const float *bias, unsigned isa);
 
 #endif /* ALOG_OPS_H */

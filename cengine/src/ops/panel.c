@@ -8,6 +8,9 @@
  * column order, exactly as the reference does. The compiler vectorizes across rows, never inside
  * a sum (no -ffast-math, and -ffp-contract=off keeps each multiply and add apart), so the result
  * is the reference's bits at any vector width, on any target, at any optimisation level.
+ *
+ * On x86-64 the panel product is compiled twice, for the baseline (SSE2) and for AVX2 (isa.h);
+ * the caller passes the model's isa and the product picks its form once per call.
  */
 #include "ops.h"
 
@@ -36,8 +39,8 @@ void alog_panel_pack(float *packed, const float *w, size_t rows, size_t cols, si
  * into vector registers (8 SSE, 4 AVX or 2 AVX-512 ones: independent chains that keep the
  * adders busy), as clang does either way.
  */
-static void panel_dot(float *sum, const float *start, const float *panel, const float *x,
-                      size_t cols)
+static ALOG_ALWAYS_INLINE void panel_dot_body(float *sum, const float *start, const float *panel,
+                                              const float *x, size_t cols)
 {
     float a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3], a4 = start[4];
     float a5 = start[5], a6 = start[6], a7 = start[7], a8 = start[8], a9 = start[9];
@@ -65,6 +68,85 @@ static void panel_dot(float *sum, const float *start, const float *panel, const 
     sum[24] = a24; sum[25] = a25; sum[26] = a26; sum[27] = a27; sum[28] = a28; sum[29] = a29; sum[30] = a30; sum[31] = a31;
 }
 
+static void panel_dot(float *sum, const float *start, const float *panel, const float *x,
+                      size_t cols)
+{
+    panel_dot_body(sum, start, panel, x, cols);
+}
+
+/*
+ * The forms of the panel product a model's isa picks from. dot: one panel (ALOG_PANEL rows).
+ * dot2 (or NULL): two panels at once, sum and start 2 * ALOG_PANEL long. One AVX2 panel is
+ * only four 8-lane sums deep, and each sum's next add waits on the last one (the adder's
+ * latency), which leaves the adders idle; two panels are eight independent sums, which is what
+ * keeps them busy. Each row's sum is still its own, in column order: the same bits.
+ */
+typedef void (*panel_dot_fn)(float *sum, const float *start, const float *panel, const float *x,
+                             size_t cols);
+typedef void (*panel_dot2_fn)(float *sum, const float *start, const float *panel_a,
+                              const float *panel_b, const float *x, size_t cols);
+
+typedef struct panel_kernels {
+    panel_dot_fn dot;
+    panel_dot2_fn dot2;
+} panel_kernels;
+
+#if ALOG_ISA_DISPATCH
+ALOG_TARGET_AVX2 static void panel_dot_avx2(float *sum, const float *start, const float *panel,
+                                            const float *x, size_t cols)
+{
+    panel_dot_body(sum, start, panel, x, cols);
+}
+
+/* Eight floats, loaded and stored at any float-aligned address (gcc and clang vectors). */
+typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
+
+ALOG_TARGET_AVX2 static void panel_dot2_avx2(float *sum, const float *start, const float *pa,
+                                             const float *pb, const float *x, size_t cols)
+{
+    v8f a0 = *(const v8f *)(start + 0), a1 = *(const v8f *)(start + 8);
+    v8f a2 = *(const v8f *)(start + 16), a3 = *(const v8f *)(start + 24);
+    v8f b0 = *(const v8f *)(start + 32), b1 = *(const v8f *)(start + 40);
+    v8f b2 = *(const v8f *)(start + 48), b3 = *(const v8f *)(start + 56);
+    size_t k;
+    for (k = 0; k < cols; ++k) {
+        const float xk = x[k];
+        const float *ca = pa + k * ALOG_PANEL, *cb = pb + k * ALOG_PANEL;
+        a0 += *(const v8f *)(ca + 0) * xk;
+        a1 += *(const v8f *)(ca + 8) * xk;
+        a2 += *(const v8f *)(ca + 16) * xk;
+        a3 += *(const v8f *)(ca + 24) * xk;
+        b0 += *(const v8f *)(cb + 0) * xk;
+        b1 += *(const v8f *)(cb + 8) * xk;
+        b2 += *(const v8f *)(cb + 16) * xk;
+        b3 += *(const v8f *)(cb + 24) * xk;
+    }
+    *(v8f *)(sum + 0) = a0;
+    *(v8f *)(sum + 8) = a1;
+    *(v8f *)(sum + 16) = a2;
+    *(v8f *)(sum + 24) = a3;
+    *(v8f *)(sum + 32) = b0;
+    *(v8f *)(sum + 40) = b1;
+    *(v8f *)(sum + 48) = b2;
+    *(v8f *)(sum + 56) = b3;
+}
+#endif
+
+static panel_kernels pick_kernels(unsigned isa)
+{
+    panel_kernels k;
+    k.dot = panel_dot;
+    k.dot2 = NULL;
+#if ALOG_ISA_DISPATCH
+    if (isa & ALOG_ISA_AVX2) {
+        k.dot = panel_dot_avx2;
+        k.dot2 = panel_dot2_avx2;
+    }
+#endif
+    (void)isa;
+    return k;
+}
+
 /* y[j] += a[j] for j < n <= ALOG_PANEL; a full panel as a fixed-length loop gcc vectorizes. */
 static void add_panel(float *restrict y, const float *restrict a, size_t n)
 {
@@ -77,19 +159,38 @@ static void add_panel(float *restrict y, const float *restrict a, size_t n)
             y[j] += a[j];
 }
 
+/* Rows p.. of a product: two panels when there are more than one panel's rows left and the
+ * form has dot2, else one. */
+static size_t group_rows(const panel_kernels *k, size_t rows, size_t p)
+{
+    return k->dot2 && rows - p > ALOG_PANEL ? 2 * ALOG_PANEL : ALOG_PANEL;
+}
+
+static void dot_group(const panel_kernels *k, size_t group, float *sum, const float *start,
+                      const float *packed, size_t p, size_t cols, const float *x)
+{
+    if (group == ALOG_PANEL)
+        k->dot(sum, start, packed + p * cols, x, cols);
+    else
+        k->dot2(sum, start, packed + p * cols, packed + (p + ALOG_PANEL) * cols, x, cols);
+}
+
 /* Panels outside, vectors inside: each panel is read from memory once and reused from cache. */
 void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
                                const float *packed, size_t rows, size_t cols, const float *init,
-                               const float *x, size_t x_stride, size_t n)
+                               const float *x, size_t x_stride, size_t n, unsigned isa)
 {
-    float sum[ALOG_PANEL], start[ALOG_PANEL];
-    size_t s, p, j;
-    for (p = 0; p < rows; p += ALOG_PANEL) {
-        size_t take = rows - p < ALOG_PANEL ? rows - p : ALOG_PANEL;
-        for (j = 0; j < ALOG_PANEL; ++j)
+    float sum[2 * ALOG_PANEL], start[2 * ALOG_PANEL];
+    panel_kernels k = pick_kernels(isa);
+    size_t s, p, j, group;
+    for (p = 0; p < rows; p += group) {
+        size_t take;
+        group = group_rows(&k, rows, p);
+        take = rows - p < group ? rows - p : group;
+        for (j = 0; j < group; ++j)
             start[j] = init && j < take ? init[p + j] : 0.0f;
         for (s = 0; s < n; ++s) {
-            panel_dot(sum, start, packed + p * cols, x + s * x_stride, cols);
+            dot_group(&k, group, sum, start, packed, p, cols, x + s * x_stride);
             for (j = 0; j < take; ++j)
                 y[(p + j) * y_row_stride + s * y_vec_stride] = sum[j];
         }
@@ -97,22 +198,26 @@ void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_strid
 }
 
 void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t rows, size_t cols,
-                       const float *x, size_t x_stride, size_t n)
+                       const float *x, size_t x_stride, size_t n, unsigned isa)
 {
-    alog_panel_matmul_strided(y, 1, y_stride, packed, rows, cols, NULL, x, x_stride, n);
+    alog_panel_matmul_strided(y, 1, y_stride, packed, rows, cols, NULL, x, x_stride, n, isa);
 }
 
 void alog_panel_matvec_add(float *y, const float *packed, size_t rows, size_t cols,
-                           const float *x, const float *bias)
+                           const float *x, const float *bias, unsigned isa)
 {
-    static const float zeros[ALOG_PANEL];
-    float sum[ALOG_PANEL];
-    size_t p;
-    for (p = 0; p < rows; p += ALOG_PANEL) {
-        size_t take = rows - p < ALOG_PANEL ? rows - p : ALOG_PANEL;
-        panel_dot(sum, zeros, packed + p * cols, x, cols);
-        add_panel(y + p, sum, take);
-        if (bias)
-            add_panel(y + p, bias + p, take);
+    static const float zeros[2 * ALOG_PANEL];
+    float sum[2 * ALOG_PANEL];
+    panel_kernels k = pick_kernels(isa);
+    size_t p, j, group;
+    for (p = 0; p < rows; p += group) {
+        group = group_rows(&k, rows, p);
+        dot_group(&k, group, sum, zeros, packed, p, cols, x);
+        for (j = 0; j < group && p + j < rows; j += ALOG_PANEL) {
+            size_t take = rows - p - j < ALOG_PANEL ? rows - p - j : ALOG_PANEL;
+            add_panel(y + p + j, sum + j, take);
+            if (bias)
+                add_panel(y + p + j, bias + p + j, take);
+        }
     }
 }

@@ -4,15 +4,17 @@
  *   math_check exp|tanh|sigmoid STRIDE OUT.bin
  *
  * Inputs: every STRIDE-th bit pattern from 0 to 2^32 - 1, then the special values. For each, the
- * scalar function and the array function (alog_*_array, vectorized) must give the same bits.
+ * scalar function and the array function (alog_*_array, vectorized) must give the same bits, in
+ * the baseline form and in every wider form this CPU runs (isa.h).
  * OUT.bin receives (input, scalar result) float pairs for an accuracy check by the caller.
- * stdout: {"checked": N, "mismatches": M}. Exit status: 0 when M is 0, 1 otherwise, 2 on usage.
+ * stdout: {"checked": N, "mismatches": M, "isa": I} (I: the ALOG_ISA_* bits also checked). Exit status: 0 when M is 0, 1 otherwise, 2 on usage.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "isa.h"
 #include "math/alog_math.h"
 
 #define CHUNK 1000 /* not a multiple of the array functions' block: the tail path runs too */
@@ -20,7 +22,7 @@
 typedef struct function {
     const char *name;
     float (*scalar)(float);
-    void (*array)(float *, size_t);
+    void (*array)(float *, size_t, unsigned);
 } function;
 
 static const function functions[] = {
@@ -44,16 +46,18 @@ static float from_bits(uint32_t u)
 }
 
 /* Checks n inputs; appends (input, scalar) pairs to out. Returns the number of mismatches. */
-static unsigned long check(const function *fn, float *x, size_t n, FILE *out)
+static unsigned long check(const function *fn, float *x, size_t n, unsigned isa, FILE *out)
 {
-    float y[CHUNK];
+    float y[CHUNK], wide[CHUNK];
     unsigned long bad = 0;
     size_t i;
     memcpy(y, x, n * sizeof(float));
-    fn->array(y, n);
+    memcpy(wide, x, n * sizeof(float));
+    fn->array(y, n, 0);
+    fn->array(wide, n, isa);
     for (i = 0; i < n; ++i) {
         float s = fn->scalar(x[i]);
-        if (memcmp(&s, &y[i], sizeof s) != 0)
+        if (memcmp(&s, &y[i], sizeof s) != 0 || memcmp(&s, &wide[i], sizeof s) != 0)
             bad++;
         fwrite(&x[i], sizeof(float), 1, out);
         fwrite(&s, sizeof(float), 1, out);
@@ -67,6 +71,7 @@ int main(int argc, char **argv)
     float x[CHUNK];
     unsigned long long u, stride, checked = 0;
     unsigned long bad = 0;
+    unsigned isa = alog_isa_detect();
     size_t i, n = 0;
     FILE *out;
     for (i = 0; argc == 4 && i < sizeof functions / sizeof functions[0]; ++i)
@@ -85,18 +90,18 @@ int main(int argc, char **argv)
     for (u = 0; u < (1ull << 32); u += stride) {
         x[n++] = from_bits((uint32_t)u);
         if (n == CHUNK) {
-            bad += check(fn, x, n, out);
+            bad += check(fn, x, n, isa, out);
             checked += n;
             n = 0;
         }
     }
-    bad += check(fn, x, n, out);
+    bad += check(fn, x, n, isa, out);
     checked += n;
     for (n = 0; n < sizeof specials / sizeof specials[0]; ++n)
         x[n] = from_bits(specials[n]);
-    bad += check(fn, x, n, out);
+    bad += check(fn, x, n, isa, out);
     checked += n;
     fclose(out);
-    printf("{\"checked\": %llu, \"mismatches\": %lu}\n", checked, bad);
+    printf("{\"checked\": %llu, \"mismatches\": %lu, \"isa\": %u}\n", checked, bad, isa);
     return bad != 0;
 }

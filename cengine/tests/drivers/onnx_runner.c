@@ -1,11 +1,13 @@
 /*
  * onnx_runner - runs an .onnx model through the engine; the tool the pytest suite drives.
  *
- *   onnx_runner MODEL.onnx [--batch N] [--repeat N] [-i INPUT.bin]... [-o OUTDIR]
+ *   onnx_runner MODEL.onnx [--batch N] [--repeat N] [--isa baseline|auto] [-i INPUT.bin]...
+ *               [-o OUTDIR]
  *
  * Inputs are raw little-endian element bytes, one file per graph input in graph order, exactly
  * the input's size. Each output k is written to OUTDIR/k.bin the same way. stdout gets one JSON
- * object: the arena size, the outputs' names, types and shapes, and the seconds per run.
+ * object: the arena size, the vector extensions used (alog_model_isa; --isa baseline holds them
+ * back to the target's baseline), the outputs' names, types and shapes, and the seconds per run.
  * Exit status: 0 ok, 1 the model failed to load (reason on stderr), 2 usage or I/O, 3 a run failed.
  */
 #define _POSIX_C_SOURCE 199309L
@@ -26,11 +28,13 @@ typedef struct options {
     const char *out_dir;
     long batch;
     long repeat;
+    int baseline;
 } options;
 
 static int usage(void)
 {
-    fputs("usage: onnx_runner MODEL.onnx [--batch N] [--repeat N] [-i INPUT.bin]... [-o OUTDIR]\n",
+    fputs("usage: onnx_runner MODEL.onnx [--batch N] [--repeat N] [--isa baseline|auto]"
+          " [-i INPUT.bin]... [-o OUTDIR]\n",
           stderr);
     return 2;
 }
@@ -47,6 +51,10 @@ static int parse_args(int argc, char **argv, options *o)
             o->batch = strtol(argv[++i], NULL, 10);
         else if (i + 1 < argc && strcmp(a, "--repeat") == 0)
             o->repeat = strtol(argv[++i], NULL, 10);
+        else if (i + 1 < argc && strcmp(a, "--isa") == 0 && strcmp(argv[i + 1], "auto") == 0)
+            o->baseline = 0, ++i;
+        else if (i + 1 < argc && strcmp(a, "--isa") == 0 && strcmp(argv[i + 1], "baseline") == 0)
+            o->baseline = 1, ++i;
         else if (i + 1 < argc && strcmp(a, "-i") == 0 && o->n_inputs < MAX_INPUTS)
             o->inputs[o->n_inputs++] = argv[++i];
         else if (i + 1 < argc && strcmp(a, "-o") == 0)
@@ -140,8 +148,8 @@ static int write_outputs(const alog_model *m, const options *o, double seconds, 
 {
     size_t k;
     int d;
-    printf("{\"arena_size\": %lu, \"seconds_per_run\": %.9g, \"outputs\": [", (unsigned long)need,
-           seconds);
+    printf("{\"arena_size\": %lu, \"isa\": %u, \"seconds_per_run\": %.9g, \"outputs\": [",
+           (unsigned long)need, alog_model_isa(m), seconds);
     for (k = 0; k < alog_model_output_count(m); ++k) {
         alog_tensor_info info;
         alog_model_output(&info, m, k);
@@ -199,6 +207,8 @@ int main(int argc, char **argv)
         free(onnx);
         return st == ALOG_ERR_IO ? 2 : 1;
     }
+    if (o.baseline)
+        alog_model_limit_isa(m, 0);
     ok = load_inputs(m, &o);
     start = now();
     for (r = 0; ok && r < o.repeat && st == ALOG_OK; ++r)

@@ -43,13 +43,16 @@ class EngineRun:
     outputs: list[np.ndarray]
     arena_size: int
     seconds_per_run: float
+    isa: int = 0  # the ALOG_ISA_* bits the run used (alog.h: 0 the baseline, 1 AVX2)
 
 
 def run_model(runner: Path, model: Path, inputs: list[np.ndarray], work: Path, *, batch: int = 1,
-              repeat: int = 1) -> EngineRun:
-    """Runs `model` on `inputs` (graph order) in the engine; outputs are empty when it failed."""
+              repeat: int = 1, isa: str = "auto") -> EngineRun:
+    """Runs `model` on `inputs` (graph order) in the engine; outputs are empty when it failed.
+    isa: "auto" (what the CPU has) or "baseline" (the target's baseline vectors only)."""
     work.mkdir(parents=True, exist_ok=True)
-    args = [str(runner), str(model), "--batch", str(batch), "--repeat", str(repeat), "-o", str(work)]
+    args = [str(runner), str(model), "--batch", str(batch), "--repeat", str(repeat), "--isa", isa,
+            "-o", str(work)]
     for i, array in enumerate(inputs):
         path = work / f"in{i}.bin"
         np.ascontiguousarray(array).tofile(path)
@@ -60,7 +63,7 @@ def run_model(runner: Path, model: Path, inputs: list[np.ndarray], work: Path, *
     meta = json.loads(proc.stdout)
     outputs = [np.fromfile(work / f"{k}.bin", dtype=ONNX_TO_NUMPY[o["dtype"]]).reshape(o["shape"])
                for k, o in enumerate(meta["outputs"])]
-    return EngineRun(0, proc.stderr, outputs, meta["arena_size"], meta["seconds_per_run"])
+    return EngineRun(0, proc.stderr, outputs, meta["arena_size"], meta["seconds_per_run"], meta["isa"])
 
 
 # ---- the validation party -------------------------------------------------------------------

@@ -1,0 +1,35 @@
+/*
+ * isa.c - asks the CPU which vector extensions it has (see isa.h).
+ *
+ * AVX2 needs the CPU's AVX and AVX2 bits and the OS's consent: OSXSAVE set and the XMM and YMM
+ * state enabled in XCR0, or the first 256-bit instruction faults.
+ */
+#include "isa.h"
+
+#if ALOG_ISA_DISPATCH
+#include <cpuid.h>
+
+static unsigned long long xcr0(void)
+{
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+unsigned alog_isa_detect(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || (xcr0() & 6u) != 6u)
+        return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    return (b & bit_AVX2) ? ALOG_ISA_AVX2 : 0;
+}
+#else
+unsigned alog_isa_detect(void)
+{
+    return 0;
+}
+#endif
