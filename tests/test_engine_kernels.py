@@ -17,7 +17,8 @@ from test_engine_ops import node_cases
 pytestmark = pytest.mark.skipif(cbuild.compiler() is None, reason="no C compiler (cc) on PATH")
 
 RUNNER_SOURCES = [*cbuild.CORE_SOURCES, cbuild.RUNNER_SOURCE]
-MATH_SOURCES = [cbuild.ENGINE / "src" / "math" / "alog_math.c", cbuild.ENGINE / "tests" / "drivers" / "math_check.c"]
+MATH_SOURCES = [cbuild.ENGINE / "src" / "math" / "alog_math.c", cbuild.ENGINE / "src" / "isa.c",
+                cbuild.ENGINE / "tests" / "drivers" / "math_check.c"]
 # One program per way of compiling the fast paths: optimisation levels, the host's widest vectors,
 # ASan + UBSan, and the reference kernels they must agree with.
 VARIANTS = {
@@ -47,16 +48,35 @@ def deeplog(tmp_path_factory) -> Path:
     return export(model, keys, tmp_path_factory.mktemp("deeplog") / "deeplog.onnx", "keys", "logits")
 
 
-def outputs_of(runner: Path, model: Path, inputs: list[np.ndarray], work: Path, batch: int = 1) -> list[np.ndarray]:
-    run = cbuild.run_model(runner, model, inputs, work, batch=batch)
+def host_has_avx2() -> bool:
+    import platform
+
+    cpuinfo = Path("/proc/cpuinfo")
+    return platform.machine() in ("x86_64", "AMD64") and cpuinfo.is_file() and " avx2" in cpuinfo.read_text()
+
+
+def outputs_of(runner: Path, model: Path, inputs: list[np.ndarray], work: Path, batch: int = 1,
+               isa: str = "auto") -> list[np.ndarray]:
+    run = cbuild.run_model(runner, model, inputs, work, batch=batch, isa=isa)
     assert run.returncode == 0, run.stderr
     return run.outputs
+
+
+def every_build(runners, model: Path, inputs: list[np.ndarray], work: Path, batch: int) -> dict[str, list[np.ndarray]]:
+    """Outputs of every build, each with the vector extensions it picks at run time (AVX2 on an
+    x86-64 that has it) and held to its target's baseline (`--isa baseline`)."""
+    results = {}
+    for name, runner in runners.items():
+        results[name] = outputs_of(runner, model, inputs, work / name, batch)
+        if name != "reference":
+            results[f"{name} baseline"] = outputs_of(runner, model, inputs, work / f"{name}-b", batch, "baseline")
+    return results
 
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_deeplog_same_bits_in_every_build(runners, deeplog, tmp_path, batch):
     keys = np.random.default_rng(batch).integers(0, DEEPLOG["vocab_size"] + 1, (batch, DEEPLOG["window"]))
-    results = {name: outputs_of(r, deeplog, [keys], tmp_path / name, batch) for name, r in runners.items()}
+    results = every_build(runners, deeplog, [keys], tmp_path, batch)
     (reference,) = results.pop("reference")
     assert np.isfinite(reference).all() and np.abs(reference).max() > 0
     for name, (logits,) in results.items():
@@ -98,7 +118,7 @@ def mscred(request, tmp_path_factory) -> Path:
 def test_mscred_same_bits_in_every_build(runners, mscred, tmp_path, batch):
     shape = (batch, MSCRED["steps"], MSCRED["scales"], MSCRED["n"], MSCRED["n"])
     x = np.random.default_rng(batch).random(shape, dtype=np.float32) * 4.0
-    results = {name: outputs_of(r, mscred, [x], tmp_path / name, batch) for name, r in runners.items()}
+    results = every_build(runners, mscred, [x], tmp_path, batch)
     (reference,) = results.pop("reference")
     assert reference.shape == (batch, MSCRED["scales"], MSCRED["n"], MSCRED["n"])
     assert np.isfinite(reference).all() and np.abs(reference).max() > 0
@@ -242,8 +262,13 @@ def run_both(runners, model, x: np.ndarray, work: Path):
     work.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     fast = cbuild.run_model(runners["O2"], path, [x], work / "fast", batch=x.shape[0])
+    baseline = cbuild.run_model(runners["O2"], path, [x], work / "baseline", batch=x.shape[0], isa="baseline")
     reference = cbuild.run_model(runners["reference"], path, [x], work / "reference", batch=x.shape[0])
-    assert fast.returncode == 0 and reference.returncode == 0, fast.stderr + reference.stderr
+    assert fast.returncode == 0 and baseline.returncode == 0 and reference.returncode == 0, (
+        fast.stderr + baseline.stderr + reference.stderr)
+    assert baseline.isa == 0 and reference.isa == 0 and fast.isa == (1 if host_has_avx2() else 0)
+    for got, want in zip(baseline.outputs, fast.outputs):
+        assert got.tobytes() == want.tobytes()
     return fast, reference
 
 
@@ -320,6 +345,7 @@ def test_math_arrays_equal_scalars_and_stay_accurate(tmp_path, function, sanitiz
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["mismatches"] == 0 and report["checked"] > 65536
+    assert report["isa"] == (1 if host_has_avx2() else 0)  # the AVX2 arrays were checked too
     pairs = np.fromfile(out, dtype=np.float32).reshape(-1, 2)
     x, got = pairs[:, 0], pairs[:, 1]
     want = reference_values(function, x)
