@@ -48,11 +48,18 @@ def deeplog(tmp_path_factory) -> Path:
     return export(model, keys, tmp_path_factory.mktemp("deeplog") / "deeplog.onnx", "keys", "logits")
 
 
-def host_has_avx2() -> bool:
+def host_flag(flag: str) -> bool:
     import platform
 
     cpuinfo = Path("/proc/cpuinfo")
-    return platform.machine() in ("x86_64", "AMD64") and cpuinfo.is_file() and " avx2" in cpuinfo.read_text()
+    return platform.machine() in ("x86_64", "AMD64") and cpuinfo.is_file() and f" {flag}" in cpuinfo.read_text()
+
+
+def host_isa() -> int:
+    """The ALOG_ISA_* bits the engine should pick on this machine (alog.h)."""
+    if not host_flag("avx2"):
+        return 0
+    return 1 | (2 if host_flag("avx512f") else 0)
 
 
 def outputs_of(runner: Path, model: Path, inputs: list[np.ndarray], work: Path, batch: int = 1,
@@ -63,13 +70,14 @@ def outputs_of(runner: Path, model: Path, inputs: list[np.ndarray], work: Path, 
 
 
 def every_build(runners, model: Path, inputs: list[np.ndarray], work: Path, batch: int) -> dict[str, list[np.ndarray]]:
-    """Outputs of every build, each with the vector extensions it picks at run time (AVX2 on an
-    x86-64 that has it) and held to its target's baseline (`--isa baseline`)."""
+    """Outputs of every build, each with the vector extensions it picks at run time (the widest
+    this x86-64 has), held to AVX2 (`--isa avx2`) and to its target's baseline (`--isa baseline`)."""
     results = {}
     for name, runner in runners.items():
         results[name] = outputs_of(runner, model, inputs, work / name, batch)
         if name != "reference":
-            results[f"{name} baseline"] = outputs_of(runner, model, inputs, work / f"{name}-b", batch, "baseline")
+            for isa in ("avx2", "baseline"):
+                results[f"{name} {isa}"] = outputs_of(runner, model, inputs, work / f"{name}-{isa}", batch, isa)
     return results
 
 
@@ -262,13 +270,15 @@ def run_both(runners, model, x: np.ndarray, work: Path):
     work.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     fast = cbuild.run_model(runners["O2"], path, [x], work / "fast", batch=x.shape[0])
-    baseline = cbuild.run_model(runners["O2"], path, [x], work / "baseline", batch=x.shape[0], isa="baseline")
+    others = [cbuild.run_model(runners["O2"], path, [x], work / isa, batch=x.shape[0], isa=isa)
+              for isa in ("avx2", "baseline")]
     reference = cbuild.run_model(runners["reference"], path, [x], work / "reference", batch=x.shape[0])
-    assert fast.returncode == 0 and baseline.returncode == 0 and reference.returncode == 0, (
-        fast.stderr + baseline.stderr + reference.stderr)
-    assert baseline.isa == 0 and reference.isa == 0 and fast.isa == (1 if host_has_avx2() else 0)
-    for got, want in zip(baseline.outputs, fast.outputs):
-        assert got.tobytes() == want.tobytes()
+    runs = [fast, *others, reference]
+    assert all(r.returncode == 0 for r in runs), "".join(r.stderr for r in runs)
+    assert [r.isa for r in runs] == [host_isa(), host_isa() & 1, 0, 0]
+    for other in others:
+        for got, want in zip(other.outputs, fast.outputs):
+            assert got.tobytes() == want.tobytes()
     return fast, reference
 
 
@@ -345,7 +355,7 @@ def test_math_arrays_equal_scalars_and_stay_accurate(tmp_path, function, sanitiz
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["mismatches"] == 0 and report["checked"] > 65536
-    assert report["isa"] == (1 if host_has_avx2() else 0)  # the AVX2 arrays were checked too
+    assert report["isa"] == host_isa()  # the wider arrays were checked too
     pairs = np.fromfile(out, dtype=np.float32).reshape(-1, 2)
     x, got = pairs[:, 0], pairs[:, 1]
     want = reference_values(function, x)

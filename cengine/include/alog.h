@@ -128,12 +128,13 @@ size_t alog_model_arena_used(const alog_model *model);
 
 /*
  * Vector extensions the fast paths use (bits). alog_model_open() takes all that the CPU has and
- * the build can use (ALOG_ISA_AVX2 on x86-64 builds by gcc or clang, 0 elsewhere: the target's
- * baseline, SSE2 or NEON). Every choice computes the same bits; the wider one is faster.
- * alog_model_limit_isa() keeps only the `allowed` bits (0: the baseline), for tests and benchmarks
- * that compare the two, and returns what the model now uses.
+ * the build can use (ALOG_ISA_AVX2 and ALOG_ISA_AVX512 on x86-64 builds by gcc or clang, 0
+ * elsewhere: the target's baseline, SSE2 or NEON) and runs the widest. Every choice computes the
+ * same bits; a wider one is faster. alog_model_limit_isa() keeps only the `allowed` bits (0: the
+ * baseline), for tests and benchmarks that compare them, and returns what the model now uses.
  */
 #define ALOG_ISA_AVX2 1u
+#define ALOG_ISA_AVX512 2u /* AVX-512F */
 unsigned alog_model_isa(const alog_model *model);
 unsigned alog_model_limit_isa(alog_model *model, unsigned allowed);
 

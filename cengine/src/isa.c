@@ -2,7 +2,8 @@
  * isa.c - asks the CPU which vector extensions it has (see isa.h).
  *
  * AVX2 needs the CPU's AVX and AVX2 bits and the OS's consent: OSXSAVE set and the XMM and YMM
- * state enabled in XCR0, or the first 256-bit instruction faults.
+ * state enabled in XCR0, or the first 256-bit instruction faults. AVX-512F needs its CPU bit
+ * and, in XCR0, the opmask and both halves of the ZMM state as well.
  */
 #include "isa.h"
 
@@ -18,14 +19,19 @@ static unsigned long long xcr0(void)
 
 unsigned alog_isa_detect(void)
 {
-    unsigned a, b, c, d;
+    unsigned a, b, c, d, isa = 0;
+    unsigned long long os;
     if (!__get_cpuid(1, &a, &b, &c, &d))
         return 0;
-    if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || (xcr0() & 6u) != 6u)
+    if (!(c & bit_OSXSAVE) || !(c & bit_AVX))
         return 0;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+    os = xcr0();
+    if ((os & 0x6u) != 0x6u || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_AVX2))
         return 0;
-    return (b & bit_AVX2) ? ALOG_ISA_AVX2 : 0;
+    isa = ALOG_ISA_AVX2;
+    if ((b & bit_AVX512F) && (os & 0xE6u) == 0xE6u)
+        isa |= ALOG_ISA_AVX512;
+    return isa;
 }
 #else
 unsigned alog_isa_detect(void)

@@ -4,11 +4,11 @@
  *
  * A portable build targets the architecture's baseline (SSE2 on x86-64, NEON on arm64). On
  * x86-64 the hot loops (the panel products of panel.c and the exp/tanh/sigmoid arrays of
- * alog_math.c) are compiled a second time for AVX2, and each model picks a form when it is
- * opened (alog_model_open asks the CPU; alog_model_limit_isa can hold it back). Both forms do
- * the same multiplies and adds in the same order, without fused multiply-add (the target
- * attribute adds AVX2 only, and -ffp-contract=off applies to both): they give the same bits, the
- * wide one four to eight lanes at a time instead of two to four.
+ * alog_math.c) are compiled twice more, for AVX2 and for AVX-512F, and each model picks the
+ * widest form the CPU runs when it is opened (alog_model_open asks the CPU; alog_model_limit_isa
+ * can hold it back). All forms do the same multiplies and adds in the same order, without fused
+ * multiply-add (the target attributes add neither FMA nor contraction, and -ffp-contract=off
+ * applies to all): they give the same bits, 4, 8 or 16 lanes at a time.
  *
  * The choice travels as an argument (m->isa): no global state, no ifunc (which musl lacks).
  */
@@ -20,13 +20,15 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(ALOG_REFERENCE_KERNELS) && \
     !defined(ALOG_NO_ISA_DISPATCH)
 #define ALOG_ISA_DISPATCH 1
-/* A function compiled for AVX2 (gcc and clang): only called when the model's isa has it. */
+/* Functions compiled for AVX2 or AVX-512F (gcc and clang): only called when the model's isa
+ * has the bit. */
 #define ALOG_TARGET_AVX2 __attribute__((target("avx2")))
+#define ALOG_TARGET_AVX512 __attribute__((target("avx512f")))
 #else
 #define ALOG_ISA_DISPATCH 0
 #endif
 
-/* A loop body written once and inlined into each form (the baseline and the AVX2 one). */
+/* A loop body written once and inlined into each form (the baseline and the wider ones). */
 #if defined(__GNUC__)
 #define ALOG_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else

@@ -67,14 +67,33 @@ size_t alog_whitespace_len(const unsigned char *p, const unsigned char *end)
     return 0;
 }
 
-/* The whitespace length at p: ASCII answered here, only the lead bytes of the multi-byte
- * whitespace sequences go to alog_whitespace_len. */
+/* Byte classes for the tokenizer: 1 ASCII whitespace (one byte), 2 the lead byte of a possible
+ * multi-byte whitespace sequence (U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F,
+ * U+205F, U+3000: lead bytes 0xC2, 0xE1, 0xE2, 0xE3), 0 a byte that never starts whitespace. */
+static const unsigned char WS_CLASS[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, /* 0x09..0x0D */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, /* 0x1C..0x1F */
+    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* ' ' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xC2 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xE1..0xE3 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* The whitespace length at p (as alog_whitespace_len), from the class table first. */
 static size_t ws_at(const unsigned char *p, const unsigned char *end)
 {
-    unsigned char c = p[0];
-    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-    if (c != 0xc2 && (c < 0xe1 || c > 0xe3)) return 0;
-    return alog_whitespace_len(p, end);
+    unsigned char c = WS_CLASS[p[0]];
+    return c < 2 ? c : alog_whitespace_len(p, end);
 }
 
 int alog_next_token(const unsigned char **tok, size_t *tok_len, const unsigned char *s, size_t len,
@@ -88,7 +107,11 @@ int alog_next_token(const unsigned char **tok, size_t *tok_len, const unsigned c
         return 0;
     }
     start = i;
-    while (i < len && ws_at(s + i, end) == 0) i++;
+    for (;;) {
+        while (i < len && WS_CLASS[s[i]] == 0) i++; /* the bulk of a token, a byte at a time */
+        if (i >= len || ws_at(s + i, end) > 0) break;
+        i++; /* a lead byte not followed by a whitespace sequence */
+    }
     *tok = s + start;
     *tok_len = i - start;
     *pos = i;

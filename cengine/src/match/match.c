@@ -97,11 +97,16 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
         t->len = lengths != NULL ? lengths[i] : strlen(templates[i]);
         t->tokens = t->literals = 0;
         t->index = (int32_t)i;
+        t->plain = 1;
         pos = 0;
         while (alog_next_token(&tok, &tok_len, t->text, t->len, &pos)) {
             if (t->tokens == UINT32_MAX) return ALOG_ERR_LIMIT;
             t->tokens++;
-            if (!is_wildcard(tok, tok_len)) t->literals++;
+            if (is_wildcard(tok, tok_len)) continue;
+            t->literals++;
+            if (memchr(tok, '<', tok_len) == NULL &&
+                !alog_masked_token_equals(tok, tok_len, tok, tok_len, m->rules))
+                t->plain = 0;
         }
         if (t->tokens > m->max_tokens) m->max_tokens = t->tokens;
     }
@@ -174,7 +179,14 @@ static int template_matches(const alog_match_template *t, const unsigned char *l
         }
         n++;
         if (is_wildcard(tt, tt_len)) continue;
-        if (!alog_masked_token_equals(lt, lt_len, tt, tt_len, rules)) return 0;
+        /* A template token without '<' is matched only by a line token no mask touches (a mask
+         * writes '<'), which is then the same bytes; when masking leaves the template's token
+         * as it is (t->plain), those bytes are all it takes to check. */
+        if (t->plain && memchr(tt, '<', tt_len) == NULL) {
+            if (lt_len != tt_len || memcmp(lt, tt, tt_len) != 0) return 0;
+        } else if (!alog_masked_token_equals(lt, lt_len, tt, tt_len, rules)) {
+            return 0;
+        }
     }
     return 1;
 }

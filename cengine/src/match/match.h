@@ -90,6 +90,7 @@ typedef struct alog_match_template {
     uint32_t tokens;           /* number of tokens */
     uint32_t literals;         /* tokens other than <*> */
     int32_t index;             /* position in the vocabulary */
+    uint32_t plain;            /* 1: masking leaves each literal token without '<' as it is */
 } alog_match_template;
 
 typedef struct alog_matcher {

@@ -116,8 +116,9 @@ float alog_sigmoidf(float x)
 
 /* ---- arrays -------------------------------------------------------------------------------- */
 
-/* One block function per function and form: the baseline, and on x86-64 AVX2 (isa.h). Each is
- * the scalar body inlined into a fixed-length loop, so all give the scalar function's bits. */
+/* One block function per function and form: the baseline, and on x86-64 AVX2 and AVX-512F
+ * (isa.h). Each is the scalar body inlined into a fixed-length loop, so all give the scalar
+ * function's bits. */
 #if ALOG_ISA_DISPATCH
 #define BLOCK_FUNCTIONS(name, one)                                                             \
     static void name##_block(float *v)                                                         \
@@ -131,8 +132,16 @@ float alog_sigmoidf(float x)
         int i;                                                                                 \
         for (i = 0; i < BLOCK; ++i)                                                            \
             v[i] = one(v[i]);                                                                  \
+    }                                                                                          \
+    ALOG_TARGET_AVX512 static void name##_block_avx512(float *v)                               \
+    {                                                                                          \
+        int i;                                                                                 \
+        for (i = 0; i < BLOCK; ++i)                                                            \
+            v[i] = one(v[i]);                                                                  \
     }
-#define PICK(name, isa) (((isa) & ALOG_ISA_AVX2) ? name##_block_avx2 : name##_block)
+#define PICK(name, isa)                                                                        \
+    (((isa) & ALOG_ISA_AVX512) ? name##_block_avx512                                           \
+                               : ((isa) & ALOG_ISA_AVX2) ? name##_block_avx2 : name##_block)
 #else
 #define BLOCK_FUNCTIONS(name, one)                                                             \
     static void name##_block(float *v)                                                         \

@@ -9,9 +9,11 @@
  * a sum (no -ffast-math, and -ffp-contract=off keeps each multiply and add apart), so the result
  * is the reference's bits at any vector width, on any target, at any optimisation level.
  *
- * On x86-64 the panel product is compiled twice, for the baseline (SSE2) and for AVX2 (isa.h);
- * the caller passes the model's isa and the product picks its form once per call.
+ * On x86-64 the panel product is compiled three times, for the baseline (SSE2), AVX2 and
+ * AVX-512F (isa.h); the caller passes the model's isa and the product picks its form per call.
  */
+#include <string.h>
+
 #include "ops.h"
 
 size_t alog_panel_rows(size_t rows)
@@ -75,20 +77,31 @@ static void panel_dot(float *sum, const float *start, const float *panel, const 
 }
 
 /*
- * The forms of the panel product a model's isa picks from. dot: one panel (ALOG_PANEL rows).
- * dot2 (or NULL): two panels at once, sum and start 2 * ALOG_PANEL long. One AVX2 panel is
- * only four 8-lane sums deep, and each sum's next add waits on the last one (the adder's
- * latency), which leaves the adders idle; two panels are eight independent sums, which is what
- * keeps them busy. Each row's sum is still its own, in column order: the same bits.
+ * The forms of the panel product a model's isa picks from: dot for one panel (ALOG_PANEL rows),
+ * dot2 and dot4 (or NULL) for two and four consecutive panels at once (sum and start that many
+ * panels long). Each sum's next add waits on its last (the adder's latency), so a form needs
+ * enough independent vector sums in flight to keep the adders busy: one panel is eight of them
+ * in SSE but only four AVX2 or two AVX-512 ones, so AVX2 works two panels at once and AVX-512
+ * four (eight sums either way), or two where fewer rows are left. Each row's sum is still its
+ * own, in column order: the same bits.
  */
 typedef void (*panel_dot_fn)(float *sum, const float *start, const float *panel, const float *x,
                              size_t cols);
-typedef void (*panel_dot2_fn)(float *sum, const float *start, const float *panel_a,
-                              const float *panel_b, const float *x, size_t cols);
+/* panels: the first panel's first column; the next panel starts `stride` floats later; count:
+ * the columns to add (the sums continue from start). */
+typedef void (*panel_dotn_fn)(float *sum, const float *start, const float *panels, size_t stride,
+                              const float *x, size_t count);
+
+/* Two panels against two vectors: sum holds the first vector's 2 * ALOG_PANEL sums, then the
+ * second's; both start from start. */
+typedef void (*panel_dot2x2_fn)(float *sum, const float *start, const float *panels, size_t stride,
+                                const float *x0, const float *x1, size_t count);
 
 typedef struct panel_kernels {
     panel_dot_fn dot;
-    panel_dot2_fn dot2;
+    panel_dotn_fn dot2;
+    panel_dotn_fn dot4;
+    panel_dot2x2_fn dot2x2;
 } panel_kernels;
 
 #if ALOG_ISA_DISPATCH
@@ -98,12 +111,21 @@ ALOG_TARGET_AVX2 static void panel_dot_avx2(float *sum, const float *start, cons
     panel_dot_body(sum, start, panel, x, cols);
 }
 
-/* Eight floats, loaded and stored at any float-aligned address (gcc and clang vectors). */
-typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
-
-ALOG_TARGET_AVX2 static void panel_dot2_avx2(float *sum, const float *start, const float *pa,
-                                             const float *pb, const float *x, size_t cols)
+ALOG_TARGET_AVX512 static void panel_dot_avx512(float *sum, const float *start,
+                                                const float *panel, const float *x, size_t cols)
 {
+    panel_dot_body(sum, start, panel, x, cols);
+}
+
+/* 8 and 16 floats, loaded and stored at any float-aligned address (gcc and clang vectors). */
+typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
+typedef float v16f __attribute__((vector_size(64), aligned(4), may_alias));
+
+/* Two consecutive panels (panel p at panels + p * cols * ALOG_PANEL), eight 8-lane sums. */
+ALOG_TARGET_AVX2 static void panel_dot2_avx2(float *sum, const float *start, const float *panels,
+                                             size_t stride, const float *x, size_t cols)
+{
+    const float *pa = panels, *pb = panels + stride;
     v8f a0 = *(const v8f *)(start + 0), a1 = *(const v8f *)(start + 8);
     v8f a2 = *(const v8f *)(start + 16), a3 = *(const v8f *)(start + 24);
     v8f b0 = *(const v8f *)(start + 32), b1 = *(const v8f *)(start + 40);
@@ -130,15 +152,115 @@ ALOG_TARGET_AVX2 static void panel_dot2_avx2(float *sum, const float *start, con
     *(v8f *)(sum + 48) = b2;
     *(v8f *)(sum + 56) = b3;
 }
+
+/* Two consecutive panels, four 16-lane sums. */
+ALOG_TARGET_AVX512 static void panel_dot2_avx512(float *sum, const float *start,
+                                                 const float *panels, size_t stride,
+                                                 const float *x, size_t cols)
+{
+    const float *pa = panels, *pb = panels + stride;
+    v16f a0 = *(const v16f *)(start + 0), a1 = *(const v16f *)(start + 16);
+    v16f b0 = *(const v16f *)(start + 32), b1 = *(const v16f *)(start + 48);
+    size_t k;
+    for (k = 0; k < cols; ++k) {
+        const float xk = x[k];
+        const size_t o = k * ALOG_PANEL;
+        a0 += *(const v16f *)(pa + o) * xk;
+        a1 += *(const v16f *)(pa + o + 16) * xk;
+        b0 += *(const v16f *)(pb + o) * xk;
+        b1 += *(const v16f *)(pb + o + 16) * xk;
+    }
+    *(v16f *)(sum + 0) = a0;
+    *(v16f *)(sum + 16) = a1;
+    *(v16f *)(sum + 32) = b0;
+    *(v16f *)(sum + 48) = b1;
+}
+
+/* Two consecutive panels against two vectors, eight 16-lane sums: each weight loaded serves
+ * both vectors. */
+ALOG_TARGET_AVX512 static void panel_dot2x2_avx512(float *sum, const float *start,
+                                                   const float *panels, size_t stride,
+                                                   const float *x0, const float *x1, size_t cols)
+{
+    const float *pa = panels, *pb = panels + stride;
+    v16f a0 = *(const v16f *)(start + 0), a1 = *(const v16f *)(start + 16);
+    v16f b0 = *(const v16f *)(start + 32), b1 = *(const v16f *)(start + 48);
+    v16f e0 = a0, e1 = a1, f0 = b0, f1 = b1;
+    size_t k;
+    for (k = 0; k < cols; ++k) {
+        const float u = x0[k], v = x1[k];
+        const size_t o = k * ALOG_PANEL;
+        const v16f wa0 = *(const v16f *)(pa + o), wa1 = *(const v16f *)(pa + o + 16);
+        const v16f wb0 = *(const v16f *)(pb + o), wb1 = *(const v16f *)(pb + o + 16);
+        a0 += wa0 * u;
+        a1 += wa1 * u;
+        b0 += wb0 * u;
+        b1 += wb1 * u;
+        e0 += wa0 * v;
+        e1 += wa1 * v;
+        f0 += wb0 * v;
+        f1 += wb1 * v;
+    }
+    *(v16f *)(sum + 0) = a0;
+    *(v16f *)(sum + 16) = a1;
+    *(v16f *)(sum + 32) = b0;
+    *(v16f *)(sum + 48) = b1;
+    *(v16f *)(sum + 64) = e0;
+    *(v16f *)(sum + 80) = e1;
+    *(v16f *)(sum + 96) = f0;
+    *(v16f *)(sum + 112) = f1;
+}
+
+/* Four consecutive panels, eight 16-lane sums. */
+ALOG_TARGET_AVX512 static void panel_dot4_avx512(float *sum, const float *start,
+                                                 const float *panels, size_t stride,
+                                                 const float *x, size_t cols)
+{
+    const float *pa = panels, *pb = pa + stride, *pc = pb + stride, *pd = pc + stride;
+    v16f a0 = *(const v16f *)(start + 0), a1 = *(const v16f *)(start + 16);
+    v16f b0 = *(const v16f *)(start + 32), b1 = *(const v16f *)(start + 48);
+    v16f c0 = *(const v16f *)(start + 64), c1 = *(const v16f *)(start + 80);
+    v16f d0 = *(const v16f *)(start + 96), d1 = *(const v16f *)(start + 112);
+    size_t k;
+    for (k = 0; k < cols; ++k) {
+        const float xk = x[k];
+        const size_t o = k * ALOG_PANEL;
+        a0 += *(const v16f *)(pa + o) * xk;
+        a1 += *(const v16f *)(pa + o + 16) * xk;
+        b0 += *(const v16f *)(pb + o) * xk;
+        b1 += *(const v16f *)(pb + o + 16) * xk;
+        c0 += *(const v16f *)(pc + o) * xk;
+        c1 += *(const v16f *)(pc + o + 16) * xk;
+        d0 += *(const v16f *)(pd + o) * xk;
+        d1 += *(const v16f *)(pd + o + 16) * xk;
+    }
+    *(v16f *)(sum + 0) = a0;
+    *(v16f *)(sum + 16) = a1;
+    *(v16f *)(sum + 32) = b0;
+    *(v16f *)(sum + 48) = b1;
+    *(v16f *)(sum + 64) = c0;
+    *(v16f *)(sum + 80) = c1;
+    *(v16f *)(sum + 96) = d0;
+    *(v16f *)(sum + 112) = d1;
+}
 #endif
+
+/* The most panels any form works at once. */
+#define MAX_WIDE 4
 
 static panel_kernels pick_kernels(unsigned isa)
 {
     panel_kernels k;
     k.dot = panel_dot;
-    k.dot2 = NULL;
+    k.dot2 = k.dot4 = NULL;
+    k.dot2x2 = NULL;
 #if ALOG_ISA_DISPATCH
-    if (isa & ALOG_ISA_AVX2) {
+    if (isa & ALOG_ISA_AVX512) {
+        k.dot = panel_dot_avx512;
+        k.dot2 = panel_dot2_avx512;
+        k.dot4 = panel_dot4_avx512;
+        k.dot2x2 = panel_dot2x2_avx512;
+    } else if (isa & ALOG_ISA_AVX2) {
         k.dot = panel_dot_avx2;
         k.dot2 = panel_dot2_avx2;
     }
@@ -159,40 +281,70 @@ static void add_panel(float *restrict y, const float *restrict a, size_t n)
             y[j] += a[j];
 }
 
-/* Rows p.. of a product: two panels when there are more than one panel's rows left and the
- * form has dot2, else one. */
+/* Rows in the group of panels that starts at row p: the widest form that has panels with rows
+ * in them for all its width. */
 static size_t group_rows(const panel_kernels *k, size_t rows, size_t p)
 {
-    return k->dot2 && rows - p > ALOG_PANEL ? 2 * ALOG_PANEL : ALOG_PANEL;
+    if (k->dot4 && rows - p > 3 * ALOG_PANEL)
+        return 4 * ALOG_PANEL;
+    if (k->dot2 && rows - p > ALOG_PANEL)
+        return 2 * ALOG_PANEL;
+    return ALOG_PANEL;
 }
 
+/* Columns k0 .. k0 + count of the group of panels at row p (of a matrix with `cols` columns),
+ * against x[k0 ..]: the sums continue from start. */
 static void dot_group(const panel_kernels *k, size_t group, float *sum, const float *start,
-                      const float *packed, size_t p, size_t cols, const float *x)
+                      const float *packed, size_t p, size_t cols, size_t k0, size_t count,
+                      const float *x)
 {
-    if (group == ALOG_PANEL)
-        k->dot(sum, start, packed + p * cols, x, cols);
+    const float *first = packed + p * cols + k0 * ALOG_PANEL;
+    if (group == 4 * ALOG_PANEL)
+        k->dot4(sum, start, first, cols * ALOG_PANEL, x + k0, count);
+    else if (group == 2 * ALOG_PANEL)
+        k->dot2(sum, start, first, cols * ALOG_PANEL, x + k0, count);
     else
-        k->dot2(sum, start, packed + p * cols, packed + (p + ALOG_PANEL) * cols, x, cols);
+        k->dot(sum, start, first, x + k0, count);
 }
 
-/* Panels outside, vectors inside: each panel is read from memory once and reused from cache. */
+/* Stores the first `take` sums of a group at ys[j * y_row_stride]. */
+static void store_sums(float *ys, size_t y_row_stride, const float *sum, size_t take)
+{
+    size_t j;
+    if (y_row_stride == 1)
+        memcpy(ys, sum, take * sizeof(float));
+    else
+        for (j = 0; j < take; ++j)
+            ys[j * y_row_stride] = sum[j];
+}
+
+/* Panels outside, vectors inside: each group of panels is read from memory once and reused from
+ * cache by every vector (two vectors at a time where the form has dot2x2). */
 void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
                                const float *packed, size_t rows, size_t cols, const float *init,
                                const float *x, size_t x_stride, size_t n, unsigned isa)
 {
-    float sum[2 * ALOG_PANEL], start[2 * ALOG_PANEL];
+    float sum[2 * MAX_WIDE * ALOG_PANEL], start[MAX_WIDE * ALOG_PANEL];
     panel_kernels k = pick_kernels(isa);
     size_t s, p, j, group;
     for (p = 0; p < rows; p += group) {
         size_t take;
-        group = group_rows(&k, rows, p);
+        int pairs = k.dot2x2 && n >= 2 && rows - p > ALOG_PANEL;
+        group = pairs ? 2 * ALOG_PANEL : group_rows(&k, rows, p);
         take = rows - p < group ? rows - p : group;
         for (j = 0; j < group; ++j)
             start[j] = init && j < take ? init[p + j] : 0.0f;
-        for (s = 0; s < n; ++s) {
-            dot_group(&k, group, sum, start, packed, p, cols, x + s * x_stride);
-            for (j = 0; j < take; ++j)
-                y[(p + j) * y_row_stride + s * y_vec_stride] = sum[j];
+        s = 0;
+        for (; pairs && s + 2 <= n; s += 2) {
+            k.dot2x2(sum, start, packed + p * cols, cols * ALOG_PANEL, x + s * x_stride,
+                     x + (s + 1) * x_stride, cols);
+            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, sum, take);
+            store_sums(y + p * y_row_stride + (s + 1) * y_vec_stride, y_row_stride,
+                       sum + 2 * ALOG_PANEL, take);
+        }
+        for (; s < n; ++s) {
+            dot_group(&k, group, sum, start, packed, p, cols, 0, cols, x + s * x_stride);
+            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, sum, take);
         }
     }
 }
@@ -206,13 +358,13 @@ void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t ro
 void alog_panel_matvec_add(float *y, const float *packed, size_t rows, size_t cols,
                            const float *x, const float *bias, unsigned isa)
 {
-    static const float zeros[2 * ALOG_PANEL];
-    float sum[2 * ALOG_PANEL];
+    static const float zeros[MAX_WIDE * ALOG_PANEL];
+    float sum[MAX_WIDE * ALOG_PANEL];
     panel_kernels k = pick_kernels(isa);
     size_t p, j, group;
     for (p = 0; p < rows; p += group) {
         group = group_rows(&k, rows, p);
-        dot_group(&k, group, sum, zeros, packed, p, cols, x);
+        dot_group(&k, group, sum, zeros, packed, p, cols, 0, cols, x);
         for (j = 0; j < group && p + j < rows; j += ALOG_PANEL) {
             size_t take = rows - p - j < ALOG_PANEL ? rows - p - j : ALOG_PANEL;
             add_panel(y + p + j, sum + j, take);

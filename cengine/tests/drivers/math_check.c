@@ -5,7 +5,7 @@
  *
  * Inputs: every STRIDE-th bit pattern from 0 to 2^32 - 1, then the special values. For each, the
  * scalar function and the array function (alog_*_array, vectorized) must give the same bits, in
- * the baseline form and in every wider form this CPU runs (isa.h).
+ * the baseline form, the AVX2 form and the widest form this CPU runs (isa.h).
  * OUT.bin receives (input, scalar result) float pairs for an accuracy check by the caller.
  * stdout: {"checked": N, "mismatches": M, "isa": I} (I: the ALOG_ISA_* bits also checked). Exit status: 0 when M is 0, 1 otherwise, 2 on usage.
  */
@@ -48,16 +48,19 @@ static float from_bits(uint32_t u)
 /* Checks n inputs; appends (input, scalar) pairs to out. Returns the number of mismatches. */
 static unsigned long check(const function *fn, float *x, size_t n, unsigned isa, FILE *out)
 {
-    float y[CHUNK], wide[CHUNK];
+    float y[CHUNK], wide[CHUNK], avx2[CHUNK];
     unsigned long bad = 0;
     size_t i;
     memcpy(y, x, n * sizeof(float));
     memcpy(wide, x, n * sizeof(float));
     fn->array(y, n, 0);
     fn->array(wide, n, isa);
+    memcpy(avx2, x, n * sizeof(float));
+    fn->array(avx2, n, isa & ALOG_ISA_AVX2);
     for (i = 0; i < n; ++i) {
         float s = fn->scalar(x[i]);
-        if (memcmp(&s, &y[i], sizeof s) != 0 || memcmp(&s, &wide[i], sizeof s) != 0)
+        if (memcmp(&s, &y[i], sizeof s) != 0 || memcmp(&s, &wide[i], sizeof s) != 0 ||
+            memcmp(&s, &avx2[i], sizeof s) != 0)
             bad++;
         fwrite(&x[i], sizeof(float), 1, out);
         fwrite(&s, sizeof(float), 1, out);

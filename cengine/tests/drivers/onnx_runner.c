@@ -1,13 +1,14 @@
 /*
  * onnx_runner - runs an .onnx model through the engine; the tool the pytest suite drives.
  *
- *   onnx_runner MODEL.onnx [--batch N] [--repeat N] [--isa baseline|auto] [-i INPUT.bin]...
- *               [-o OUTDIR]
+ *   onnx_runner MODEL.onnx [--batch N] [--repeat N] [--isa baseline|avx2|auto]
+ *               [-i INPUT.bin]... [-o OUTDIR]
  *
  * Inputs are raw little-endian element bytes, one file per graph input in graph order, exactly
  * the input's size. Each output k is written to OUTDIR/k.bin the same way. stdout gets one JSON
  * object: the arena size, the vector extensions used (alog_model_isa; --isa baseline holds them
- * back to the target's baseline), the outputs' names, types and shapes, and the seconds per run.
+ * back to the target's baseline, --isa avx2 to AVX2 at most), the outputs' names, types and
+ * shapes, and the seconds per run.
  * Exit status: 0 ok, 1 the model failed to load (reason on stderr), 2 usage or I/O, 3 a run failed.
  */
 #define _POSIX_C_SOURCE 199309L
@@ -28,12 +29,12 @@ typedef struct options {
     const char *out_dir;
     long batch;
     long repeat;
-    int baseline;
+    unsigned isa;                 /* the ALOG_ISA_* bits allowed */
 } options;
 
 static int usage(void)
 {
-    fputs("usage: onnx_runner MODEL.onnx [--batch N] [--repeat N] [--isa baseline|auto]"
+    fputs("usage: onnx_runner MODEL.onnx [--batch N] [--repeat N] [--isa baseline|avx2|auto]"
           " [-i INPUT.bin]... [-o OUTDIR]\n",
           stderr);
     return 2;
@@ -45,6 +46,7 @@ static int parse_args(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     o->batch = 1;
     o->repeat = 1;
+    o->isa = ~0u;
     for (i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (i + 1 < argc && strcmp(a, "--batch") == 0)
@@ -52,9 +54,11 @@ static int parse_args(int argc, char **argv, options *o)
         else if (i + 1 < argc && strcmp(a, "--repeat") == 0)
             o->repeat = strtol(argv[++i], NULL, 10);
         else if (i + 1 < argc && strcmp(a, "--isa") == 0 && strcmp(argv[i + 1], "auto") == 0)
-            o->baseline = 0, ++i;
+            o->isa = ~0u, ++i;
+        else if (i + 1 < argc && strcmp(a, "--isa") == 0 && strcmp(argv[i + 1], "avx2") == 0)
+            o->isa = ALOG_ISA_AVX2, ++i;
         else if (i + 1 < argc && strcmp(a, "--isa") == 0 && strcmp(argv[i + 1], "baseline") == 0)
-            o->baseline = 1, ++i;
+            o->isa = 0, ++i;
         else if (i + 1 < argc && strcmp(a, "-i") == 0 && o->n_inputs < MAX_INPUTS)
             o->inputs[o->n_inputs++] = argv[++i];
         else if (i + 1 < argc && strcmp(a, "-o") == 0)
@@ -207,8 +211,7 @@ int main(int argc, char **argv)
         free(onnx);
         return st == ALOG_ERR_IO ? 2 : 1;
     }
-    if (o.baseline)
-        alog_model_limit_isa(m, 0);
+    alog_model_limit_isa(m, o.isa);
     ok = load_inputs(m, &o);
     start = now();
     for (r = 0; ok && r < o.repeat && st == ALOG_OK; ++r)

@@ -43,13 +43,14 @@ class EngineRun:
     outputs: list[np.ndarray]
     arena_size: int
     seconds_per_run: float
-    isa: int = 0  # the ALOG_ISA_* bits the run used (alog.h: 0 the baseline, 1 AVX2)
+    isa: int = 0  # the ALOG_ISA_* bits the run used (alog.h: 0 the baseline, 1 AVX2, 2 AVX-512F)
 
 
 def run_model(runner: Path, model: Path, inputs: list[np.ndarray], work: Path, *, batch: int = 1,
               repeat: int = 1, isa: str = "auto") -> EngineRun:
     """Runs `model` on `inputs` (graph order) in the engine; outputs are empty when it failed.
-    isa: "auto" (what the CPU has) or "baseline" (the target's baseline vectors only)."""
+    isa: "auto" (the widest the CPU has), "avx2" (AVX2 at most) or "baseline" (the target's
+    baseline vectors only)."""
     work.mkdir(parents=True, exist_ok=True)
     args = [str(runner), str(model), "--batch", str(batch), "--repeat", str(repeat), "--isa", isa,
             "-o", str(work)]
