@@ -160,9 +160,10 @@ def report(args, results: dict[int, dict[str, Rate]], macs: dict[int, int], aren
         "independent AVX sums, the AVX-512F form two panels against two pixels (each weight loaded "
         "serves both) for eight 16-lane sums; the widest the CPU has is picked at run time "
         "(cengine/src/isa.h), so `-march=native` adds only the compiler's own choices. "
-        "The sigmoid and tanh of the ConvLSTM gates (the Sigmoid and Tanh operators, element by "
-        "element) take most of the rest. One core's multiply-add ceiling is in the DeepLog section "
-        "above (`cengine/bench/peak.c`).",
+        "One core's multiply-add ceiling is in the DeepLog section above (`cengine/bench/peak.c`); "
+        "onnxruntime fuses each multiply and add and blocks its products for the cache, which "
+        "the engine's fixed order of separate operations gives up for the same bits on every "
+        "target.",
         "",
         "| n | arena, reference kernels (bytes) | arena, packed weights and scratch included (bytes) |",
         "| --- | --- | --- |",

@@ -150,6 +150,7 @@ static alog_status load(alog_model **out_model, void *arena, size_t arena_len, c
     m->arena_len = arena_len - ALOG_ARENA_SLACK;
     m->used = header;
     m->batch = batch;
+    m->measuring = measure;
     st = parse_and_plan(m, onnx, onnx_len, &scan);
     if (st == ALOG_ERR_ARENA_TOO_SMALL) {
         /* the metadata did not fit: the scan succeeded, so the bound is known */

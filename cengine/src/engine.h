@@ -84,6 +84,7 @@ struct alog_model {
     uint8_t *activations;         /* (activation_size) bytes */
     size_t activation_size;
     unsigned isa;                 /* ALOG_ISA_* bits the fast paths use (isa.h) */
+    int measuring;                /* alog_model_arena_size: sizes count, packed weights unwritten */
     char error[ALOG_MESSAGE_LEN];
 };
 

@@ -151,7 +151,8 @@ alog_status alog_conv_pack(alog_model *m, alog_node *node, alog_conv_geom *g)
         ALOG_TRY(alog_arena_alloc(m, (size_t)g->group * alog_panel_rows(rows) *
                                          unfolded_cols(g) * sizeof(float),
                                   (void **)&packed));
-        pack(packed, (const float *)w->data, g);
+        if (!m->measuring) /* measuring needs the bytes, not what goes in them */
+            pack(packed, (const float *)w->data, g);
         g->packed = packed;
     }
     node->scratch_size = tile_floats(g) * sizeof(float) + table_entries(g) * sizeof(int64_t);
