@@ -233,6 +233,20 @@ def test_dry_run_lists_every_stage_and_writes_nothing(tree):
     assert not (tree / "build").exists() and not (tree / "dist").exists()
 
 
+def test_export_waits_for_the_engine_it_validates_on(tmp_path):
+    """On a fresh tree the engine's onnx_runner is built before convert-onnx, so the export's
+    validation always has the engine as its third party (an order only: see SConstruct)."""
+    root = _copy_build_files(tmp_path)
+    runner = root / "cengine" / "tests" / "drivers" / "onnx_runner.c"
+    runner.write_text("int main(void) { return 0; }\n")
+    out = scons(root, "-n", "models").stdout
+    link = next(i for i, line in enumerate(out.splitlines()) if line.endswith("-o build/host/tools/onnx_runner")
+                or " -o build/host/tools/onnx_runner " in line)
+    export = next(i for i, line in enumerate(out.splitlines()) if line.startswith("convert-onnx:"))
+    assert link < export
+    assert "onnx_runner" not in scons(root, "-n", "models", "san=1").stdout.split("convert-onnx:")[0]
+
+
 def test_every_compile_uses_the_strict_flags_and_no_fused_multiply_add(tree):
     out = scons(tree, "-n", *MODEL_FREE).stdout
     compiles = [line for line in out.splitlines() if " -c " in line]
