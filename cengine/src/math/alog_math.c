@@ -119,37 +119,25 @@ float alog_sigmoidf(float x)
 /* One block function per function and form: the baseline, and on x86-64 AVX2 and AVX-512F
  * (isa.h). Each is the scalar body inlined into a fixed-length loop, so all give the scalar
  * function's bits. */
-#if ALOG_ISA_DISPATCH
-#define BLOCK_FUNCTIONS(name, one)                                                             \
-    static void name##_block(float *v)                                                         \
-    {                                                                                          \
-        int i;                                                                                 \
-        for (i = 0; i < BLOCK; ++i)                                                            \
-            v[i] = one(v[i]);                                                                  \
-    }                                                                                          \
-    ALOG_TARGET_AVX2 static void name##_block_avx2(float *v)                                   \
-    {                                                                                          \
-        int i;                                                                                 \
-        for (i = 0; i < BLOCK; ++i)                                                            \
-            v[i] = one(v[i]);                                                                  \
-    }                                                                                          \
-    ALOG_TARGET_AVX512 static void name##_block_avx512(float *v)                               \
+/* One form: name(v) applies one() to the BLOCK elements of v; attr: its target attribute. */
+#define BLOCK_FORM(name, attr, one)                                                            \
+    attr static void name(float *v)                                                            \
     {                                                                                          \
         int i;                                                                                 \
         for (i = 0; i < BLOCK; ++i)                                                            \
             v[i] = one(v[i]);                                                                  \
     }
+
+#if ALOG_ISA_DISPATCH
+#define BLOCK_FUNCTIONS(name, one)                                                             \
+    BLOCK_FORM(name##_block, , one)                                                            \
+    BLOCK_FORM(name##_block_avx2, ALOG_TARGET_AVX2, one)                                       \
+    BLOCK_FORM(name##_block_avx512, ALOG_TARGET_AVX512, one)
 #define PICK(name, isa)                                                                        \
     (((isa) & ALOG_ISA_AVX512) ? name##_block_avx512                                           \
                                : ((isa) & ALOG_ISA_AVX2) ? name##_block_avx2 : name##_block)
 #else
-#define BLOCK_FUNCTIONS(name, one)                                                             \
-    static void name##_block(float *v)                                                         \
-    {                                                                                          \
-        int i;                                                                                 \
-        for (i = 0; i < BLOCK; ++i)                                                            \
-            v[i] = one(v[i]);                                                                  \
-    }
+#define BLOCK_FUNCTIONS(name, one) BLOCK_FORM(name##_block, , one)
 #define PICK(name, isa) ((void)(isa), name##_block)
 #endif
 
