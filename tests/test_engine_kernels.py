@@ -249,6 +249,9 @@ CONV_CASES = {
     "convtranspose1d_wide": ("ConvTranspose", (1, 48, 40), (48, 70, 4), dict(strides=[3], pads=[2, 1])),
     "convtranspose3d_same": ("ConvTranspose", (1, 4, 3, 4, 5), (4, 5, 3, 3, 2),
                              dict(strides=[2, 2, 1], auto_pad="SAME_UPPER")),
+    # more taps (72) than the unfolding finds offsets for once per pixel (conv_packed.c: UNFOLD_TAPS)
+    "conv2d_many_taps": ("Conv", (1, 3, 14, 13), (36, 3, 9, 8), dict(pads=[4, 3, 4, 4], strides=[2, 1])),
+    "convtranspose2d_many_taps": ("ConvTranspose", (1, 2, 6, 5), (2, 34, 9, 8), dict(strides=[2, 2])),
 }
 
 

@@ -97,11 +97,16 @@ typedef void (*panel_dotn_fn)(float *sum, const float *start, const float *panel
 typedef void (*panel_dot2x2_fn)(float *sum, const float *start, const float *panels, size_t stride,
                                 const float *x0, const float *x1, size_t count);
 
+/* Two panels against four vectors xs[0..4): sum holds each vector's 2 * ALOG_PANEL sums in turn. */
+typedef void (*panel_dot2x4_fn)(float *sum, const float *start, const float *panels, size_t stride,
+                                const float *const *xs, size_t count);
+
 typedef struct panel_kernels {
     panel_dot_fn dot;
     panel_dotn_fn dot2;
     panel_dotn_fn dot4;
     panel_dot2x2_fn dot2x2;
+    panel_dot2x4_fn dot2x4;
 } panel_kernels;
 
 #if ALOG_ISA_DISPATCH
@@ -211,6 +216,36 @@ ALOG_TARGET_AVX512 static void panel_dot2x2_avx512(float *sum, const float *star
     *(v16f *)(sum + 112) = f1;
 }
 
+/* Two consecutive panels against four vectors, sixteen 16-lane sums: each weight loaded serves
+ * four vectors, which keeps the products from waiting on the L2 cache when the panels do not fit
+ * in L1 (a convolution's long unfolded rows). */
+ALOG_TARGET_AVX512 static void panel_dot2x4_avx512(float *sum, const float *start,
+                                                   const float *panels, size_t stride,
+                                                   const float *const *xs, size_t cols)
+{
+    const float *pa = panels, *pb = panels + stride;
+    const float *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+    const v16f s0 = *(const v16f *)(start + 0), s1 = *(const v16f *)(start + 16);
+    const v16f s2 = *(const v16f *)(start + 32), s3 = *(const v16f *)(start + 48);
+    v16f a0 = s0, a1 = s1, a2 = s2, a3 = s3, b0 = s0, b1 = s1, b2 = s2, b3 = s3;
+    v16f c0 = s0, c1 = s1, c2 = s2, c3 = s3, d0 = s0, d1 = s1, d2 = s2, d3 = s3;
+    size_t k;
+    for (k = 0; k < cols; ++k) {
+        const size_t o = k * ALOG_PANEL;
+        const v16f w0 = *(const v16f *)(pa + o), w1 = *(const v16f *)(pa + o + 16);
+        const v16f w2 = *(const v16f *)(pb + o), w3 = *(const v16f *)(pb + o + 16);
+        const float u0 = x0[k], u1 = x1[k], u2 = x2[k], u3 = x3[k];
+        a0 += w0 * u0; a1 += w1 * u0; a2 += w2 * u0; a3 += w3 * u0;
+        b0 += w0 * u1; b1 += w1 * u1; b2 += w2 * u1; b3 += w3 * u1;
+        c0 += w0 * u2; c1 += w1 * u2; c2 += w2 * u2; c3 += w3 * u2;
+        d0 += w0 * u3; d1 += w1 * u3; d2 += w2 * u3; d3 += w3 * u3;
+    }
+    *(v16f *)(sum + 0) = a0; *(v16f *)(sum + 16) = a1; *(v16f *)(sum + 32) = a2; *(v16f *)(sum + 48) = a3;
+    *(v16f *)(sum + 64) = b0; *(v16f *)(sum + 80) = b1; *(v16f *)(sum + 96) = b2; *(v16f *)(sum + 112) = b3;
+    *(v16f *)(sum + 128) = c0; *(v16f *)(sum + 144) = c1; *(v16f *)(sum + 160) = c2; *(v16f *)(sum + 176) = c3;
+    *(v16f *)(sum + 192) = d0; *(v16f *)(sum + 208) = d1; *(v16f *)(sum + 224) = d2; *(v16f *)(sum + 240) = d3;
+}
+
 /* Four consecutive panels, eight 16-lane sums. */
 ALOG_TARGET_AVX512 static void panel_dot4_avx512(float *sum, const float *start,
                                                  const float *panels, size_t stride,
@@ -254,12 +289,14 @@ static panel_kernels pick_kernels(unsigned isa)
     k.dot = panel_dot;
     k.dot2 = k.dot4 = NULL;
     k.dot2x2 = NULL;
+    k.dot2x4 = NULL;
 #if ALOG_ISA_DISPATCH
     if (isa & ALOG_ISA_AVX512) {
         k.dot = panel_dot_avx512;
         k.dot2 = panel_dot2_avx512;
         k.dot4 = panel_dot4_avx512;
         k.dot2x2 = panel_dot2x2_avx512;
+        k.dot2x4 = panel_dot2x4_avx512;
     } else if (isa & ALOG_ISA_AVX2) {
         k.dot = panel_dot_avx2;
         k.dot2 = panel_dot2_avx2;
@@ -326,7 +363,7 @@ void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_strid
 {
     float sum[2 * MAX_WIDE * ALOG_PANEL], start[MAX_WIDE * ALOG_PANEL];
     panel_kernels k = pick_kernels(isa);
-    size_t s, p, j, group;
+    size_t s, p, j, v, group;
     for (p = 0; p < rows; p += group) {
         size_t take;
         int pairs = k.dot2x2 && n >= 2 && rows - p > ALOG_PANEL;
@@ -335,6 +372,15 @@ void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_strid
         for (j = 0; j < group; ++j)
             start[j] = init && j < take ? init[p + j] : 0.0f;
         s = 0;
+        for (; pairs && k.dot2x4 && s + 4 <= n; s += 4) {
+            const float *xs[4];
+            for (v = 0; v < 4; ++v)
+                xs[v] = x + (s + v) * x_stride;
+            k.dot2x4(sum, start, packed + p * cols, cols * ALOG_PANEL, xs, cols);
+            for (v = 0; v < 4; ++v)
+                store_sums(y + p * y_row_stride + (s + v) * y_vec_stride, y_row_stride,
+                           sum + v * 2 * ALOG_PANEL, take);
+        }
         for (; pairs && s + 2 <= n; s += 2) {
             k.dot2x2(sum, start, packed + p * cols, cols * ALOG_PANEL, x + s * x_stride,
                      x + (s + 1) * x_stride, cols);
