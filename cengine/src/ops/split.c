@@ -39,6 +39,9 @@ static alog_status part_sizes(alog_model *m, const alog_node *node, int64_t dim,
     for (k = 0, total = 0; k < n; ++k) {
         if (p->sizes[k] < 0)
             return alog_node_fail(m, node, ALOG_ERR_SHAPE, "negative part size");
+        if (p->sizes[k] > dim - total) /* total <= dim, so the sum never overflows */
+            return alog_node_fail(m, node, ALOG_ERR_SHAPE, "parts sum to more than the axis' %lld",
+                                  (long long)dim);
         total += p->sizes[k];
     }
     if (total != dim)
