@@ -228,6 +228,30 @@ def test_custom_domain_fails_to_load(runner, tmp_path):
     assert got.returncode == cbuild.EXIT_LOAD_ERROR and "com.example" in got.stderr
 
 
+@pytest.mark.parametrize("case", ["concat", "convtranspose_group"])
+def test_sizes_that_overflow_fail_to_load(runner, tmp_path, case):
+    """Shapes whose arithmetic would overflow int64 (zero-size inputs may have any other dims; a
+    group is any positive number) are shape errors, not undefined behaviour (UBSan watches)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    huge = 2 ** 62
+    if case == "concat":
+        node = helper.make_node("Concat", ["a", "b"], ["y"], axis=1)
+        inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [0, huge]) for n in "ab"]
+        init, feeds = [], [np.zeros((0, 0), np.float32)] * 2
+    else:
+        node = helper.make_node("ConvTranspose", ["a", "w"], ["y"], group=huge)  # W: (C, M / group, k...)
+        inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 8, 2, 2])]
+        init, feeds = [numpy_helper.from_array(np.ones((8, 4, 1, 1), np.float32), "w")], [np.zeros((1, 8, 2, 2), np.float32)]
+    graph = helper.make_graph([node], "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], init)
+    path = tmp_path / f"{case}.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    got = cbuild.run_model(runner, path, feeds, tmp_path / "out")
+    assert got.returncode == cbuild.EXIT_LOAD_ERROR, got.stderr
+    assert "shape" in got.stderr and "runtime error" not in got.stderr
+
+
 def test_garbage_fails_to_load(runner, tmp_path):
     path = tmp_path / "garbage.onnx"
     path.write_bytes(bytes(range(256)) * 8)

@@ -34,6 +34,9 @@ static alog_status prepare(alog_model *m, alog_node *node)
             if (k != a && x->dims[k] != first->dims[k])
                 return alog_node_fail(m, node, ALOG_ERR_SHAPE,
                                       "input %d differs from input 0 at axis %d", i, k);
+        if (x->dims[a] > INT64_MAX - dims[a])
+            return alog_node_fail(m, node, ALOG_ERR_SHAPE, "the inputs' sizes along axis %d overflow",
+                                  a);
         dims[a] += x->dims[a];
     }
     p->axis = a;

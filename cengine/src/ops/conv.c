@@ -174,6 +174,8 @@ alog_status alog_conv_prepare(alog_model *m, alog_node *node, int transposed, al
     g->transposed = transposed;
     g->in_channels = x->dims[1];
     /* W is (M, C/group, k...) for Conv and (C, M/group, k...) for ConvTranspose */
+    if (w->dims[1] > INT64_MAX / g->group) /* group >= 1, W has rank >= 3 (read_attrs) */
+        return alog_node_fail(m, node, ALOG_ERR_SHAPE, "channels do not match W and group");
     g->out_channels = transposed ? w->dims[1] * g->group : w->dims[0];
     if (transposed ? (w->dims[0] != g->in_channels || g->in_channels % g->group)
                    : (g->out_channels % g->group || w->dims[1] * g->group != g->in_channels))
