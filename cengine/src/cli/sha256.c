@@ -22,7 +22,8 @@ static uint32_t rotr(uint32_t x, int n)
 
 static void compress(uint32_t h[8], const unsigned char block[64])
 {
-    uint32_t w[64], a[8], t1, t2;
+    uint32_t w[64], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    uint32_t t1, t2;
     int i;
     for (i = 0; i < 16; i++)
         w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 |
@@ -32,18 +33,27 @@ static void compress(uint32_t h[8], const unsigned char block[64])
         uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-    memcpy(a, h, sizeof a);
+    /* The eight working variables in registers (k stands for FIPS 180-4's h). */
     for (i = 0; i < 64; i++) {
-        t1 = a[7] + (rotr(a[4], 6) ^ rotr(a[4], 11) ^ rotr(a[4], 25)) +
-             ((a[4] & a[5]) ^ (~a[4] & a[6])) + K[i] + w[i];
-        t2 = (rotr(a[0], 2) ^ rotr(a[0], 13) ^ rotr(a[0], 22)) +
-             ((a[0] & a[1]) ^ (a[0] & a[2]) ^ (a[1] & a[2]));
-        memmove(a + 1, a, 7 * sizeof *a);
-        a[4] += t1;
-        a[0] = t1 + t2;
+        t1 = k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-    for (i = 0; i < 8; i++)
-        h[i] += a[i];
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += k;
 }
 
 void sha256_init(sha256_ctx *ctx)
@@ -60,7 +70,14 @@ void sha256_update(sha256_ctx *ctx, const void *data, size_t len)
     const unsigned char *p = data;
     ctx->total += len;
     while (len > 0) {
-        size_t n = 64 - ctx->block_len < len ? 64 - ctx->block_len : len;
+        size_t n;
+        if (ctx->block_len == 0 && len >= 64) { /* a whole block: straight from the input */
+            compress(ctx->h, p);
+            p += 64;
+            len -= 64;
+            continue;
+        }
+        n = 64 - ctx->block_len < len ? 64 - ctx->block_len : len;
         memcpy(ctx->block + ctx->block_len, p, n);
         ctx->block_len += n;
         p += n;
