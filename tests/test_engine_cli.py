@@ -68,6 +68,51 @@ def test_string_escaping_is_json_dumps_of_the_surrogateescape_text(verdict_harne
     assert proc.stdout.decode("ascii").splitlines() == expected
 
 
+# The CLI's SHA-256 (model and vocabulary hashes): stdin hashed in updates of the sizes given on
+# the command line, in turn (a partial block, then whole blocks straight from the input, ...).
+SHA256_HARNESS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "cli/sha256.h"
+int main(int argc, char **argv) {
+    static unsigned char data[1 << 16];
+    size_t len = fread(data, 1, sizeof data, stdin), done = 0;
+    int i = 1;
+    char hex[65];
+    sha256_ctx ctx;
+    sha256_init(&ctx);
+    while (done < len) {
+        size_t n = argc > 1 ? (size_t)atol(argv[i]) : len;
+        if (n > len - done) n = len - done;
+        sha256_update(&ctx, data + done, n);
+        done += n;
+        i = i + 1 < argc ? i + 1 : 1;
+    }
+    sha256_final_hex(hex, &ctx);
+    puts(hex);
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def sha256_harness(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sha256")
+    (out / "sha256_check.c").write_text(SHA256_HARNESS)
+    return cbuild.build(out, "sha256_check", [out / "sha256_check.c", ENGINE / "src" / "cli" / "sha256.c"],
+                        sanitize=True)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.binary(max_size=700), st.lists(st.integers(1, 200), min_size=1, max_size=6))
+def test_sha256_matches_hashlib(sha256_harness, data, chunks):
+    import hashlib
+
+    proc = subprocess.run([str(sha256_harness), *map(str, chunks)], input=data, capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert proc.stdout.decode().strip() == hashlib.sha256(data).hexdigest()
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 def run_plain(binary: Path, *args: str, input: bytes = b"") -> subprocess.CompletedProcess:
