@@ -87,8 +87,7 @@ static void panel_dot(float *sum, const float *start, const float *panel, const 
  */
 typedef void (*panel_dot_fn)(float *sum, const float *start, const float *panel, const float *x,
                              size_t cols);
-/* panels: the first panel's first column; the next panel starts `stride` floats later; count:
- * the columns to add (the sums continue from start). */
+/* panels: the first panel; the next one starts `stride` floats later; count: the columns. */
 typedef void (*panel_dotn_fn)(float *sum, const float *start, const float *panels, size_t stride,
                               const float *x, size_t count);
 
@@ -329,19 +328,18 @@ static size_t group_rows(const panel_kernels *k, size_t rows, size_t p)
     return ALOG_PANEL;
 }
 
-/* Columns k0 .. k0 + count of the group of panels at row p (of a matrix with `cols` columns),
- * against x[k0 ..]: the sums continue from start. */
+/* The group of panels at row p (of a matrix with `cols` columns) against x: the sums start from
+ * start. */
 static void dot_group(const panel_kernels *k, size_t group, float *sum, const float *start,
-                      const float *packed, size_t p, size_t cols, size_t k0, size_t count,
-                      const float *x)
+                      const float *packed, size_t p, size_t cols, const float *x)
 {
-    const float *first = packed + p * cols + k0 * ALOG_PANEL;
+    const float *first = packed + p * cols;
     if (group == 4 * ALOG_PANEL)
-        k->dot4(sum, start, first, cols * ALOG_PANEL, x + k0, count);
+        k->dot4(sum, start, first, cols * ALOG_PANEL, x, cols);
     else if (group == 2 * ALOG_PANEL)
-        k->dot2(sum, start, first, cols * ALOG_PANEL, x + k0, count);
+        k->dot2(sum, start, first, cols * ALOG_PANEL, x, cols);
     else
-        k->dot(sum, start, first, x + k0, count);
+        k->dot(sum, start, first, x, cols);
 }
 
 /* Stores the first `take` sums of a group at ys[j * y_row_stride]. */
@@ -356,12 +354,13 @@ static void store_sums(float *ys, size_t y_row_stride, const float *sum, size_t 
 }
 
 /* Panels outside, vectors inside: each group of panels is read from memory once and reused from
- * cache by every vector (two vectors at a time where the form has dot2x2). */
+ * cache by every vector (four, then two vectors at a time where the form has dot2x4 and dot2x2). */
 void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
                                const float *packed, size_t rows, size_t cols, const float *init,
                                const float *x, size_t x_stride, size_t n, unsigned isa)
 {
-    float sum[2 * MAX_WIDE * ALOG_PANEL], start[MAX_WIDE * ALOG_PANEL];
+    float sum[2 * MAX_WIDE * ALOG_PANEL]; /* up to four vectors' sums of two panels (dot2x4) */
+    float start[MAX_WIDE * ALOG_PANEL];
     panel_kernels k = pick_kernels(isa);
     size_t s, p, j, v, group;
     for (p = 0; p < rows; p += group) {
@@ -389,7 +388,7 @@ void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_strid
                        sum + 2 * ALOG_PANEL, take);
         }
         for (; s < n; ++s) {
-            dot_group(&k, group, sum, start, packed, p, cols, 0, cols, x + s * x_stride);
+            dot_group(&k, group, sum, start, packed, p, cols, x + s * x_stride);
             store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, sum, take);
         }
     }
@@ -410,7 +409,7 @@ void alog_panel_matvec_add(float *y, const float *packed, size_t rows, size_t co
     size_t p, j, group;
     for (p = 0; p < rows; p += group) {
         group = group_rows(&k, rows, p);
-        dot_group(&k, group, sum, zeros, packed, p, cols, 0, cols, x);
+        dot_group(&k, group, sum, zeros, packed, p, cols, x);
         for (j = 0; j < group && p + j < rows; j += ALOG_PANEL) {
             size_t take = rows - p - j < ALOG_PANEL ? rows - p - j : ALOG_PANEL;
             add_panel(y + p + j, sum + j, take);
