@@ -140,6 +140,7 @@ def test_help_and_version(engine):
     (["--models", "m", "--max-sessions", "0"], "--max-sessions"),
     (["--models", "m", "--max-sessions", "12x"], "--max-sessions"),
     (["--models", "m", "a.log", "b.log"], "one input only"),
+    (["--models", "m", "--isa", "sse9"], "--isa must be auto, avx2 or baseline: sse9"),
 ])
 def test_bad_command_line_exits_2_with_usage(engine, args, message):
     proc = run_plain(engine, *args)
@@ -342,6 +343,18 @@ def test_bad_input_gives_the_references_verdicts(engine_san, sample, kind):
     if kind == "long_lines":
         reasons = [json.loads(v)["reason"] for v in ours.stdout.splitlines()]
         assert reasons.count("unseen") >= 2  # the two overlong lines with tokens
+
+
+def test_every_vector_form_gives_the_same_verdicts(engine, sample):
+    """--isa holds the models to AVX2 or to the baseline vectors: DeepLog's and MSCRED's verdicts
+    on the sample are byte for byte the ones of the widest form (the kernels' bits are equal)."""
+    log, models = sample
+    runs = {isa: run_engine(engine, models, log, extra=("--isa", isa)) for isa in ("auto", "avx2", "baseline")}
+    for isa, proc in runs.items():
+        assert proc.returncode == 0, (isa, proc.stderr)
+    verdicts = runs["auto"].stdout
+    assert b'"model":"mscred"' in verdicts and b'"model":"deeplog"' in verdicts
+    assert runs["avx2"].stdout == verdicts and runs["baseline"].stdout == verdicts
 
 
 def test_missing_input_file_exits_4(engine, sample, tmp_path):

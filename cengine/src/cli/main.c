@@ -32,7 +32,7 @@ enum exit_code {
 
 static const char USAGE[] =
     "usage: alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]\n"
-    "                   [--max-sessions N] [FILE|-]\n";
+    "                   [--max-sessions N] [--isa auto|avx2|baseline] [FILE|-]\n";
 
 static const char HELP[] =
     "\n"
@@ -49,6 +49,9 @@ static const char HELP[] =
     "  --header-tokens N     instead of frontend.json's: leading tokens of a line not matched\n"
     "  --max-sessions N      DeepLog sessions kept at once; beyond, the one idle longest is\n"
     "                        forgotten (default 65536)\n"
+    "  --isa auto|avx2|baseline  vector extensions the models may use: the widest this CPU has\n"
+    "                        (auto, the default), AVX2 at most, or the target's baseline; the\n"
+    "                        verdicts are the same, only the speed differs\n"
     "  --version             the engine version and the model hashes it was built for\n"
     "  --help                this text\n"
     "\n"
@@ -62,6 +65,7 @@ typedef struct options {
     long header_tokens;       /* -1: frontend.json's */
     int all;
     uint32_t max_sessions;
+    unsigned isa;             /* the ALOG_ISA_* bits the models may use */
 } options;
 
 /* ---- command line ------------------------------------------------------------------------ */
@@ -100,7 +104,8 @@ static int parse_header_tokens(long *out, const char *text)
 static int takes_value(const char *a)
 {
     return strcmp(a, "--models") == 0 || strcmp(a, "--session-key") == 0 ||
-           strcmp(a, "--header-tokens") == 0 || strcmp(a, "--max-sessions") == 0;
+           strcmp(a, "--header-tokens") == 0 || strcmp(a, "--max-sessions") == 0 ||
+           strcmp(a, "--isa") == 0;
 }
 
 /* Returns -1 to go on, or the exit code (after --help/--version or an error). */
@@ -112,6 +117,7 @@ static int parse_args(options *o, int argc, char **argv)
     o->session_key = NULL; /* the model directory's frontend.json decides */
     o->header_tokens = -1;
     o->max_sessions = DEFAULT_MAX_SESSIONS;
+    o->isa = ~0u;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -133,6 +139,16 @@ static int parse_args(options *o, int argc, char **argv)
                 if (!parse_header_tokens(&o->header_tokens, argv[++i]))
                     return usage_error("--header-tokens needs a whole number from 0 to 4294967295",
                                        argv[i]);
+            } else if (strcmp(a, "--isa") == 0) {
+                const char *v = argv[++i];
+                if (strcmp(v, "auto") == 0)
+                    o->isa = ~0u;
+                else if (strcmp(v, "avx2") == 0)
+                    o->isa = ALOG_ISA_AVX2;
+                else if (strcmp(v, "baseline") == 0)
+                    o->isa = 0;
+                else
+                    return usage_error("--isa must be auto, avx2 or baseline", v);
             } else if (!parse_count(&o->max_sessions, argv[++i]))
                 return usage_error("--max-sessions needs a whole number from 1 to 16777216",
                                    argv[i]);
@@ -296,8 +312,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "alog-engine: error: %s: %s (fix: %s)\n", err.path, err.message, err.fix);
         code = EXIT_MODELS;
     }
-    if (code < 0)
+    if (code < 0) {
+        int kind;
+        for (kind = 0; kind < 2; kind++)
+            if (files.models[kind])
+                alog_model_limit_isa(files.models[kind], o.isa);
         code = setup_detector(&det, &det_mem, &files, &o);
+    }
     if (code == EXIT_OK && (fd = open_input(o.input)) < 0)
         code = EXIT_IO;
     if (code == EXIT_OK) {
