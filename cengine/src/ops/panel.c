@@ -96,16 +96,17 @@ typedef void (*panel_dotn_fn)(float *sum, const float *start, const float *panel
 typedef void (*panel_dot2x2_fn)(float *sum, const float *start, const float *panels, size_t stride,
                                 const float *x0, const float *x1, size_t count);
 
-/* Two panels against four vectors xs[0..4): sum holds each vector's 2 * ALOG_PANEL sums in turn. */
-typedef void (*panel_dot2x4_fn)(float *sum, const float *start, const float *panels, size_t stride,
-                                const float *const *xs, size_t count);
+/* Two panels (or one) against four vectors xs[0..4): sum holds each vector's sums in turn. */
+typedef void (*panel_dotx4_fn)(float *sum, const float *start, const float *panels, size_t stride,
+                               const float *const *xs, size_t count);
 
 typedef struct panel_kernels {
     panel_dot_fn dot;
     panel_dotn_fn dot2;
     panel_dotn_fn dot4;
     panel_dot2x2_fn dot2x2;
-    panel_dot2x4_fn dot2x4;
+    panel_dotx4_fn dot2x4;
+    panel_dotx4_fn dot1x4;
 } panel_kernels;
 
 #if ALOG_ISA_DISPATCH
@@ -245,6 +246,31 @@ ALOG_TARGET_AVX512 static void panel_dot2x4_avx512(float *sum, const float *star
     *(v16f *)(sum + 192) = d0; *(v16f *)(sum + 208) = d1; *(v16f *)(sum + 224) = d2; *(v16f *)(sum + 240) = d3;
 }
 
+/* One panel against four vectors, eight 16-lane sums: the narrow outputs (32 channels or fewer). */
+ALOG_TARGET_AVX512 static void panel_dot1x4_avx512(float *sum, const float *start,
+                                                   const float *panel, size_t stride,
+                                                   const float *const *xs, size_t cols)
+{
+    const float *x0 = xs[0], *x1 = xs[1], *x2 = xs[2], *x3 = xs[3];
+    const v16f s0 = *(const v16f *)(start + 0), s1 = *(const v16f *)(start + 16);
+    v16f a0 = s0, a1 = s1, b0 = s0, b1 = s1, c0 = s0, c1 = s1, d0 = s0, d1 = s1;
+    size_t k;
+    (void)stride;
+    for (k = 0; k < cols; ++k) {
+        const size_t o = k * ALOG_PANEL;
+        const v16f w0 = *(const v16f *)(panel + o), w1 = *(const v16f *)(panel + o + 16);
+        const float u0 = x0[k], u1 = x1[k], u2 = x2[k], u3 = x3[k];
+        a0 += w0 * u0; a1 += w1 * u0;
+        b0 += w0 * u1; b1 += w1 * u1;
+        c0 += w0 * u2; c1 += w1 * u2;
+        d0 += w0 * u3; d1 += w1 * u3;
+    }
+    *(v16f *)(sum + 0) = a0; *(v16f *)(sum + 16) = a1;
+    *(v16f *)(sum + 32) = b0; *(v16f *)(sum + 48) = b1;
+    *(v16f *)(sum + 64) = c0; *(v16f *)(sum + 80) = c1;
+    *(v16f *)(sum + 96) = d0; *(v16f *)(sum + 112) = d1;
+}
+
 /* Four consecutive panels, eight 16-lane sums. */
 ALOG_TARGET_AVX512 static void panel_dot4_avx512(float *sum, const float *start,
                                                  const float *panels, size_t stride,
@@ -288,7 +314,7 @@ static panel_kernels pick_kernels(unsigned isa)
     k.dot = panel_dot;
     k.dot2 = k.dot4 = NULL;
     k.dot2x2 = NULL;
-    k.dot2x4 = NULL;
+    k.dot2x4 = k.dot1x4 = NULL;
 #if ALOG_ISA_DISPATCH
     if (isa & ALOG_ISA_AVX512) {
         k.dot = panel_dot_avx512;
@@ -296,6 +322,7 @@ static panel_kernels pick_kernels(unsigned isa)
         k.dot4 = panel_dot4_avx512;
         k.dot2x2 = panel_dot2x2_avx512;
         k.dot2x4 = panel_dot2x4_avx512;
+        k.dot1x4 = panel_dot1x4_avx512;
     } else if (isa & ALOG_ISA_AVX2) {
         k.dot = panel_dot_avx2;
         k.dot2 = panel_dot2_avx2;
@@ -342,19 +369,26 @@ static void dot_group(const panel_kernels *k, size_t group, float *sum, const fl
         k->dot(sum, start, first, x, cols);
 }
 
-/* Stores the first `take` sums of a group at ys[j * y_row_stride]. */
-static void store_sums(float *ys, size_t y_row_stride, const float *sum, size_t take)
+/* Stores the first `take` sums of `vectors` consecutive vectors (vector v's at sum + v * per) at
+ * ys[j * y_row_stride + v * y_vec_stride]. Row by row when the rows are apart: a row's vectors
+ * then share a cache line in a channel-major output (a convolution's), instead of every vector
+ * touching every row's line again. */
+static void store_sums(float *ys, size_t y_row_stride, size_t y_vec_stride, const float *sum,
+                       size_t per, size_t vectors, size_t take)
 {
-    size_t j;
-    if (y_row_stride == 1)
-        memcpy(ys, sum, take * sizeof(float));
-    else
-        for (j = 0; j < take; ++j)
-            ys[j * y_row_stride] = sum[j];
+    size_t j, v;
+    if (y_row_stride == 1) {
+        for (v = 0; v < vectors; ++v)
+            memcpy(ys + v * y_vec_stride, sum + v * per, take * sizeof(float));
+        return;
+    }
+    for (j = 0; j < take; ++j)
+        for (v = 0; v < vectors; ++v)
+            ys[j * y_row_stride + v * y_vec_stride] = sum[v * per + j];
 }
 
 /* Panels outside, vectors inside: each group of panels is read from memory once and reused from
- * cache by every vector (four, then two vectors at a time where the form has dot2x4 and dot2x2). */
+ * cache by every vector (several vectors at a time where the form has dot2x4, dot2x2, dot1x4). */
 void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
                                const float *packed, size_t rows, size_t cols, const float *init,
                                const float *x, size_t x_stride, size_t n, unsigned isa)
@@ -376,20 +410,27 @@ void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_strid
             for (v = 0; v < 4; ++v)
                 xs[v] = x + (s + v) * x_stride;
             k.dot2x4(sum, start, packed + p * cols, cols * ALOG_PANEL, xs, cols);
+            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, y_vec_stride, sum,
+                       2 * ALOG_PANEL, 4, take);
+        }
+        for (; !pairs && group == ALOG_PANEL && k.dot1x4 && s + 4 <= n; s += 4) {
+            const float *xs[4];
             for (v = 0; v < 4; ++v)
-                store_sums(y + p * y_row_stride + (s + v) * y_vec_stride, y_row_stride,
-                           sum + v * 2 * ALOG_PANEL, take);
+                xs[v] = x + (s + v) * x_stride;
+            k.dot1x4(sum, start, packed + p * cols, 0, xs, cols);
+            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, y_vec_stride, sum,
+                       ALOG_PANEL, 4, take);
         }
         for (; pairs && s + 2 <= n; s += 2) {
             k.dot2x2(sum, start, packed + p * cols, cols * ALOG_PANEL, x + s * x_stride,
                      x + (s + 1) * x_stride, cols);
-            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, sum, take);
-            store_sums(y + p * y_row_stride + (s + 1) * y_vec_stride, y_row_stride,
-                       sum + 2 * ALOG_PANEL, take);
+            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, y_vec_stride, sum,
+                       2 * ALOG_PANEL, 2, take);
         }
         for (; s < n; ++s) {
             dot_group(&k, group, sum, start, packed, p, cols, x + s * x_stride);
-            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, sum, take);
+            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, y_vec_stride, sum,
+                       group, 1, take);
         }
     }
 }
