@@ -91,22 +91,26 @@ typedef void (*panel_dot_fn)(float *sum, const float *start, const float *panel,
 typedef void (*panel_dotn_fn)(float *sum, const float *start, const float *panels, size_t stride,
                               const float *x, size_t count);
 
-/* Two panels against two vectors: sum holds the first vector's 2 * ALOG_PANEL sums, then the
- * second's; both start from start. */
-typedef void (*panel_dot2x2_fn)(float *sum, const float *start, const float *panels, size_t stride,
-                                const float *x0, const float *x1, size_t count);
-
-/* Two panels (or one) against four vectors xs[0..4): sum holds each vector's sums in turn. */
-typedef void (*panel_dotx4_fn)(float *sum, const float *start, const float *panels, size_t stride,
+/* Several panels against several vectors xs[0..vectors): vector v's sums (panels * ALOG_PANEL of
+ * them) at sum + v * panels * ALOG_PANEL, each sum starting from start. A weight loaded once
+ * then serves every vector: what keeps the product from waiting on the cache when the panels do
+ * not fit in L1 (a convolution's long unfolded rows), with enough independent sums in flight. */
+typedef void (*panel_multi_fn)(float *sum, const float *start, const float *panels, size_t stride,
                                const float *const *xs, size_t count);
+
+typedef struct panel_multi {
+    size_t panels, vectors;
+    panel_multi_fn fn;
+} panel_multi;
+
+#define MAX_MULTI 3
 
 typedef struct panel_kernels {
     panel_dot_fn dot;
     panel_dotn_fn dot2;
     panel_dotn_fn dot4;
-    panel_dot2x2_fn dot2x2;
-    panel_dotx4_fn dot2x4;
-    panel_dotx4_fn dot1x4;
+    panel_multi multi[MAX_MULTI]; /* in order of preference */
+    size_t n_multi;
 } panel_kernels;
 
 #if ALOG_ISA_DISPATCH
@@ -158,6 +162,28 @@ ALOG_TARGET_AVX2 static void panel_dot2_avx2(float *sum, const float *start, con
     *(v8f *)(sum + 56) = b3;
 }
 
+/* One panel against two vectors, eight 8-lane sums (each weight loaded serves both). */
+ALOG_TARGET_AVX2 static void panel_dot1x2_avx2(float *sum, const float *start, const float *panel,
+                                               size_t stride, const float *const *xs, size_t cols)
+{
+    const float *x0 = xs[0], *x1 = xs[1];
+    const v8f s0 = *(const v8f *)(start + 0), s1 = *(const v8f *)(start + 8);
+    const v8f s2 = *(const v8f *)(start + 16), s3 = *(const v8f *)(start + 24);
+    v8f a0 = s0, a1 = s1, a2 = s2, a3 = s3, b0 = s0, b1 = s1, b2 = s2, b3 = s3;
+    size_t k;
+    (void)stride;
+    for (k = 0; k < cols; ++k) {
+        const float *c = panel + k * ALOG_PANEL;
+        const v8f w0 = *(const v8f *)(c + 0), w1 = *(const v8f *)(c + 8);
+        const v8f w2 = *(const v8f *)(c + 16), w3 = *(const v8f *)(c + 24);
+        const float u = x0[k], v = x1[k];
+        a0 += w0 * u; a1 += w1 * u; a2 += w2 * u; a3 += w3 * u;
+        b0 += w0 * v; b1 += w1 * v; b2 += w2 * v; b3 += w3 * v;
+    }
+    *(v8f *)(sum + 0) = a0; *(v8f *)(sum + 8) = a1; *(v8f *)(sum + 16) = a2; *(v8f *)(sum + 24) = a3;
+    *(v8f *)(sum + 32) = b0; *(v8f *)(sum + 40) = b1; *(v8f *)(sum + 48) = b2; *(v8f *)(sum + 56) = b3;
+}
+
 /* Two consecutive panels, four 16-lane sums. */
 ALOG_TARGET_AVX512 static void panel_dot2_avx512(float *sum, const float *start,
                                                  const float *panels, size_t stride,
@@ -185,9 +211,9 @@ ALOG_TARGET_AVX512 static void panel_dot2_avx512(float *sum, const float *start,
  * both vectors. */
 ALOG_TARGET_AVX512 static void panel_dot2x2_avx512(float *sum, const float *start,
                                                    const float *panels, size_t stride,
-                                                   const float *x0, const float *x1, size_t cols)
+                                                   const float *const *xs, size_t cols)
 {
-    const float *pa = panels, *pb = panels + stride;
+    const float *pa = panels, *pb = panels + stride, *x0 = xs[0], *x1 = xs[1];
     v16f a0 = *(const v16f *)(start + 0), a1 = *(const v16f *)(start + 16);
     v16f b0 = *(const v16f *)(start + 32), b1 = *(const v16f *)(start + 48);
     v16f e0 = a0, e1 = a1, f0 = b0, f1 = b1;
@@ -313,19 +339,24 @@ static panel_kernels pick_kernels(unsigned isa)
     panel_kernels k;
     k.dot = panel_dot;
     k.dot2 = k.dot4 = NULL;
-    k.dot2x2 = NULL;
-    k.dot2x4 = k.dot1x4 = NULL;
+    k.n_multi = 0;
 #if ALOG_ISA_DISPATCH
     if (isa & ALOG_ISA_AVX512) {
+        const panel_multi multi[] = {{2, 4, panel_dot2x4_avx512},
+                                     {2, 2, panel_dot2x2_avx512},
+                                     {1, 4, panel_dot1x4_avx512}};
         k.dot = panel_dot_avx512;
         k.dot2 = panel_dot2_avx512;
         k.dot4 = panel_dot4_avx512;
-        k.dot2x2 = panel_dot2x2_avx512;
-        k.dot2x4 = panel_dot2x4_avx512;
-        k.dot1x4 = panel_dot1x4_avx512;
+        memcpy(k.multi, multi, sizeof multi);
+        k.n_multi = sizeof multi / sizeof multi[0];
     } else if (isa & ALOG_ISA_AVX2) {
         k.dot = panel_dot_avx2;
         k.dot2 = panel_dot2_avx2;
+        k.multi[0].panels = 1;
+        k.multi[0].vectors = 2;
+        k.multi[0].fn = panel_dot1x2_avx2;
+        k.n_multi = 1;
     }
 #endif
     (void)isa;
@@ -387,45 +418,47 @@ static void store_sums(float *ys, size_t y_row_stride, size_t y_vec_stride, cons
             ys[j * y_row_stride + v * y_vec_stride] = sum[v * per + j];
 }
 
+/* The first multi-vector form with rows for all its panels from row p and at most n vectors, or
+ * NULL. */
+static const panel_multi *pick_multi(const panel_kernels *k, size_t rows, size_t p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < k->n_multi; ++i)
+        if (rows - p > (k->multi[i].panels - 1) * ALOG_PANEL && n >= k->multi[i].vectors)
+            return &k->multi[i];
+    return NULL;
+}
+
 /* Panels outside, vectors inside: each group of panels is read from memory once and reused from
- * cache by every vector (several vectors at a time where the form has dot2x4, dot2x2, dot1x4). */
+ * cache by every vector, several vectors at a time where the form has a multi-vector product. */
 void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
                                const float *packed, size_t rows, size_t cols, const float *init,
                                const float *x, size_t x_stride, size_t n, unsigned isa)
 {
-    float sum[2 * MAX_WIDE * ALOG_PANEL]; /* up to four vectors' sums of two panels (dot2x4) */
+    float sum[2 * MAX_WIDE * ALOG_PANEL]; /* up to four vectors' sums of two panels */
     float start[MAX_WIDE * ALOG_PANEL];
     panel_kernels k = pick_kernels(isa);
-    size_t s, p, j, v, group;
+    size_t s, p, j, v, i, group;
     for (p = 0; p < rows; p += group) {
+        const panel_multi *first = pick_multi(&k, rows, p, n);
         size_t take;
-        int pairs = k.dot2x2 && n >= 2 && rows - p > ALOG_PANEL;
-        group = pairs ? 2 * ALOG_PANEL : group_rows(&k, rows, p);
+        group = first ? first->panels * ALOG_PANEL : group_rows(&k, rows, p);
         take = rows - p < group ? rows - p : group;
         for (j = 0; j < group; ++j)
             start[j] = init && j < take ? init[p + j] : 0.0f;
         s = 0;
-        for (; pairs && k.dot2x4 && s + 4 <= n; s += 4) {
-            const float *xs[4];
-            for (v = 0; v < 4; ++v)
-                xs[v] = x + (s + v) * x_stride;
-            k.dot2x4(sum, start, packed + p * cols, cols * ALOG_PANEL, xs, cols);
-            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, y_vec_stride, sum,
-                       2 * ALOG_PANEL, 4, take);
-        }
-        for (; !pairs && group == ALOG_PANEL && k.dot1x4 && s + 4 <= n; s += 4) {
-            const float *xs[4];
-            for (v = 0; v < 4; ++v)
-                xs[v] = x + (s + v) * x_stride;
-            k.dot1x4(sum, start, packed + p * cols, 0, xs, cols);
-            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, y_vec_stride, sum,
-                       ALOG_PANEL, 4, take);
-        }
-        for (; pairs && s + 2 <= n; s += 2) {
-            k.dot2x2(sum, start, packed + p * cols, cols * ALOG_PANEL, x + s * x_stride,
-                     x + (s + 1) * x_stride, cols);
-            store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, y_vec_stride, sum,
-                       2 * ALOG_PANEL, 2, take);
+        for (i = first ? (size_t)(first - k.multi) : k.n_multi; i < k.n_multi; ++i) {
+            const panel_multi *m = &k.multi[i];
+            if (m->panels * ALOG_PANEL != group)
+                continue;
+            for (; s + m->vectors <= n; s += m->vectors) {
+                const float *xs[4];
+                for (v = 0; v < m->vectors; ++v)
+                    xs[v] = x + (s + v) * x_stride;
+                m->fn(sum, start, packed + p * cols, cols * ALOG_PANEL, xs, cols);
+                store_sums(y + p * y_row_stride + s * y_vec_stride, y_row_stride, y_vec_stride,
+                           sum, group, m->vectors, take);
+            }
         }
         for (; s < n; ++s) {
             dot_group(&k, group, sum, start, packed, p, cols, x + s * x_stride);
