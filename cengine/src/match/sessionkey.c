@@ -51,19 +51,17 @@ void alog_line_session(const char **key, size_t *key_len, const alog_session_rul
         return;
     }
     /* The key is the first maximal run of key bytes that starts with the prefix and is longer
-     * than it. The prefix is made of key bytes, so such a run starts where the prefix occurs
-     * after a byte that is not a key byte (or at the line's start): memchr finds the candidates
-     * for its first byte, in order. (A prefix with other bytes, which only a rule not made by
-     * alog_session_rule_parse can have, is in no run: no line has a key.) */
-    for (end = 0; end < p; end++)
-        if (!is_key_byte((unsigned char)rule->prefix[end])) i = len;
+     * than it. Such a run starts where the prefix occurs after a byte that is not a key byte (or
+     * at the line's start): memchr finds the candidates for its first byte, in order, and the run
+     * is measured from there (a prefix with other bytes, which only a rule not made by
+     * alog_session_rule_parse can have, never fits in a run: no line has a key). */
     while (i + p < len) {
         const unsigned char *hit = memchr(s + i, (unsigned char)rule->prefix[0], len - p - i);
         if (hit == NULL)
             break;
         i = (size_t)(hit - s);
         if ((i == 0 || !is_key_byte(s[i - 1])) && memcmp(s + i, rule->prefix, p) == 0) {
-            end = i + p;
+            end = i;
             while (end < len && is_key_byte(s[end])) end++;
             if (end - i > p) {
                 *key = (const char *)s + i;
