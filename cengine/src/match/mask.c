@@ -229,12 +229,21 @@ unsigned alog_mask_rule_bit(const char *name, size_t len)
 
 /* ---- the scanner ----------------------------------------------------------------------- */
 
+/* Can a mask start at tok[i]? Every rule needs a byte before it that is not a word byte, and
+ * starts with a hex digit (uuid, ip, hex, num), a sign (num) or '/' (path): a cheap test before
+ * the rules themselves. */
+static int mask_may_start(const unsigned char *tok, size_t i)
+{
+    unsigned char c = tok[i];
+    return (i == 0 || !is_word(tok[i - 1])) && (is_hex(c) || c == '-' || c == '+' || c == '/');
+}
+
 const char *alog_mask_at(size_t *used, alog_mask_state *state, const unsigned char *tok,
                          size_t len, size_t i, unsigned rules)
 {
     size_t n;
     *used = 0;
-    if (i > 0 && is_word(tok[i - 1])) return NULL;
+    if (!mask_may_start(tok, i)) return NULL;
     if ((rules & ALOG_MASK_UUID) && (n = mask_uuid(tok, len, i)) > 0) {
         *used = n;
         return "<HEX>";
@@ -259,23 +268,14 @@ const char *alog_mask_at(size_t *used, alog_mask_state *state, const unsigned ch
     return NULL;
 }
 
-/* Can a mask start at tok[i]? Every rule needs a byte before it that is not a word byte, and
- * starts with a hex digit (uuid, ip, hex, num), a sign (num) or '/' (path): a cheap test that
- * spares alog_mask_at the positions where it would return NULL at once. */
-static int mask_may_start(const unsigned char *tok, size_t i)
-{
-    unsigned char c = tok[i];
-    return (i == 0 || !is_word(tok[i - 1])) && (is_hex(c) || c == '-' || c == '+' || c == '/');
-}
-
 int alog_masked_token_equals(const unsigned char *lt, size_t lt_len, const unsigned char *tt,
                              size_t tt_len, unsigned rules)
 {
     alog_mask_state state = {0};
-    size_t i = 0, j = 0, used = 0, mlen;
+    size_t i = 0, j = 0, used, mlen;
     const char *mask;
     while (i < lt_len) {
-        mask = mask_may_start(lt, i) ? alog_mask_at(&used, &state, lt, lt_len, i, rules) : NULL;
+        mask = alog_mask_at(&used, &state, lt, lt_len, i, rules);
         if (mask != NULL) {
             mlen = strlen(mask);
             if (tt_len - j < mlen || memcmp(tt + j, mask, mlen) != 0) return 0;
