@@ -313,10 +313,9 @@ int main(int argc, char **argv)
         code = EXIT_MODELS;
     }
     if (code < 0) {
-        int kind;
-        for (kind = 0; kind < 2; kind++)
-            if (files.models[kind])
-                alog_model_limit_isa(files.models[kind], o.isa);
+        size_t kind;
+        for (kind = 0; kind < sizeof files.models / sizeof files.models[0]; kind++)
+            alog_model_limit_isa(files.models[kind], o.isa); /* NULL (no such model): nothing */
         code = setup_detector(&det, &det_mem, &files, &o);
     }
     if (code == EXIT_OK && (fd = open_input(o.input)) < 0)
