@@ -140,3 +140,12 @@ alog_status alog_unary_prepare(alog_model *m, alog_node *node)
     ALOG_TRY(alog_require_input(&x, m, node, 0, ALOG_DTYPE_FLOAT32));
     return alog_set_output(m, node, 0, x->dtype, x->rank, x->dims);
 }
+
+alog_status alog_unary_array_run(alog_model *m, const alog_node *node, alog_unary_array array)
+{
+    const alog_value *x = alog_input(m, node, 0), *y = alog_output(m, node, 0);
+    if (y->data != x->data)
+        memcpy(y->data, x->data, y->count * sizeof(float));
+    array((float *)y->data, y->count, m->isa);
+    return ALOG_OK;
+}

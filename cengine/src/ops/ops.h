@@ -43,6 +43,13 @@ alog_status alog_binary_run(alog_model *m, const alog_node *node, alog_binary_f3
 /* Prepare for a float32 unary op: one input, one output of the same shape. */
 alog_status alog_unary_prepare(alog_model *m, alog_node *node);
 
+/* In-place array form of an elementwise function (alog_math.h: the scalar function's bits for
+ * every element, vectorized in the form isa picks). */
+typedef void (*alog_unary_array)(float *v, size_t n, unsigned isa);
+
+/* Run for such an op: y = x, then the array function on y (works when y is x). */
+alog_status alog_unary_array_run(alog_model *m, const alog_node *node, alog_unary_array array);
+
 /* ---- layout-only ops (reshape.c) ---------------------------------------------------------- */
 
 /* Run for Reshape/Squeeze/Unsqueeze: the bytes do not move, only the shape changes. */
