@@ -175,8 +175,17 @@ static void axis_table(int64_t *table, const alog_conv_geom *g, int a)
     }
 }
 
-/* Taps whose input offsets unfold() finds once per pixel for all channels; a kernel with more
- * taps finds each tap's offset per channel instead (the same values). */
+/* The input offset (in one channel's plane) output pixel p reads through tap (k0, k1, k2), or -1
+ * for padding; t0, t1, t2: the pixel's rows of the axis tables. */
+static int64_t tap_offset(const int64_t *t0, const int64_t *t1, const int64_t *t2, int64_t k0,
+                          int64_t k1, int64_t k2, const int64_t *in)
+{
+    int64_t i0 = t0[k0], i1 = t1[k1], i2 = t2[k2];
+    return (i0 < 0 || i1 < 0 || i2 < 0) ? -1 : (i0 * in[1] + i1) * in[2] + i2;
+}
+
+/* Taps whose offsets unfold() finds once per pixel for all channels; a kernel with more taps
+ * finds each tap's offset per channel instead (the same values). */
 #define UNFOLD_TAPS 64
 
 /*
@@ -189,20 +198,18 @@ static void unfold(float *col, const float *x, const alog_conv_geom *g, int64_t 
     const int64_t *in = g->in, *k = g->kernel;
     size_t in_plane = (size_t)(in[0] * in[1] * in[2]), cin_g = (size_t)(g->in_channels / g->group);
     size_t p, c, taps = (size_t)(k[0] * k[1] * k[2]), t;
-    int64_t k0, k1, k2, offset[UNFOLD_TAPS];
+    int64_t k0, k1, k2, off, offset[UNFOLD_TAPS];
     for (p = first; p < first + count; ++p) {
         int64_t o2 = (int64_t)p % g->out[2], o1 = (int64_t)p / g->out[2] % g->out[1];
         int64_t o0 = (int64_t)p / (g->out[2] * g->out[1]);
         const int64_t *t0 = table[0] + o0 * k[0], *t1 = table[1] + o1 * k[1];
         const int64_t *t2 = table[2] + o2 * k[2];
-        if (taps <= UNFOLD_TAPS) { /* the pixel's input offset per tap (-1: padding), then each channel */
+        if (taps <= UNFOLD_TAPS) { /* the pixel's offset per tap, then each channel */
             t = 0;
             for (k0 = 0; k0 < k[0]; ++k0)
             for (k1 = 0; k1 < k[1]; ++k1)
-            for (k2 = 0; k2 < k[2]; ++k2) {
-                int64_t i0 = t0[k0], i1 = t1[k1], i2 = t2[k2];
-                offset[t++] = (i0 < 0 || i1 < 0 || i2 < 0) ? -1 : (i0 * in[1] + i1) * in[2] + i2;
-            }
+            for (k2 = 0; k2 < k[2]; ++k2)
+                offset[t++] = tap_offset(t0, t1, t2, k0, k1, k2, in);
             for (c = 0; c < cin_g; ++c) {
                 const float *xc = x + c * in_plane;
                 for (t = 0; t < taps; ++t)
@@ -215,8 +222,8 @@ static void unfold(float *col, const float *x, const alog_conv_geom *g, int64_t 
             for (k0 = 0; k0 < k[0]; ++k0)
             for (k1 = 0; k1 < k[1]; ++k1)
             for (k2 = 0; k2 < k[2]; ++k2) {
-                int64_t i0 = t0[k0], i1 = t1[k1], i2 = t2[k2];
-                *col++ = (i0 < 0 || i1 < 0 || i2 < 0) ? 0.0f : xc[(i0 * in[1] + i1) * in[2] + i2];
+                off = tap_offset(t0, t1, t2, k0, k1, k2, in);
+                *col++ = off < 0 ? 0.0f : xc[off];
             }
         }
     }
