@@ -108,6 +108,8 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
     variables.Add(EnumVariable(
         "target", "build target (target=list describes each)", "host",
         allowed_values=tuple(targets) + ("list",), map=target_aliases))
+    variables.Add("cpu", "CPU the target's code is compiled for (empty: the target's default; "
+                  "target=list shows each target's choices)", "")
     variables.Add("logs", "log files or globs, separated by spaces (default: the built-in sample)", "")
     for name, (help_text, default, lowest, highest) in INTEGER_OPTIONS.items():
         convert, validate = _integer(name, lowest, highest)

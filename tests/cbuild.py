@@ -74,6 +74,12 @@ def _scons(*words: str) -> None:
                                  f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
 
 
+def scons_targets(*words: str) -> None:
+    """`scons -Q WORDS` in the checkout (once per test process), e.g. another target's tools:
+    scons_targets("target=arm64", "build/arm64/tools/alog-engine")."""
+    _scons(*words)
+
+
 def _built(folder: str, name: str, san: bool, *words: str) -> Path:
     _scons("lib", "tools", "tests", *words, *(["san=1"] if san else []))
     path = build_dir(san) / folder / name

@@ -13,7 +13,6 @@ path relative to ``CodegenConfig.root``), sorted iteration, C escaping done here
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import re
 from pathlib import Path

@@ -1,79 +1,83 @@
-"""The bundle: a deterministic .tar.gz of the engine, its libraries, headers and model directory.
+"""The bundle: a deterministic .tar.gz of the engine, its libraries, headers, model directory and
+integration files, built by alog_detect.package.bundle.build_bundle (the package stage).
 
-env.AlogBundle(target, members) where members maps a path inside the bundle to a node. Entries are
-sorted, with a fixed mtime, uid/gid 0 and no user names, and gzip stores no name or time: the same
-inputs give the same bytes.
+    env.AlogMemory(target, engine, model_files)   runs `alog-engine --models DIR --memory` through
+                                                  the target's runner: the bytes it allocates
+    env.AlogBundle(target, members, top=..., executables=..., memory=node)
+                                                  members: {path inside the bundle: node}
+    env.AlogAnnounce(bundle, hint, requested)      says where the bundle is once it is built
 """
 
 import atexit
-import gzip
-import io
 import json
-import os
-import tarfile
+import subprocess
+import sys
+from pathlib import Path
 
 import SCons.Action
 import SCons.Builder
 import SCons.Script
 
-FIXED_MTIME = 0
+BUNDLE_TEMPLATES = "#templates/bundle"
 
 
-def _tar_info(arcname, size, executable):
-    info = tarfile.TarInfo(arcname)
-    info.size = size
-    info.mtime = FIXED_MTIME
-    info.mode = 0o755 if executable else 0o644
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
+# ---- memory: measured by the target's own engine -----------------------------------------------
 
-
-def _directories(arcnames):
-    dirs = set()
-    for name in arcnames:
-        parts = name.split("/")[:-1]
-        dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return sorted(dirs)
-
-
-def tarball_bytes(files):
-    """files: {arcname: (bytes, executable)} -> the .tar.gz bytes."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name in _directories(files):
-            info = _tar_info(name, 0, True)
-            info.type = tarfile.DIRTYPE
-            tar.addfile(info)
-        for name, (data, executable) in sorted(files.items()):
-            tar.addfile(_tar_info(name, len(data), executable), io.BytesIO(data))
-    packed = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=FIXED_MTIME, compresslevel=9) as gz:
-        gz.write(raw.getvalue())
-    return packed.getvalue()
-
-
-def _build_bundle(target, source, env):
+def _measure_memory(target, source, env):
     from alog_detect import atomic
 
-    arcnames = json.loads(source[-1].read())
-    files = {}
-    for arcname, node in zip(arcnames, source[:-1]):
-        executable = bool(os.stat(node.abspath).st_mode & 0o111)
-        files[arcname] = (node.get_contents(), executable)
-    atomic.write_bytes(target[0].abspath, tarball_bytes(files))
+    engine, vocab = source[0], source[1]
+    command = list(env["ALOG_RUNNER"]) + [engine.abspath, "--models", vocab.dir.abspath, "--memory"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(f"scons: *** [{target[0]}] {' '.join(command)} exited {result.returncode}: "
+                         f"{result.stderr.strip()}\n")
+        return 1
+    measured = json.loads(result.stdout)
+    atomic.write_text(target[0].abspath, json.dumps(measured, sort_keys=True) + "\n")
     return 0
 
 
-def _emit(target, source, env):
-    # The members' names are part of the signature: renaming one rebuilds the bundle.
-    return target, source + [env.Value(json.dumps(list(env["ALOG_BUNDLE_NAMES"])))]
+def alog_memory(env, target, engine, model_files):
+    """model_files: the model directory's nodes, vocab.json first among them."""
+    vocab = [n for n in model_files if n.name == "vocab.json"]
+    rest = [n for n in model_files if n.name != "vocab.json"]
+    return env.Command(target, list(engine) + vocab + rest,
+                       SCons.Action.Action(_measure_memory, "memory: $TARGET"))
 
 
-def alog_bundle(env, target, members):
-    """members: {path inside the bundle: node}. Returns the bundle node list."""
+# ---- the tarball ---------------------------------------------------------------------------------
+
+def _build_bundle(target, source, env):
+    from alog_detect.errors import UserError
+    from alog_detect.package.bundle import BundleConfig, build_bundle
+
+    settings = json.loads(source[-1].read())
+    names = settings["names"]
+    files = {name: Path(node.abspath) for name, node in zip(names, source)}
+    memory = json.loads(Path(source[len(names)].abspath).read_text()) if settings["memory"] else None
+    try:
+        build_bundle(BundleConfig(out=Path(target[0].abspath), top=settings["top"],
+                                  target=settings["target"], platform=settings["platform"],
+                                  files=files, executables=frozenset(settings["executables"]),
+                                  memory=memory))
+    except UserError as exc:
+        sys.stderr.write(f"scons: *** [{target[0]}] {exc.one_line()}\n")
+        return 2
+    return 0
+
+
+def alog_bundle(env, target, members, top, executables=(), memory=None):
+    """members: {path inside the top directory: node}. Returns the bundle node list."""
     names = sorted(members)
-    return env._AlogTarball(target, [members[n] for n in names], ALOG_BUNDLE_NAMES=names)
+    settings = {"names": names, "top": top, "target": env["ALOG_TARGET"],
+                "platform": env["ALOG_PLATFORM"], "executables": sorted(executables),
+                "memory": memory is not None}
+    templates = sorted(env.Glob(f"{BUNDLE_TEMPLATES}/*.j2"), key=str)
+    # The settings are the last source: a renamed member, another CPU or compiler rebuilds it.
+    sources = [members[n] for n in names] + list(memory or []) + templates + [
+        env.Value(json.dumps(settings, sort_keys=True))]
+    return env.Command(target, sources, SCons.Action.Action(_build_bundle, "bundle: $TARGET"))
 
 
 def announce_when_built(env, bundle, run_hint, requested):
@@ -92,8 +96,7 @@ def announce_when_built(env, bundle, run_hint, requested):
 
 
 def generate(env):
-    action = SCons.Action.Action(_build_bundle, "bundle: $TARGET")
-    env.Append(BUILDERS={"_AlogTarball": SCons.Builder.Builder(action=action, emitter=_emit)})
+    env.AddMethod(alog_memory, "AlogMemory")
     env.AddMethod(alog_bundle, "AlogBundle")
     env.AddMethod(announce_when_built, "AlogAnnounce")
 

@@ -5,7 +5,10 @@ Checks always run when asked for.
 - the test programs pass by exiting 0;
 - each alog-engine build (generic and bound to the models) answers --version;
 - onnx_runner runs a tiny model made at build time (build/common/check/) and must give
-  onnxruntime's outputs; mutate_model loads every prefix and bit flips of it without a crash.
+  onnxruntime's outputs; mutate_model loads every prefix and bit flips of it without a crash;
+- the bound alog-engine reads the first lines of the logs (build/common/check/head.log) and must
+  print, byte for byte, every verdict the Python reference (`alog-detect detect --all`) prints
+  with the same models (build/common/check/head.verdicts.jsonl).
 """
 
 import json
@@ -19,6 +22,10 @@ TINY_MODEL = "#build/common/check/tiny.onnx"
 # The bar the engine is held to on whole models (docs/results.md).
 MAX_ABS_DIFF = 1e-5
 MUTATE_FLIPS = "300"
+# Lines of the logs the bound engine is checked on: enough for every kind of verdict on the
+# built-in sample (an MSCRED input included), few enough for an emulated CPU (~30 s under qemu
+# with the default models).
+HEAD_LINES = 2000
 
 
 # ---- the tiny model: Gemm -> Tanh -> Softmax, and onnxruntime's outputs for one input -----------
@@ -86,7 +93,56 @@ def _survives_mutations(result, env):
     return None
 
 
-VERDICTS = {"exit_zero": _exit_zero, "same_outputs": _same_outputs,
+def _same_verdicts(result, env):
+    if result.returncode != 0:
+        return f"exit {result.returncode}"
+    expected = Path(env["ALOG_CHECK_EXPECTED"].abspath).read_bytes()
+    if result.stdout == expected:
+        return None
+    got_lines, want_lines = result.stdout.splitlines(), expected.splitlines()
+    for number, (got, want) in enumerate(zip(got_lines, want_lines), 1):
+        if got != want:
+            return f"verdict {number} differs: engine {got.decode(errors='replace')} " \
+                   f"reference {want.decode(errors='replace')}"
+    return f"{len(got_lines)} verdicts, the reference has {len(want_lines)}"
+
+
+# ---- the reference's verdicts on the head of the logs -----------------------------------------
+
+def _head_verdicts(target, source, env):
+    import io
+
+    from alog_detect import atomic
+    from alog_detect.detect import DetectConfig, detect
+
+    head, expected = target
+    log, vocab = source[0], source[1]
+    with open(log.abspath, "rb") as f:
+        lines = [line for _, line in zip(range(HEAD_LINES), f)]
+    atomic.write_bytes(head.abspath, b"".join(lines))
+    out = io.StringIO()
+    detect(DetectConfig(models=Path(vocab.dir.abspath), logs=(head.abspath,), all_verdicts=True), out)
+    atomic.write_bytes(expected.abspath, out.getvalue().encode("utf-8"))
+    return 0
+
+
+def alog_check_verdicts(env, name, engines, model_files, log):
+    """The check `name`: each of `engines` (alog-engine bound to the models) on the head of `log`
+    gives the reference's verdicts."""
+    vocab = [n for n in model_files if n.name == "vocab.json"]
+    head, expected = env.Command(["#build/common/check/head.log", "#build/common/check/head.verdicts.jsonl"],
+                                 [log] + vocab + [n for n in model_files if n.name != "vocab.json"],
+                                 SCons.Action.Action(_head_verdicts, "reference verdicts: $TARGET"))
+    logs = []
+    for program in engines:
+        logs += _check(env, name, program, ["--models", vocab[0].dir.abspath, "--all", head],
+                       "same_verdicts", ALOG_CHECK_EXPECTED=expected)
+        env.Depends(logs[-1], expected)
+    env.AlwaysBuild(logs)
+    return logs
+
+
+VERDICTS = {"exit_zero": _exit_zero, "same_verdicts": _same_verdicts, "same_outputs": _same_outputs,
             "survives_mutations": _survives_mutations}
 
 
@@ -145,6 +201,7 @@ def generate(env):
     env.Append(BUILDERS={"_AlogTinyModel": SCons.Builder.Builder(
         action=SCons.Action.Action(_tiny_model, "check model: $TARGET"), emitter=_tiny_model_emitter)})
     env.AddMethod(alog_check, "AlogCheck")
+    env.AddMethod(alog_check_verdicts, "AlogCheckVerdicts")
 
 
 def exists(env):

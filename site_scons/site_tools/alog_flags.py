@@ -57,6 +57,13 @@ def generate(env):
         optimize = SANITIZER_OPTIMIZE.get(env["optimize"], optimize) + SANITIZER_FLAGS
         env.AppendUnique(LINKFLAGS=SANITIZER_FLAGS)
     env.AppendUnique(CCFLAGS=LANGUAGE_FLAGS + optimize)
+    # No path of the build machine reaches an object (debug info, __FILE__): the top directory
+    # is written as ".". Between $( $), so the signatures, and a CacheDir shared between
+    # checkouts, do not depend on where the checkout lives.
+    env.Append(CCFLAGS=["$(", f"-ffile-prefix-map={env.Dir('#').abspath}=.", "$)"])
+    # The link is told the optimization too: zig cc links Debug runtimes (UBSan's, 250 KB more in
+    # a static alog-engine) into a program linked without an -O flag.
+    env.AppendUnique(LINKFLAGS=optimize, SHLINKFLAGS=optimize)
     _check_fuzz(env)
     env.AddMethod(fuzz_environment, "AlogFuzzEnvironment")
 

@@ -2,7 +2,7 @@
  * main.c - alog-engine: raw log lines in (a file or stdin), verdict JSON lines out.
  *
  *     alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]
- *                 [--max-sessions N] [FILE|-]
+ *                 [--max-sessions N] [--memory] [FILE|-]
  *
  * Usage, exit codes and behaviour on bad input: docs/engine.md.
  */
@@ -32,7 +32,7 @@ enum exit_code {
 
 static const char USAGE[] =
     "usage: alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]\n"
-    "                   [--max-sessions N] [--isa auto|avx2|baseline] [FILE|-]\n";
+    "                   [--max-sessions N] [--isa auto|avx2|baseline] [--memory] [FILE|-]\n";
 
 static const char HELP[] =
     "\n"
@@ -52,6 +52,8 @@ static const char HELP[] =
     "  --isa auto|avx2|baseline  vector extensions the models may use: the widest this CPU has\n"
     "                        (auto, the default), AVX2 at most, or the target's baseline; the\n"
     "                        verdicts are the same, only the speed differs\n"
+    "  --memory              print the bytes the engine allocates for these models and\n"
+    "                        options as one JSON object, and exit without reading input\n"
     "  --version             the engine version and the model hashes it was built for\n"
     "  --help                this text\n"
     "\n"
@@ -64,6 +66,7 @@ typedef struct options {
     const char *session_key;  /* NULL: frontend.json's */
     long header_tokens;       /* -1: frontend.json's */
     int all;
+    int memory;               /* --memory: report the allocations, read no input */
     uint32_t max_sessions;
     unsigned isa;             /* the ALOG_ISA_* bits the models may use */
 } options;
@@ -128,6 +131,8 @@ static int parse_args(options *o, int argc, char **argv)
             return EXIT_OK;
         } else if (strcmp(a, "--all") == 0) {
             o->all = 1;
+        } else if (strcmp(a, "--memory") == 0) {
+            o->memory = 1;
         } else if (takes_value(a)) {
             if (i + 1 >= argc)
                 return usage_error("option needs a value", a);
@@ -256,7 +261,8 @@ static int run_stream(alog_detector *det, int fd, const char *name, output *out)
 
 /* ---- main -------------------------------------------------------------------------------- */
 
-static int setup_detector(alog_detector **det, void **mem, model_files *files, const options *o)
+static int setup_detector(alog_detector **det, void **mem, size_t *mem_len, model_files *files,
+                          const options *o)
 {
     alog_detector_config *c = &files->config;
     alog_message msg = {{0}};
@@ -279,7 +285,25 @@ static int setup_detector(alog_detector **det, void **mem, model_files *files, c
                 alog_status_str(status));
         return EXIT_MODELS;
     }
+    *mem_len = need;
     return EXIT_OK;
+}
+
+/* --memory: what this run allocates, for a device's RAM budget (the bundle's manifest.json
+ * records it for the shipped models). Every figure is exact: the arenas and the detector are
+ * measured by the library, the rest are the files' sizes and the fixed line buffer. */
+static int print_memory(const model_files *files, size_t detector)
+{
+    size_t line_buffer = ALOG_MAX_LINE + 1 + READ_CHUNK;
+    size_t model_files = files->vocab_json.len + files->onnx[0].len + files->onnx[1].len;
+    size_t total = files->arena_sizes[0] + files->arena_sizes[1] + detector + line_buffer +
+                   model_files;
+    printf("{\"deeplog_arena\":%lu,\"mscred_arena\":%lu,\"detector\":%lu,\"line_buffer\":%lu,"
+           "\"model_files\":%lu,\"total\":%lu}\n",
+           (unsigned long)files->arena_sizes[0], (unsigned long)files->arena_sizes[1],
+           (unsigned long)detector, (unsigned long)line_buffer, (unsigned long)model_files,
+           (unsigned long)total);
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
 }
 
 static int open_input(const char *path)
@@ -299,6 +323,7 @@ int main(int argc, char **argv)
     load_error err;
     alog_detector *det = NULL;
     void *det_mem = NULL;
+    size_t det_len = 0;
     output out;
     int code = parse_args(&o, argc, argv), fd = -1;
     if (code >= 0)
@@ -316,11 +341,13 @@ int main(int argc, char **argv)
         size_t kind;
         for (kind = 0; kind < sizeof files.models / sizeof files.models[0]; kind++)
             alog_model_limit_isa(files.models[kind], o.isa); /* NULL (no such model): nothing */
-        code = setup_detector(&det, &det_mem, &files, &o);
+        code = setup_detector(&det, &det_mem, &det_len, &files, &o);
     }
-    if (code == EXIT_OK && (fd = open_input(o.input)) < 0)
+    if (code == EXIT_OK && o.memory)
+        code = print_memory(&files, det_len);
+    else if (code == EXIT_OK && (fd = open_input(o.input)) < 0)
         code = EXIT_IO;
-    if (code == EXIT_OK) {
+    if (code == EXIT_OK && !o.memory) {
         memset(&out, 0, sizeof out);
         out.all = o.all;
         alog_sink_init(&out.sink, out_buf, sizeof out_buf, write_stdout, &out);

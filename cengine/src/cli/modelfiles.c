@@ -258,6 +258,7 @@ static alog_status open_in_arena(model_files *files, int kind, alog_message *msg
     if (status != ALOG_OK)
         return status;
     files->arenas[kind] = malloc(need);
+    files->arena_sizes[kind] = need;
     return files->arenas[kind] ? alog_model_open(&files->models[kind], files->arenas[kind], need,
                                                  onnx->data, onnx->len, 1, msg)
                                : ALOG_ERR_LIMIT;

@@ -27,6 +27,7 @@ typedef struct model_files {
                                      the models' metadata; the caller adds the capacities */
     alog_model *models[2];
     void *arenas[2];
+    size_t arena_sizes[2];    /* bytes of each arena (0 for a model that is absent) */
 } model_files;
 
 /* A failure to report: the file it concerns, what is wrong and how to fix it. */

@@ -37,6 +37,18 @@ def render_training_curve(png: Path, losses: Sequence[float], title: str, ylabel
         plt.close(fig)
 
 
+def checkpoint_bytes(ckpt: dict) -> bytes:
+    """torch.save of `ckpt`, through memory: torch.save names the archive inside after the file
+    it writes, and a temporary file's random name would make equal trainings differ in bytes."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    return buf.getvalue()
+
+
 def read_checkpoint(path: Path, kind: str, format_version: int, required: set[str], fix: str) -> dict:
     """Load a checkpoint dict safely (``weights_only``) and check its kind, version and keys;
     anything else (missing, corrupt, foreign, too new) is a UserError naming ``path``."""

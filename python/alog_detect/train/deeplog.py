@@ -34,7 +34,7 @@ from ..deeplog_rule import session_windows
 from ..errors import UserError
 from ..models.deeplog import DeepLog, DeepLogConfig
 from ..vocab import Vocab, load_any_vocab, load_vocab
-from . import read_checkpoint, render_training_curve, training_curve_path
+from . import checkpoint_bytes, read_checkpoint, render_training_curve, training_curve_path
 
 CHECKPOINT_FORMAT_VERSION = 1
 CHECKPOINT_KIND = "deeplog"
@@ -195,7 +195,7 @@ def train_deeplog(config: DeepLogTrainConfig) -> DeepLogTrainResult:
         render_training_curve(curve_tmp, losses, f"DeepLog ({vocab.size} keys, window "
                                                   f"{model_config.window}, {data.n_pairs} events)",
                               "cross-entropy")
-        torch.save(ckpt, ckpt_tmp)
+        ckpt_tmp.write_bytes(checkpoint_bytes(ckpt))
     return DeepLogTrainResult(Path(config.out), curve, tuple(losses), len(data.windows))
 
 

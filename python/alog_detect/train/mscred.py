@@ -29,7 +29,6 @@ thread. Checkpoint (``torch.save`` of a dict; loads with ``weights_only=True``):
 from __future__ import annotations
 
 import dataclasses
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from ..errors import UserError
 from ..models.mscred import MSCRED, MSCREDConfig
 from ..mscred_data import NPZ_NAME, SignatureSet, SignatureSpec, load_signatures, residual_scores
 from ..vocab import vocab_sha256
-from . import read_checkpoint, render_training_curve, training_curve_path
+from . import checkpoint_bytes, read_checkpoint, render_training_curve, training_curve_path
 from .deeplog import _reproducible
 
 # 2: trained on signatures scaled by norm (mscred_data FORMAT_VERSION 2); a version 1 model
@@ -233,14 +232,6 @@ def _checkpoint(model: MSCRED, config: MSCREDTrainConfig, sigset: SignatureSet, 
     }
 
 
-def _checkpoint_bytes(ckpt: dict) -> bytes:
-    # Saved through memory: torch.save names the archive after the file, and the temporary file's
-    # random name would make equal trainings differ in bytes.
-    buf = io.BytesIO()
-    torch.save(ckpt, buf)
-    return buf.getvalue()
-
-
 def train_mscred(config: MSCREDTrainConfig) -> MSCREDTrainResult:
     sigset = load_signatures(config.data)
     train_ends, valid_ends = _split(sigset, config.valid_fraction, Path(config.data))
@@ -258,7 +249,7 @@ def train_mscred(config: MSCREDTrainConfig) -> MSCREDTrainResult:
              f"valid MSE {losses[1][-1]:.3g})")
     with atomic.atomic_path(config.out) as ckpt_tmp, atomic.atomic_path(curve) as curve_tmp:
         render_training_curve(curve_tmp, losses[0], title, "training MSE")
-        ckpt_tmp.write_bytes(_checkpoint_bytes(ckpt))
+        ckpt_tmp.write_bytes(checkpoint_bytes(ckpt))
     return MSCREDTrainResult(Path(config.out), curve, tuple(losses[0]), tuple(losses[1]), calibration, len(train))
 
 

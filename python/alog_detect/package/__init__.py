@@ -1,0 +1,6 @@
+"""The package stage: what `scons` ships for a target (docs/build.md, "Bundles").
+
+- archive.py   deterministic .tar.gz files (the same inputs give the same bytes)
+- bundle.py    the Linux bundle: engine, libraries, headers, models, pkg-config and CMake files,
+               a README for the device, manifest.json and SHA256SUMS
+"""
