@@ -20,6 +20,7 @@ INTEGER_OPTIONS = {
     "mscred_epochs": ("MSCRED training epochs", 3, 1, 10000),
 }
 MSCRED_WINDOWS_DEFAULT = "10,30,60"
+MSCRED_CHANNELS_DEFAULT = "32,64,128,256"  # the paper's
 
 # The parse stage's front-end settings. `auto` picks what fits the logs: the built-in sample's own
 # layout, or parse's defaults for logs= (the user sets them for their format).
@@ -56,6 +57,19 @@ def parse_mscred_windows(text: str) -> tuple[int, ...]:
         raise UserError(f"mscred_windows={text}: expected 1 to 8 increasing positive integers "
                         f"separated by commas (fix: for example mscred_windows={MSCRED_WINDOWS_DEFAULT})")
     return sizes
+
+
+def parse_mscred_channels(text: str) -> tuple[int, ...]:
+    """'32,64,128,256' -> the MSCRED encoder's channels per level: four positive integers."""
+    try:
+        channels = tuple(int(part, 10) for part in str(text).split(","))
+    except ValueError:
+        channels = ()
+    if len(channels) != 4 or min(channels) < 1 or max(channels) > 4096:
+        raise UserError(f"mscred_channels={text}: expected 4 positive integers separated by commas "
+                        f"(fix: for example mscred_channels={MSCRED_CHANNELS_DEFAULT}, the paper's, or "
+                        "8,16,32,64 for a smaller model)")
+    return channels
 
 
 def _session_key(key, value, env):
@@ -116,6 +130,9 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
         variables.Add(name, f"{help_text} ({lowest}..{highest})", default, validate, convert)
     variables.Add("mscred_windows", "MSCRED signature window sizes, one per scale",
                   MSCRED_WINDOWS_DEFAULT, lambda key, value, env: parse_mscred_windows(value))
+    variables.Add("mscred_channels", "MSCRED encoder channels per level (the model's size grows with "
+                  "their squares)", MSCRED_CHANNELS_DEFAULT,
+                  lambda key, value, env: parse_mscred_channels(value))
     variables.Add("session_key", "parse: session key rule, none or prefix:<p> (auto: "
                   f"{SAMPLE_FRONTEND['session_key']} for the built-in sample, "
                   f"{LOGS_FRONTEND['session_key']} for logs=)", AUTO, _session_key)

@@ -16,7 +16,8 @@ BUILD_FILES = ("SConstruct", "site_scons", "toolchains", "templates", "python",
 ENGINE_SOURCES = ("cengine/src", "cengine/tests", "cengine/fuzz")
 # A configuration that trains in seconds: the tests compare builds, not models.
 TINY_OPTIONS = ("logs=small.log", "epochs=1", "mscred_epochs=1", "hidden=8", "layers=1", "window=4",
-                "top_k=2", "mscred_windows=2,4", "session_key=prefix:ses_", "header_tokens=4")
+                "top_k=2", "mscred_windows=2,4", "mscred_channels=4,4,4,4", "session_key=prefix:ses_",
+                "header_tokens=4")
 SMALL_LOG_LINES = 3000
 
 

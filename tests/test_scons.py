@@ -141,7 +141,8 @@ def test_help_lists_every_option_with_its_default(tree):
     out = scons(tree, "-h").stdout
     for name, default in (("target", "host"), ("logs", ""), ("window", "10"), ("top_k", "5"),
                           ("hidden", "64"), ("layers", "2"), ("epochs", "30"), ("mscred_windows", "10,30,60"),
-                          ("mscred_epochs", "3"), ("session_key", "auto"), ("header_tokens", "auto"),
+                          ("mscred_epochs", "3"), ("mscred_channels", "32,64,128,256"), ("cpu", ""),
+                          ("session_key", "auto"), ("header_tokens", "auto"),
                           ("sim_th", "0.4"), ("optimize", "speed"), ("embed_model", "auto"),
                           ("san", "no"), ("fuzz", "no")):
         assert re.search(rf"^{name}: .*\n\s+default: {re.escape(default)}$", out, re.M), name
@@ -165,6 +166,9 @@ def test_target_alias_builds_into_the_canonical_target_dir(tree):
     ("top_k=0", "top_k=0: out of range"),
     ("layers=9", "layers=9: out of range"),
     ("mscred_windows=30,10", "mscred_windows=30,10: expected 1 to 8 increasing"),
+    ("mscred_channels=8,16", "mscred_channels=8,16: expected 4 positive integers"),
+    ("mscred_channels=8,16,32,x", "mscred_channels=8,16,32,x: expected 4 positive integers"),
+    ("cpu=cortex-a53", "cpu=cortex-a53: not a CPU of target=host (fix: one of generic, native;"),
     ("optimize=fast", "Invalid value for enum variable 'optimize'"),
     ("target=sparc", "Invalid value for enum variable 'target'"),
     ("colour=blue", "unknown option(s): colour"),
@@ -549,6 +553,7 @@ def test_changing_a_template_regenerates_only_its_header(built):
     ("epochs=2", "build/common/train/deeplog.pth", "build/common/train/mscred.pth"),
     ("mscred_epochs=2", "build/common/train/mscred.pth", "build/common/train/deeplog.pth"),
     ("hidden=9", "build/common/train/deeplog.pth", "build/common/train/mscred.pth"),
+    ("mscred_channels=4,4,4,8", "build/common/train/mscred.pth", "build/common/train/deeplog.pth"),
 ])
 def test_a_training_option_retrains_only_its_model(built, option, retrained, kept):
     root, _ = built

@@ -61,7 +61,8 @@ def _train_mscred(targets, sources, params):
     from alog_detect.train.mscred import MSCREDTrainConfig, train_mscred
 
     train_mscred(MSCREDTrainConfig(data=Path(sources[0].dir.abspath), out=Path(targets[0].abspath),
-                                   progress=sys.stderr.isatty(), **params))
+                                   progress=sys.stderr.isatty(), channels=tuple(params.pop("channels")),
+                                   **params))
 
 
 def _export(targets, sources, params):
