@@ -34,6 +34,7 @@ MSCRED_TRAIN = ("--epochs", "1", "--channels", "4,4,4,4")
 SAMPLE_LINES = 3000
 SAMPLE_KEY = f"prefix:{SESSION_PREFIX}"
 SAMPLE_HEADER_TOKENS = HEADER_TOKENS  # `2026-03-14 06:00:00.173 edge-gw-07 storaged[455]:`
+HDFS_KEY = "prefix:blk_"
 
 
 def engine_sources() -> list[Path]:
@@ -121,3 +122,10 @@ def sample(tmp_path_factory):
     work = tmp_path_factory.mktemp("sample_models")
     log = generate_sample(SampleConfig(out_dir=work / "sample", lines=SAMPLE_LINES)).log
     return log, build_models(work, log, SAMPLE_KEY, header_tokens=SAMPLE_HEADER_TOKENS)
+
+
+@pytest.fixture(scope="session")
+def hdfs(tmp_path_factory, shared_data):
+    """(HDFS_20k.log, model directory): the public HDFS sample and models trained on it."""
+    log = shared_data / "HDFS" / "HDFS_20k.log"
+    return log, build_models(tmp_path_factory.mktemp("hdfs_models"), log, HDFS_KEY)

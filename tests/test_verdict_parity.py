@@ -16,16 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from engine_helpers import SAMPLE_KEY, build_models, run_engine, run_reference
-from engine_helpers import engine, engine_san, sample  # noqa: F401 (session fixtures)
-
-HDFS_KEY = "prefix:blk_"
-
-
-@pytest.fixture(scope="session")
-def hdfs(tmp_path_factory, shared_data):
-    log = shared_data / "HDFS" / "HDFS_20k.log"
-    return log, build_models(tmp_path_factory.mktemp("hdfs_models"), log, HDFS_KEY)
+from engine_helpers import HDFS_KEY, SAMPLE_KEY, run_engine, run_reference
+from engine_helpers import engine, engine_san, hdfs, sample  # noqa: F401 (session fixtures)
 
 
 def assert_same_stream(engine_proc, reference_proc):

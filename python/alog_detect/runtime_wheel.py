@@ -102,28 +102,48 @@ def _check_platform_tag(tag: str) -> str:
 
 
 def _check_library(library: Path, arch: str) -> None:
-    """An ELF shared object for the tag's architecture: a wheel must never carry another's."""
+    """An ELF shared library for the tag's architecture: a wheel must never carry another
+    architecture's, nor a program (a position-independent executable is an ELF shared object
+    too, but asks for a program interpreter, and dlopen refuses it)."""
     try:
-        with open(library, "rb") as f:
-            header = f.read(20)
+        data = library.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read the library ({exc.strerror})", library,
                         "build it first (scons lib target=<t>) and pass its libalog.so") from None
     fix = f"pass the libalog.so built for {arch} (build/<target>/lib/libalog.so)"
-    if len(header) < 20 or header[:4] != b"\x7fELF":
+    if len(data) < 52 or data[:4] != b"\x7fELF":
         raise UserError("not an ELF shared library", library, fix)
-    elf_class, byte_order = header[4], header[5]
+    elf_class, byte_order = data[4], data[5]
     if byte_order != _ELF_LITTLE_ENDIAN:
         raise UserError("a big-endian ELF file; every target here is little-endian", library, fix)
-    elf_type = int.from_bytes(header[16:18], "little")
-    machine = int.from_bytes(header[18:20], "little")
-    if elf_type != _ELF_SHARED_OBJECT:
-        raise UserError("an ELF file that is not a shared object", library, fix)
+    elf_type = int.from_bytes(data[16:18], "little")
+    machine = int.from_bytes(data[18:20], "little")
+    if elf_type != _ELF_SHARED_OBJECT or _PT_INTERP in _program_header_types(data, elf_class):
+        raise UserError("an ELF file that is not a shared library (a program?)", library, fix)
     if (elf_class, machine) != _ELF_ARCH[arch]:
         found = next((name for name, spec in _ELF_ARCH.items() if spec == (elf_class, machine)),
                      f"ELF machine {machine}")
         raise UserError(f"a library for {found}, not for {arch} as the platform tag says",
                         library, fix)
+
+
+_PT_INTERP = 3
+
+
+def _program_header_types(data: bytes, elf_class: int) -> list[int]:
+    """p_type of each program header (ELF32 or ELF64, little-endian); [] if they lie outside."""
+    if elf_class == _ELF_CLASS_64:
+        offset, size, count = (int.from_bytes(data[0x20:0x28], "little"),
+                               int.from_bytes(data[0x36:0x38], "little"),
+                               int.from_bytes(data[0x38:0x3A], "little"))
+    else:
+        offset, size, count = (int.from_bytes(data[0x1C:0x20], "little"),
+                               int.from_bytes(data[0x2A:0x2C], "little"),
+                               int.from_bytes(data[0x2C:0x2E], "little"))
+    if size < 4 or offset + size * count > len(data):
+        return []
+    return [int.from_bytes(data[offset + i * size:offset + i * size + 4], "little")
+            for i in range(count)]
 
 
 def _check_models(models: Path) -> tuple[Path, ...]:

@@ -25,8 +25,8 @@ from typing import Iterator, List, Optional, Tuple
 
 from . import __version__
 from ._capi import ALOG_MAX_LINE, FLUSH_FN, VERDICT_FN, alog_sink, library_path, load_library
-from .detector import (DEFAULT_MAX_SESSIONS, ISA_CHOICES, MAX_SESSIONS_LIMIT, MODELS_DIR, Detector,
-                       _context, _from_context, session_rule_ok)
+from .detector import (DEFAULT_MAX_SESSIONS, ISA_CHOICES, MAX_SESSIONS_LIMIT, MODELS_DIR,
+                       CallbackSink, Detector, _context, _from_context, session_rule_ok)
 from .errors import AlogError, LibraryError, ModelDirError, RunError
 
 PROG = "alog-runtime"
@@ -221,11 +221,12 @@ def read_lines(fd: int, before_wait, limit: int = ALOG_MAX_LINE + 1,
 
 # ---- output: the library's JSON writer into a buffer that goes to fd 1 ---------------------------
 
-class Output:
+class Output(CallbackSink):
     """alog_sink over standard output: verdicts written by alog_verdict_write, the buffer handed
     to os.write when full and before every wait for input."""
 
     def __init__(self, all_verdicts: bool):
+        super().__init__()
         self.lib = load_library()
         self.all = all_verdicts
         self.broken_pipe = False        # the reader went away: stop quietly, as alog-engine does
@@ -238,12 +239,13 @@ class Output:
 
     def flush(self) -> None:
         self.lib.alog_sink_flush(ctypes.byref(self.sink))
+        self.raise_failure()
 
 
 def _write_stdout(ctx: int, data: int, length: int) -> int:
     out: Output = _from_context(ctx)
-    view = memoryview(ctypes.string_at(data, length))
     try:
+        view = memoryview(ctypes.string_at(data, length))
         while view:
             view = view[os.write(1, view):]
     except BrokenPipeError:
@@ -252,13 +254,19 @@ def _write_stdout(ctx: int, data: int, length: int) -> int:
     except OSError as exc:
         out.error = exc
         return 1
+    except BaseException as exc:  # noqa: B036 - kept and raised after the C call
+        out.failure = exc
+        return 1
     return 0
 
 
 def _emit_verdict(ctx: int, verdict) -> None:
     out: Output = _from_context(ctx)
-    if out.all or verdict.contents.anomaly:
-        out.lib.alog_verdict_write(ctypes.byref(out.sink), verdict)
+    try:
+        if out.all or verdict.contents.anomaly:
+            out.lib.alog_verdict_write(ctypes.byref(out.sink), verdict)
+    except BaseException as exc:  # noqa: B036 - kept and raised after the C call
+        out.failure = exc
 
 
 _WRITE_STDOUT = FLUSH_FN(_write_stdout)

@@ -78,6 +78,21 @@ def _verdict_from_c(v: alog_verdict) -> Verdict:
     )
 
 
+class CallbackSink:
+    """What a callback from the library appends to, through its void *ctx. An exception raised
+    inside a callback cannot cross the C frames under it (ctypes would print and drop it, with
+    the verdict): it is kept in ``failure`` and raised again once the C call has returned."""
+
+    def __init__(self) -> None:
+        self.items: List[Any] = []
+        self.failure: Optional[BaseException] = None
+
+    def raise_failure(self) -> None:
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
+
+
 def _context(obj: Any) -> Tuple[ctypes.py_object, int]:
     """A callback context for `obj`: the holder (keep it alive) and its address for void *ctx."""
     holder = ctypes.py_object(obj)
@@ -89,55 +104,58 @@ def _from_context(ctx: int) -> Any:
 
 
 def _collect_chunk(ctx: int, data: int, length: int) -> int:
-    _from_context(ctx).append(ctypes.string_at(data, length))
-    return 0
+    sink: CallbackSink = _from_context(ctx)
+    try:
+        sink.items.append(ctypes.string_at(data, length))
+        return 0
+    except BaseException as exc:  # noqa: B036 - kept and raised after the C call
+        sink.failure = exc
+        return 1
+
+
+def _collect_verdict(ctx: int, verdict: Any) -> None:
+    sink: CallbackSink = _from_context(ctx)
+    try:
+        sink.items.append(_verdict_from_c(verdict.contents))
+    except BaseException as exc:  # noqa: B036 - kept and raised after the C call
+        sink.failure = exc
 
 
 _COLLECT_CHUNK = FLUSH_FN(_collect_chunk)
+_COLLECT_VERDICT = VERDICT_FN(_collect_verdict)
 
 
 def _write_json(lib: Library, verdict: Verdict) -> bytes:
-    session = None if verdict.session is None else string_bytes_exact(verdict.session)
-    topk = (ctypes.c_int32 * len(verdict.topk))(*verdict.topk)
+    """alog_verdict_write of the verdict's fields into a sink whose bytes come back here."""
     c = alog_verdict()
     c.model = _capi.ALOG_MODEL_DEEPLOG if verdict.model == "deeplog" else _capi.ALOG_MODEL_MSCRED
-    session_buffer = ctypes.create_string_buffer(session or b"", len(session or b"") + 1)
-    c.session = ctypes.addressof(session_buffer) if session is not None else None
-    c.session_len = len(session) if session is not None else 0
+    if verdict.session is not None:
+        session = string_bytes(verdict.session)
+        session_buffer = ctypes.create_string_buffer(session, len(session))
+        c.session = ctypes.addressof(session_buffer)
+        c.session_len = len(session)
     c.line = verdict.line
     c.template_index = verdict.template
+    topk = (ctypes.c_int32 * len(verdict.topk))(*verdict.topk)
     c.topk = topk
     c.topk_len = len(verdict.topk)
     c.has_score = verdict.score is not None
     c.score = verdict.score or 0
     c.anomaly = bool(verdict.anomaly)
     c.reason = verdict.reason.encode("ascii")
-    chunks: List[bytes] = []
-    holder, ctx = _context(chunks)
+    chunks = CallbackSink()
+    keep_alive, ctx = _context(chunks)
     buffer = ctypes.create_string_buffer(4096)
     sink = alog_sink()
     lib.alog_sink_init(ctypes.byref(sink), buffer, len(buffer), _COLLECT_CHUNK, ctx)
     lib.alog_verdict_write(ctypes.byref(sink), ctypes.byref(c))
     lib.alog_sink_flush(ctypes.byref(sink))
-    del holder
-    line = b"".join(chunks)
+    chunks.raise_failure()
+    line = b"".join(chunks.items)
     return line[:-1] if line.endswith(b"\n") else line
 
 
-def string_bytes_exact(text: str) -> bytes:
-    """A session key back to the bytes it was decoded from (surrogateescape, as the verdict's
-    session was decoded)."""
-    return text.encode("utf-8", "surrogateescape")
-
-
 # ---- the detector -------------------------------------------------------------------------------
-
-def _collect_verdict(ctx: int, verdict: Any) -> None:
-    _from_context(ctx).append(_verdict_from_c(verdict.contents))
-
-
-_COLLECT_VERDICT = VERDICT_FN(_collect_verdict)
-
 
 def _line_bytes(line: Line) -> bytes:
     if isinstance(line, bytes):
@@ -291,7 +309,7 @@ class Detector:
 
     @property
     def lines_fed(self) -> int:
-        """How many lines (and events) were fed: the next one is number lines_fed + 1."""
+        """How many lines (and events) were judged: the next one is number lines_fed + 1."""
         return self._lines
 
     # ---- feeding ------------------------------------------------------------------------------
@@ -307,9 +325,9 @@ class Detector:
         if data.find(b"\n", 0, len(data) - 1) >= 0:
             raise ArgumentError("a line must not hold a line feed before its end: feed each line "
                                 "of a text separately (feed_many(text.splitlines()))")
-        verdicts: List[Verdict] = []
+        verdicts = CallbackSink()
         self._feed_raw(data, len(data), False, _COLLECT_VERDICT, verdicts)
-        return verdicts
+        return verdicts.items
 
     def feed_many(self, lines: Iterable[Line]) -> Iterator[Verdict]:
         """The verdicts of many lines, in order, as they are decided: for example the lines of a
@@ -333,42 +351,44 @@ class Detector:
             key = session
         else:
             raise ArgumentTypeError(f"session is str, bytes or None, not {type(session).__name__}")
+        detector = self._live()
+        if not -1 <= template_index < len(self._files.templates):
+            raise ArgumentError(f"template_index must be -1 (outside the vocabulary) or 0..."
+                                f"{len(self._files.templates) - 1}, not {template_index}")
         event = alog_event()
         event.session = key
         event.session_len = len(key) if key is not None else 0
-        if not -(1 << 31) <= template_index < (1 << 31):
-            raise ArgumentError(f"template_index {template_index} is not a template index")
         event.template_index = template_index
         if seconds is not None:
             event.has_time = 1
             event.seconds = float(seconds)
-        detector = self._live()
-        verdicts: List[Verdict] = []
-        holder, ctx = _context(verdicts)
+        verdicts = CallbackSink()
+        keep_alive, ctx = _context(verdicts)
         status = self._lib.alog_detector_feed_event(detector, ctypes.byref(event), _COLLECT_VERDICT, ctx)
-        del holder
-        self._lines += 1
+        verdicts.raise_failure()
         self._check(status)
-        return verdicts
+        return verdicts.items
 
-    def _feed_raw(self, data: bytes, length: int, head_only: bool, emit: Any, sink: Any) -> None:
+    def _feed_raw(self, data: bytes, length: int, head_only: bool, emit: Any,
+                  sink: CallbackSink) -> None:
         """Feed data[:length] as one line (head_only: the head of a longer line, as alog-engine's
         reader passes it); each verdict goes to emit(ctx of `sink`, verdict)."""
         detector = self._live()
-        holder, ctx = _context(sink)
+        keep_alive, ctx = _context(sink)
         feed = (self._lib.alog_detector_feed_line_head if head_only
                 else self._lib.alog_detector_feed_line)
         status = feed(detector, data, length, emit, ctx)
-        del holder
-        self._lines += 1
+        sink.raise_failure()
         self._check(status)
 
     def _check(self, status: int) -> None:
-        """A feed call's status as alog-engine reports it: ``line N: <status>[: <reason>]``."""
+        """Count a fed line, or raise a failed feed as alog-engine reports it:
+        ``line N: <status>[: <reason>]``."""
         if status == ALOG_OK:
+            self._lines += 1
             return
         lib = self._lib
         reason = lib.status_str(status)
         error = (lib.alog_detector_error(self._detector) or b"").decode("utf-8", "replace")
         raise RunError(status, _capi.status_name(status), reason,
-                       f"{reason}: {error}" if error else reason, self._lines)
+                       f"{reason}: {error}" if error else reason, self._lines + 1)
