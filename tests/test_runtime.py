@@ -391,6 +391,9 @@ def break_models(models: Path, how: str) -> None:
     elif how == "frontend_bad_rule":
         (models / "frontend.json").write_text(json.dumps(
             {**json.loads((models / "frontend.json").read_text()), "session_rule": "regex:x"}))
+    elif how == "frontend_repeated_field":  # the C reader counts members, repeats included
+        text = (models / "frontend.json").read_text()
+        (models / "frontend.json").write_text(text.replace("{", '{"kind": "frontend", ', 1))
     elif how == "frontend_unknown_field":
         (models / "frontend.json").write_text(json.dumps(
             {**json.loads((models / "frontend.json").read_text()), "extra": 1}))
@@ -401,7 +404,7 @@ def break_models(models: Path, how: str) -> None:
 BROKEN = ["no_vocab", "truncated_vocab", "vocab_with_a_gap", "other_vocabulary", "onnx_bit_flip",
           "truncated_onnx_with_its_hash", "no_meta", "meta_format_2", "meta_of_another_kind",
           "repeated_window_sizes", "deeplog_of_another_size", "no_model", "frontend_bad_rule",
-          "frontend_unknown_field"]
+          "frontend_repeated_field", "frontend_unknown_field"]
 
 
 @pytest.mark.parametrize("how", BROKEN)
@@ -419,6 +422,12 @@ def test_broken_model_directory_fails_like_alog_engine(engine, library, sample, 
 def test_missing_model_directory_and_input_file(engine, library, sample, tmp_path):
     code, line = same_failure(engine, library, ["--models", str(tmp_path / "nowhere"), "-"])
     assert code == EXIT_MODELS and "model directory not found (fix: " in line
+    # The checkout's package has no models inside: the default directory is missing.
+    assert not (RUNTIME_SOURCE / "alog_runtime" / "models").exists()
+    with pytest.raises(alog_runtime.ModelDirError, match="installed without models"):
+        alog_runtime.Detector()
+    default = run_runtime(library, "-")
+    assert default.returncode == EXIT_MODELS and b"installed without models" in default.stderr
     code, line = same_failure(engine, library, ["--models", str(sample[1]), str(tmp_path / "absent.log")])
     assert code == EXIT_IO and "absent.log: No such file or directory (fix: " in line
 

@@ -17,7 +17,7 @@ import platform
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_int, c_int32,
                     c_int64, c_size_t, c_uint, c_uint32, c_uint64, c_void_p)
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .errors import LibraryError
 
@@ -185,6 +185,25 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
 class Library:
     """libalog.so with every function of PROTOTYPES declared; ``lib.alog_model_open(...)``."""
 
+    path: Path
+    # PROTOTYPES' functions, as ctypes calls them (results: ctypes converts c_int, c_uint and
+    # c_char_p to int and bytes)
+    alog_status_str: Callable[..., Optional[bytes]]
+    alog_model_arena_size: Callable[..., int]
+    alog_model_open: Callable[..., int]
+    alog_model_isa: Callable[..., int]
+    alog_model_limit_isa: Callable[..., int]
+    alog_session_rule_check: Callable[..., int]
+    alog_detector_size: Callable[..., int]
+    alog_detector_open: Callable[..., int]
+    alog_detector_feed_line: Callable[..., int]
+    alog_detector_feed_line_head: Callable[..., int]
+    alog_detector_feed_event: Callable[..., int]
+    alog_detector_error: Callable[..., Optional[bytes]]
+    alog_sink_init: Callable[..., None]
+    alog_sink_flush: Callable[..., int]
+    alog_verdict_write: Callable[..., None]
+
     def __init__(self, path: Path):
         self.path = path
         try:
@@ -203,7 +222,10 @@ class Library:
             setattr(self, name, function)
 
     def status_str(self, status: int) -> str:
-        return self.alog_status_str(status).decode("ascii", "replace")
+        return (self.alog_status_str(status) or b"").decode("ascii", "replace")
+
+
+assert set(Library.__annotations__) == {"path", *PROTOTYPES}, "declare each function of PROTOTYPES"
 
 
 def _load_failure(path: Path, reason: str) -> str:

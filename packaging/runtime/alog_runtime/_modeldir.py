@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ MAX_FILE_BYTES = 1 << 31
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 # alog_status values (alog.h)
-IO, MALFORMED, LIMIT, MISMATCH = 2, 3, 8, 9
+INVALID_ARGUMENT, IO, MALFORMED, LIMIT, MISMATCH = 1, 2, 3, 8, 9
 
 REEXPORT = "re-export the model directory with `alog-detect convert-onnx`"
 CONVERT_FIX = "pass a directory from `alog-detect convert-onnx --output-dir`"
@@ -84,11 +85,18 @@ def _reject_constant(name: str) -> Any:
     raise _NotJson(f"{name} is not JSON")      # Python's json accepts NaN and Infinity; JSON does not
 
 
-def _first_wins(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
-    """An object whose repeated keys keep their first value, as alog_json_get finds them."""
-    out: Dict[str, Any] = {}
+class _Object(Dict[str, Any]):
+    """A JSON object as the C reader sees it: a repeated key keeps its first value (alog_json_get
+    finds the first), and ``members`` counts every member, repeats included (its token count)."""
+
+    members = 0
+
+
+def _first_wins(pairs: List[Tuple[str, Any]]) -> _Object:
+    out = _Object()
     for key, value in pairs:
         out.setdefault(key, value)
+    out.members = len(pairs)
     return out
 
 
@@ -180,11 +188,11 @@ class _Malformed(Exception):
     pass
 
 
-def _u32(section: Dict[str, Any], key: str, lo: int, hi: int) -> int:
-    value = section.get(key)
+def _u32(section: Any, key: str, lo: int, hi: int) -> int:
+    value: Any = section.get(key) if isinstance(section, dict) else None
     if not _is_int(value, lo, hi):
         raise _Malformed(key)
-    return value
+    return int(value)
 
 
 def _sha256_field(obj: Any, key: str) -> str:
@@ -226,8 +234,9 @@ def _parse_mscred(config: alog_detector_config, section: Dict[str, Any], lib: Li
     cell = section.get("cell_threshold")
     if not _is_number(cell):
         raise _Malformed("cell_threshold")
+    # the calibration stores a float32 value: the double, rounded as C's (float) rounds it
     try:
-        config.cell_threshold = float(cell)      # the calibration stores a float32 value
+        config.cell_threshold = float(cell)      # type: ignore[arg-type] # a number, checked above
     except OverflowError:                        # an integer past any double: no threshold
         raise _Malformed("cell_threshold") from None
     threshold = section.get("anomaly_threshold")
@@ -255,8 +264,7 @@ def _signature_spec_ok(config: alog_detector_config, lib: Library) -> bool:
     probe.cell_threshold = config.cell_threshold
     probe.anomaly_threshold = config.anomaly_threshold
     size = ctypes.c_size_t(0)
-    status = lib.alog_detector_size(ctypes.byref(size), ctypes.byref(probe), None)
-    return status != 1  # ALOG_ERR_INVALID_ARGUMENT
+    return lib.alog_detector_size(ctypes.byref(size), ctypes.byref(probe), None) != INVALID_ARGUMENT
 
 
 def parse_meta(config: alog_detector_config, kind: str, data: bytes, lib: Library) -> Tuple[str, str]:
@@ -308,7 +316,7 @@ def parse_frontend(data: bytes, lib: Library) -> Frontend:
         settings = _parse_json(data)
     except _NotJson:
         settings = None
-    if not isinstance(settings, dict):
+    if not isinstance(settings, _Object):
         raise refuse("not a front-end settings file")
     if settings.get("kind") != "frontend":
         raise refuse('not front-end settings (kind "frontend" expected)')
@@ -317,7 +325,7 @@ def parse_frontend(data: bytes, lib: Library) -> Frontend:
         raise refuse("front-end settings format_version is not 1")
     if any(key not in settings for key in _FRONTEND_KEYS):
         raise refuse("front-end settings lack a required field")
-    if len(settings) != len(_FRONTEND_KEYS):
+    if settings.members != len(_FRONTEND_KEYS):
         raise refuse("front-end settings have an unknown field")
     rules = settings["mask_rules"]
     joined = ""
@@ -339,7 +347,7 @@ def parse_frontend(data: bytes, lib: Library) -> Frontend:
 
 # ---- the directory ------------------------------------------------------------------------------
 
-def _open_sized(directory: str, name: str) -> Tuple[Any, int]:
+def _open_sized(directory: str, name: str) -> Tuple[io.BufferedReader, int]:
     """The open file and its size (at most MAX_FILE_BYTES)."""
     try:
         f = open(Path(directory) / name, "rb")

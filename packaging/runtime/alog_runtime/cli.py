@@ -21,7 +21,7 @@ import re
 import signal
 import sys
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 from . import __version__
 from ._capi import ALOG_MAX_LINE, FLUSH_FN, VERDICT_FN, alog_sink, library_path, load_library
@@ -173,7 +173,7 @@ class _ReadError(Exception):
         self.error = error
 
 
-def read_lines(fd: int, before_wait, limit: int = ALOG_MAX_LINE + 1,
+def read_lines(fd: int, before_wait: Callable[[], None], limit: int = ALOG_MAX_LINE + 1,
                chunk: int = READ_CHUNK) -> Iterator[Tuple[bytes, bool]]:
     """(line, overlong) for each line of fd: the bytes before each LF (a last line without one is
     a line too); a line longer than `limit` comes as its first `limit` bytes with overlong set,
@@ -260,7 +260,7 @@ def _write_stdout(ctx: int, data: int, length: int) -> int:
     return 0
 
 
-def _emit_verdict(ctx: int, verdict) -> None:
+def _emit_verdict(ctx: int, verdict: Any) -> None:
     out: Output = _from_context(ctx)
     try:
         if out.all or verdict.contents.anomaly:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Union
 
 from . import _capi
 from ._capi import (ALOG_ERR_IO, ALOG_ISA_AVX2, ALOG_OK, VERDICT_FN, FLUSH_FN, Library, alog_detector,
@@ -33,6 +33,8 @@ ISA_CHOICES = {"auto": ~0 & 0xFFFFFFFF, "avx2": ALOG_ISA_AVX2, "baseline": 0}
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 Line = Union[bytes, bytearray, memoryview, str]
+ModelName = Literal["deeplog", "mscred"]
+Reason = Literal["ok", "not_in_topk", "unseen", "residual"]
 
 
 # ---- verdicts -----------------------------------------------------------------------------------
@@ -41,14 +43,14 @@ Line = Union[bytes, bytearray, memoryview, str]
 class Verdict:
     """One verdict, the fields of the engine's JSON object in its order (docs/detection.md)."""
 
-    model: str                   # "deeplog" or "mscred"
+    model: ModelName             # "deeplog" or "mscred"
     session: Optional[str]       # DeepLog: the session key ("all", "<nokey>", ...); MSCRED: None
     line: int                    # the line's number among all lines fed (1-based)
     template: int                # the template index, -1 when unseen (and for MSCRED)
     topk: Tuple[int, ...]        # DeepLog's top-k, largest logit first; () when unseen and for MSCRED
     score: Optional[int]         # MSCRED: residual cells over the threshold; DeepLog: None
     anomaly: bool
-    reason: str                  # "ok", "not_in_topk", "unseen" or "residual"
+    reason: Reason               # "ok", "not_in_topk", "unseen" or "residual"
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON object, keys in the engine's order (``topk`` a list)."""
@@ -205,7 +207,8 @@ class Detector:
     def __init__(self, models_dir: Union[str, "os.PathLike[str]", None] = None, *,
                  max_sessions: int = DEFAULT_MAX_SESSIONS, isa: str = "auto",
                  session_key: Optional[str] = None, header_tokens: Optional[int] = None):
-        self._detector: Optional[Any] = None
+        self._state: Optional[_OpenDetector] = None
+        self._lines = 0
         if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or \
                 not 1 <= max_sessions <= MAX_SESSIONS_LIMIT:
             raise ArgumentError(f"max_sessions must be a whole number from 1 to {MAX_SESSIONS_LIMIT}, "
@@ -227,27 +230,29 @@ class Detector:
                                 str(MODELS_DIR), "this alog-runtime was installed without models: "
                                 "pass a model directory (models_dir=..., or --models DIR)")
         self.models_dir = os.fspath(MODELS_DIR if models_dir is None else models_dir)
-        files = self._files = load_model_files(lib, self.models_dir)
+        files = load_model_files(lib, self.models_dir)
         for model in files.models.values():
             lib.alog_model_limit_isa(model, ISA_CHOICES[isa])
-        self._open(files, session_key, header_tokens, max_sessions)
+        self._state = self._open(files, session_key, header_tokens, max_sessions)
 
     def _open(self, files: ModelFiles, session_key: Optional[str], header_tokens: Optional[int],
-              max_sessions: int) -> None:
-        """The detector in a buffer of exactly alog_detector_size() bytes, over the open models.
-        Everything the config points to is kept on self: the library uses it in place."""
+              max_sessions: int) -> "_OpenDetector":
+        """The detector in a buffer of exactly alog_detector_size() bytes, over the open models;
+        the config's tables and strings are kept with it: the library uses them in place."""
         lib = self._lib
         c = files.config
         count = len(files.templates)
-        self._templates = (ctypes.c_char_p * count)(*files.templates)
-        self._template_lengths = (ctypes.c_size_t * count)(*map(len, files.templates))
-        self._mask_rules = files.frontend.mask_rules.encode("ascii")
-        self._session_rule = (session_key if session_key is not None
-                              else files.frontend.session_rule).encode("ascii")
-        c.templates = self._templates
-        c.template_lengths = self._template_lengths
-        c.mask_rules = self._mask_rules
-        c.session_rule = self._session_rule
+        state = _OpenDetector(
+            files=files,
+            templates=(ctypes.c_char_p * count)(*files.templates),
+            template_lengths=(ctypes.c_size_t * count)(*map(len, files.templates)),
+            mask_rules=files.frontend.mask_rules.encode("ascii"),
+            session_rule=(session_key if session_key is not None
+                          else files.frontend.session_rule).encode("ascii"))
+        c.templates = state.templates
+        c.template_lengths = state.template_lengths
+        c.mask_rules = state.mask_rules
+        c.session_rule = state.session_rule
         c.header_tokens = files.frontend.header_tokens if header_tokens is None else header_tokens
         c.max_sessions = max_sessions
         c.cache_entries = TOPK_CACHE_ENTRIES
@@ -255,31 +260,25 @@ class Detector:
         need = ctypes.c_size_t(0)
         status = lib.alog_detector_size(ctypes.byref(need), ctypes.byref(c), ctypes.byref(message))
         if status == ALOG_OK:
-            self._memory = ctypes.create_string_buffer(need.value)
-            detector = ctypes.POINTER(alog_detector)()
-            status = lib.alog_detector_open(ctypes.byref(detector), self._memory, need.value,
+            state.memory = ctypes.create_string_buffer(need.value)
+            status = lib.alog_detector_open(ctypes.byref(state.detector), state.memory, need.value,
                                             ctypes.byref(c), files.models.get("deeplog"),
                                             files.models.get("mscred"), ctypes.byref(message))
         if status != ALOG_OK:
             detail = message.text.decode("utf-8", "replace") or "detector setup"
             raise DetectorSetupError(status, _capi.status_name(status), lib.status_str(status),
                                      f"{detail} ({lib.status_str(status)})")
-        self._detector = detector
-        self._lines = 0
+        return state
 
     # ---- lifetime ---------------------------------------------------------------------------
 
     def close(self) -> None:
         """Release the detector, its models and their memory. Calling it again does nothing."""
-        if self._detector is None:
-            return
-        self._detector = None
-        self._memory = None
-        self._files = None
+        self._state = None
 
     @property
     def closed(self) -> bool:
-        return self._detector is None
+        return self._state is None
 
     def __enter__(self) -> "Detector":
         self._live()
@@ -288,24 +287,23 @@ class Detector:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _live(self) -> Any:
-        if self._detector is None:
+    def _live(self) -> "_OpenDetector":
+        if self._state is None:
             raise ClosedError("this detector is closed")
-        return self._detector
+        return self._state
 
     # ---- what it holds ------------------------------------------------------------------------
 
     @property
     def models(self) -> Tuple[str, ...]:
         """The models this detector runs: ("deeplog",), ("mscred",) or both."""
-        self._live()
-        return tuple(kind for kind in ("deeplog", "mscred") if kind in self._files.models)
+        state = self._live()
+        return tuple(kind for kind in ("deeplog", "mscred") if kind in state.files.models)
 
     @property
     def session_rule(self) -> str:
         """The session rule in use (frontend.json's, or the session_key override)."""
-        self._live()
-        return self._session_rule.decode("ascii")
+        return self._live().session_rule.decode("ascii")
 
     @property
     def lines_fed(self) -> int:
@@ -351,10 +349,11 @@ class Detector:
             key = session
         else:
             raise ArgumentTypeError(f"session is str, bytes or None, not {type(session).__name__}")
-        detector = self._live()
-        if not -1 <= template_index < len(self._files.templates):
-            raise ArgumentError(f"template_index must be -1 (outside the vocabulary) or 0..."
-                                f"{len(self._files.templates) - 1}, not {template_index}")
+        state = self._live()
+        size = len(state.files.templates)
+        if not -1 <= template_index < size:
+            raise ArgumentError(f"template_index must be -1 (outside the vocabulary) or "
+                                f"0..{size - 1}, not {template_index}")
         event = alog_event()
         event.session = key
         event.session_len = len(key) if key is not None else 0
@@ -364,24 +363,25 @@ class Detector:
             event.seconds = float(seconds)
         verdicts = CallbackSink()
         keep_alive, ctx = _context(verdicts)
-        status = self._lib.alog_detector_feed_event(detector, ctypes.byref(event), _COLLECT_VERDICT, ctx)
+        status = self._lib.alog_detector_feed_event(state.detector, ctypes.byref(event),
+                                                    _COLLECT_VERDICT, ctx)
         verdicts.raise_failure()
-        self._check(status)
+        self._check(state, status)
         return verdicts.items
 
     def _feed_raw(self, data: bytes, length: int, head_only: bool, emit: Any,
                   sink: CallbackSink) -> None:
         """Feed data[:length] as one line (head_only: the head of a longer line, as alog-engine's
         reader passes it); each verdict goes to emit(ctx of `sink`, verdict)."""
-        detector = self._live()
+        state = self._live()
         keep_alive, ctx = _context(sink)
         feed = (self._lib.alog_detector_feed_line_head if head_only
                 else self._lib.alog_detector_feed_line)
-        status = feed(detector, data, length, emit, ctx)
+        status = feed(state.detector, data, length, emit, ctx)
         sink.raise_failure()
-        self._check(status)
+        self._check(state, status)
 
-    def _check(self, status: int) -> None:
+    def _check(self, state: "_OpenDetector", status: int) -> None:
         """Count a fed line, or raise a failed feed as alog-engine reports it:
         ``line N: <status>[: <reason>]``."""
         if status == ALOG_OK:
@@ -389,6 +389,21 @@ class Detector:
             return
         lib = self._lib
         reason = lib.status_str(status)
-        error = (lib.alog_detector_error(self._detector) or b"").decode("utf-8", "replace")
+        error = (lib.alog_detector_error(state.detector) or b"").decode("utf-8", "replace")
         raise RunError(status, _capi.status_name(status), reason,
                        f"{reason}: {error}" if error else reason, self._lines + 1)
+
+
+@dataclass
+class _OpenDetector:
+    """An open detector and everything the library uses in place while it is open: the model
+    files, buffers and arenas, the config's tables and strings, the detector's memory. close()
+    drops it whole."""
+
+    files: ModelFiles
+    templates: Any                      # (V) c_char_p, the template bytes
+    template_lengths: Any               # (V) size_t
+    mask_rules: bytes
+    session_rule: bytes
+    memory: Any = None                  # alog_detector_size() bytes
+    detector: Any = field(default_factory=lambda: ctypes.POINTER(alog_detector)())
