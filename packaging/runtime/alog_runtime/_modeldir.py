@@ -6,6 +6,10 @@ the same status codes and the same one-line messages naming the file and the fix
 (docs/engine.md, "Model directory checks"). The consistency of MSCRED's signature rule is left to
 the library itself (alog_detector_size), as alog_meta_parse leaves it to the engine's check.
 tests/test_runtime.py runs broken directories through both programs and compares their messages.
+Python's json reads the text here; where it and the engine's reader could still part is JSON that
+no alog-detect file holds: a vocabulary key with escaped digits ("\\u0030"), nesting deeper than
+32 levels, a number of 64 characters or more. Such a file may be accepted by one and refused by
+the other, or refused with another message.
 
 Files are read whole; the .onnx bytes go into ctypes buffers that stay alive, unmoved, as long as
 the models that use them in place.
@@ -38,7 +42,7 @@ MAX_FILE_BYTES = 1 << 31
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 # alog_status values (alog.h)
-INVALID_ARGUMENT, IO, MALFORMED, LIMIT, MISMATCH = 1, 2, 3, 8, 9
+INVALID_ARGUMENT, IO, MALFORMED, MISMATCH = 1, 2, 3, 9
 
 REEXPORT = "re-export the model directory with `alog-detect convert-onnx`"
 CONVERT_FIX = "pass a directory from `alog-detect convert-onnx --output-dir`"

@@ -17,7 +17,7 @@ import ctypes
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Union
 
 from . import _capi
 from ._capi import (ALOG_ERR_IO, ALOG_ISA_AVX2, ALOG_OK, VERDICT_FN, FLUSH_FN, Library, alog_detector,
