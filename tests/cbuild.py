@@ -14,6 +14,7 @@ up to date, so a test session pays for a build only after a C file changed. The 
     build_fuzzer(name) -> Path              build/host/fuzz/<name> (cengine/fuzz/<name>.c, libFuzzer;
                                             needs clang: skip when compiler("clang") is None)
     build_library(san=False) -> Path        build/host[-san]/lib/libalog.a
+    build_shared_library() -> Path          build/host/lib/libalog.so (what the alog_runtime wheel ships)
 
 Calls from several pytest processes at once are serialised by a lock file beside build/.
 """
@@ -99,6 +100,10 @@ def build_test(name: str, san: bool = False) -> Path:
 
 def build_library(san: bool = False) -> Path:
     return _built("lib", "libalog.a", san)
+
+
+def build_shared_library() -> Path:
+    return _built("lib", "libalog.so", False)
 
 
 def build_fuzzer(name: str) -> Path:
