@@ -43,6 +43,12 @@
 
 /* ---- memory: all static, sized at build time ----------------------------------------------- */
 
+/* A device build measures the exact sizes on the device (alog_detect.firmware.qemu) and passes
+ * them in a generated example_memory.h (-DEXAMPLE_HAVE_MEMORY_H), or as -D flags. */
+#ifdef EXAMPLE_HAVE_MEMORY_H
+#include "example_memory.h"
+#endif
+
 /* Arena bytes for each model: on a device the size alog_model_arena_size() reports for it (exact
  * at any address, alog.h). The defaults are generous, for whatever model a host build gets. */
 #ifndef EXAMPLE_DEEPLOG_ARENA
