@@ -23,7 +23,7 @@ from pathlib import Path
 
 from alog_detect.codegen import CodegenConfig, render_headers
 from alog_detect.firmware import qemu
-from alog_detect.firmware.inputs import InputConfig, render_input
+from alog_detect.firmware.inputs import InputConfig, input_bytes, render_input
 
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = REPO / "cengine"
@@ -121,7 +121,6 @@ def link_image(work: Path, library: list[Path], gen: Path, *, log: Path | None, 
                  compile_c(gen / "alog_model_data.c", work / "alog_model_data.o", f"-I{gen}")]
     image = work / "firmware.elf"
     link(image, example + generated, objects, stack_size)
-    from alog_detect.firmware.inputs import input_bytes
     return Image(image, tuple(example + generated + objects), input_bytes(log, lines))
 
 

@@ -249,3 +249,16 @@ def test_image_sizes_come_from_the_linked_image(deeplog_firmware):
     assert sizes.sections[".bss"] >= sum(memory.values())  # the arenas are static
     model = (image.path.parent / "alog_model_data.o")
     assert sizes.sections[".rodata"] > 0 and model.exists()
+
+
+def test_zeroed_ram_is_loaded_in_ram_not_after_the_data_in_flash(deeplog_firmware):
+    """QEMU (like a flash programmer) zero-fills each segment past its file bytes at its load
+    address: .stack and .bss must be a RAM segment of their own (mps2_an386.ld's PHDRS), or a
+    large .bss writes zeros past the end of flash, which wraps onto the vector table."""
+    image, _ = deeplog_firmware
+    headers = subprocess.run([fw.TOOLCHAIN.PREFIX + "readelf", "-lW", str(image.path)],
+                             capture_output=True, text=True, check=True).stdout
+    loads = [line.split() for line in headers.splitlines() if line.split()[:1] == ["LOAD"]]
+    for _, _, virtual, physical, file_size, memory_size, *_ in loads:
+        if int(memory_size, 16) > int(file_size, 16):  # zero-filled by the loader
+            assert virtual == physical and int(physical, 16) >= 0x20000000, loads

@@ -287,7 +287,7 @@ def analyse(objects: list[Path], image: Path, *, entry: str = ENTRY,
             found = {f for f, where in takers.items() if where & chain}
         else:
             names = set(callbacks.get(kind, ()))
-            found = {f for f in graph.frames if bare_name(f) in names and ":" in f or f in names}
+            found = {f for f in graph.frames if bare_name(f) in names}
         return found & linked
 
     def frame(name: str) -> int:
