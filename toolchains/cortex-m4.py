@@ -64,6 +64,7 @@ def generate(env):
     env["ALOG_SHARED_LIBRARY"] = False
     env["ALOG_EMBED_MODEL"] = True
     # Beyond the common interface, for the firmware wiring:
+    env["ALOG_HOSTED"] = False  # no OS: no alog-engine, test programs or tools (stdio, files)
     env["ALOG_OPTIMIZE_DEFAULT"] = OPTIMIZE_DEFAULT
     env["ALOG_SELECT_OPS"] = True
     env["ALOG_LINKER_SCRIPT"] = env.File("#" + LINKER_SCRIPT)
