@@ -22,6 +22,9 @@ apt_install() {
 # library (named after clang's major version) build the libFuzzer harnesses.
 apt_install gcc clang
 apt_install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+# The cortex-m4 target: the bare-metal cross compiler with newlib, and QEMU's mps2-an386 board
+# that runs its firmware image (docs/build.md, packaging/firmware/README.md).
+apt_install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
 PY=${PYTHON:-python3}
 $PY -m pip install -q --disable-pip-version-check --root-user-action=ignore "torch==$(sed -n 's/^torch==//p' constraints.txt)"

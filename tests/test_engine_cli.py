@@ -418,13 +418,23 @@ def test_public_api_program_passes(san):
     assert proc.stdout.strip() == "test_public_api: ok"
 
 
+@pytest.mark.parametrize("san", [False, True], ids=["plain", "san"])
+def test_message_formatting_gives_snprintfs_bytes(san):
+    """cengine/tests/test_format.c: the engine formats its messages without stdio (format.c),
+    byte for byte as snprintf would, cut and terminated at every buffer size."""
+    proc = subprocess.run([str(cbuild.build_test("test_format", san=san))], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == "test_format: ok"
+
+
 def build_firmware(gen: Path, out: Path, sanitize: bool = False) -> Path:
     """The example as a device build would compile it: its main.c, the generated files in `gen`
     (alog_vocab.h, alog_model_meta.h, alog_model_data.c) and the engine library."""
     library = cbuild.build_library(san=sanitize)
     cmd = ["cc", *cbuild.STRICT_FLAGS, *(cbuild.SANITIZE_FLAGS if sanitize else ["-O2"]),
-           f"-I{ENGINE / 'include'}", f"-I{gen}", str(FIRMWARE), str(gen / "alog_model_data.c"),
-           str(library), "-o", str(out)]
+           f"-I{ENGINE / 'include'}", f"-I{gen}", str(FIRMWARE), str(FIRMWARE.parent / "board_host.c"),
+           str(gen / "alog_model_data.c"), str(library), "-o", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
     return out

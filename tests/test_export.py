@@ -495,3 +495,37 @@ def test_frontend_settings_travel_into_the_model_directory(trained, tmp_path):
     with pytest.raises(UserError, match=FRONTEND_NAME):
         convert_onnx(_config(trained, tmp_path / "bad", vocab=vocab_dir / "vocab.json"), say=lambda line: None)
     assert not (tmp_path / "bad").exists()
+
+
+# ---- weights at aligned offsets (a device reads them in place) ---------------------------------------
+
+def test_portable_export_stores_every_weight_at_a_multiple_of_16(trained, tmp_path):
+    convert_onnx(_config(trained, tmp_path / "m"), say=lambda line: None)
+    for name in ("deeplog.onnx", "mscred.onnx"):
+        data = (tmp_path / "m" / name).read_bytes()
+        offsets = [o for o in portable.raw_data_offsets(data) if o is not None]
+        assert offsets and all(o % portable.WEIGHT_ALIGNMENT == 0 for o in offsets), name
+        model = onnx.load_from_string(data)
+        assert [data[o:o + len(t.raw_data)] for o, t in zip(portable.raw_data_offsets(data),
+                                                            model.graph.initializer) if o] \
+            == [t.raw_data for t in model.graph.initializer if t.raw_data]
+
+
+@pytest.mark.parametrize("sizes", [[1], [3, 5, 7], [17, 1, 130, 2, 255], [1000, 3] * 20])
+def test_serialize_aligned_places_each_raw_data_on_16_bytes_and_keeps_the_values(sizes, tmp_path):
+    """Weights of any length, one after another: each lands on a multiple of 16, whatever the
+    lengths before it, and the model reads back to the same tensors."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.full(n, i, dtype=np.float32), name=f"w{i}_{'x' * (i % 3)}")
+             for i, n in enumerate(sizes)]
+    node = helper.make_node("Concat", [t.name for t in inits], ["y"], axis=0)
+    graph = helper.make_graph([node], "g", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                                                              [sum(sizes)])], inits)
+    model = helper.make_model(graph)
+    before = [numpy_helper.to_array(t).copy() for t in model.graph.initializer]
+    data = portable.serialize_aligned(model, tmp_path / "m.onnx")
+    assert all(o % 16 == 0 for o in portable.raw_data_offsets(data))
+    again = onnx.load_from_string(data)
+    for want, got in zip(before, again.graph.initializer):
+        np.testing.assert_array_equal(numpy_helper.to_array(got), want)

@@ -100,8 +100,10 @@ typedef struct alog_op {
     alog_status (*run)(alog_model *m, const alog_node *node);
 } alog_op;
 
-/* The registry row for an op_type, or NULL. */
+/* The registry row for an op_type, or NULL (not implemented, or left out of this build). */
 const alog_op *alog_op_find(const uint8_t *type, size_t type_len);
+/* 1 when the engine implements op_type but this build left it out (ALOG_OPS_CONFIG, registry.c). */
+int alog_op_left_out(const uint8_t *type, size_t type_len);
 
 /* ---- arena --------------------------------------------------------------------------------- */
 

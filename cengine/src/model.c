@@ -404,7 +404,11 @@ static alog_status add_node(alog_model *m, const alog_pb_field *f, int32_t **io_
     node->op = alog_op_find(nf.op_type, nf.op_type_len);
     if (!node->op)
         return alog_node_fail(m, node, ALOG_ERR_UNSUPPORTED_OP,
-                              "operator '%.*s' is not supported by this engine",
+                              alog_op_left_out(nf.op_type, nf.op_type_len)
+                                  ? "operator '%.*s' was left out of this build, made for other "
+                                    "models (fix: regenerate alog_ops_config.h from this model's "
+                                    "directory and rebuild the engine)"
+                                  : "operator '%.*s' is not supported by this engine",
                               (int)nf.op_type_len, (const char *)nf.op_type);
     m->n_nodes++;
     return ALOG_OK;

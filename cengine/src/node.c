@@ -1,27 +1,23 @@
 /* node.c - the helpers operators use: inputs, outputs, shapes, constant operands, errors. */
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
+#include "format.h"
 
 alog_status alog_node_fail(alog_model *m, const alog_node *node, alog_status status,
                            const char *fmt, ...)
 {
     va_list ap;
     size_t used = 0;
-    int n;
     if (!m)
         return status;
-    if (node && node->op) {
-        n = snprintf(m->error, sizeof m->error, "%s node '%.*s': ", node->op->type,
-                     (int)(node->name_len > 64 ? 64 : node->name_len), (const char *)node->name);
-        used = n > 0 ? (size_t)n : 0;
-        if (used >= sizeof m->error)
-            used = sizeof m->error - 1;
-    }
+    if (node && node->op)
+        used = alog_format(m->error, sizeof m->error, "%s node '%.*s': ", node->op->type,
+                           (int)(node->name_len > 64 ? 64 : node->name_len),
+                           (const char *)node->name);
     va_start(ap, fmt);
-    vsnprintf(m->error + used, sizeof m->error - used, fmt, ap);
+    alog_vformat(m->error + used, sizeof m->error - used, fmt, ap);
     va_end(ap);
     return status;
 }

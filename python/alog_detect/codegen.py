@@ -5,6 +5,8 @@ Outputs (each from the template of the same name plus ``.j2``):
 * ``alog_vocab.h``: the vocabulary as C tables, so the matcher needs no JSON on the device.
 * ``alog_model_meta.h``: shapes, top-k, MSCRED threshold, arena bounds, file hashes, versions.
 * ``alog_model_data.c``: the .onnx bytes as 16-byte aligned const arrays (targets that embed).
+* ``alog_ops_config.h``: which of the engine's operators the models use, for a build that keeps
+  only those (``-DALOG_OPS_CONFIG``: a firmware image).
 
 Same inputs give the same bytes: no timestamps, no absolute paths (the banner names inputs by their
 path relative to ``CodegenConfig.root``), sorted iteration, C escaping done here in Python.
@@ -20,7 +22,7 @@ from pathlib import Path
 from . import __version__, atomic
 from .errors import UserError
 
-OUTPUTS = ("alog_vocab.h", "alog_model_meta.h", "alog_model_data.c")
+OUTPUTS = ("alog_vocab.h", "alog_model_meta.h", "alog_model_data.c", "alog_ops_config.h")
 MODELS = ("deeplog", "mscred")
 VOCAB_FILE = "vocab.json"
 FRONTEND_FILE = "frontend.json"
@@ -30,6 +32,7 @@ INPUTS = {
     "alog_model_meta.h": (VOCAB_FILE, "deeplog.onnx", "deeplog.onnx.meta.json", "mscred.onnx",
                           "mscred.onnx.meta.json"),
     "alog_model_data.c": ("deeplog.onnx", "mscred.onnx"),
+    "alog_ops_config.h": ("deeplog.onnx", "mscred.onnx"),
 }
 HEADER_FORMAT_VERSION = 1
 # C99 only promises string literals up to 4095 characters (-pedantic enforces it).
@@ -260,6 +263,42 @@ def _frontend_context(model_dir: Path) -> dict:
             "header_tokens": settings["header_tokens"]}
 
 
+# ---- the operator selection ----------------------------------------------------------------------
+
+def op_macro(op_type: str) -> str:
+    """The alog_ops_config.h macro of an operator (cengine/src/ops/registry.c uses the same)."""
+    return f"ALOG_OP_{c_ident(op_type).upper()}"
+
+
+def model_op_types(model_dir: Path) -> dict[str, list[str]]:
+    """{"deeplog.onnx": [op_type, ...]} for each model present, from the graphs themselves; an
+    operator the engine does not implement is an error naming the file."""
+    import onnx
+
+    from .export.portable import load_supported_ops, op_types
+
+    supported = load_supported_ops()
+    used = {}
+    for name in _present_models(model_dir):
+        path = model_dir / f"{name}.onnx"
+        ops = op_types(onnx.load(str(path), load_external_data=False))
+        unknown = sorted(set(ops) - supported)
+        if unknown:
+            raise UserError(f"the model uses operator(s) the engine does not implement: "
+                            f"{', '.join(unknown)}", path,
+                            "re-export with `alog-detect convert-onnx --portable`")
+        used[path.name] = ops
+    return used
+
+
+def _ops_context(model_dir: Path) -> dict:
+    from .export.portable import load_supported_ops
+
+    used = model_op_types(model_dir)
+    kept = {op for ops in used.values() for op in ops}
+    return {"ops": [{"macro": op_macro(op), "kept": op in kept} for op in sorted(load_supported_ops())]}
+
+
 # ---- rendering --------------------------------------------------------------------------------------
 
 def _context(config: CodegenConfig, output: str) -> dict:
@@ -268,6 +307,9 @@ def _context(config: CodegenConfig, output: str) -> dict:
                "format_version": HEADER_FORMAT_VERSION, "alignment": MODEL_DATA_ALIGNMENT,
                "inputs": _inputs(model_dir, INPUTS[output], Path(config.root))}
     present = _present_models(model_dir)
+    if output == "alog_ops_config.h":
+        context.update(_ops_context(model_dir))
+        return context
     if output == "alog_model_data.c":
         context["models"] = [{"symbol": _symbol(name), "size": len(data), "data": data}
                              for name in present

@@ -4,15 +4,14 @@
 #include "detect/modeldir.h"
 #include "detect/util.h"
 
-#include <stdio.h>
 #include <string.h>
-
-
 
 static alog_status fail(alog_message *message, alog_status status, const char *text)
 {
-    if (message)
-        snprintf(message->text, sizeof message->text, "%s", text);
+    if (message) {
+        strncpy(message->text, text, sizeof message->text - 1);
+        message->text[sizeof message->text - 1] = '\0';
+    }
     return status;
 }
 

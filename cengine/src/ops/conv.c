@@ -213,7 +213,7 @@ alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel
     const float *bias = b ? (const float *)b->data : NULL;
     float *y = (float *)alog_output(m, node, 0)->data;
     const float *x = (const float *)alog_input(m, node, 0)->data;
-    if (alog_conv_packed_exact(g, bias))
+    if (ALOG_PACK_WEIGHTS && alog_conv_packed_exact(g, bias)) /* not in a reference build */
         alog_conv_packed_f32(y, x, bias, g, node->scratch, m->isa);
     else
         kernel(y, x, (const float *)alog_input(m, node, 1)->data, bias, g);

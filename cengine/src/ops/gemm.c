@@ -117,7 +117,7 @@ static alog_status run(alog_model *m, const alog_node *node)
     const alog_value *a = alog_input(m, node, 0), *b = alog_input(m, node, 1);
     const alog_value *c = alog_input(m, node, 2), *y = alog_output(m, node, 0);
     const float *cd = c ? (const float *)c->data : NULL;
-    if (p->packed_b)
+    if (ALOG_PACK_WEIGHTS && p->packed_b) /* a reference build leaves this path out */
         alog_gemm_f32_packed((float *)y->data, (const float *)a->data, p->packed_b, cd, p->M,
                              p->N, p->K, p->alpha, p->beta, p->c_row, p->c_col, m->isa);
     else

@@ -379,7 +379,7 @@ static void run_row(const alog_model *m, const alog_node *node, const lstm_param
         memcpy(h, (const float *)h0->data + so, H * sizeof(float));
     if (c0)
         memcpy(c, (const float *)c0->data + so, H * sizeof(float));
-    if (p->packed_w) {
+    if (ALOG_PACK_WEIGHTS && p->packed_w) { /* a reference build leaves this path out */
         lstm_packed pk;
         pk.w = p->packed_w + dir * alog_panel_rows(4 * H) * p->input;
         pk.r = p->packed_r + dir * alog_panel_rows(4 * H) * H;

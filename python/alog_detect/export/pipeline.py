@@ -22,7 +22,7 @@ from .exporters import (TorchExporters, export_graph, installed_exporters, requi
                         resolve_opset)
 from .meta import build_meta, producers
 from .plan import ModelPlan
-from .portable import check_portable, load_supported_ops, op_types, simplify
+from .portable import check_portable, load_supported_ops, op_types, serialize_aligned, simplify
 from .validate import ValidationReport, engine_parties, onnxruntime_party, validate_graph
 
 
@@ -94,7 +94,8 @@ def _export(plan: ModelPlan, run: ExportSettings, workdir: Path) -> tuple[object
     if run.portable:
         graph = simplify(graph, shown)
         check_portable(graph, run.opset, run.supported, shown)
-        onnx.save(graph, str(path))
+        # Weights at aligned offsets: a device reads them in place (serialize_aligned).
+        path.write_bytes(serialize_aligned(graph, shown))
     onnx.checker.check_model(graph, full_check=True)
     return graph, path
 

@@ -4,6 +4,8 @@ Portable means: exactly one opset import, of the default ONNX domain, at the cho
 every node in the default domain; constants folded (onnxsim); no shape computation left
 (Shape/ConstantOfShape/Expand and friends: every shape but the batch is static); weights stored
 as initializers inside the file; and every operator listed in ``data/supported_ops.json``.
+A portable file also stores every weight at an offset that is a multiple of 16
+(``serialize_aligned``), so that the engine reads it in place: from flash, on a microcontroller.
 """
 
 from __future__ import annotations
@@ -96,3 +98,95 @@ def _check_initializers(model, path: Path) -> None:
         if init.data_location == TensorProto.EXTERNAL:
             raise UserError(f"initializer {init.name!r} is stored outside the .onnx file", path,
                             "export without external data (models under 2 GB fit in one file)")
+
+
+# ---- weights at aligned offsets ------------------------------------------------------------------
+
+# Offsets of the weights in the file are multiples of this: the engine reads a weight in place
+# (no copy into the arena: on a microcontroller it stays in flash) when its bytes are aligned for
+# their type, and generated model arrays (codegen's alog_model_data.c) start on 16 bytes too.
+WEIGHT_ALIGNMENT = 16
+_ALIGN_ROUNDS = 1000  # each round fixes one weight; enclosing lengths may take a second round
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _fields(data: bytes, start: int, end: int):
+    """(field number, payload start, payload end) of each length-delimited field in data[start:end]."""
+    pos = start
+    while pos < end:
+        key, pos = _varint(data, pos)
+        wire = key & 7
+        if wire == 0:
+            _, pos = _varint(data, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            yield key >> 3, pos, pos + length
+            pos += length
+        else:
+            raise ValueError(f"wire type {wire} in a serialized model")
+
+
+def raw_data_offsets(data: bytes) -> list[int | None]:
+    """For each graph initializer of the serialized ModelProto, in order: where its raw_data
+    bytes start in the file (None for a tensor stored in typed fields)."""
+    offsets = []
+    for number, start, end in _fields(data, 0, len(data)):
+        if number != 7:  # ModelProto.graph
+            continue
+        for g_number, g_start, g_end in _fields(data, start, end):
+            if g_number == 5:  # GraphProto.initializer
+                raw = [s for n, s, _ in _fields(data, g_start, g_end) if n == 9]  # raw_data
+                offsets.append(raw[0] if raw else None)
+    return offsets
+
+
+def _encoded_size(text: str) -> int:
+    """Bytes of a string field holding `text` (tag, length, bytes; nothing when empty)."""
+    size = len(text.encode("utf-8"))
+    return 0 if size == 0 else 1 + len(_varint_bytes(size)) + size
+
+
+def _varint_bytes(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def serialize_aligned(model, path: Path) -> bytes:
+    """The model's bytes with every initializer's raw_data at a multiple of WEIGHT_ALIGNMENT,
+    made by padding doc_string fields (which the engine and onnxruntime ignore) with spaces: the
+    one before the first initializer is the model's doc_string, which precedes the graph; before
+    any other, the previous initializer's doc_string, which follows that initializer's data."""
+    for _ in range(_ALIGN_ROUNDS):
+        data = model.SerializeToString()
+        misaligned = [(i, offset) for i, offset in enumerate(raw_data_offsets(data))
+                      if offset is not None and offset % WEIGHT_ALIGNMENT]
+        if not misaligned:
+            return data
+        index, offset = misaligned[0]
+        carrier = model if index == 0 else model.graph.initializer[index - 1]
+        shift = -offset % WEIGHT_ALIGNMENT
+        before = _encoded_size(carrier.doc_string)
+        padding = 1
+        while (_encoded_size(carrier.doc_string + " " * padding) - before) % WEIGHT_ALIGNMENT != shift:
+            padding += 1
+        carrier.doc_string += " " * padding
+    raise UserError(f"could not align the weights to {WEIGHT_ALIGNMENT} bytes", path,
+                    "report this model: its serialization does not settle")
