@@ -25,6 +25,11 @@ apt_install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
 # The cortex-m4 target: the bare-metal cross compiler with newlib, and QEMU's mps2-an386 board
 # that runs its firmware image (docs/build.md, packaging/firmware/README.md).
 apt_install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+# The Linux cross targets (x86_64, arm64, armv7, riscv64; zig cc comes from PyPI): qemu-user runs
+# their programs (binfmt is not assumed), the glibc of each architecture runs what links libalog.so
+# dynamically; pkg-config and CMake build the example programs against a bundle.
+apt_install qemu-user libc6-amd64-cross libc6-arm64-cross libc6-armhf-cross libc6-riscv64-cross \
+    pkgconf cmake make
 
 PY=${PYTHON:-python3}
 $PY -m pip install -q --disable-pip-version-check --root-user-action=ignore "torch==$(sed -n 's/^torch==//p' constraints.txt)"

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -41,15 +42,24 @@ def bundle_name(target: str) -> str:
     return f"alog-engine-{__version__}-linux-{target}"
 
 
-def zig() -> str:
+def _alog_zig():
     sys.path.insert(0, str(REPO / "site_scons"))
     try:
         import alog_zig
     finally:
         sys.path.remove(str(REPO / "site_scons"))
-    path = alog_zig.zig_binary()
+    return alog_zig
+
+
+def zig() -> str:
+    path = _alog_zig().zig_binary()
     assert path, "ziglang is not installed (./setup.sh installs it)"
     return path
+
+
+def zig_cache() -> str:
+    """The zig cache the build uses (its libc builds are reused, not paid again)."""
+    return _alog_zig().cache_dir()
 
 
 def extract(tarball: Path, dest: Path) -> Path:
@@ -65,7 +75,7 @@ def first_tree(tmp_path_factory):
     """arm64 and armv7 bundles and checks, tiny models (build/common/ is shared by both)."""
     root = copy_build_files(tmp_path_factory.mktemp("cross_a"))
     write_small_log(root)
-    runs = {target: scons(root, "-j2", f"target={target}", "bundle", "check", *TINY_OPTIONS)
+    runs = {target: scons(root, "-j2", f"target={target}", "bundle", "wheel", "check", *TINY_OPTIONS)
             for target in ("arm64", "armv7")}
     return root, runs
 
@@ -216,7 +226,7 @@ def test_pkg_config_consumer_prints_the_engines_verdicts(first_tree, arm64_bundl
     assert Path(include[2:]).resolve() == (arm64_bundle / "include").resolve()
     assert [w for w in libs if w.startswith("-l")] == ["-lalog", "-lm"]
     subprocess.run(["make", "-C", build, f"BUNDLE={arm64_bundle}", f"CC={zig()} cc -target {TRIPLES['arm64']}"],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env={**os.environ, "ZIG_GLOBAL_CACHE_DIR": zig_cache()})
     head = root / "build/common/check/head.log"
     assert _consumer_verdicts(build / "detect_lines", arm64_bundle, head) == \
         (root / "build/common/check/head.verdicts.jsonl").read_bytes()
@@ -243,7 +253,7 @@ def test_cmake_consumer_prints_the_engines_verdicts(first_tree, arm64_bundle, tm
     wrappers = {}
     for name, words in (("cc", f"cc -target {TRIPLES['arm64']}"), ("ar", "ar"), ("ranlib", "ranlib")):
         wrapper = tools / f"zig-{name}"
-        wrapper.write_text(f'#!/bin/sh\nexec "{zig()}" {words} "$@"\n')
+        wrapper.write_text(f'#!/bin/sh\nZIG_GLOBAL_CACHE_DIR="{zig_cache()}" exec "{zig()}" {words} "$@"\n')
         wrapper.chmod(0o755)
         wrappers[name] = wrapper
     toolchain = tmp_path / "aarch64.cmake"
@@ -259,6 +269,46 @@ def test_cmake_consumer_prints_the_engines_verdicts(first_tree, arm64_bundle, tm
     head = root / "build/common/check/head.log"
     assert _consumer_verdicts(build / "detect_lines", arm64_bundle, head) == \
         (root / "build/common/check/head.verdicts.jsonl").read_bytes()
+
+
+# ---- the device-side wheels ------------------------------------------------------------------------
+
+WHEEL_TAGS = {"arm64": "manylinux_2_17_aarch64", "armv7": "manylinux_2_17_armv7l"}
+
+
+@pytest.mark.parametrize("target", ["arm64", "armv7"])
+def test_wheel_is_tagged_for_its_target_and_auditwheel_agrees(first_tree, target):
+    from alog_detect.package.wheel import check_with_auditwheel
+
+    root, runs = first_tree
+    wheel = root / f"dist/alog_runtime-{__version__}-py3-none-{WHEEL_TAGS[target]}.whl"
+    assert f"wheel: dist/{wheel.name}" in runs[target].stdout
+    assert check_with_auditwheel(wheel) == WHEEL_TAGS[target]
+    with zipfile.ZipFile(wheel) as archive:
+        library = archive.read("alog_runtime/libalog.so")
+        info = archive.read(f"alog_runtime-{__version__}.dist-info/WHEEL").decode()
+    assert library == (root / f"build/{target}/lib/libalog.so").read_bytes()
+    assert f"Tag: py3-none-{WHEEL_TAGS[target]}" in info and "Root-Is-Purelib: false" in info
+
+
+def test_wheel_library_runs_under_glibc(first_tree, tmp_path):
+    """The arm64 wheel's libalog.so, loaded by a program linked against glibc (as CPython loads
+    it through ctypes on a device), prints the reference's verdicts under qemu-aarch64."""
+    root, _ = first_tree
+    wheel = root / f"dist/alog_runtime-{__version__}-py3-none-{WHEEL_TAGS['arm64']}.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(tmp_path / "wheel")
+    package = tmp_path / "wheel" / "alog_runtime"
+    program = tmp_path / "detect_lines"
+    subprocess.run([zig(), "cc", "-target", "aarch64-linux-gnu.2.17", "-std=c99", "-O2",
+                    f"-I{REPO / 'cengine/include'}", f"-I{root / 'build/arm64/gen'}",
+                    REPO / "cengine/examples/linux/detect_lines.c", "-o", program, f"-L{package}", "-lalog"],
+                   check=True, capture_output=True, env={**os.environ, "ZIG_GLOBAL_CACHE_DIR": zig_cache()})
+    head = root / "build/common/check/head.log"
+    run = subprocess.run([QEMU["arm64"], "-L", "/usr/aarch64-linux-gnu", "-E", f"LD_LIBRARY_PATH={package}",
+                          program, package / "models"], stdin=head.open("rb"), capture_output=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == (root / "build/common/check/head.verdicts.jsonl").read_bytes()
 
 
 # ---- bad input ----------------------------------------------------------------------------------------

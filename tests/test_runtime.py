@@ -8,7 +8,7 @@
   code and the same one-line message, on the same broken model directories and command lines.
 - The Python API gives the same verdicts (feed, feed_many, feed_event), Verdict.to_json() the same
   bytes, and raises alog_runtime.Error subclasses on misuse.
-- The wheel alog_detect.runtime_wheel.build_runtime_wheel builds from the host libalog.so is
+- The wheel alog_detect.package.wheel.build_runtime_wheel builds from the host libalog.so is
   reproducible, its RECORD holds, auditwheel agrees with its tag, and installed alone in a fresh
   venv (no torch, no alog_detect) it prints alog-engine's bytes.
 """
@@ -40,7 +40,7 @@ from test_verdict_parity import overlong_lines
 
 import alog_detect
 from alog_detect.errors import UserError
-from alog_detect.runtime_wheel import (RUNTIME_SOURCE, RuntimeWheelConfig, build_runtime_wheel,
+from alog_detect.package.wheel import (RUNTIME_SOURCE, RuntimeWheelConfig, build_runtime_wheel,
                                        check_with_auditwheel, host_platform_tag, tag_is_consistent,
                                        wheel_filename)
 
@@ -730,3 +730,60 @@ def test_installed_wheel_alone_gives_alog_engines_bytes(venv, engine, sample, tm
     where = subprocess.run([str(python), "-c", "import alog_runtime; print(alog_runtime.__file__)"],
                            capture_output=True, text=True, env=clean_env(), cwd=tmp_path, check=True)
     assert Path(where.stdout.strip()).is_relative_to(venv)
+
+
+# ---- cibuildwheel: the same wheels on CI runners with containers ---------------------------------
+
+def _zig_target_machines() -> list[str]:
+    """The `uname -m` of each Linux cross target (toolchains/<t>.py's TARGET), whose wheels SCons builds."""
+    sys.path.insert(0, str(REPO / "site_scons"))
+    try:
+        import importlib.util
+
+        machines = []
+        for path in sorted((REPO / "toolchains").glob("*.py")):
+            spec = importlib.util.spec_from_file_location(f"toolchain_{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            if hasattr(module, "TARGET"):
+                machines.append(module.TARGET.machine)
+    finally:
+        sys.path.remove(str(REPO / "site_scons"))
+    return machines
+
+
+def test_cibuildwheel_configuration_builds_one_wheel_per_linux_target():
+    proc = subprocess.run([sys.executable, "-m", "cibuildwheel", "--print-build-identifiers", "--platform", "linux",
+                           str(RUNTIME_SOURCE)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    identifiers = proc.stdout.split()
+    # One CPython per platform: the wheel is py3-none-<platform>.
+    assert all(i.startswith("cp311-manylinux_") for i in identifiers)
+    assert sorted(i.removeprefix("cp311-manylinux_") for i in identifiers) == sorted(_zig_target_machines())
+
+
+def test_wheels_workflow_is_valid_yaml_and_runs_that_configuration():
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github/workflows/wheels.yml").read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert "workflow_dispatch" in triggers
+    models, wheels = workflow["jobs"]["models"], workflow["jobs"]["wheels"]
+    assert wheels["needs"] == "models"
+    assert sorted(wheels["strategy"]["matrix"]["arch"]) == sorted(_zig_target_machines())
+    commands = [step.get("run", "") for step in wheels["steps"]]
+    assert any("cibuildwheel --platform linux --archs ${{ matrix.arch }}" in c and c.endswith(" packaging/runtime")
+               for c in commands)
+    assert any("SCons -Q models" in step.get("run", "") for step in models["steps"])
+    uploads = [s for s in models["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    downloads = [s for s in wheels["steps"] if s.get("uses", "").startswith("actions/download-artifact")]
+    assert uploads[0]["with"]["path"] == downloads[0]["with"]["path"] == "build/common/models/"
+
+
+def test_cibuildwheel_before_build_refuses_a_checkout_without_models(tmp_path):
+    """Inside the container the model directory must already be there; without it: one line, exit 2."""
+    script = RUNTIME_SOURCE / "cibw_before_build.sh"
+    proc = subprocess.run(["bash", script, tmp_path], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("cibw_before_build: build/common/models/vocab.json: no model directory "
+                                   "(fix: run scons models first, or download the workflow's models artifact there)")

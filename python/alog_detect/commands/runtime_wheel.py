@@ -11,7 +11,7 @@ ORDER = 100
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..runtime_wheel import host_platform_tag
+    from ..package.wheel import host_platform_tag
 
     p.add_argument("--library", required=True, type=Path, metavar="SO",
                    help="the target's libalog.so (build/<target>/lib/libalog.so)")
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime_wheel import RuntimeWheelConfig, build_runtime_wheel
+    from ..package.wheel import RuntimeWheelConfig, build_runtime_wheel
 
     wheel = build_runtime_wheel(RuntimeWheelConfig(library=args.library, models=args.models,
                                                    platform_tag=args.platform_tag,

@@ -3,4 +3,6 @@
 - archive.py   deterministic .tar.gz files (the same inputs give the same bytes)
 - bundle.py    the Linux bundle: engine, libraries, headers, models, pkg-config and CMake files,
                a README for the device, manifest.json and SHA256SUMS
+- wheel.py     the device-side wheel: packaging/runtime (alog_runtime), a target's libalog.so and
+               the models, tagged py3-none-<platform>
 """

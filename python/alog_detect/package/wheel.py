@@ -31,11 +31,11 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from . import __version__
-from .atomic import atomic_path
-from .errors import UserError
+from .. import __version__
+from ..atomic import atomic_path
+from ..errors import UserError
 
-RUNTIME_SOURCE = Path(__file__).resolve().parents[2] / "packaging" / "runtime"
+RUNTIME_SOURCE = Path(__file__).resolve().parents[3] / "packaging" / "runtime"
 PACKAGE = "alog_runtime"
 LIBRARY_NAME = "libalog.so"
 # The files of a model directory the runtime reads (docs/formats.md, "Model directory").
@@ -65,6 +65,7 @@ class RuntimeWheelConfig:
     out_dir: Path                        # the wheel is written here
     source: Path = RUNTIME_SOURCE        # packaging/runtime/ of this checkout
     source_date_epoch: int | None = None  # None: $SOURCE_DATE_EPOCH, else DEFAULT_SOURCE_DATE_EPOCH
+    audit: bool = False                  # refuse a wheel whose tag auditwheel does not confirm
 
 
 def host_platform_tag() -> str:
@@ -80,7 +81,7 @@ def wheel_filename(platform_tag: str, version: str = __version__) -> str:
 def runtime_source_files(source: Path = RUNTIME_SOURCE) -> tuple[Path, ...]:
     """The files of packaging/runtime/ that go into the wheel (also the build's dependencies)."""
     package = source / PACKAGE
-    files = [source / "pyproject.toml", source / "README.md", package / "py.typed",
+    files = [source / "pyproject.toml", source / "setup.py", source / "README.md", package / "py.typed",
              *package.glob("*.py")]
     return tuple(sorted(files))
 
@@ -286,6 +287,8 @@ def build_runtime_wheel(config: RuntimeWheelConfig) -> Path:
             raise UserError(f"expected {name}, the build made {found}", config.source / PACKAGE,
                             f"alog_runtime.__version__ must be alog_detect's ({__version__})")
         _verify(wheel, models)
+        if config.audit:
+            check_with_auditwheel(wheel)
         target = config.out_dir / name
         with atomic_path(target) as partial:
             shutil.copyfile(wheel, partial)
