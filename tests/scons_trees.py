@@ -11,7 +11,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_FILES = ("SConstruct", "site_scons", "toolchains", "templates", "python",
-               "cengine/SConscript", "cengine/include", "cengine/examples")
+               "cengine/SConscript", "cengine/include", "cengine/examples", "packaging", "constraints.txt")
 # The real engine's sources beyond BUILD_FILES.
 ENGINE_SOURCES = ("cengine/src", "cengine/tests", "cengine/fuzz")
 # A configuration that trains in seconds: the tests compare builds, not models.
