@@ -65,6 +65,13 @@ def exists(env) -> bool:
     return zig_binary() is not None
 
 
+def tool(target: ZigTarget):
+    """A toolchain file's exists(env) and generate(env) for `target`."""
+    def generate(env):
+        configure(env, target)
+    return exists, generate
+
+
 def configure(env, target: ZigTarget) -> None:
     """Set env up for `target` with the CPU env['ALOG_CPU'] (already checked against target.cpus)."""
     zig = zig_binary()

@@ -5,7 +5,9 @@ built once per run."""
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -98,6 +100,40 @@ def run_reference(models: Path, log: str | Path = "-", *, all_verdicts: bool = T
            *key]
     return subprocess.run(cmd + (["--all"] if all_verdicts else []), input=input, capture_output=True,
                           timeout=timeout)
+
+
+# ---- comparing runs ----------------------------------------------------------------------------
+
+def assert_same_stream(ours: subprocess.CompletedProcess, theirs: subprocess.CompletedProcess,
+                       names: tuple[str, str] = ("engine", "reference")) -> None:
+    """Two runs that succeeded and printed the same verdicts, byte for byte; the first verdict
+    that differs is named."""
+    assert theirs.returncode == 0, theirs.stderr.decode(errors="replace")
+    assert ours.returncode == 0, ours.stderr.decode(errors="replace")
+    mine, others = ours.stdout.splitlines(), theirs.stdout.splitlines()
+    width = max(map(len, names))
+    for i, (a, b) in enumerate(zip(mine, others)):
+        assert a == b, f"verdict {i + 1} differs:\n  {names[0]:<{width}} {a!r}\n  {names[1]:<{width}} {b!r}"
+    assert len(mine) == len(others)
+    assert ours.stdout == theirs.stdout
+
+
+def assert_answers_line_by_line(command: list[str], env: dict | None = None) -> None:
+    """Behind `tail -F` the input never ends: each verdict must come out while stdin stays open."""
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    try:
+        for n in range(1, 4):
+            proc.stdin.write(b"zzz completely unheard of line %d\n" % n)
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, "no verdict within 30 s while the input stays open"
+            verdict = json.loads(proc.stdout.readline())
+            assert verdict["line"] == n and verdict["reason"] == "unseen"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr.read()
 
 
 # ---- session fixtures ------------------------------------------------------------------------

@@ -19,6 +19,15 @@ TINY_OPTIONS = ("logs=small.log", "epochs=1", "mscred_epochs=1", "hidden=8", "la
                 "top_k=2", "mscred_windows=2,4", "mscred_channels=4,4,4,4", "session_key=prefix:ses_",
                 "header_tokens=4")
 SMALL_LOG_LINES = 3000
+# Every file of a Linux bundle (docs/build.md, "Targets"), by path inside its top directory.
+BUNDLE_FILES = ["README", "SHA256SUMS", "bin/alog-engine", "include/alog.h", "include/alog_model_meta.h",
+                "include/alog_vocab.h", "lib/cmake/alog/alogConfig.cmake", "lib/cmake/alog/alogConfigVersion.cmake",
+                "lib/libalog.a", "lib/libalog.so", "lib/pkgconfig/alog.pc", "manifest.json",
+                "share/alog/examples/linux/CMakeLists.txt", "share/alog/examples/linux/Makefile",
+                "share/alog/examples/linux/detect_lines.c", "share/alog/models/deeplog.onnx",
+                "share/alog/models/deeplog.onnx.meta.json", "share/alog/models/frontend.json",
+                "share/alog/models/mscred.onnx", "share/alog/models/mscred.onnx.meta.json",
+                "share/alog/models/vocab.json"]
 
 
 def scons(tree: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -27,7 +27,7 @@ import cbuild
 from alog_detect import __version__
 from engine_helpers import HDFS_KEY, SAMPLE_KEY
 from engine_helpers import engine, hdfs, sample  # noqa: F401 (session fixtures)
-from scons_trees import REPO, TINY_OPTIONS, copy_build_files, scons, write_small_log
+from scons_trees import BUNDLE_FILES, REPO, TINY_OPTIONS, copy_build_files, scons, write_small_log
 
 QEMU = {"x86_64": "qemu-x86_64", "arm64": "qemu-aarch64", "armv7": "qemu-arm", "riscv64": "qemu-riscv64"}
 TRIPLES = {"x86_64": "x86_64-linux-musl", "arm64": "aarch64-linux-musl", "armv7": "arm-linux-musleabihf",
@@ -136,15 +136,7 @@ def arm64_bundle(first_tree, tmp_path_factory):
 def test_bundle_holds_what_a_device_needs(first_tree, arm64_bundle):
     root, _ = first_tree
     files = sorted(str(p.relative_to(arm64_bundle)) for p in arm64_bundle.rglob("*") if p.is_file())
-    assert files == ["README", "SHA256SUMS", "bin/alog-engine", "include/alog.h", "include/alog_model_meta.h",
-                     "include/alog_vocab.h", "lib/cmake/alog/alogConfig.cmake",
-                     "lib/cmake/alog/alogConfigVersion.cmake", "lib/libalog.a", "lib/libalog.so",
-                     "lib/pkgconfig/alog.pc", "manifest.json",
-                     "share/alog/examples/linux/CMakeLists.txt", "share/alog/examples/linux/Makefile",
-                     "share/alog/examples/linux/detect_lines.c", "share/alog/models/deeplog.onnx",
-                     "share/alog/models/deeplog.onnx.meta.json", "share/alog/models/frontend.json",
-                     "share/alog/models/mscred.onnx", "share/alog/models/mscred.onnx.meta.json",
-                     "share/alog/models/vocab.json"]
+    assert files == BUNDLE_FILES
     engine_file = arm64_bundle / "bin/alog-engine"
     program = subprocess.run(["readelf", "-lSd", engine_file], capture_output=True, text=True).stdout
     assert "AArch64" in subprocess.run(["readelf", "-h", engine_file], capture_output=True, text=True).stdout
@@ -309,6 +301,20 @@ def test_wheel_library_runs_under_glibc(first_tree, tmp_path):
                           program, package / "models"], stdin=head.open("rb"), capture_output=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert run.stdout == (root / "build/common/check/head.verdicts.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("target, tag", [("x86_64", "manylinux_2_17_x86_64"), ("riscv64", "manylinux_2_31_riscv64")])
+def test_other_targets_wheels_are_what_auditwheel_measures(sample, tmp_path, target, tag):
+    """The two targets the trees above do not build: their libalog.so (this checkout's build/),
+    packaged by the same stage function SCons calls."""
+    from alog_detect.package.wheel import RuntimeWheelConfig, build_runtime_wheel, check_with_auditwheel
+
+    cbuild.scons_targets(f"target={target}", f"build/{target}/lib/libalog.so")
+    wheel = build_runtime_wheel(RuntimeWheelConfig(library=cbuild.BUILD / target / "lib" / "libalog.so",
+                                                   models=sample[1], platform_tag=tag, out_dir=tmp_path,
+                                                   audit=True))
+    assert wheel.name == f"alog_runtime-{__version__}-py3-none-{tag}.whl"
+    assert check_with_auditwheel(wheel) == tag
 
 
 # ---- bad input ----------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import select
 import shutil
 import subprocess
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine_helpers import (ENGINE, REPO, SAMPLE_KEY, SANITIZE_FLAGS, STRICT_FLAGS, build_engine,
+from engine_helpers import (ENGINE, REPO, SAMPLE_KEY, SANITIZE_FLAGS, STRICT_FLAGS, assert_answers_line_by_line, build_engine,
                             run_engine, run_reference)
 from engine_helpers import engine, engine_san, sample  # noqa: F401 (session fixtures)
 
@@ -365,20 +364,7 @@ def test_missing_input_file_exits_4(engine, sample, tmp_path):
 
 def test_answers_each_line_before_the_input_ends(engine, sample):
     """Behind `tail -F` the input never ends: a verdict must come out while stdin stays open."""
-    proc = subprocess.Popen([str(engine), "--models", str(sample[1]), "-"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for n in range(1, 4):
-            proc.stdin.write(b"zzz completely unheard of line %d\n" % n)
-            proc.stdin.flush()
-            ready, _, _ = select.select([proc.stdout], [], [], 30)
-            assert ready, "no verdict within 30 s while the input stays open"
-            verdict = json.loads(proc.stdout.readline())
-            assert verdict["line"] == n and verdict["reason"] == "unseen"
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=30)
-    assert proc.returncode == 0
+    assert_answers_line_by_line([str(engine), "--models", str(sample[1]), "-"])
 
 
 def test_closed_output_pipe_ends_quietly(engine, sample):

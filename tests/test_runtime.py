@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from pathlib import Path
 import pytest
 
 import cbuild
-from engine_helpers import HDFS_KEY, SAMPLE_KEY, run_engine
+from engine_helpers import HDFS_KEY, SAMPLE_KEY, assert_answers_line_by_line, assert_same_stream, run_engine
 from engine_helpers import engine, hdfs, sample  # noqa: F401 (session fixtures)
 from test_verdict_parity import overlong_lines
 
@@ -80,13 +79,7 @@ def run_plain(binary: Path, *args: str, input: bytes = b"") -> subprocess.Comple
 
 
 def assert_same_bytes(ours: subprocess.CompletedProcess, theirs: subprocess.CompletedProcess) -> None:
-    assert theirs.returncode == 0, theirs.stderr.decode(errors="replace")
-    assert ours.returncode == 0, ours.stderr.decode(errors="replace")
-    mine, engines = ours.stdout.splitlines(), theirs.stdout.splitlines()
-    for i, (a, b) in enumerate(zip(mine, engines)):
-        assert a == b, f"verdict {i + 1} differs:\n  alog_runtime {a!r}\n  alog-engine  {b!r}"
-    assert len(mine) == len(engines)
-    assert ours.stdout == theirs.stdout
+    assert_same_stream(ours, theirs, ("alog_runtime", "alog-engine"))
 
 
 def api_verdicts(models: Path, lines, **options) -> list[alog_runtime.Verdict]:
@@ -276,21 +269,8 @@ def test_hdfs_20k(engine, library, hdfs):
 
 def test_answers_each_line_before_the_input_ends(library, sample):
     """Behind `tail -F` the input never ends: each verdict comes out while stdin stays open."""
-    proc = subprocess.Popen([sys.executable, "-m", "alog_runtime", "--models", str(sample[1]), "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=runtime_env(library))
-    try:
-        for n in range(1, 4):
-            proc.stdin.write(b"zzz completely unheard of line %d\n" % n)
-            proc.stdin.flush()
-            ready, _, _ = select.select([proc.stdout], [], [], 30)
-            assert ready, "no verdict within 30 s while the input stays open"
-            verdict = json.loads(proc.stdout.readline())
-            assert verdict["line"] == n and verdict["reason"] == "unseen"
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=30)
-    assert proc.returncode == 0, proc.stderr.read()
+    assert_answers_line_by_line([sys.executable, "-m", "alog_runtime", "--models", str(sample[1]), "-"],
+                                runtime_env(library))
 
 
 def test_closed_output_pipe_ends_quietly(library, sample):

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from alog_detect import __version__
 from alog_detect.codegen import OUTPUTS, CodegenConfig, c_ident, c_string, render_headers
 from alog_detect.errors import UserError
-from scons_trees import TINY_OPTIONS, copy_build_files, scons, write_small_log
+from scons_trees import BUNDLE_FILES, TINY_OPTIONS, copy_build_files, scons, write_small_log
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden"
@@ -388,15 +388,7 @@ def test_default_build_ends_with_the_bundle_and_says_how_to_run_it(built):
     with tarfile.open(root / BUNDLE) as tar:
         members = tar.getmembers()
     files = sorted(m.name[len(prefix):] for m in members if m.isfile())
-    assert files == ["README", "SHA256SUMS", "bin/alog-engine", "include/alog.h", "include/alog_model_meta.h",
-                     "include/alog_vocab.h", "lib/cmake/alog/alogConfig.cmake",
-                     "lib/cmake/alog/alogConfigVersion.cmake", "lib/libalog.a", "lib/libalog.so",
-                     "lib/pkgconfig/alog.pc", "manifest.json",
-                     "share/alog/examples/linux/CMakeLists.txt", "share/alog/examples/linux/Makefile",
-                     "share/alog/examples/linux/detect_lines.c", "share/alog/models/deeplog.onnx",
-                     "share/alog/models/deeplog.onnx.meta.json", "share/alog/models/frontend.json",
-                     "share/alog/models/mscred.onnx",
-                     "share/alog/models/mscred.onnx.meta.json", "share/alog/models/vocab.json"]
+    assert files == BUNDLE_FILES
     assert [m.name for m in members] == sorted(m.name for m in members if m.isdir()) + \
         sorted(m.name for m in members if m.isfile())
     assert all(m.mtime == 0 and m.uid == 0 and m.gid == 0 and m.uname == "" for m in members)

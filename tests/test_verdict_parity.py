@@ -16,18 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from engine_helpers import HDFS_KEY, SAMPLE_KEY, run_engine, run_reference
+from engine_helpers import HDFS_KEY, SAMPLE_KEY, assert_same_stream, run_engine, run_reference
 from engine_helpers import engine, engine_san, hdfs, sample  # noqa: F401 (session fixtures)
-
-
-def assert_same_stream(engine_proc, reference_proc):
-    assert reference_proc.returncode == 0, reference_proc.stderr.decode(errors="replace")
-    assert engine_proc.returncode == 0, engine_proc.stderr.decode(errors="replace")
-    ours, theirs = engine_proc.stdout.splitlines(), reference_proc.stdout.splitlines()
-    for i, (a, b) in enumerate(zip(ours, theirs)):
-        assert a == b, f"verdict {i + 1} differs:\n  engine    {a!r}\n  reference {b!r}"
-    assert len(ours) == len(theirs)
-    assert engine_proc.stdout == reference_proc.stdout
 
 
 def verdicts(proc) -> list[dict]:

@@ -27,10 +27,4 @@ TARGET = alog_zig.ZigTarget(name="arm64", machine="aarch64", musl_triple="aarch6
                             glibc_triple="aarch64-linux-gnu.2.17", manylinux="manylinux_2_17",
                             qemu="qemu-aarch64", cpus=CPUS)
 
-
-def exists(env):
-    return alog_zig.exists(env)
-
-
-def generate(env):
-    alog_zig.configure(env, TARGET)
+exists, generate = alog_zig.tool(TARGET)

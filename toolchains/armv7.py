@@ -26,10 +26,4 @@ TARGET = alog_zig.ZigTarget(name="armv7", machine="armv7l", musl_triple="arm-lin
                             glibc_triple="arm-linux-gnueabihf.2.17", manylinux="manylinux_2_17",
                             qemu="qemu-arm", cpus=CPUS, pointer_size=4)
 
-
-def exists(env):
-    return alog_zig.exists(env)
-
-
-def generate(env):
-    alog_zig.configure(env, TARGET)
+exists, generate = alog_zig.tool(TARGET)

@@ -23,10 +23,4 @@ TARGET = alog_zig.ZigTarget(name="riscv64", machine="riscv64", musl_triple="risc
                             glibc_triple="riscv64-linux-gnu.2.31", manylinux="manylinux_2_31",
                             qemu="qemu-riscv64", cpus=CPUS)
 
-
-def exists(env):
-    return alog_zig.exists(env)
-
-
-def generate(env):
-    alog_zig.configure(env, TARGET)
+exists, generate = alog_zig.tool(TARGET)

@@ -24,10 +24,4 @@ TARGET = alog_zig.ZigTarget(name="x86_64", machine="x86_64", musl_triple="x86_64
                             glibc_triple="x86_64-linux-gnu.2.17", manylinux="manylinux_2_17",
                             qemu="qemu-x86_64", cpus=CPUS)
 
-
-def exists(env):
-    return alog_zig.exists(env)
-
-
-def generate(env):
-    alog_zig.configure(env, TARGET)
+exists, generate = alog_zig.tool(TARGET)
