@@ -50,8 +50,11 @@ class TargetSizes:
     memory: dict         # alog-engine --memory on the default models
 
 
-def _stripped_size(path: Path) -> int:
-    """The size of `path` without symbols (the build strips cross programs itself: -s)."""
+def _stripped_size(path: Path, target: str) -> int:
+    """The size of `path` without symbols: a cross target's build strips its own (-s); the host's
+    is measured on a stripped copy (the host's `strip` reads only the host's architecture)."""
+    if target != "host":
+        return path.stat().st_size
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / path.name
         subprocess.run(["strip", "-o", str(copy), str(path)], check=True, capture_output=True)
@@ -70,8 +73,20 @@ def measure(target: str) -> TargetSizes:
     if proc.returncode != 0:
         raise UserError(f"alog-engine --memory failed for target={target}: {proc.stderr.strip()}", engine,
                         "rebuild with scons, or rerun scons models")
-    return TargetSizes(target, _stripped_size(engine), static.stat().st_size, _stripped_size(shared),
+    return TargetSizes(target, _stripped_size(engine, target), static.stat().st_size, _stripped_size(shared, target),
                        json.loads(proc.stdout))
+
+
+def sections(program: Path) -> list[tuple[str, int]]:
+    """The sections of `program` that take room in the file (`size -A`: not .bss, .tbss)."""
+    proc = subprocess.run(["size", "-A", str(program)], capture_output=True, text=True, check=True)
+    rows = []
+    for line in proc.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0].startswith(".") and fields[1].isdigit() and int(fields[1]) > 0 \
+                and fields[0] not in (".bss", ".tbss", ".comment"):
+            rows.append((fields[0], int(fields[1])))
+    return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
 def largest_objects(target: str, count: int = TOP_OBJECTS) -> list[tuple[str, int]]:
@@ -90,7 +105,7 @@ def _kib(n: int) -> str:
     return f"{n:,} ({n / 1024:.1f} KiB)"
 
 
-def render(rows: list[TargetSizes], objects: list[tuple[str, int]]) -> str:
+def render(rows: list[TargetSizes], parts: list[tuple[str, int]], objects: list[tuple[str, int]]) -> str:
     lines = [
         "## Sizes per target",
         "",
@@ -113,10 +128,13 @@ def render(rows: list[TargetSizes], objects: list[tuple[str, int]]) -> str:
     if goal is not None:
         met = goal.engine <= GOAL_BYTES
         lines += ["", f"Goal: static {GOAL_TARGET} `alog-engine` at most {GOAL_BYTES // 1024} KiB without the model: "
-                  f"{_kib(goal.engine)}, {'met' if met else 'not met'}."]
-        lines += ["", f"What takes the space in {GOAL_TARGET}'s `libalog.a` (code + constants by object, `size`), "
-                  "largest first:", "", "| object | bytes |", "| --- | ---: |"]
-        lines += [f"| {name} | {size:,} |" for name, size in objects]
+                  f"{_kib(goal.engine)}, {'met' if met else 'not met'}. Its sections (`size -A`; musl's "
+                  "code included, the program is static):", "", "| section | bytes |", "| --- | ---: |"]
+        lines += [f"| {name} | {size:,} |" for name, size in parts]
+        if not met:
+            lines += ["", f"What takes the space in {GOAL_TARGET}'s `libalog.a` (code + constants by object, "
+                      "`size`), largest first:", "", "| object | bytes |", "| --- | ---: |"]
+            lines += [f"| {name} | {size:,} |" for name, size in objects]
     return "\n".join(lines) + "\n"
 
 
@@ -134,11 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         scons(("models",), "build the models by hand: scons models")
         rows = [measure(t) for t in targets]
+        parts = sections(BUILD / GOAL_TARGET / "tools" / "alog-engine") if GOAL_TARGET in targets else []
         objects = largest_objects(GOAL_TARGET) if GOAL_TARGET in targets else []
     except UserError as exc:
         print(f"{COMMAND}: error: {exc.one_line()}", file=sys.stderr)
         return 2
-    table = render(rows, objects)
+    table = render(rows, parts, objects)
     print(table)
     if not args.no_write:
         update_section(args.results, SECTION, table)
