@@ -40,7 +40,7 @@ from .export.meta import read_model_meta
 from .matching import UNKNOWN
 from .masking import tokenize
 from .mscred_data import Bucketer, SignatureSpec, SignatureStream, residual_scores
-from .sessions import LINE_HEAD_BYTES, SessionRule, line_head, parse_timestamp
+from .sessions import LINE_HEAD_BYTES, SessionRule, line_head
 from .vocab import Vocab, load_any_vocab
 
 VOCAB_NAME = "vocab.json"
@@ -251,8 +251,14 @@ class Detector:
     def __init__(self, models: Models, session_rule: SessionRule | None = None, all_verdicts: bool = False,
                  max_sessions: int = DEFAULT_MAX_SESSIONS):
         """``session_rule`` None: the one in ``models.frontend``."""
+        if session_rule is not None:
+            models = dataclasses.replace(models, frontend=dataclasses.replace(models.frontend,
+                                                                              session_rule=session_rule))
         self.models = models
-        self.session_rule = models.frontend.session_rule if session_rule is None else session_rule
+        self.frontend = models.frontend
+        self.session_rule = models.frontend.session_rule
+        # A log format, a field session key or a field timestamp read the line's fields: split it once.
+        self._split = models.frontend.log_format is not None
         self.all_verdicts = all_verdicts
         self.matcher = models.frontend.matcher(models.vocab.templates)
         self.line = 0                                   # 1-based number of the last line read
@@ -272,16 +278,17 @@ class Detector:
             self.line += 1
             if not tokenize(line_head(raw)):          # a blank line carries no event
                 continue
-            template = self.matcher.match(raw)
-            mscred_before, mscred_after = self._count(raw, template, mscred_inputs)
+            view = self.frontend.view(raw) if self._split else None
+            template = self.matcher.match(raw) if view is None else self.matcher.match_content(view.data, view.content)
+            mscred_before, mscred_after = self._count(raw, view, template, mscred_inputs)
             pending.extend(mscred_before)
             if self.models.deeplog is not None:
-                pending.append(self._deeplog_event(raw, template, deeplog_inputs))
+                pending.append(self._deeplog_event(raw, view, template, deeplog_inputs))
             pending.extend(mscred_after)
         return self._render(pending, deeplog_inputs, mscred_inputs)
 
-    def _deeplog_event(self, raw: bytes, template: int, inputs: list[list[int]]) -> _Pending:
-        session = self.session_rule.key(raw)
+    def _deeplog_event(self, raw: bytes, view, template: int, inputs: list[list[int]]) -> _Pending:
+        session = self.frontend.session(raw, view)
         if template == UNKNOWN:
             return _Pending("deeplog", session, self.line, UNKNOWN, -1)
         window = self.sessions.window(session)
@@ -289,11 +296,11 @@ class Detector:
         window.push(template)
         return _Pending("deeplog", session, self.line, template, len(inputs) - 1)
 
-    def _count(self, raw: bytes, template: int, inputs: list[np.ndarray]) -> tuple[list[_Pending], list[_Pending]]:
+    def _count(self, raw: bytes, view, template: int, inputs: list[np.ndarray]) -> tuple[list[_Pending], list[_Pending]]:
         """Count the event for MSCRED; the verdicts its buckets produce before / after DeepLog's."""
         if self._bucketer is None or template == UNKNOWN:
             return [], []
-        stamp = parse_timestamp(raw) if self._timed else None
+        stamp = self.frontend.seconds(raw, view) if self._timed else None
         verdicts = []
         for closed in self._bucketer.add(template, self.line, stamp):
             if self._signatures.push(closed) is None:

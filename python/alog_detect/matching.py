@@ -1,7 +1,9 @@
 """Match mode: a raw line -> the index of the template it matches, or UNKNOWN (docs/matching.md).
 
-Deterministic and read-only (never Drain3's online clustering, which mutates). The first
-`header_tokens` tokens of a line are its header and take no part (0: the whole line is matched).
+Deterministic and read-only (never Drain3's online clustering, which mutates). With a log format
+the line's <Content> field is matched (the whole line when it does not fit the format); without
+one, the first `header_tokens` tokens of a line are its header and take no part (0: the whole line
+is matched).
 A line matches a template with as many content tokens when every template token is `<*>` or equals
 the masked line token byte for byte; among the templates a line matches, the one with the most non-`<*>` tokens wins,
 then the lowest index. The C engine (cengine/src/match/) implements the same rules.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable, Sequence
 
+from .logformat import LogFormat
 from .masking import DEFAULT_MASKER, MAX_LINE_BYTES, Masker, strip_line_end, to_bytes, tokenize
 
 UNKNOWN = -1
@@ -39,12 +42,16 @@ class _Template:
 class Matcher:
     """Templates indexed by token count and first token; build with `from_templates`."""
 
-    def __init__(self, templates: Sequence[bytes], masker: Masker = DEFAULT_MASKER, header_tokens: int = 0):
+    def __init__(self, templates: Sequence[bytes], masker: Masker = DEFAULT_MASKER, header_tokens: int = 0,
+                 log_format: LogFormat | None = None):
         if isinstance(header_tokens, bool) or not isinstance(header_tokens, int) or header_tokens < 0:
             raise ValueError(f"header_tokens must be an integer >= 0, got {header_tokens!r}")
+        if log_format is not None and header_tokens:
+            raise ValueError("a log format and header_tokens cannot both apply")
         self.templates = tuple(templates)
         self.masker = masker
         self.header_tokens = header_tokens
+        self.log_format = log_format
         # Templates without a wildcard, by their exact tokens (the best possible match: every
         # token is literal); the lowest index keeps its place when two are equal.
         self._exact: dict[tuple[bytes, ...], int] = {}
@@ -62,10 +69,10 @@ class Matcher:
 
     @classmethod
     def from_templates(cls, templates: Iterable[str | bytes], masker: Masker = DEFAULT_MASKER,
-                       header_tokens: int = 0) -> "Matcher":
+                       header_tokens: int = 0, log_format: LogFormat | None = None) -> "Matcher":
         """Templates in vocabulary order (index i = the i-th template), masked text as parse
         stores it; they are tokenized but not masked again."""
-        return cls([to_bytes(t) for t in templates], masker, header_tokens)
+        return cls([to_bytes(t) for t in templates], masker, header_tokens, log_format)
 
     def _best(self, tokens: list[bytes]) -> int:
         exact = self._exact.get(tuple(tokens))
@@ -90,8 +97,19 @@ class Matcher:
         data = strip_line_end(to_bytes(line))
         if len(data) > MAX_LINE_BYTES:
             return UNKNOWN, REASON_TOO_LONG
-        index = self._best(self.masker.mask_tokens(data, self.header_tokens))
+        if self.log_format is not None:
+            tokens = self.masker.mask_tokens(self.log_format.content(data))
+        else:
+            tokens = self.masker.mask_tokens(data, self.header_tokens)
+        index = self._best(tokens)
         return index, REASON_OK if index != UNKNOWN else REASON_UNMATCHED
+
+    def match_content(self, data: bytes, content: bytes) -> int:
+        """`match` for a line already split: `data` the line without its line end, `content` its
+        content (frontend.Frontend.view)."""
+        if len(data) > MAX_LINE_BYTES:
+            return UNKNOWN
+        return self._best(self.masker.mask_tokens(content))
 
     def match(self, line: str | bytes) -> int:
         """The index of the template a raw line matches, or UNKNOWN (-1)."""

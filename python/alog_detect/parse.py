@@ -42,13 +42,18 @@ from typing import Iterable, Iterator
 
 from . import atomic
 from .errors import UserError
-from .frontend import Frontend, parquet_metadata
+from .frontend import SOURCE_GIVEN, SOURCE_NONE, Frontend, compile_log_format, compile_timestamp, parquet_metadata
 
 FORMATS = ("raw", "loghub-structured")
 MAX_LINE_BYTES = 1 << 20
 TEMPLATES_FORMAT_VERSION = 2
 # Below this many lines a progress bar is noise.
 PROGRESS_MIN_LINES = 20_000
+
+
+AUTO = "auto"
+# How many non-blank first lines an explicit timestamp pattern must read at least one of.
+TIMESTAMP_CHECK_LINES = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +66,14 @@ class ParseConfig:
     # Tokens of a raw line's header, dropped before masking and mining; recorded but not applied
     # for loghub-structured input (its Content column is already the message).
     header_tokens: int = 0
+    # A log format (docs/matching.md 2.2): "" none, "auto" detected from the first lines; its
+    # <Content> field is mined instead of the line without its header tokens.
+    log_format: str = ""
+    # "auto" (the detected shape's fields with log_format=auto, else "line-start"), "line-start",
+    # "none", or a template over the log format's fields such as "<Date> <Time>" ...
+    timestamp: str = AUTO
+    # ... read with this strftime-style pattern ("auto": the known pattern that reads the first lines).
+    timestamp_format: str = AUTO
     depth: int = 4
     sim_th: float = 0.4
     max_children: int = 100
@@ -73,6 +86,17 @@ class ParseResult:
     templates: Path
     lines: int
     num_templates: int
+    frontend: Frontend = Frontend()
+    detection: object | None = None   # known_formats.Detection with log_format=auto
+    unfit_lines: int = 0              # lines that do not fit the log format (mined whole)
+
+    def notes(self) -> list[str]:
+        """What a user should read about the parse: the detected format, the lines that did not fit."""
+        out = [self.detection.describe()] if self.detection is not None else []
+        if self.frontend.log_format is not None and self.unfit_lines:
+            out.append(f"{self.unfit_lines} of {self.lines} lines do not fit the log format; each is mined "
+                       "as a whole line (docs/matching.md 2.2)")
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,28 +222,93 @@ def _count_lines(paths: list[str]) -> int:
     return total
 
 
-def frontend_for(config: ParseConfig) -> Frontend:
-    """The front-end settings of a parse (shared with match mode and the engine)."""
-    return Frontend().with_options(masking_config=config.masking_config, session_key=config.session_key,
-                                   header_tokens=config.header_tokens)
+def frontend_for(config: ParseConfig, paths: list[str] | None = None) -> tuple[Frontend, object | None]:
+    """The front-end settings of a parse (shared with match mode and the engine), `auto` settings
+    resolved on the first lines of `paths`, and the format detection (None unless log_format=auto).
+    Settings that cannot work are a UserError before anything is read past the first lines."""
+    from .known_formats import detect, first_lines, pick_timestamp_format
+
+    fmt_text = config.log_format
+    detection = None
+    lines: list[bytes] | None = None
+    if fmt_text == AUTO:
+        if config.header_tokens:
+            raise UserError(f"--log-format auto and --header-tokens {config.header_tokens} both say where the "
+                            "message starts", None, "give one of them")
+        if paths is None or config.format != "raw":
+            fmt_text = ""
+        else:
+            lines = first_lines(paths, TIMESTAMP_CHECK_LINES)
+            detection = detect(lines)
+            fmt_text = detection.log_format
+    compile_log_format(fmt_text)
+    source = detection.source if detection is not None else (SOURCE_GIVEN if fmt_text else SOURCE_NONE)
+    template, pattern = config.timestamp, config.timestamp_format
+    if template == AUTO:
+        if detection is not None:
+            template, pattern = detection.timestamp.template, detection.timestamp.pattern
+        else:
+            template = "line-start"
+    if template in ("line-start", "none"):
+        pattern = "" if pattern == AUTO else pattern
+    base = Frontend().with_options(masking_config=config.masking_config, session_key=config.session_key,
+                                   header_tokens=config.header_tokens, log_format=fmt_text,
+                                   log_format_source=source)
+    if template not in ("line-start", "none") and paths is not None and config.format == "raw":
+        lines = lines if lines is not None else _first_lines(paths)
+        views = [base.view(line) for line in lines]
+        values = [v.fields for v in views if v.fields is not None]
+        where = "--timestamp"
+        if pattern == AUTO:
+            compile_timestamp(template, "%s", where)  # the template's own syntax, before any pattern
+            chosen = pick_timestamp_format(template, values) if values else None
+            if chosen is None:
+                raise UserError(f"no known timestamp format reads {template!r} on the first {len(lines)} lines",
+                                paths[0], "give --timestamp-format, e.g. '%Y-%m-%d %H:%M:%S'")
+            pattern = chosen.pattern
+        else:
+            rule = compile_timestamp(template, pattern, where)
+            if not any(rule.seconds(b"", v) is not None for v in values):
+                raise UserError(f"timestamp {template!r} with format {pattern!r} reads no timestamp on the first "
+                                f"{len(lines)} lines", paths[0],
+                                "give the pattern of the fields' text, e.g. '%Y-%m-%d %H:%M:%S,%f', or "
+                                "--timestamp line-start")
+    elif pattern == AUTO:
+        pattern = ""
+    return base.with_options(timestamp=template, timestamp_format=pattern), detection
 
 
-def _mine(records: Iterable[_Record], config: ParseConfig, frontend: Frontend) -> tuple[dict[str, list], object]:
-    from .sessions import parse_timestamp
+def _first_lines(paths: list[str]) -> list[bytes]:
+    from .known_formats import first_lines
 
+    return first_lines(paths, TIMESTAMP_CHECK_LINES)
+
+
+def _mine(records: Iterable[_Record], config: ParseConfig, frontend: Frontend) -> tuple[dict[str, list], object, int]:
     miner = new_template_miner(config.depth, config.sim_th, config.max_children)
-    header = config.header_tokens if config.format == "raw" else 0
+    raw = config.format == "raw"
+    header = config.header_tokens if raw else 0
+    fmt = frontend.log_format if raw else None
     columns: dict[str, list] = {name: [] for name in
                                 ("line_no", "source", "timestamp", "session", "template_id", "content")}
+    unfit = 0
+    mask = frontend.masker.mask
     for record in records:
-        cluster_id = miner.add_log_message(frontend.masker.mask(record.content, header))["cluster_id"]
+        if fmt is not None:
+            view = frontend.view(record.content)
+            unfit += view.fields is None
+            mined = mask(view.content)
+        else:
+            view = None
+            mined = mask(record.content, header)
+        cluster_id = miner.add_log_message(mined)["cluster_id"]
         columns["line_no"].append(record.line_no)
         columns["source"].append(record.source)
-        columns["timestamp"].append(parse_timestamp(record.content))
-        columns["session"].append(frontend.session_rule.key(record.content))
+        columns["timestamp"].append(frontend.seconds(record.content, view))
+        columns["session"].append(frontend.session(record.content, view))
         columns["template_id"].append(cluster_id)
         columns["content"].append(record.content)
-    return columns, miner
+    return columns, miner, unfit
 
 
 def _final_templates(miner) -> dict[int, str]:
@@ -249,10 +338,10 @@ def templates_path_for(parquet: Path) -> Path:
 
 
 def parse_logs(config: ParseConfig) -> ParseResult:
-    frontend = frontend_for(config)
     paths = expand_logs(config.logs)
+    frontend, detection = frontend_for(config, paths)
     records = read_records(paths, config.format)
-    columns, miner = _mine(_progress(records, paths, config.progress), config, frontend)
+    columns, miner, unfit = _mine(_progress(records, paths, config.progress), config, frontend)
     if not columns["line_no"]:
         raise UserError("no log lines (only blank lines)", paths[0], "give files with log lines")
     templates = _final_templates(miner)
@@ -265,6 +354,7 @@ def parse_logs(config: ParseConfig) -> ParseResult:
         "format_version": TEMPLATES_FORMAT_VERSION,
         "drain": {"depth": config.depth, "sim_th": config.sim_th, "max_children": config.max_children},
         "frontend": frontend.to_json(),
+        "lines_not_fitting": unfit,
         "templates": [{"id": cid, "template": templates[cid], "count": counts[cid]}
                       for cid in sorted(templates)],
     })
@@ -275,4 +365,4 @@ def parse_logs(config: ParseConfig) -> ParseResult:
         templates_json.unlink(missing_ok=True)
         raise
     return ParseResult(parquet=out, templates=templates_json, lines=len(columns["line_no"]),
-                       num_templates=len(templates))
+                       num_templates=len(templates), frontend=frontend, detection=detection, unfit_lines=unfit)

@@ -9,9 +9,10 @@ holds the two equal.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from .errors import UserError
-from .masking import MAX_LINE_BYTES, to_bytes
+from .masking import _WHITESPACE, MAX_LINE_BYTES, to_bytes, to_text
 
 SESSION_ALL = "all"
 SESSION_NO_KEY = "<nokey>"
@@ -26,19 +27,28 @@ _IS_KEY_BYTE = tuple(b in _KEY_BYTE for b in range(256))
 # and of a longer one (never matched) only this much is kept.
 LINE_HEAD_BYTES = MAX_LINE_BYTES + 1
 
-RULE_HELP = "'none' (the whole stream is one session) or 'prefix:<p>' (for example prefix:blk_)"
+RULE_HELP = ("'none' (the whole stream is one session), 'prefix:<p>' (for example prefix:blk_) or "
+             "'field:<Name>' (a field of the log format, for example field:Pid)")
+FIELD_PREFIX = "field:"
 
 
 @dataclasses.dataclass(frozen=True)
 class SessionRule:
-    """`prefix` is None for the rule `none`."""
+    """`prefix` and `field` are both None for the rule `none`; at most one is set."""
     prefix: bytes | None = None
+    field: str | None = None
 
     def __str__(self) -> str:
+        if self.field is not None:
+            return FIELD_PREFIX + self.field
         return "none" if self.prefix is None else "prefix:" + self.prefix.decode("ascii")
 
-    def key(self, line: str | bytes) -> str:
-        """The session a raw line belongs to."""
+    def key(self, line: str | bytes, field_value: bytes | None = None) -> str:
+        """The session a raw line belongs to; under `field:<Name>` the caller passes the field's
+        bytes (None when the line has no such field: it does not fit the format, or the field's
+        optional group was skipped)."""
+        if self.field is not None:
+            return SESSION_NO_KEY if not field_value else to_text(field_value)
         if self.prefix is None:
             return SESSION_ALL
         found = find_key(line_head(line), self.prefix)
@@ -51,7 +61,8 @@ def line_head(line: str | bytes) -> bytes:
 
 
 def parse_session_rule(text: str | None, source: str | None = None) -> SessionRule:
-    """Parse `none` (also None) or `prefix:<p>`; `source` names where the text came from."""
+    """Parse `none` (also None), `prefix:<p>` or `field:<Name>` (also `field:<<Name>>`, the way a
+    log format writes the field); `source` names where the text came from."""
     where = source or "--session-key"
     if text is None or text == "none":
         return SessionRule()
@@ -62,7 +73,21 @@ def parse_session_rule(text: str | None, source: str | None = None) -> SessionRu
         raise UserError(f"session key prefix {prefix!r} must be non-empty printable ASCII without "
                         f"spaces or any of {KEY_DELIMITERS.decode()}", where,
                         "use a prefix such as prefix:blk_")
+    if text.startswith(FIELD_PREFIX):
+        name = text[len(FIELD_PREFIX):]
+        if name.startswith("<") and name.endswith(">"):
+            name = name[1:-1]
+        if is_field_name(name):
+            return SessionRule(field=name)
+        raise UserError(f"session key field {name!r} is not a field name", where,
+                        "name a field of the log format, for example field:Pid")
     raise UserError(f"unknown session key rule {text!r}", where, f"use {RULE_HELP}")
+
+
+def is_field_name(name: str) -> bool:
+    """A log format field name: a letter or '_', then letters, digits or '_', at most 32 bytes."""
+    return (0 < len(name) <= 32 and name.isascii() and (name[0].isalpha() or name[0] == "_")
+            and all(c.isalnum() or c == "_" for c in name))
 
 
 def find_key(line: bytes, prefix: bytes) -> bytes | None:
@@ -204,3 +229,256 @@ def parse_timestamp(line: str | bytes) -> float | None:
         if value is not None:
             return value
     return None
+
+
+# ---- timestamps from named fields ---------------------------------------------------------------
+#
+# `timestamp` is "line-start" (the rule above), "none", or a template over the log format's fields
+# such as "<Date> <Time>"; `timestamp_format` is then a strftime-style pattern for the text the
+# template gives (docs/matching.md, 6.1). cengine/src/match/timestamp.c implements the same rules.
+
+TIMESTAMP_LINE_START = "line-start"
+TIMESTAMP_NONE = "none"
+MAX_TIMESTAMP_TEXT = 256   # bytes of a template's text; a longer one gives no timestamp
+MAX_TIMESTAMP_FORMAT = 64  # bytes of a pattern
+_WS_RUN = re.compile(rb"(?:" + _WHITESPACE + rb")+")
+_FULL_MONTHS = (b"january", b"february", b"march", b"april", b"may", b"june", b"july", b"august",
+                b"september", b"october", b"november", b"december")
+_WEEKDAYS = (b"monday", b"tuesday", b"wednesday", b"thursday", b"friday", b"saturday", b"sunday")
+# Directive -> what it reads (the pattern's letters after '%').
+_DATE_DIRECTIVES = set("YymdbBHMS")
+_DIRECTIVES = _DATE_DIRECTIVES | set("fsaA")
+_ALIASES = {"e": "d", "h": "b"}
+
+
+class TimestampError(ValueError):
+    """A timestamp template or pattern that cannot be used (one line)."""
+
+
+def _compile_template(text: str) -> tuple[tuple[str, object], ...]:
+    """'<Date> <Time>' -> (("field", "Date"), ("lit", b" "), ("field", "Time")): fields, literal
+    bytes (backslash escapes the next byte), and each run of spaces or tabs as one space."""
+    data = text.encode("utf-8")
+    parts: list[tuple[str, object]] = []
+    i = 0
+    while i < len(data):
+        c = data[i:i + 1]
+        if c == b"\\":
+            if i + 1 >= len(data):
+                raise TimestampError("timestamp template ends with a lone backslash")
+            parts.append(("lit", data[i + 1:i + 2]))
+            i += 2
+        elif c == b"<":
+            end = data.find(b">", i + 1)
+            name = data[i + 1:end].decode("utf-8") if end > 0 else ""
+            if end < 0 or not is_field_name(name):
+                raise TimestampError(f"timestamp template {text!r}: '<' at byte {i + 1} must start a "
+                                     "field such as <Date>")
+            parts.append(("field", name))
+            i = end + 1
+        elif c == b">":
+            raise TimestampError(f"timestamp template {text!r}: '>' at byte {i + 1} closes no '<'")
+        elif c in (b" ", b"\t"):
+            while data[i:i + 1] in (b" ", b"\t"):
+                i += 1
+            parts.append(("lit", b" "))
+        else:
+            parts.append(("lit", c))
+            i += 1
+    if not any(kind == "field" for kind, _ in parts):
+        raise TimestampError(f"timestamp template {text!r} names no field (fix: name fields of the log "
+                             "format, e.g. <Date> <Time>)")
+    return tuple(parts)
+
+
+def _compile_pattern(text: str) -> tuple[tuple[str, bytes], ...]:
+    """A strftime-style pattern -> directives ("Y", b""), literal bytes ("lit", b"x") and
+    whitespace runs ("ws", b"")."""
+    data = text.encode("utf-8")
+    if len(data) > MAX_TIMESTAMP_FORMAT:
+        raise TimestampError(f"timestamp format is longer than {MAX_TIMESTAMP_FORMAT} bytes")
+    out: list[tuple[str, bytes]] = []
+    seen: set[str] = set()
+    i = 0
+    while i < len(data):
+        c = data[i:i + 1]
+        if c == b"%":
+            letter = data[i + 1:i + 2].decode("ascii", "replace")
+            if letter == "%":
+                out.append(("lit", b"%"))
+            elif letter == "T":
+                for d in "HMS":
+                    if d in seen:
+                        raise TimestampError(f"timestamp format {text!r} reads %{d} twice")
+                    seen.add(d)
+                out += [("H", b""), ("lit", b":"), ("M", b""), ("lit", b":"), ("S", b"")]
+            else:
+                d = _ALIASES.get(letter, letter)
+                if d not in _DIRECTIVES:
+                    raise TimestampError(f"timestamp format {text!r}: unknown directive %{letter} (use "
+                                         "%Y %y %m %d %e %b %B %a %A %H %M %S %T %f %s %%)")
+                if d in seen or (d in "bB" and {"b", "B", "m"} & seen) or (d == "m" and {"b", "B"} & seen) \
+                        or (d in "aA" and {"a", "A"} & seen):
+                    raise TimestampError(f"timestamp format {text!r} reads %{letter} twice")
+                seen.add(d)
+                out.append((d, b""))
+            i += 2
+        elif c in (b" ", b"\t"):
+            while data[i:i + 1] in (b" ", b"\t"):
+                i += 1
+            out.append(("ws", b""))
+        else:
+            out.append(("lit", c))
+            i += 1
+    if not seen:
+        raise TimestampError(f"timestamp format {text!r} has no directive (fix: e.g. %Y-%m-%d %H:%M:%S)")
+    if "s" in seen and seen & _DATE_DIRECTIVES:
+        raise TimestampError(f"timestamp format {text!r}: %s (seconds since 1970) cannot be mixed with "
+                             "date or time directives")
+    if "s" in seen and seen & set("aA"):
+        raise TimestampError(f"timestamp format {text!r}: %s cannot be mixed with weekday names")
+    return tuple(out)
+
+
+def _name_at(text: bytes, pos: int, names: tuple[bytes, ...], abbreviated: bool) -> tuple[int, int] | None:
+    """(index, end) of the (3-letter abbreviated or full) English name at pos, ASCII case ignored."""
+    for index, name in enumerate(names):
+        want = name[:3] if abbreviated else name
+        if text[pos:pos + len(want)].lower() == want:
+            return index, pos + len(want)
+    return None
+
+
+def _digit_run(text: bytes, pos: int, lo: int, hi: int) -> tuple[int, int] | None:
+    """(value, end) of lo..hi ASCII digits at pos (as many as there are, up to hi)."""
+    end = pos
+    while end < len(text) and end - pos < hi and 0x30 <= text[end] <= 0x39:
+        end += 1
+    if end - pos < lo:
+        return None
+    return int(text[pos:end]), end
+
+
+def parse_with_pattern(text: bytes, pattern: tuple[tuple[str, bytes], ...]) -> float | None:
+    """Seconds since 1970-01-01 UTC of `text` read with a compiled pattern, or None."""
+    year, month, day, hour, minute, second = SYSLOG_YEAR, 1, 1, 0, 0, 0
+    epoch: int | None = None
+    fraction = b""
+    pos = 0
+    for kind, lit in pattern:
+        if kind == "lit":
+            if text[pos:pos + 1] != lit:
+                return None
+            pos += 1
+            continue
+        if kind == "ws":
+            m = _WS_RUN.match(text, pos)
+            if m is None:
+                return None
+            pos = m.end()
+            continue
+        if kind in "bB":
+            got = _name_at(text, pos, _FULL_MONTHS, kind == "b")
+            if got is None:
+                return None
+            month, pos = got[0] + 1, got[1]
+            continue
+        if kind in "aA":
+            got = _name_at(text, pos, _WEEKDAYS, kind == "a")
+            if got is None:
+                return None
+            pos = got[1]
+            continue
+        lo, hi = {"Y": (4, 4), "y": (2, 2), "f": (1, 1 << 30), "s": (1, 12)}.get(kind, (1, 2))
+        got = _digit_run(text, pos, lo, hi)
+        if got is None:
+            return None
+        value, end = got
+        if kind == "f":
+            fraction = text[pos:min(end, pos + _MAX_FRACTION_DIGITS)]
+        elif kind == "Y":
+            year = value
+        elif kind == "y":
+            year = 2000 + value if value < 69 else 1900 + value
+        elif kind == "m":
+            month = value
+        elif kind == "d":
+            day = value
+        elif kind == "H":
+            hour = value
+        elif kind == "M":
+            minute = value
+        elif kind == "S":
+            second = value
+        else:
+            epoch = value
+        pos = end
+    if pos != len(text):
+        return None
+    whole = epoch if epoch is not None else _seconds(year, month, day, hour, minute, second)
+    if whole is None:
+        return None
+    return whole + int(fraction) / 10 ** len(fraction) if fraction else float(whole)
+
+
+@dataclasses.dataclass(frozen=True)
+class TimestampRule:
+    """`template` is "line-start", "none" or a field template; `pattern` the strftime-style
+    pattern of a field template ("" otherwise)."""
+    template: str = TIMESTAMP_LINE_START
+    pattern: str = ""
+
+    def __post_init__(self):
+        if self.template in (TIMESTAMP_LINE_START, TIMESTAMP_NONE):
+            if self.pattern:
+                raise TimestampError(f"timestamp {self.template} takes no timestamp format "
+                                     f"(got {self.pattern!r})")
+            object.__setattr__(self, "_parts", ())
+            object.__setattr__(self, "_pattern", ())
+            return
+        object.__setattr__(self, "_parts", _compile_template(self.template))
+        if not self.pattern:
+            raise TimestampError(f"timestamp {self.template!r} needs a timestamp format such as "
+                                 "%Y-%m-%d %H:%M:%S")
+        object.__setattr__(self, "_pattern", _compile_pattern(self.pattern))
+
+    @property
+    def from_fields(self) -> bool:
+        return bool(self._parts)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(name for kind, name in self._parts if kind == "field")
+
+    def text(self, values: dict[str, bytes | None]) -> bytes | None:
+        """The template's text from field values (None: a field has no value, or the text is longer
+        than MAX_TIMESTAMP_TEXT)."""
+        out = []
+        for kind, value in self._parts:
+            if kind == "field":
+                value = values.get(value)
+                if value is None:
+                    return None
+            out.append(value)
+        text = b"".join(out)
+        return text if len(text) <= MAX_TIMESTAMP_TEXT else None
+
+    def seconds(self, line: str | bytes, values: dict[str, bytes | None] | None = None) -> float | None:
+        """The timestamp of a raw line: by the line-start rule, none, or from its field values
+        (None for a line that does not fit the format)."""
+        if self.template == TIMESTAMP_LINE_START:
+            return parse_timestamp(line)
+        if self.template == TIMESTAMP_NONE or values is None:
+            return None
+        text = self.text(values)
+        return None if text is None else parse_with_pattern(text, self._pattern)
+
+
+# Patterns `timestamp_format=auto` tries, in order, on the text of the first lines.
+KNOWN_TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S,%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d %H:%M:%S", "%y%m%d %H%M%S",
+    "%y/%m/%d %H:%M:%S", "%m-%d %H:%M:%S.%f", "%m.%d %H:%M:%S", "%b %d %H:%M:%S",
+    "%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S.%f %Y", "%d/%b/%Y:%H:%M:%S", "%Y%m%d-%H:%M:%S:%f",
+    "%Y%m%d %H:%M:%S", "%H:%M:%S.%f", "%H:%M:%S,%f", "%H:%M:%S", "%s.%f", "%s",
+)

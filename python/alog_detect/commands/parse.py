@@ -20,9 +20,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=None, metavar="MASKING_JSON",
                    help='masking config {"format_version": 1, "rules": [...]} (docs/matching.md); '
                         "default: every mask rule")
+    p.add_argument("--log-format", default="", metavar="FORMAT",
+                   help="the lines' format in logparser/loghub syntax, e.g. '<Date> <Time> <Level> "
+                        "<Component>: <Content>' (docs/matching.md 2.2): <Content> is mined, other fields "
+                        "may give the session key and timestamp; 'auto': detect it from the first lines "
+                        "(prints the choice); default: none (see --header-tokens). Lines that do not fit "
+                        "are mined whole")
     p.add_argument("--session-key", default="none", metavar="RULE",
                    help="session rule (docs/matching.md): 'none' (the whole stream is one session, "
-                        "the default) or 'prefix:<p>', e.g. prefix:blk_ or prefix:ses_")
+                        "the default), 'prefix:<p>', e.g. prefix:blk_ or prefix:ses_, or 'field:<Name>', "
+                        "a field of --log-format, e.g. field:Pid")
+    p.add_argument("--timestamp", default="auto", metavar="RULE",
+                   help="'line-start' (a date and time at the start of the line, docs/matching.md 6), "
+                        "'none', or fields of --log-format such as '<Date> <Time>' read with "
+                        "--timestamp-format; default auto: the detected format's fields with "
+                        "--log-format auto, else line-start")
+    p.add_argument("--timestamp-format", default="auto", metavar="PATTERN",
+                   help="strftime-style pattern of the --timestamp fields' text, e.g. "
+                        "'%%Y-%%m-%%d %%H:%%M:%%S,%%f' (docs/matching.md 6.1); default auto: the known "
+                        "pattern that reads the first lines")
     p.add_argument("--header-tokens", type=int, default=0, metavar="N",
                    help="the first N tokens of each raw line are its header (date, time, host, "
                         "service[pid]:) and are not mined (docs/matching.md 2.1; the built-in sample: 4). "
@@ -39,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
     result = parse_logs(ParseConfig(
         logs=tuple(args.logs), out=args.out, format=args.format, masking_config=args.config,
-        session_key=args.session_key, header_tokens=args.header_tokens, depth=args.depth, sim_th=args.sim_th,
+        session_key=args.session_key, header_tokens=args.header_tokens, log_format=args.log_format,
+        timestamp=args.timestamp, timestamp_format=args.timestamp_format, depth=args.depth, sim_th=args.sim_th,
         max_children=args.max_children))
+    for note in result.notes():
+        print(note)
     print(f"wrote {result.parquet} ({result.lines} lines, {result.num_templates} templates) "
           f"and {result.templates}")
     return 0
