@@ -43,15 +43,20 @@ def sample_log(out_dir: Path) -> Path:
     return generate_sample(SampleConfig(out_dir=out_dir)).log
 
 
-def drain_vocabulary(lines: list[str], header_tokens: int = 0) -> tuple[list[str], list[str]]:
-    """Mine lines like parse does (header dropped, our masking, parse's Drain3 settings). Returns
-    (vocabulary in index order: descending count, then text; each line's final cluster template)."""
+def drain_vocabulary(lines: list[str], header_tokens: int = 0, frontend=None) -> tuple[list[str], list[str]]:
+    """Mine lines like parse does (header dropped, or the log format's content with `frontend`; our
+    masking, parse's Drain3 settings). Returns (vocabulary in index order: descending count, then
+    text; each line's final cluster template)."""
     from alog_detect.masking import DEFAULT_MASKER
     from alog_detect.parse import ParseConfig, new_template_miner
 
     defaults = ParseConfig(logs=(), out=Path("unused"))
     miner = new_template_miner(defaults.depth, defaults.sim_th, defaults.max_children)
-    cluster_ids = [miner.add_log_message(DEFAULT_MASKER.mask(line, header_tokens))["cluster_id"] for line in lines]
+    if frontend is None:
+        masked = [DEFAULT_MASKER.mask(line, header_tokens) for line in lines]
+    else:
+        masked = [frontend.mask(line) for line in lines]
+    cluster_ids = [miner.add_log_message(text)["cluster_id"] for text in masked]
     final = {cluster.cluster_id: cluster.get_template() for cluster in miner.drain.clusters}
     assigned = [final[cid] for cid in cluster_ids]
     counts = collections.Counter(assigned)

@@ -245,8 +245,12 @@ typedef struct alog_detector_config {
     /* the line front end the templates were mined with (frontend.json, docs/matching.md) */
     const char *mask_rules;          /* names from uuid, ip, hex, num, path, comma-separated
                                         (ALOG_FRONTEND_MASK_RULES); NULL: all of them */
-    const char *session_rule;        /* "none" (or NULL): one session, "all"; "prefix:<p>" */
+    const char *session_rule;        /* "none" (or NULL): one session, "all"; "prefix:<p>";
+                                        "field:<Name>", a field of log_format */
     uint32_t header_tokens;          /* leading tokens of a line that are not matched */
+    const char *log_format;          /* NULL or "": none; else "<Date> <Time> ... <Content>" */
+    const char *timestamp;           /* NULL: "line-start"; "none"; fields such as "<Date> <Time>" */
+    const char *timestamp_format;    /* NULL: ""; the pattern of field timestamps ("%Y-%m-%d ...") */
     /* DeepLog (deeplog.onnx.meta.json) */
     int has_deeplog;
     uint32_t window;                 /* keys per prediction (seq_len) */
@@ -271,9 +275,16 @@ typedef struct alog_event {
     double seconds;                  /* since 1970-01-01 UTC */
 } alog_event;
 
-/* Checks a session rule as the config takes it: "none" or "prefix:<p>" (p: printable ASCII,
- * no space). */
+/* Checks a session rule as the config takes it: "none", "prefix:<p>" (p: printable ASCII, no
+ * space) or "field:<Name>" (whether the log format has the field: alog_frontend_check). */
 alog_status alog_session_rule_check(const char *rule);
+
+/* Checks the front-end settings of a config together (docs/formats.md, frontend.json): the log
+ * format, the session rule (a field of the log format), header tokens (not with a log format),
+ * the timestamp rule and pattern; says what is wrong in `message` (may be NULL). */
+alog_status alog_frontend_check(const char *log_format, const char *session_rule,
+                                uint32_t header_tokens, const char *timestamp,
+                                const char *timestamp_format, alog_message *message);
 
 /* Bytes of caller memory alog_detector_open() needs for this config (alignment slack included);
  * checks the config and says what is wrong in `message` (may be NULL). With has_deeplog 0,

@@ -255,12 +255,13 @@ def _model_context(model_dir: Path, name: str, vocab_sha256: str) -> dict:
 
 def _frontend_context(model_dir: Path) -> dict:
     """The line front end's settings as C string literals the engine parses with the same functions
-    it uses for frontend.json (alog_mask_rule_bit, alog_session_rule_parse)."""
+    it uses for frontend.json (alog_mask_rule_bit, alog_frontend_init)."""
     from .frontend import read_frontend
 
     settings = read_frontend(model_dir / FRONTEND_FILE).to_json()
     return {"mask_rules": ",".join(settings["mask_rules"]), "session_rule": settings["session_rule"],
-            "header_tokens": settings["header_tokens"]}
+            "header_tokens": settings["header_tokens"], "log_format": settings["log_format"],
+            "timestamp": settings["timestamp"], "timestamp_format": settings["timestamp_format"]}
 
 
 # ---- the operator selection ----------------------------------------------------------------------

@@ -92,6 +92,9 @@ static void fill_config(alog_detector_config *c)
     c->mask_rules = ALOG_FRONTEND_MASK_RULES;
     c->session_rule = ALOG_FRONTEND_SESSION_RULE;
     c->header_tokens = ALOG_FRONTEND_HEADER_TOKENS;
+    c->log_format = ALOG_FRONTEND_LOG_FORMAT;
+    c->timestamp = ALOG_FRONTEND_TIMESTAMP;
+    c->timestamp_format = ALOG_FRONTEND_TIMESTAMP_FORMAT;
 #if ALOG_META_HAS_DEEPLOG
     c->has_deeplog = 1;
     c->window = ALOG_META_DEEPLOG_SEQ_LEN;

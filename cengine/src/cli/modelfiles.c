@@ -136,11 +136,14 @@ static alog_status check_build_hashes(const model_files *files, const char *dir,
     /* The vocabulary is only meaningful with the settings its templates were mined with. */
     if (strcmp(files->frontend.mask_rules, ALOG_FRONTEND_MASK_RULES) != 0 ||
         strcmp(files->frontend.session_rule, ALOG_FRONTEND_SESSION_RULE) != 0 ||
-        files->frontend.header_tokens != ALOG_FRONTEND_HEADER_TOKENS)
+        files->frontend.header_tokens != ALOG_FRONTEND_HEADER_TOKENS ||
+        strcmp(files->frontend.log_format, ALOG_FRONTEND_LOG_FORMAT) != 0 ||
+        strcmp(files->frontend.timestamp, ALOG_FRONTEND_TIMESTAMP) != 0 ||
+        strcmp(files->frontend.timestamp_format, ALOG_FRONTEND_TIMESTAMP_FORMAT) != 0)
         return set_error(err, ALOG_ERR_MISMATCH, dir, "frontend.json",
                          "not the front-end settings this engine was built for (mask rules "
                          ALOG_FRONTEND_MASK_RULES ", session rule " ALOG_FRONTEND_SESSION_RULE
-                         ", header tokens differ)", fix);
+                         ", header tokens, log format or timestamp rule differ)", fix);
     return ALOG_OK;
 }
 
@@ -220,6 +223,10 @@ static alog_status load_frontend(model_files *files, const char *dir, load_error
         snprintf(fe->mask_rules, sizeof fe->mask_rules, "uuid,ip,hex,num,path");
         snprintf(fe->session_rule, sizeof fe->session_rule, "none");
         fe->header_tokens = 0;
+        fe->log_format[0] = '\0';
+        snprintf(fe->log_format_source, sizeof fe->log_format_source, "none");
+        snprintf(fe->timestamp, sizeof fe->timestamp, "line-start");
+        fe->timestamp_format[0] = '\0';
     } else {
         if (read_file(&text, dir, name, err) != ALOG_OK)
             return ALOG_ERR_IO;
@@ -236,6 +243,9 @@ static alog_status load_frontend(model_files *files, const char *dir, load_error
     files->config.mask_rules = fe->mask_rules;
     files->config.session_rule = fe->session_rule;
     files->config.header_tokens = fe->header_tokens;
+    files->config.log_format = fe->log_format;
+    files->config.timestamp = fe->timestamp;
+    files->config.timestamp_format = fe->timestamp_format;
     return ALOG_OK;
 }
 

@@ -52,18 +52,43 @@ alog_status alog_session_rule_check(const char *rule)
     return rule ? alog_session_rule_parse(&parsed, rule, strlen(rule)) : ALOG_ERR_INVALID_ARGUMENT;
 }
 
+/* "detector: " + the reason, into message. */
+static alog_status fail_why(alog_message *message, const char *why)
+{
+    if (message) {
+        size_t n = strlen("detector: ");
+        memcpy(message->text, "detector: ", n);
+        strncpy(message->text + n, why ? why : "invalid front-end settings",
+                sizeof message->text - n - 1);
+        message->text[sizeof message->text - 1] = '\0';
+    }
+    return ALOG_ERR_INVALID_ARGUMENT;
+}
+
 static alog_status read_frontend(alog_frontend *fe, const alog_detector_config *c,
                                  alog_message *message)
 {
-    const char *rule = c->session_rule ? c->session_rule : "none";
-    if (parse_mask_rules(&fe->mask_rules, c->mask_rules) != ALOG_OK)
+    unsigned rules;
+    const char *why = NULL;
+    if (parse_mask_rules(&rules, c->mask_rules) != ALOG_OK)
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
                     "detector: mask_rules must name rules from uuid, ip, hex, num, path, "
                     "separated by commas");
-    if (alog_session_rule_parse(&fe->session_rule, rule, strlen(rule)) != ALOG_OK)
-        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
-                    "detector: session_rule must be 'none' or 'prefix:<p>' (printable ASCII)");
-    fe->header_tokens = c->header_tokens;
+    if (alog_frontend_init(fe, rules, c->session_rule, c->header_tokens, c->log_format,
+                           c->timestamp, c->timestamp_format, &why) != ALOG_OK)
+        return fail_why(message, why);
+    return ALOG_OK;
+}
+
+alog_status alog_frontend_check(const char *log_format, const char *session_rule,
+                                uint32_t header_tokens, const char *timestamp,
+                                const char *timestamp_format, alog_message *message)
+{
+    alog_frontend fe;
+    const char *why = NULL;
+    if (alog_frontend_init(&fe, ALOG_MASK_ALL, session_rule, header_tokens, log_format, timestamp,
+                           timestamp_format, &why) != ALOG_OK)
+        return fail_why(message, why);
     return ALOG_OK;
 }
 
@@ -254,9 +279,9 @@ alog_status alog_detector_open(alog_detector **out_detector, void *mem, size_t m
     det = (alog_detector *)(void *)base;
     memset(det, 0, sizeof *det);
     det->config = *config;
-    det->rule = fe.session_rule;
+    det->frontend = fe;
     ALOG_TRY(bind_models(det, deeplog, mscred, message));
-    status = init_tables(det, base, &l, &fe);
+    status = init_tables(det, base, &l, &det->frontend);
     if (status != ALOG_OK)
         return fail(message, status, "detector: cannot build its tables");
     *out_detector = det;
@@ -399,11 +424,8 @@ static alog_status feed_text(alog_detector *det, const char *line, size_t len, i
                              alog_verdict_fn emit, void *ctx)
 {
     const unsigned char *tok;
-    size_t tok_len, pos = 0, key_len;
-    const char *key;
-    int32_t index = ALOG_MATCH_UNKNOWN;
-    double seconds = 0;
-    int has_time = 0;
+    size_t tok_len, pos = 0;
+    alog_line_result r;
     uint64_t number;
     if (!det || !emit || (!line && len) || (whole && !det->matcher))
         return ALOG_ERR_INVALID_ARGUMENT;
@@ -416,12 +438,11 @@ static alog_status feed_text(alog_detector *det, const char *line, size_t len, i
     if (!alog_next_token(&tok, &tok_len, (const unsigned char *)line,
                          len < ALOG_LINE_HEAD ? len : ALOG_LINE_HEAD, &pos))
         return ALOG_OK;
-    if (whole)
-        ALOG_TRY(alog_match_line(&index, NULL, det->matcher, line, len));
-    alog_line_session(&key, &key_len, &det->rule, line, len);
-    if (det->config.has_mscred && det->config.signature.bucket_by_seconds && index >= 0)
-        has_time = alog_line_timestamp(&seconds, line, len);
-    return judge(det, key, key_len, number, index, has_time, seconds, emit, ctx);
+    ALOG_TRY(alog_frontend_line(&r, &det->frontend, whole ? det->matcher : NULL, line, len,
+                                det->config.has_mscred && det->config.signature.bucket_by_seconds));
+    if (r.index < 0)
+        r.has_time = 0; /* an unseen line is not counted, so its time is not read */
+    return judge(det, r.session, r.session_len, number, r.index, r.has_time, r.seconds, emit, ctx);
 }
 
 alog_status alog_detector_feed_line(alog_detector *detector, const char *line, size_t len,

@@ -29,7 +29,8 @@
 struct alog_detector {
     alog_detector_config config;  /* as given, with the unused DeepLog part set to 1s */
     alog_matcher *matcher;        /* NULL without templates: events only */
-    alog_session_rule rule;       /* the config's session rule, parsed (points into it) */
+    alog_frontend frontend;       /* the config's front-end settings, parsed (the session rule
+                                     points into the config's string) */
     uint64_t lines;               /* lines and events fed so far: the next one's number - 1 */
     alog_session_table sessions;
     alog_topk_cache cache;

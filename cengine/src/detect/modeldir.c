@@ -240,8 +240,11 @@ alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *conf
 
 /* ---- frontend.json ------------------------------------------------------------------------ */
 
-static const char *const frontend_keys[] = {"format_version", "kind", "mask_rules", "session_rule",
-                                            "header_tokens"};
+static const char *const frontend_keys_v1[] = {"format_version", "kind", "mask_rules",
+                                               "session_rule", "header_tokens"};
+static const char *const frontend_keys_v2[] = {"format_version", "kind", "log_format",
+                                               "log_format_source", "mask_rules", "session_rule",
+                                               "header_tokens", "timestamp", "timestamp_format"};
 
 /* The rule names, checked, joined by commas into out (as alog_detector_config takes them). */
 static alog_status parse_mask_rules(char *out, size_t cap, const alog_json_doc *doc, uint32_t list)
@@ -267,16 +270,28 @@ static alog_status parse_mask_rules(char *out, size_t cap, const alog_json_doc *
     return ALOG_OK;
 }
 
+/* The string under key, NUL-terminated into out[0..cap) (at most cap - 1 bytes, no NUL byte). */
+static alog_status get_text(char *out, size_t cap, const alog_json_doc *doc, const char *key)
+{
+    uint32_t v;
+    size_t n;
+    if (alog_json_get(&v, doc, 0, key) != ALOG_OK || doc->tokens[v].type != ALOG_JSON_STRING ||
+        alog_json_string(out, cap - 1, &n, doc, v) != ALOG_OK || memchr(out, 0, n) != NULL)
+        return ALOG_ERR_MALFORMED;
+    out[n] = '\0';
+    return ALOG_OK;
+}
+
 alog_status alog_frontend_parse(alog_frontend_text *frontend, alog_json_token *tokens,
                                 uint32_t ntokens, const char *text, size_t len,
                                 alog_message *message)
 {
     alog_json_doc doc;
-    alog_session_rule rule;
-    uint32_t v, i;
+    alog_frontend fe;
+    const char *const *keys;
+    const char *why = NULL;
+    uint32_t v, i, nkeys;
     int64_t number;
-    size_t rule_len;
-    const size_t nkeys = sizeof frontend_keys / sizeof frontend_keys[0];
     if (alog_json_parse(&doc, tokens, ntokens, text, len) != ALOG_OK ||
         tokens[0].type != ALOG_JSON_OBJECT)
         return fail(message, ALOG_ERR_MALFORMED, "not a front-end settings file");
@@ -284,11 +299,14 @@ alog_status alog_frontend_parse(alog_frontend_text *frontend, alog_json_token *t
         !alog_json_string_equals(&doc, v, ALOG_FRONTEND_KIND, strlen(ALOG_FRONTEND_KIND)))
         return fail(message, ALOG_ERR_MALFORMED, "not front-end settings (kind \"frontend\" expected)");
     if (alog_json_get_int(&number, &doc, 0, "format_version", INT64_MIN, INT64_MAX) != ALOG_OK ||
-        number != ALOG_FRONTEND_FORMAT_VERSION)
-        return fail(message, ALOG_ERR_MALFORMED, "front-end settings format_version is not 1");
+        (number != 1 && number != ALOG_FRONTEND_FORMAT_VERSION))
+        return fail(message, ALOG_ERR_MALFORMED,
+                    "front-end settings format_version is not 1 or 2 (this engine reads both)");
+    keys = number == 1 ? frontend_keys_v1 : frontend_keys_v2;
+    nkeys = number == 1 ? 5 : 9;
     /* Exactly these keys: a setting this reader skipped would silently change matching. */
     for (i = 0; i < nkeys; i++)
-        if (alog_json_get(&v, &doc, 0, frontend_keys[i]) != ALOG_OK)
+        if (alog_json_get(&v, &doc, 0, keys[i]) != ALOG_OK)
             return fail(message, ALOG_ERR_MALFORMED, "front-end settings lack a required field");
     if (tokens[0].count != nkeys)
         return fail(message, ALOG_ERR_MALFORMED, "front-end settings have an unknown field");
@@ -296,14 +314,40 @@ alog_status alog_frontend_parse(alog_frontend_text *frontend, alog_json_token *t
         parse_mask_rules(frontend->mask_rules, sizeof frontend->mask_rules, &doc, v) != ALOG_OK)
         return fail(message, ALOG_ERR_MALFORMED,
                     "mask_rules must list names from uuid, ip, hex, num, path");
-    if (alog_json_get(&v, &doc, 0, "session_rule") != ALOG_OK || tokens[v].type != ALOG_JSON_STRING ||
-        alog_json_string(frontend->session_rule, sizeof frontend->session_rule - 1, &rule_len, &doc,
-                         v) != ALOG_OK ||
-        alog_session_rule_parse(&rule, frontend->session_rule, rule_len) != ALOG_OK)
-        return fail(message, ALOG_ERR_MALFORMED, "session_rule must be 'none' or 'prefix:<p>'");
-    frontend->session_rule[rule_len] = '\0';
+    if (get_text(frontend->session_rule, sizeof frontend->session_rule, &doc, "session_rule") !=
+            ALOG_OK ||
+        alog_session_rule_check(frontend->session_rule) != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED,
+                    "session_rule must be 'none', 'prefix:<p>' or 'field:<Name>'");
     if (alog_json_get_int(&number, &doc, 0, "header_tokens", 0, UINT32_MAX) != ALOG_OK)
         return fail(message, ALOG_ERR_MALFORMED, "header_tokens must be an integer 0..4294967295");
     frontend->header_tokens = (uint32_t)number;
+    if (nkeys == 5) {
+        strcpy(frontend->log_format, "");
+        strcpy(frontend->log_format_source, "none");
+        strcpy(frontend->timestamp, "line-start");
+        strcpy(frontend->timestamp_format, "");
+    } else if (get_text(frontend->log_format, sizeof frontend->log_format, &doc, "log_format") !=
+                   ALOG_OK ||
+               get_text(frontend->log_format_source, sizeof frontend->log_format_source, &doc,
+                        "log_format_source") != ALOG_OK ||
+               get_text(frontend->timestamp, sizeof frontend->timestamp, &doc, "timestamp") !=
+                   ALOG_OK ||
+               get_text(frontend->timestamp_format, sizeof frontend->timestamp_format, &doc,
+                        "timestamp_format") != ALOG_OK) {
+        return fail(message, ALOG_ERR_MALFORMED,
+                    "log_format, log_format_source, timestamp and timestamp_format must be strings "
+                    "(at most 512, 64, 128 and 64 bytes)");
+    }
+    if (alog_frontend_init(&fe, ALOG_MASK_ALL, frontend->session_rule, frontend->header_tokens,
+                           frontend->log_format, frontend->timestamp, frontend->timestamp_format,
+                           &why) != ALOG_OK) {
+        char reason[ALOG_MESSAGE_LEN];
+        size_t n = strlen("front-end settings: ");
+        memcpy(reason, "front-end settings: ", n);
+        strncpy(reason + n, why ? why : "they do not fit together", sizeof reason - n - 1);
+        reason[sizeof reason - 1] = '\0';
+        return fail(message, ALOG_ERR_MALFORMED, reason);
+    }
     return ALOG_OK;
 }

@@ -51,13 +51,19 @@ alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *conf
 /* frontend.json's settings as the text alog_detector_config takes (mask rules comma-separated). */
 typedef struct alog_frontend_text {
     char mask_rules[64];     /* e.g. "uuid,ip,hex,num,path" */
-    char session_rule[256];  /* "none" or "prefix:<p>" */
+    char session_rule[256];  /* "none", "prefix:<p>" or "field:<Name>" */
     uint32_t header_tokens;
+    char log_format[ALOG_FORMAT_MAX_BYTES + 1];          /* "" without one */
+    char log_format_source[65];                          /* "none", "given", "auto:<shape>" */
+    char timestamp[ALOG_TIMESTAMP_MAX_TEMPLATE + 1];     /* "line-start", "none" or fields */
+    char timestamp_format[ALOG_TIMESTAMP_MAX_FORMAT + 1];
 } alog_frontend_text;
 
-/* Parse frontend.json (docs/formats.md, alog_detect.frontend) with `tokens` as scratch: exactly
- * the keys format_version, kind, mask_rules, session_rule, header_tokens, each checked as the
- * Python reader checks it. */
+/* Parse frontend.json (docs/formats.md, alog_detect.frontend) with `tokens` as scratch: version
+ * 2's keys format_version, kind, log_format, log_format_source, mask_rules, session_rule,
+ * header_tokens, timestamp, timestamp_format (version 1: the five without log format and
+ * timestamp, read as "", "none", "line-start", ""), exactly, each checked as the Python reader
+ * checks it (alog_frontend_init for the settings together). */
 alog_status alog_frontend_parse(alog_frontend_text *frontend, alog_json_token *tokens,
                                 uint32_t ntokens, const char *text, size_t len,
                                 alog_message *message);

@@ -86,6 +86,7 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
     m = (alog_matcher *)(void *)base;
     m->rules = rules & ALOG_MASK_ALL;
     m->header_tokens = 0;
+    m->format = NULL;
     m->count = (uint32_t)count;
     m->max_tokens = 0;
     m->order = (alog_match_template *)(void *)(base + ((sizeof *m + ALIGNMENT - 1) / ALIGNMENT) *
@@ -118,9 +119,62 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
 void alog_frontend_default(alog_frontend *frontend)
 {
     frontend->mask_rules = ALOG_MASK_ALL;
-    frontend->session_rule.prefix = NULL;
-    frontend->session_rule.prefix_len = 0;
+    alog_session_rule_parse(&frontend->session_rule, "none", 4);
     frontend->header_tokens = 0;
+    frontend->has_format = 0;
+    frontend->format.items = frontend->format.fields = 0;
+    alog_timestamp_rule_parse(&frontend->timestamp, "line-start", 10, "", 0, NULL, NULL);
+}
+
+alog_status alog_frontend_init(alog_frontend *frontend, unsigned mask_rules,
+                               const char *session_rule, uint32_t header_tokens,
+                               const char *log_format, const char *timestamp,
+                               const char *timestamp_format, const char **why)
+{
+    const char *ts = timestamp ? timestamp : "line-start";
+    const char *tf = timestamp_format ? timestamp_format : "";
+    const char *rule = session_rule ? session_rule : "none";
+    const char *reason = NULL;
+    if (frontend == NULL) return ALOG_ERR_INVALID_ARGUMENT;
+    alog_frontend_default(frontend);
+    if (why != NULL) *why = NULL;
+    frontend->mask_rules = mask_rules & ALOG_MASK_ALL;
+    frontend->header_tokens = header_tokens;
+    if (log_format != NULL && log_format[0] != '\0') {
+        if (alog_log_format_parse(&frontend->format, log_format, strlen(log_format), &reason) !=
+            ALOG_OK) {
+            if (why != NULL) *why = reason;
+            return ALOG_ERR_INVALID_ARGUMENT;
+        }
+        frontend->has_format = 1;
+        if (header_tokens != 0) {
+            if (why != NULL) *why = "a log format and header tokens cannot both be given";
+            return ALOG_ERR_INVALID_ARGUMENT;
+        }
+    }
+    if (alog_session_rule_parse(&frontend->session_rule, rule, strlen(rule)) != ALOG_OK) {
+        if (why != NULL)
+            *why = "session_rule must be 'none', 'prefix:<p>' or 'field:<Name>'";
+        return ALOG_ERR_INVALID_ARGUMENT;
+    }
+    if (frontend->session_rule.field != NULL) {
+        frontend->session_rule.field_index =
+            frontend->has_format ? alog_log_format_field(&frontend->format,
+                                                         frontend->session_rule.field,
+                                                         frontend->session_rule.field_len)
+                                 : -1;
+        if (frontend->session_rule.field_index < 0) {
+            if (why != NULL) *why = "the session rule names a field the log format does not have";
+            return ALOG_ERR_INVALID_ARGUMENT;
+        }
+    }
+    if (alog_timestamp_rule_parse(&frontend->timestamp, ts, strlen(ts), tf, strlen(tf),
+                                  frontend->has_format ? &frontend->format : NULL, &reason) !=
+        ALOG_OK) {
+        if (why != NULL) *why = reason;
+        return ALOG_ERR_INVALID_ARGUMENT;
+    }
+    return ALOG_OK;
 }
 
 alog_status alog_matcher_init_frontend(alog_matcher **matcher, void *mem, size_t mem_len,
@@ -131,7 +185,10 @@ alog_status alog_matcher_init_frontend(alog_matcher **matcher, void *mem, size_t
     if (frontend == NULL) return ALOG_ERR_INVALID_ARGUMENT;
     status = alog_matcher_init(matcher, mem, mem_len, templates, lengths, count,
                                frontend->mask_rules);
-    if (status == ALOG_OK) (*matcher)->header_tokens = frontend->header_tokens;
+    if (status == ALOG_OK) {
+        (*matcher)->header_tokens = frontend->header_tokens;
+        (*matcher)->format = frontend->has_format ? &frontend->format : NULL;
+    }
     return status;
 }
 
@@ -203,12 +260,42 @@ static size_t first_with_tokens(const alog_matcher *m, size_t n)
     return lo;
 }
 
+int32_t alog_match_content(const alog_matcher *matcher, const void *content, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)content;
+    size_t i;
+    line_tokens toks;
+    if (matcher == NULL || (s == NULL && len > 0)) return ALOG_MATCH_UNKNOWN;
+    split_line(&toks, s, len, matcher->max_tokens);
+    for (i = first_with_tokens(matcher, toks.count);
+         i < matcher->count && matcher->order[i].tokens == toks.count; i++)
+        if (template_matches(&matcher->order[i], s, len, &toks, matcher->rules))
+            return matcher->order[i].index;
+    return ALOG_MATCH_UNKNOWN;
+}
+
+/* The content of a line within the length limit (line end removed): the log format's <Content>
+ * (the whole line when it does not fit), else the line after the header tokens. */
+static void line_content(const unsigned char **content, size_t *content_len,
+                         const alog_matcher *m, const unsigned char *s, size_t len,
+                         const alog_line_fields *fields)
+{
+    if (m->format == NULL) {
+        alog_line_content(content, content_len, s, len, m->header_tokens);
+    } else if (fields != NULL) {
+        *content = s + fields->start[m->format->content];
+        *content_len = fields->length[m->format->content];
+    } else {
+        *content = s;
+        *content_len = len;
+    }
+}
+
 alog_status alog_match_line(int32_t *index, alog_match_reason *reason, const alog_matcher *matcher,
                             const void *line, size_t len)
 {
     const unsigned char *s = (const unsigned char *)line;
-    size_t i;
-    line_tokens toks;
+    alog_line_fields fields;
     alog_match_reason why = ALOG_MATCH_UNMATCHED;
     if (index == NULL || matcher == NULL || (s == NULL && len > 0)) return ALOG_ERR_INVALID_ARGUMENT;
     *index = ALOG_MATCH_UNKNOWN;
@@ -217,17 +304,53 @@ alog_status alog_match_line(int32_t *index, alog_match_reason *reason, const alo
     if (len > ALOG_MATCH_MAX_LINE) {
         why = ALOG_MATCH_TOO_LONG;
     } else {
-        alog_line_content(&s, &len, s, len, matcher->header_tokens);
-        split_line(&toks, s, len, matcher->max_tokens);
-        for (i = first_with_tokens(matcher, toks.count);
-             i < matcher->count && matcher->order[i].tokens == toks.count; i++) {
-            if (template_matches(&matcher->order[i], s, len, &toks, matcher->rules)) {
-                *index = matcher->order[i].index;
-                why = ALOG_MATCH_OK;
-                break;
-            }
-        }
+        const unsigned char *content;
+        size_t content_len;
+        int fits = matcher->format != NULL && alog_log_format_split(&fields, matcher->format, s, len);
+        line_content(&content, &content_len, matcher, s, len, fits ? &fields : NULL);
+        *index = alog_match_content(matcher, content, content_len);
+        if (*index != ALOG_MATCH_UNKNOWN) why = ALOG_MATCH_OK;
     }
     if (reason != NULL) *reason = why;
+    return ALOG_OK;
+}
+
+alog_status alog_frontend_line(alog_line_result *result, const alog_frontend *frontend,
+                               const alog_matcher *matcher, const void *line, size_t len,
+                               int want_time)
+{
+    const unsigned char *s = (const unsigned char *)line;
+    alog_line_fields fields;
+    size_t view;
+    int fits = 0;
+    if (result == NULL || frontend == NULL || (s == NULL && len > 0)) return ALOG_ERR_INVALID_ARGUMENT;
+    if (s == NULL) s = (const unsigned char *)"";
+    view = alog_line_view(s, len);
+    if (frontend->has_format) fits = alog_log_format_split(&fields, &frontend->format, s, view);
+    result->fits = fits;
+    result->index = ALOG_MATCH_UNKNOWN;
+    result->reason = ALOG_MATCH_TOO_LONG;
+    if (matcher != NULL) {
+        size_t n = len;
+        if (n > 0 && s[n - 1] == '\n') n--;
+        if (n > 0 && s[n - 1] == '\r') n--;
+        if (n <= ALOG_MATCH_MAX_LINE) {
+            const unsigned char *content;
+            size_t content_len;
+            /* Within the limit the view is the whole line: the split above is the line's. */
+            line_content(&content, &content_len, matcher, s, n,
+                         matcher->format != NULL && fits ? &fields : NULL);
+            result->index = alog_match_content(matcher, content, content_len);
+            result->reason = result->index != ALOG_MATCH_UNKNOWN ? ALOG_MATCH_OK : ALOG_MATCH_UNMATCHED;
+        }
+    }
+    alog_line_session_fields(&result->session, &result->session_len, &frontend->session_rule, s,
+                             frontend->session_rule.field != NULL ? view : len,
+                             fits ? &fields : NULL);
+    result->has_time = 0;
+    result->seconds = 0;
+    if (want_time)
+        result->has_time = alog_line_timestamp_rule(&result->seconds, &frontend->timestamp, s, len,
+                                                    view, fits ? &fields : NULL);
     return ALOG_OK;
 }

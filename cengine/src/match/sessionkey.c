@@ -20,16 +20,42 @@ static int is_key_byte(unsigned char c)
     }
 }
 
+static int is_name_start(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+}
+
+/* "field:<Name>" or "field:<<Name>>": the name, checked as a log format field name. */
+static alog_status parse_field_rule(alog_session_rule *rule, const char *text, size_t len)
+{
+    size_t i;
+    if (len >= 2 && text[0] == '<' && text[len - 1] == '>') {
+        text++;
+        len -= 2;
+    }
+    if (len == 0 || len > ALOG_FORMAT_MAX_NAME || !is_name_start((unsigned char)text[0]))
+        return ALOG_ERR_INVALID_ARGUMENT;
+    for (i = 1; i < len; i++)
+        if (!is_name_start((unsigned char)text[i]) && !(text[i] >= '0' && text[i] <= '9'))
+            return ALOG_ERR_INVALID_ARGUMENT;
+    rule->field = text;
+    rule->field_len = len;
+    return ALOG_OK;
+}
+
 alog_status alog_session_rule_parse(alog_session_rule *rule, const char *text, size_t len)
 {
-    static const char none[] = "none", prefix[] = "prefix:";
+    static const char none[] = "none", prefix[] = "prefix:", field[] = "field:";
     size_t i, plen = sizeof prefix - 1;
     if (rule == NULL || (text == NULL && len > 0)) return ALOG_ERR_INVALID_ARGUMENT;
-    if (len == sizeof none - 1 && memcmp(text, none, len) == 0) {
-        rule->prefix = NULL;
-        rule->prefix_len = 0;
-        return ALOG_OK;
-    }
+    rule->prefix = NULL;
+    rule->prefix_len = 0;
+    rule->field = NULL;
+    rule->field_len = 0;
+    rule->field_index = -1;
+    if (len == sizeof none - 1 && memcmp(text, none, len) == 0) return ALOG_OK;
+    if (len >= sizeof field - 1 && memcmp(text, field, sizeof field - 1) == 0)
+        return parse_field_rule(rule, text + sizeof field - 1, len - (sizeof field - 1));
     if (len <= plen || memcmp(text, prefix, plen) != 0) return ALOG_ERR_INVALID_ARGUMENT;
     for (i = plen; i < len; i++)
         if (!is_key_byte((unsigned char)text[i])) return ALOG_ERR_INVALID_ARGUMENT;
@@ -41,8 +67,26 @@ alog_status alog_session_rule_parse(alog_session_rule *rule, const char *text, s
 void alog_line_session(const char **key, size_t *key_len, const alog_session_rule *rule,
                        const void *line, size_t len)
 {
+    alog_line_session_fields(key, key_len, rule, line, len, NULL);
+}
+
+void alog_line_session_fields(const char **key, size_t *key_len, const alog_session_rule *rule,
+                              const void *line, size_t len, const alog_line_fields *fields)
+{
     const unsigned char *s = (const unsigned char *)line;
     size_t i = 0, end, p = rule->prefix_len;
+    if (rule->field != NULL) {
+        int32_t f = rule->field_index;
+        if (fields != NULL && f >= 0 && f < ALOG_FORMAT_MAX_FIELDS && fields->present[f] &&
+            fields->length[f] > 0 && (size_t)fields->start[f] + fields->length[f] <= len) {
+            *key = (const char *)s + fields->start[f];
+            *key_len = fields->length[f];
+        } else {
+            *key = ALOG_SESSION_NO_KEY;
+            *key_len = sizeof ALOG_SESSION_NO_KEY - 1;
+        }
+        return;
+    }
     if (len > ALOG_LINE_HEAD)
         len = ALOG_LINE_HEAD; /* the key rule reads only a line's head (docs/matching.md, 0) */
     if (rule->prefix == NULL) {
@@ -117,13 +161,15 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468;
 }
 
-/* Whole seconds of a validated date and time, or -1. */
-static double civil_seconds(long y, long mo, long d, long h, long mi, long s)
+/* Whole seconds of a date and time (negative before 1970): 1 and *out when it is valid, else 0
+ * (a field that was not there, -1, is not valid). */
+static int civil_seconds(double *out, long y, long mo, long d, long h, long mi, long s)
 {
     if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 ||
         mi < 0 || mi > 59 || s < 0 || s > 59)
-        return -1;
-    return (double)(days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + mi * 60 + s);
+        return 0;
+    *out = (double)(days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + mi * 60 + s);
+    return 1;
 }
 
 /* YYYY-MM-DD[ T]HH:MM:SS[(.|,)digits] */
@@ -135,9 +181,9 @@ static int iso(double *out, cursor c)
     if (!byte_at(c, 4, '-') || !byte_at(c, 7, '-') || !(byte_at(c, 10, ' ') || byte_at(c, 10, 'T')) ||
         !byte_at(c, 13, ':') || !byte_at(c, 16, ':'))
         return 0;
-    whole = civil_seconds(digits(c, 0, 4), digits(c, 5, 2), digits(c, 8, 2), digits(c, 11, 2),
-                          digits(c, 14, 2), digits(c, 17, 2));
-    if (whole < 0) return 0;
+    if (!civil_seconds(&whole, digits(c, 0, 4), digits(c, 5, 2), digits(c, 8, 2), digits(c, 11, 2),
+                       digits(c, 14, 2), digits(c, 17, 2)))
+        return 0;
     if ((byte_at(c, 19, '.') || byte_at(c, 19, ',')) && digit_at(c, 20)) {
         for (k = 0; digit_at(c, i); i++, k++) {
             if (k < 9) {
@@ -159,9 +205,9 @@ static int hdfs(double *out, cursor c)
     long date = digits(c, 0, 6), time = digits(c, 7, 6);
     double whole;
     if (date < 0 || time < 0 || !byte_at(c, 6, ' ') || digit_at(c, 13)) return 0;
-    whole = civil_seconds(2000 + date / 10000, date / 100 % 100, date % 100, time / 10000,
-                          time / 100 % 100, time % 100);
-    if (whole < 0) return 0;
+    if (!civil_seconds(&whole, 2000 + date / 10000, date / 100 % 100, date % 100, time / 10000,
+                       time / 100 % 100, time % 100))
+        return 0;
     *out = whole;
     return 1;
 }
@@ -180,9 +226,9 @@ static int syslog_time(double *out, cursor c)
     if (day < 0 || !byte_at(c, 6, ' ') || !byte_at(c, 9, ':') || !byte_at(c, 12, ':') ||
         digit_at(c, 15))
         return 0;
-    whole = civil_seconds(ALOG_SYSLOG_YEAR, month, day, digits(c, 7, 2), digits(c, 10, 2),
-                          digits(c, 13, 2));
-    if (whole < 0) return 0;
+    if (!civil_seconds(&whole, ALOG_SYSLOG_YEAR, month, day, digits(c, 7, 2), digits(c, 10, 2),
+                       digits(c, 13, 2)))
+        return 0;
     *out = whole;
     return 1;
 }

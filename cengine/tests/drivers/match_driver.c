@@ -1,12 +1,18 @@
 /*
  * match_driver.c - runs the C line front end over a file, for tests/test_match_parity.py.
  *
- *   match_driver [--rules BITS] [--session RULE] [--header N] [--mask] TEMPLATES [INPUT]
+ *   match_driver [--rules BITS] [--session RULE] [--header N] [--format F] [--timestamp T]
+ *                [--timestamp-format P] [--mask | --split] TEMPLATES [INPUT]
  *
  * TEMPLATES holds one template per line (vocabulary order). INPUT (default stdin) is split at
  * '\n'; for each line the driver prints "index<TAB>reason<TAB>session<TAB>timestamp\n"
- * (timestamp "-" when none, else %.17g), or with --mask the line's masked tokens joined by single
- * spaces. --header N: the first N tokens of each line are its header (not matched, not masked).
+ * (session as hex digits, 2 per byte: a field key may hold any byte; timestamp "-" when none,
+ * else %.17g), or with --mask the line's masked content tokens joined
+ * by single spaces, or with --split "-" when the line does not fit the log format, else each
+ * field's "start:length" ("-" for an absent one) separated by spaces. --header N: the first N
+ * tokens of each line are its header (not matched, not masked); --format: the log format;
+ * --timestamp and --timestamp-format: the timestamp rule (docs/matching.md 2.2, 6.1). Settings
+ * alog_frontend_init refuses: exit 3 and the reason on stderr.
  * A test tool: it may allocate, the library code it drives does not.
  */
 #include <stdio.h>
@@ -69,7 +75,19 @@ static void print_masked(const unsigned char *line, size_t len, const alog_front
     const unsigned char *tok;
     unsigned rules = fe->mask_rules;
     int first = 1;
-    alog_line_content(&line, &len, line, len, fe->header_tokens);
+    alog_line_fields fields;
+    if (fe->has_format) {
+        size_t view = alog_line_view(line, len);
+        if (alog_log_format_split(&fields, &fe->format, line, view)) {
+            line += fields.start[fe->format.content];
+            len = fields.length[fe->format.content];
+        } else { /* the whole line, without its line end */
+            if (len > 0 && line[len - 1] == '\n') len--;
+            if (len > 0 && line[len - 1] == '\r') len--;
+        }
+    } else {
+        alog_line_content(&line, &len, line, len, fe->header_tokens);
+    }
     while (alog_next_token(&tok, &tok_len, line, len, &pos)) {
         alog_mask_token(out, sizeof out, &out_len, tok, tok_len, rules);
         if (!first) fputc(' ', stdout);
@@ -79,52 +97,96 @@ static void print_masked(const unsigned char *line, size_t len, const alog_front
     fputc('\n', stdout);
 }
 
-static void print_match(const alog_matcher *m, const alog_session_rule *rule,
-                        const unsigned char *line, size_t len)
+static void print_split(const unsigned char *line, size_t len, const alog_frontend *fe)
+{
+    alog_line_fields fields;
+    uint32_t k;
+    if (!fe->has_format || !alog_log_format_split(&fields, &fe->format, line, alog_line_view(line, len))) {
+        printf("-\n");
+        return;
+    }
+    for (k = 0; k < fe->format.fields; k++) {
+        if (k) fputc(' ', stdout);
+        if (fields.present[k]) printf("%lu:%lu", (unsigned long)fields.start[k], (unsigned long)fields.length[k]);
+        else fputc('-', stdout);
+    }
+    fputc('\n', stdout);
+}
+
+static void print_match(const alog_matcher *m, const alog_frontend *fe, const unsigned char *line,
+                        size_t len)
 {
     static const char *const reasons[] = {"ok", "unmatched", "line_too_long"};
+    alog_line_result r;
     int32_t index;
     alog_match_reason reason;
-    const char *key;
-    size_t key_len;
-    double seconds;
+    /* The one-call front end and the separate functions must agree. */
+    alog_frontend_line(&r, fe, m, line, len, 1);
     alog_match_line(&index, &reason, m, line, len);
-    alog_line_session(&key, &key_len, rule, line, len);
-    printf("%ld\t%s\t%.*s\t", (long)index, reasons[reason], (int)key_len, key);
-    if (alog_line_timestamp(&seconds, line, len)) printf("%.17g\n", seconds);
+    if (index != r.index || reason != r.reason) {
+        printf("MISMATCH alog_match_line %ld %d\n", (long)index, (int)reason);
+        return;
+    }
+    if (!fe->has_format && fe->timestamp.kind == ALOG_TIMESTAMP_LINE_START) {
+        const char *key;
+        size_t key_len;
+        double seconds = 0;
+        int has = alog_line_timestamp(&seconds, line, len);
+        alog_line_session(&key, &key_len, &fe->session_rule, line, len);
+        if (key_len != r.session_len || memcmp(key, r.session, key_len) != 0 || has != r.has_time ||
+            (has && seconds != r.seconds)) {
+            printf("MISMATCH alog_line_session/alog_line_timestamp\n");
+            return;
+        }
+    }
+    {
+        size_t i;
+        printf("%ld\t%s\t", (long)r.index, reasons[r.reason]);
+        for (i = 0; i < r.session_len; i++) printf("%02x", (unsigned char)r.session[i]);
+        putchar('\t');
+    }
+    if (r.has_time) printf("%.17g\n", r.seconds);
     else printf("-\n");
 }
 
 int main(int argc, char **argv)
 {
-    alog_frontend fe;
-    const char *session = "none", *input = NULL, *templates_path = NULL;
-    int mask_only = 0, i;
+    static alog_frontend fe;
+    const char *session = "none", *input = NULL, *templates_path = NULL, *format = NULL;
+    const char *timestamp = NULL, *timestamp_format = NULL, *why = NULL;
+    unsigned rules = ALOG_MASK_ALL;
+    uint32_t header = 0;
+    int mask_only = 0, split_only = 0, i;
     unsigned char *tbuf, *ibuf;
     const unsigned char **tstarts, **lstarts;
     size_t tlen, ilen, *tlens, *llens, nt, nl, k, need;
     alog_matcher *m;
     void *mem;
     alog_status st;
-    alog_frontend_default(&fe);
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
-            fe.mask_rules = (unsigned)strtoul(argv[++i], NULL, 0);
+            rules = (unsigned)strtoul(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "--header") == 0 && i + 1 < argc)
-            fe.header_tokens = (uint32_t)strtoul(argv[++i], NULL, 0);
+            header = (uint32_t)strtoul(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "--session") == 0 && i + 1 < argc) session = argv[++i];
+        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) format = argv[++i];
+        else if (strcmp(argv[i], "--timestamp") == 0 && i + 1 < argc) timestamp = argv[++i];
+        else if (strcmp(argv[i], "--timestamp-format") == 0 && i + 1 < argc)
+            timestamp_format = argv[++i];
         else if (strcmp(argv[i], "--mask") == 0) mask_only = 1;
+        else if (strcmp(argv[i], "--split") == 0) split_only = 1;
         else if (templates_path == NULL) templates_path = argv[i];
         else input = argv[i];
     }
     if (templates_path == NULL) {
-        fprintf(stderr, "usage: match_driver [--rules BITS] [--session RULE] [--header N] [--mask] "
-                        "TEMPLATES [INPUT]\n");
+        fprintf(stderr, "usage: match_driver [--rules BITS] [--session RULE] [--header N] [--format F] "
+                        "[--timestamp T] [--timestamp-format P] [--mask | --split] TEMPLATES [INPUT]\n");
         return 2;
     }
-    if (alog_session_rule_parse(&fe.session_rule, session, strlen(session)) != ALOG_OK) {
-        fprintf(stderr, "match_driver: bad session rule %s\n", session);
-        return 2;
+    if (alog_frontend_init(&fe, rules, session, header, format, timestamp, timestamp_format, &why) !=
+        ALOG_OK) {
+        fprintf(stderr, "match_driver: refused: %s\n", why ? why : "?");
+        return 3;
     }
     tbuf = read_all(templates_path, &tlen);
     ibuf = read_all(input, &ilen);
@@ -144,7 +206,8 @@ int main(int argc, char **argv)
     }
     for (k = 0; k < nl; k++) {
         if (mask_only) print_masked(lstarts[k], llens[k], &fe);
-        else print_match(m, &fe.session_rule, lstarts[k], llens[k]);
+        else if (split_only) print_split(lstarts[k], llens[k], &fe);
+        else print_match(m, &fe, lstarts[k], llens[k]);
     }
     free(mem);
     free(tstarts);
