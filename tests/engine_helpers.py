@@ -62,16 +62,17 @@ def _cli(*args: str) -> None:
     assert proc.returncode == 0, f"alog-detect {' '.join(map(str, args))}:\n{proc.stderr}"
 
 
-def build_models(work: Path, log: Path, session_key: str, header_tokens: int = 0) -> Path:
+def build_models(work: Path, log: Path, session_key: str, header_tokens: int = 0,
+                 parse_args: tuple[str, ...] = (), mscred_build: tuple[str, ...] = MSCRED_BUILD) -> Path:
     """parse -> build-deeplog -> deeplog-train -> build-mscred -> mscred-train -> convert-onnx.
     The parse settings travel into the model directory (frontend.json)."""
     parsed, dl, ms = work / "parsed.parquet", work / "deeplog_data", work / "mscred_data"
     _cli("parse", "--logs", log, "--out", parsed, "--session-key", session_key,
-         "--header-tokens", str(header_tokens))
+         "--header-tokens", str(header_tokens), *parse_args)
     _cli("build-deeplog", "--parsed", parsed, "--out-dir", dl)
     _cli("deeplog-train", "--seq", dl / "sequences.parquet", "--vocab", dl / "vocab.json",
          "--out", work / "deeplog.pth", "--no-progress", *DEEPLOG_TRAIN)
-    _cli("build-mscred", "--parsed", parsed, "--out-dir", ms, "--vocab", dl / "vocab.json", *MSCRED_BUILD)
+    _cli("build-mscred", "--parsed", parsed, "--out-dir", ms, "--vocab", dl / "vocab.json", *mscred_build)
     _cli("mscred-train", "--data", ms, "--out", work / "mscred.pth", "--no-progress", *MSCRED_TRAIN)
     _cli("convert-onnx", "--deeplog-model", work / "deeplog.pth", "--mscred-model", work / "mscred.pth",
          "--vocab", dl / "vocab.json", "--output-dir", work / "models")

@@ -214,7 +214,13 @@ def test_truncated_or_garbled_json_is_a_clean_error(engine_san, models_copy, nam
 
 @pytest.mark.parametrize("change", [{"header_tokens": -1}, {"session_rule": "regex:x"},
                                     {"mask_rules": ["ip", "words"]}, {"kind": "vocab"},
-                                    {"format_version": 2}, {"extra": 1}])
+                                    {"format_version": 3}, {"format_version": 1}, {"extra": 1},
+                                    {"log_format": "<Date> <Content"}, {"log_format": "<Date> <Content>"},
+                                    {"session_rule": "field:Pid"}, {"timestamp": "<Date>", "timestamp_format": "%s"},
+                                    {"timestamp": "none", "timestamp_format": "%s"}, {"log_format": 7},
+                                    {"header_tokens": 0, "log_format": "<A> <A> <Content>"},
+                                    {"header_tokens": 0, "log_format": "<Date> <Content>", "timestamp": "<Date>",
+                                     "timestamp_format": "%Q"}])
 def test_frontend_json_is_checked_like_the_reference(engine_san, models_copy, change):
     """A frontend.json the Python reader refuses is refused here too, naming the file."""
     path = models_copy / "frontend.json"
@@ -242,6 +248,19 @@ def test_frontend_json_decides_how_lines_are_read(engine, sample, models_copy):
     assert defaults.stdout == run_reference(models_copy, log).stdout
     assert {json.loads(v)["session"] for v in defaults.stdout.splitlines()
             if json.loads(v)["model"] == "deeplog"} == {"all"}
+
+
+def test_version_1_frontend_json_still_reads(engine, sample, models_copy):
+    """A model directory from before log formats (frontend.json version 1, five keys) gives the
+    verdicts it gave: the same as the version 2 file that says the same, in both detectors."""
+    log, _ = sample
+    path = models_copy / "frontend.json"
+    settings = json.loads(path.read_text())
+    assert settings["format_version"] == 2 and settings["log_format"] == ""
+    now = run_engine(engine, models_copy, log).stdout
+    path.write_text(json.dumps({"format_version": 1, "kind": "frontend", "mask_rules": settings["mask_rules"],
+                                "session_rule": settings["session_rule"], "header_tokens": settings["header_tokens"]}))
+    assert run_engine(engine, models_copy, log).stdout == now == run_reference(models_copy, log).stdout
 
 
 def test_corrupted_onnx_with_matching_metadata_is_a_clean_error(engine_san, models_copy):

@@ -65,8 +65,9 @@ def test_templates_file_agrees_with_the_parquet(parsed_sample):
     doc = json.loads(result.templates.read_text())
     assert result.templates.name == "parsed.templates.json"
     assert doc["format_version"] == 2
-    assert doc["frontend"] == {"format_version": 1, "kind": "frontend", "mask_rules": list(MASK_RULES),
-                               "session_rule": "prefix:ses_", "header_tokens": 0}
+    assert doc["frontend"] == {"format_version": 2, "kind": "frontend", "log_format": "", "log_format_source": "none",
+                               "mask_rules": list(MASK_RULES), "session_rule": "prefix:ses_", "header_tokens": 0,
+                               "timestamp": "line-start", "timestamp_format": ""}
     assert Frontend.from_json(doc["frontend"], "doc") == from_parquet_metadata(table.schema.metadata, "p")
     assert doc["drain"] == {"depth": 4, "sim_th": 0.8, "max_children": 100}
     by_id = {t["id"]: t for t in doc["templates"]}
@@ -161,8 +162,10 @@ def test_build_deeplog_writes_the_recorded_frontend_json(tmp_path, cli):
     proc = cli("build-deeplog", "--parsed", tmp_path / "p.parquet", "--out-dir", tmp_path / "dl")
     assert f"and {tmp_path / 'dl' / 'frontend.json'}\n" in proc.stdout_text
     text = (tmp_path / "dl" / "frontend.json").read_text()
-    assert json.loads(text) == {"format_version": 1, "kind": "frontend", "mask_rules": list(MASK_RULES),
-                                "session_rule": "prefix:blk_", "header_tokens": 4}
+    assert json.loads(text) == {"format_version": 2, "kind": "frontend", "log_format": "",
+                                "log_format_source": "none", "mask_rules": list(MASK_RULES),
+                                "session_rule": "prefix:blk_", "header_tokens": 4, "timestamp": "line-start",
+                                "timestamp_format": ""}
     assert read_frontend(tmp_path / "dl" / "frontend.json").header_tokens == 4
     # A parquet that records no settings (not from parse) gets the defaults, and says so.
     table = pq.read_table(tmp_path / "p.parquet")
@@ -177,7 +180,8 @@ FRONTEND = {"format_version": 1, "kind": "frontend", "mask_rules": ["num", "ip"]
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"format_version": 2}, "format_version 2 is not supported"),
+    ({"format_version": 3}, "format_version 3 is not supported"),
+    ({"format_version": 2}, "need exactly the fields format_version, kind, log_format,"),
     ({"kind": "vocab"}, "not a frontend file"),
     ({"header_tokens": -1}, "header_tokens must be an integer"),
     ({"header_tokens": 2.0}, "header_tokens must be an integer"),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_helpers import HDFS_KEY, SAMPLE_KEY, assert_same_stream, run_engine, run_reference
+from engine_helpers import HDFS_KEY, SAMPLE_KEY, assert_same_stream, build_models, run_engine, run_reference
 from engine_helpers import engine, engine_san, hdfs, sample  # noqa: F401 (session fixtures)
 
 
@@ -51,6 +51,42 @@ def test_sample_from_stdin_matches_the_file(engine, sample):
     from_file = run_engine(engine, models, log, session_key=SAMPLE_KEY)
     from_stdin = run_engine(engine, models, "-", session_key=SAMPLE_KEY, input=log.read_bytes())
     assert from_stdin.stdout == from_file.stdout and from_file.stdout
+
+
+@pytest.fixture(scope="module")
+def android(tmp_path_factory, shared_data):
+    """(log, model directory): loghub's Android 2k with 40 lines that fit no format mixed in, parsed
+    with log_format=auto (logcat), sessions keyed by the Pid field, timestamps read from the Date and
+    Time fields, and MSCRED bucketing by those seconds, so that every front-end setting reaches the
+    verdicts."""
+    work = tmp_path_factory.mktemp("android_models")
+    lines = [line + b"\n" for line in (shared_data / "loghub_2k" / "Android" / "Android_2k.log").read_bytes().splitlines()]
+    odd = [b"--------- beginning of main %d\n" % i for i in range(40)]
+    log = work / "android.log"
+    log.write_bytes(b"".join(lines[:1000] + odd[:20] + lines[1000:] + odd[20:]))
+    models = build_models(work, log, "field:Pid", parse_args=("--log-format", "auto"),
+                          mscred_build=("--window-sizes", "2,4", "--step", "2", "--steps", "2", "--bucket",
+                                        "seconds:1"))
+    return log, models
+
+
+def test_log_format_streams_are_identical(engine, engine_san, android):
+    from alog_detect.frontend import read_frontend
+
+    log, models = android
+    frontend = read_frontend(models / "frontend.json")
+    assert frontend.log_format_source == "auto:android-logcat" and str(frontend.session_rule) == "field:Pid"
+    assert frontend.timestamp.template == "<Date> <Time>"
+    ours = run_engine(engine, models, log)
+    assert_same_stream(ours, run_reference(models, log))
+    assert_same_stream(run_engine(engine_san, models, log), run_reference(models, log))
+    got = verdicts(ours)
+    assert {v["model"] for v in got} == {"deeplog", "mscred"}
+    sessions = {v["session"] for v in got if v["model"] == "deeplog"}
+    assert len(sessions) > 10 and "<nokey>" in sessions  # the lines that fit no format have no Pid
+    # The lines that fit no format were mined whole: they are known, not unseen.
+    odd = [v for v in got if v["model"] == "deeplog" and v["session"] == "<nokey>"]
+    assert len(odd) == 40 and all(v["template"] >= 0 for v in odd)
 
 
 @pytest.mark.slow

@@ -142,8 +142,8 @@ class Frontend:
                             f"alog-detect reads {' and '.join(map(str, READABLE_VERSIONS))})", source, fix)
         fields = FIELDS if version == 2 else FIELDS_V1
         if set(obj) != set(fields):
-            raise UserError(f"front-end settings version {version} need exactly the fields {', '.join(fields)} "
-                            f"(got {', '.join(sorted(obj))})", source, fix)
+            raise UserError(f"front-end settings need exactly the fields {', '.join(fields)} (format_version "
+                            f"{version}; got {', '.join(sorted(obj))})", source, fix)
         if version == 1:
             obj = {**obj, "log_format": "", "log_format_source": SOURCE_NONE, "timestamp": TIMESTAMP_LINE_START,
                    "timestamp_format": ""}
@@ -261,6 +261,9 @@ def read_frontend(path: str | Path) -> Frontend:
         raise UserError("file not found", path, _FIX) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"not a readable {FRONTEND_KIND} JSON file ({exc})", path, _FIX) from None
+    if not isinstance(obj, dict) or obj.get("kind") != FRONTEND_KIND:
+        found = obj.get("kind") if isinstance(obj, dict) else type(obj).__name__
+        raise UserError(f"not a {FRONTEND_KIND} file (kind {found!r})", path, _FIX)
     return Frontend.from_json(obj, path)
 
 

@@ -26,12 +26,16 @@
 
 /*
  * The line front end's settings the templates were mined with (frontend.json, docs/matching.md):
- * masking rules (comma-separated names), the session rule and the header tokens dropped from
- * each raw line. Matching a line with other settings would give other template indices.
+ * masking rules (comma-separated names), the session rule, the header tokens dropped from each
+ * raw line or the log format whose <Content> is matched, and the timestamp rule. Matching a line
+ * with other settings would give other template indices.
  */
 #define ALOG_FRONTEND_MASK_RULES "uuid,ip,hex,num,path"
 #define ALOG_FRONTEND_SESSION_RULE "prefix:ses_"
 #define ALOG_FRONTEND_HEADER_TOKENS 4
+#define ALOG_FRONTEND_LOG_FORMAT ""
+#define ALOG_FRONTEND_TIMESTAMP "line-start"
+#define ALOG_FRONTEND_TIMESTAMP_FORMAT ""
 
 extern const char *const alog_vocab_templates[ALOG_VOCAB_SIZE];
 extern const size_t alog_vocab_template_lengths[ALOG_VOCAB_SIZE];

@@ -95,6 +95,9 @@ class alog_detector_config(Structure):
         ("mask_rules", c_char_p),
         ("session_rule", c_char_p),
         ("header_tokens", c_uint32),
+        ("log_format", c_char_p),
+        ("timestamp", c_char_p),
+        ("timestamp_format", c_char_p),
         ("has_deeplog", c_int),
         ("window", c_uint32),
         ("top_k", c_uint32),
@@ -167,6 +170,7 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "alog_model_isa": (c_uint, [_model_p]),
     "alog_model_limit_isa": (c_uint, [_model_p, c_uint]),
     "alog_session_rule_check": (_status, [c_char_p]),
+    "alog_frontend_check": (_status, [c_char_p, c_char_p, c_uint32, c_char_p, c_char_p, _message_p]),
     "alog_detector_size": (_status, [POINTER(c_size_t), POINTER(alog_detector_config), _message_p]),
     "alog_detector_open": (_status, [POINTER(_detector_p), c_void_p, c_size_t,
                                      POINTER(alog_detector_config), _model_p, _model_p,
@@ -194,6 +198,7 @@ class Library:
     alog_model_isa: Callable[..., int]
     alog_model_limit_isa: Callable[..., int]
     alog_session_rule_check: Callable[..., int]
+    alog_frontend_check: Callable[..., int]
     alog_detector_size: Callable[..., int]
     alog_detector_open: Callable[..., int]
     alog_detector_feed_line: Callable[..., int]

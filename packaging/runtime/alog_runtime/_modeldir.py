@@ -35,7 +35,7 @@ KINDS = ("deeplog", "mscred")
 VOCAB_NAME = "vocab.json"
 FRONTEND_NAME = "frontend.json"
 META_FORMAT = 1
-FRONTEND_FORMAT = 1
+FRONTEND_FORMAT = 2   # version 1 (without log format and timestamp settings) reads too
 MASK_RULES = ("uuid", "ip", "hex", "num", "path")
 DEFAULT_MASK_RULES = "uuid,ip,hex,num,path"
 MAX_FILE_BYTES = 1 << 31
@@ -55,6 +55,9 @@ class Frontend:
     mask_rules: str = DEFAULT_MASK_RULES
     session_rule: str = "none"
     header_tokens: int = 0
+    log_format: bytes = b""           # the bytes alog_detector_config takes
+    timestamp: bytes = b"line-start"
+    timestamp_format: bytes = b""
 
 
 @dataclass
@@ -304,13 +307,18 @@ def parse_meta(config: alog_detector_config, kind: str, data: bytes, lib: Librar
 
 # ---- frontend.json ------------------------------------------------------------------------------
 
-_FRONTEND_KEYS = ("format_version", "kind", "mask_rules", "session_rule", "header_tokens")
+_FRONTEND_KEYS_V1 = ("format_version", "kind", "mask_rules", "session_rule", "header_tokens")
+_FRONTEND_KEYS = ("format_version", "kind", "log_format", "log_format_source", "mask_rules", "session_rule",
+                  "header_tokens", "timestamp", "timestamp_format")
 _MASK_RULES_CAPACITY = 64       # alog_frontend_text.mask_rules
 _SESSION_RULE_CAPACITY = 255    # alog_frontend_text.session_rule, without its terminator
+# alog_frontend_text's other strings, without their terminators
+_TEXT_CAPACITY = {"log_format": 512, "log_format_source": 64, "timestamp": 128, "timestamp_format": 64}
 
 
 def parse_frontend(data: bytes, lib: Library) -> Frontend:
-    """frontend.json with alog_frontend_parse's checks: exactly its five keys, each checked."""
+    """frontend.json with alog_frontend_parse's checks: exactly its keys (version 2's nine, or
+    version 1's five), each checked, then the settings together (alog_frontend_check)."""
     name = FRONTEND_NAME
 
     def refuse(message: str) -> _Refused:
@@ -324,12 +332,13 @@ def parse_frontend(data: bytes, lib: Library) -> Frontend:
         raise refuse("not a front-end settings file")
     if settings.get("kind") != "frontend":
         raise refuse('not front-end settings (kind "frontend" expected)')
-    if not _is_int(settings.get("format_version"), INT64_MIN, INT64_MAX) or \
-            settings["format_version"] != FRONTEND_FORMAT:
-        raise refuse("front-end settings format_version is not 1")
-    if any(key not in settings for key in _FRONTEND_KEYS):
+    version = settings.get("format_version")
+    if not _is_int(version, INT64_MIN, INT64_MAX) or version not in (1, FRONTEND_FORMAT):
+        raise refuse("front-end settings format_version is not 1 or 2 (this engine reads both)")
+    keys = _FRONTEND_KEYS_V1 if version == 1 else _FRONTEND_KEYS
+    if any(key not in settings for key in keys):
         raise refuse("front-end settings lack a required field")
-    if settings.members != len(_FRONTEND_KEYS):
+    if settings.members != len(keys):
         raise refuse("front-end settings have an unknown field")
     rules = settings["mask_rules"]
     joined = ""
@@ -343,10 +352,26 @@ def parse_frontend(data: bytes, lib: Library) -> Frontend:
     rule_bytes = string_bytes(session_rule) if isinstance(session_rule, str) else None
     if rule_bytes is None or len(rule_bytes) > _SESSION_RULE_CAPACITY or b"\0" in rule_bytes or \
             lib.alog_session_rule_check(rule_bytes) != ALOG_OK:
-        raise refuse("session_rule must be 'none' or 'prefix:<p>'")
+        raise refuse("session_rule must be 'none', 'prefix:<p>' or 'field:<Name>'")
     if not _is_int(settings["header_tokens"], 0, 0xFFFFFFFF):
         raise refuse("header_tokens must be an integer 0..4294967295")
-    return Frontend(joined, session_rule, settings["header_tokens"])
+    texts = {"log_format": b"", "log_format_source": b"none", "timestamp": b"line-start", "timestamp_format": b""}
+    if version != 1:
+        for key, capacity in _TEXT_CAPACITY.items():
+            value = settings[key]
+            raw = string_bytes(value) if isinstance(value, str) else None
+            if raw is None or len(raw) > capacity or b"\0" in raw:
+                raise refuse("log_format, log_format_source, timestamp and timestamp_format must be strings "
+                             "(at most 512, 64, 128 and 64 bytes)")
+            texts[key] = raw
+    message = alog_message()
+    if lib.alog_frontend_check(texts["log_format"], rule_bytes, settings["header_tokens"], texts["timestamp"],
+                               texts["timestamp_format"], ctypes.byref(message)) != ALOG_OK:
+        reason = message.text.decode("utf-8", "replace")
+        reason = reason[len("detector: "):] if reason.startswith("detector: ") else reason
+        raise refuse(f"front-end settings: {reason}")
+    return Frontend(joined, session_rule, settings["header_tokens"], texts["log_format"], texts["timestamp"],
+                    texts["timestamp_format"])
 
 
 # ---- the directory ------------------------------------------------------------------------------

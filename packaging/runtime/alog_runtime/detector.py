@@ -170,7 +170,8 @@ def _line_bytes(line: Line) -> bytes:
 
 
 def session_rule_ok(lib: Library, rule: object) -> bool:
-    """A session rule as alog_detector_config takes it: "none" or "prefix:<p>" (printable ASCII)."""
+    """A session rule as alog_detector_config takes it: "none", "prefix:<p>" (printable ASCII) or
+    "field:<Name>" (a field of the log format: the detector checks that)."""
     return (isinstance(rule, str) and rule.isascii() and "\0" not in rule and
             lib.alog_session_rule_check(rule.encode("ascii")) == ALOG_OK)
 
@@ -222,8 +223,8 @@ class Detector:
                                 f"not {header_tokens!r}")
         lib = self._lib = load_library()
         if session_key is not None and not session_rule_ok(lib, session_key):
-            raise ArgumentError(f"session_key must be 'none' or 'prefix:<p>' (printable ASCII), "
-                                f"not {session_key!r}")
+            raise ArgumentError(f"session_key must be 'none', 'prefix:<p>' (printable ASCII) or "
+                                f"'field:<Name>', not {session_key!r}")
         if models_dir is None and not MODELS_DIR.is_dir():
             raise ModelDirError(ALOG_ERR_IO, _capi.status_name(ALOG_ERR_IO),
                                 lib.status_str(ALOG_ERR_IO), "model directory not found",
@@ -248,11 +249,16 @@ class Detector:
             template_lengths=(ctypes.c_size_t * count)(*map(len, files.templates)),
             mask_rules=files.frontend.mask_rules.encode("ascii"),
             session_rule=(session_key if session_key is not None
-                          else files.frontend.session_rule).encode("ascii"))
+                          else files.frontend.session_rule).encode("ascii"),
+            log_format=files.frontend.log_format, timestamp=files.frontend.timestamp,
+            timestamp_format=files.frontend.timestamp_format)
         c.templates = state.templates
         c.template_lengths = state.template_lengths
         c.mask_rules = state.mask_rules
         c.session_rule = state.session_rule
+        c.log_format = state.log_format
+        c.timestamp = state.timestamp
+        c.timestamp_format = state.timestamp_format
         c.header_tokens = files.frontend.header_tokens if header_tokens is None else header_tokens
         c.max_sessions = max_sessions
         c.cache_entries = TOPK_CACHE_ENTRIES
@@ -405,5 +411,8 @@ class _OpenDetector:
     template_lengths: Any               # (V) size_t
     mask_rules: bytes
     session_rule: bytes
+    log_format: bytes = b""
+    timestamp: bytes = b"line-start"
+    timestamp_format: bytes = b""
     memory: Any = None                  # alog_detector_size() bytes
     detector: Any = field(default_factory=lambda: ctypes.POINTER(alog_detector)())
