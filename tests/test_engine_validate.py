@@ -137,16 +137,28 @@ def test_default_path_missing_names_it_and_the_build_command(tmp_path, monkeypat
 
 def test_match_seeds_are_what_the_python_reference_matches():
     from alog_detect.bench.fuzz import MATCH_SEEDS, MatchSeed
+    from alog_detect.frontend import Frontend
     from alog_detect.masking import Masker
     from alog_detect.matching import Matcher
 
     assert {s.expected >= 0 for s in MATCH_SEEDS} == {True, False}
+    assert any(s.settings for s in MATCH_SEEDS)
     for seed in MATCH_SEEDS:
-        matcher = Matcher(seed.templates, Masker(seed.rules), seed.header_tokens)
+        if seed.settings is None:
+            matcher = Matcher(seed.templates, Masker(seed.rules), seed.header_tokens)
+        else:
+            fmt, rule, timestamp, pattern = seed.settings
+            frontend = Frontend(Masker(seed.rules)).with_options(log_format=fmt, session_key=rule,
+                                                                 timestamp=timestamp, timestamp_format=pattern)
+            assert frontend.seconds(seed.line) is not None and frontend.session(seed.line) != "<nokey>", seed.name
+            matcher = frontend.matcher(seed.templates)
         assert matcher.match(seed.line) == seed.expected, seed.name
     # The harness's format: rule bits, header tokens in the top three bits, templates, blank line, line.
     encoded = MatchSeed("x", ("ip", "num"), 3, (b"a <*>", b"b"), b"raw line", -1).encode()
     assert encoded == bytes([0b011_01010]) + b"a <*>\nb\n\nraw line"
+    # ... with settings: a line after the blank one, 0x01 then four fields separated by 0x1f.
+    encoded = MatchSeed("y", (), 0, (), b"l", -1, ("<A> <Content>", "none", "line-start", "")).encode()
+    assert encoded == b"\x00\n\x01<A> <Content>\x1fnone\x1fline-start\x1f\nl"
 
 
 @needs_cc

@@ -7,9 +7,13 @@
  *
  * Input: byte 0 picks the mask rules (low 5 bits) and the header tokens (high 3 bits); then up
  * to MAX_TEMPLATES '\n'-terminated templates until
- * an empty line; the rest is one raw line (any bytes). The harness builds a matcher, matches the
- * line, extracts its session key and timestamp, and masks every token, so every read the front
- * end does on untrusted bytes runs under ASan/UBSan. Invariants are checked with __builtin_trap.
+ * an empty line; then, when the next byte is 0x01, a settings line "\x01FORMAT\x1fSESSION\x1f
+ * TIMESTAMP\x1fPATTERN\n" (a log format, a session rule, a timestamp rule and its pattern: docs/
+ * matching.md 2.2, 5, 6.1; parsed whatever they hold, used when alog_frontend_init takes them);
+ * the rest is one raw line (any bytes). The harness builds a matcher, matches the line, splits it
+ * by the log format, extracts its session key and timestamp, and masks every token, so every read
+ * the front end does on untrusted bytes runs under ASan/UBSan. Invariants are checked with
+ * __builtin_trap.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +22,7 @@
 #include "../src/match/match.h"
 
 #define MAX_TEMPLATES 32
+#define SETTINGS 4
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,8 +44,53 @@ static void exercise_tokens(const unsigned char *line, size_t len, unsigned rule
     }
 }
 
+/* The settings line: up to SETTINGS fields separated by 0x1f, NUL-terminated copies (a field
+ * longer than its buffer is cut there). Returns the bytes it took, 0 when there is none. */
+static size_t read_settings(char out[SETTINGS][600], const uint8_t *data, size_t size)
+{
+    size_t pos = 1, k = 0, n = 0;
+    if (size == 0 || data[0] != 0x01) return 0;
+    for (k = 0; k < SETTINGS; k++) out[k][0] = '\0';
+    k = 0;
+    for (; pos < size && data[pos] != '\n'; pos++) {
+        if (data[pos] == 0x1f) {
+            if (++k == SETTINGS) break;
+            n = 0;
+        } else if (n + 1 < 600) {
+            out[k][n++] = (char)data[pos];
+            out[k][n] = '\0';
+        }
+    }
+    while (pos < size && data[pos] != '\n') pos++;
+    return pos < size ? pos + 1 : pos;
+}
+
+static void exercise_format(const alog_log_format *f, const unsigned char *line, size_t size)
+{
+    alog_line_fields fields;
+    size_t view = alog_line_view(line, size), last = 0;
+    uint32_t k, i;
+    check(view <= size);
+    if (!alog_log_format_split(&fields, f, line, view)) return;
+    /* Fields lie inside the view, in the order of the format, without overlapping. */
+    for (i = 0; i < f->items; i++) {
+        if (f->item[i].kind != ALOG_FORMAT_FIELD) continue;
+        k = f->item[i].a;
+        if (!fields.present[k]) continue;
+        check(fields.start[k] >= last && (size_t)fields.start[k] + fields.length[k] <= view);
+        last = fields.start[k] + fields.length[k];
+    }
+    check(fields.present[f->content]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static char settings[SETTINGS][600];
+    alog_log_format format;
+    alog_line_result r;
+    const char *why = NULL;
+    size_t used;
+    int custom = 0;
     unsigned char mem[sizeof(alog_matcher) + MAX_TEMPLATES * sizeof(alog_match_template) + 64];
     const char *templates[MAX_TEMPLATES];
     size_t lengths[MAX_TEMPLATES], count = 0, pos = 1, end, key_len;
@@ -67,6 +117,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pos = end + 1;
     }
     if (pos < size && data[pos] == '\n') pos++;
+    used = read_settings(settings, data + (pos < size ? pos : size), pos < size ? size - pos : 0);
+    if (used > 0) {
+        /* The raw format bytes too, not only what survives as a C string. */
+        if (alog_log_format_parse(&format, settings[0], strlen(settings[0]), &why) == ALOG_OK) {
+            check(format.fields >= 1 && format.content < format.fields);
+        } else {
+            check(why != NULL);
+        }
+        custom = alog_frontend_init(&fe, rules, settings[1], settings[0][0] ? 0 : fe.header_tokens,
+                                    settings[0], settings[2], settings[3], &why) == ALOG_OK;
+        if (!custom) {
+            alog_frontend_default(&fe);
+            fe.mask_rules = rules;
+            fe.header_tokens = data[0] >> 5;
+        }
+        pos += used;
+    }
     line = data + (pos < size ? pos : size);
     size -= (size_t)(line - data);
 
@@ -75,6 +142,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(alog_match_line(&index, &reason, m, line, size) == ALOG_OK);
     check(index >= -1 && index < (int32_t)count);
     check((index >= 0) == (reason == ALOG_MATCH_OK));
+    check(alog_frontend_line(&r, &fe, m, line, size, 1) == ALOG_OK);
+    check(r.index == index && r.reason == reason);
+    check(r.session != NULL && r.session_len > 0);
+    if ((const unsigned char *)r.session >= line && (const unsigned char *)r.session < line + size)
+        check((const unsigned char *)r.session + r.session_len <= line + size);
+    if (r.has_time) check(r.seconds == r.seconds);
+    if (fe.has_format) exercise_format(&fe.format, line, size);
+    if (custom) return 0; /* the checks below are about the default settings */
 
     check(alog_session_rule_parse(&none, "none", 4) == ALOG_OK);
     check(alog_session_rule_parse(&blk, "prefix:blk_", 11) == ALOG_OK);

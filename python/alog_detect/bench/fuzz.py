@@ -112,10 +112,14 @@ class MatchSeed:
     templates: tuple[bytes, ...]
     line: bytes
     expected: int            # the template the Python reference picks (-1: unmatched)
+    # (log format, session rule, timestamp, timestamp format): the harness's settings line
+    settings: tuple[str, str, str, str] | None = None
 
     def encode(self) -> bytes:
         first = sum(MASK_BITS[r] for r in self.rules) | (self.header_tokens << 5)
-        return bytes([first]) + b"".join(t + b"\n" for t in self.templates) + b"\n" + self.line
+        settings = b"" if self.settings is None else (
+            b"\x01" + b"\x1f".join(s.encode() for s in self.settings) + b"\n")
+        return bytes([first]) + b"".join(t + b"\n" for t in self.templates) + b"\n" + settings + self.line
 
 
 MATCH_SEEDS = (
@@ -133,6 +137,16 @@ MATCH_SEEDS = (
     MatchSeed("unmatched_binary", (), 2, (b"open <*>", b"close <*>"),
               b"\x00\x01 \xff\xfe open \xc3\x28 file\x00name \r", -1),
     MatchSeed("no_templates", ALL_RULES, 0, (), b"2024-01-01T00:00:00Z blk_7 10.0.0.1:80 -12.5 0x1F", -1),
+    MatchSeed("hdfs_format", ALL_RULES, 0,
+              (b"PacketResponder <NUM> for block blk_<NUM> terminating",),
+              b"081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block "
+              b"blk_-1608999687919862906 terminating", 0,
+              ("<Date> <Time> <Pid> <Level> <Component>: <Content>", "field:Pid", "<Date> <Time>",
+               "%y%m%d %H%M%S")),
+    MatchSeed("mac_format_group", ALL_RULES, 0, (b"Thermal pressure state: <NUM>",),
+              b"Jul  1 09:01:05 calvisitor-10 com.apple.CDScheduler[43] (0x1): Thermal pressure state: 1", 0,
+              (r"<Month>  <Date> <Time> <User> <Component>\[<PID>\]( \(<Address>\))?: <Content>", "field:<PID>",
+               "<Month> <Date> <Time>", "%b %d %H:%M:%S")),
 )
 
 
