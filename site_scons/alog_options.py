@@ -18,6 +18,7 @@ INTEGER_OPTIONS = {
     "layers": ("DeepLog LSTM layers", 2, 1, 8),
     "epochs": ("DeepLog training epochs", 30, 1, 10000),
     "mscred_epochs": ("MSCRED training epochs", 3, 1, 10000),
+    "mscred_step": ("MSCRED buckets between two signatures", 10, 1, 10000),
 }
 MSCRED_WINDOWS_DEFAULT = "10,30,60"
 MSCRED_CHANNELS_DEFAULT = "32,64,128,256"  # the paper's
@@ -29,6 +30,12 @@ AUTO = "auto"
 SAMPLE_FRONTEND = {"session_key": f"prefix:{SESSION_PREFIX}", "header_tokens": HEADER_TOKENS}
 LOGS_FRONTEND = {"session_key": "none", "header_tokens": 0}
 SIM_TH_DEFAULT = 0.4
+NONE = "none"
+MODELS = ("deeplog", "mscred")
+MODELS_CHOICES = "deeplog,mscred, deeplog or mscred"
+MSCRED_BUCKET_DEFAULT = "lines:20"
+# build-mscred's signatures per model input (not an option: the paper's 5)
+MSCRED_STEPS = 5
 
 
 def _integer(name: str, lowest: int, highest: int):
@@ -107,13 +114,155 @@ def _sim_th(key, value, env):
                         f"e.g. {SIM_TH_DEFAULT})")
 
 
-def parse_settings(env, builtin_sample: bool) -> dict:
-    """The parse stage's settings, `auto` resolved for the logs being parsed."""
+def _log_format(key, value, env):
+    from alog_detect.errors import UserError as StageError
+    from alog_detect.frontend import compile_log_format
+
+    if value in (AUTO, NONE, ""):
+        return
+    try:
+        compile_log_format(value, None)
+    except StageError as exc:
+        raise UserError(f"{key}={value}: {exc.message} (fix: fields as <Name> with text between them "
+                        "and one <Content>, e.g. log_format='<Date> <Time> <Level> <Component>: <Content>', "
+                        f"or {key}={AUTO}; docs/matching.md 2.2)") from None
+
+
+def _timestamp(key, value, env):
+    from alog_detect.sessions import TIMESTAMP_LINE_START, TIMESTAMP_NONE, TimestampError, TimestampRule
+
+    if value in (AUTO, TIMESTAMP_LINE_START, TIMESTAMP_NONE):
+        return
+    try:
+        TimestampRule(value, "%s")  # the template's syntax (its fields are checked with the logs)
+    except TimestampError as exc:
+        raise UserError(f"{key}={value}: {exc} (fix: {AUTO}, {TIMESTAMP_LINE_START}, {TIMESTAMP_NONE}, or "
+                        "fields of log_format such as timestamp='<Date> <Time>')") from None
+
+
+def _timestamp_format(key, value, env):
+    from alog_detect.sessions import TimestampError, _compile_pattern
+
+    if value == AUTO:
+        return
+    try:
+        _compile_pattern(value)
+    except TimestampError as exc:
+        raise UserError(f"{key}={value}: {exc} (fix: {AUTO}, or a pattern such as "
+                        "timestamp_format='%Y-%m-%d %H:%M:%S,%f'; docs/matching.md 6.1)") from None
+
+
+def parse_models(text: str) -> tuple[str, ...] | None:
+    """'deeplog,mscred' -> ('deeplog', 'mscred') in the canonical order; None for auto."""
+    if text == AUTO:
+        return None
+    names = [part.strip() for part in str(text).split(",")]
+    unknown = [n for n in names if n not in MODELS]
+    if unknown or not names or len(set(names)) != len(names):
+        what = f"unknown model {unknown[0]!r}" if unknown else "each model once"
+        raise UserError(f"models={text}: {what} (fix: models={AUTO}, or one of {MODELS_CHOICES})")
+    return tuple(m for m in MODELS if m in names)
+
+
+def parse_mscred_bucket(text: str):
+    from alog_detect.mscred_data import BucketRule
+
+    try:
+        return BucketRule.parse(str(text))
+    except ValueError:
+        raise UserError(f"mscred_bucket={text}: not a bucket rule (fix: lines:N, a bucket every N counted "
+                        f"lines, or seconds:N, e.g. mscred_bucket={MSCRED_BUCKET_DEFAULT})") from None
+
+
+def parse_settings(env, builtin_sample: bool, logs: list[str] | None = None) -> dict:
+    """The parse stage's settings, `auto` resolved for the logs being parsed, checked against the
+    first lines of `logs` (timestamps that read nothing, a session field the format lacks): a
+    UserError naming the option before any work starts."""
+    from alog_detect.errors import UserError as StageError
+    from alog_detect.parse import ParseConfig, frontend_for
+
     fitting = SAMPLE_FRONTEND if builtin_sample else LOGS_FRONTEND
     settings = {name: env[name] if env[name] != AUTO else default for name, default in fitting.items()}
     settings["header_tokens"] = int(settings["header_tokens"])
     settings["sim_th"] = float(env["sim_th"])
+    log_format = env["log_format"]
+    if log_format == NONE:
+        log_format = ""
+    elif log_format == AUTO:
+        # Detection only where nothing else says where the message starts.
+        log_format = AUTO if not builtin_sample and env["header_tokens"] == AUTO else ""
+    elif env["header_tokens"] == AUTO:
+        settings["header_tokens"] = 0  # the format says where the message starts
+    settings.update(log_format=log_format, timestamp=env["timestamp"], timestamp_format=env["timestamp_format"],
+                    names="scons")
+    try:
+        frontend_for(ParseConfig(logs=tuple(logs or ()), out=None, **settings), logs)
+    except StageError as exc:
+        raise UserError(exc.one_line()) from None
     return settings
+
+
+def count_events(paths: list[str], cache_file) -> int:
+    """Non-blank lines of the files (what parse turns into events), cached by path, size and
+    modification time in `cache_file`, so that an up-to-date build reads no log."""
+    import json
+    import os
+    from pathlib import Path
+
+    cache_path = Path(str(cache_file))
+    try:
+        cache = json.loads(cache_path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    total, changed = 0, False
+    for path in paths:
+        st = os.stat(path)
+        key = f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}"
+        if key not in cache:
+            count = 0
+            with open(path, "rb") as f:
+                for raw in f:
+                    count += bool(raw.decode("utf-8", "replace").strip())
+            cache[key] = count
+            changed = True
+        total += cache[key]
+    if changed:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    return total
+
+
+def plan_models(env, events: int | None) -> tuple[str, ...]:
+    """The models to build: `models=`, where `auto` drops MSCRED (saying so in one line) when the
+    logs' `events` cannot make enough model inputs to train and calibrate it under a lines bucket
+    rule; an explicit request that cannot be met is a UserError before any work starts. Under a
+    seconds rule the count depends on the timestamps, known only after parsing."""
+    from alog_detect.mscred_data import SignatureSpec, events_for_inputs, inputs_from_events
+    from alog_detect.train.mscred import MSCREDTrainConfig, min_trainable_inputs
+
+    requested = parse_models(env["models"])
+    wanted = requested or MODELS
+    bucket = parse_mscred_bucket(env["mscred_bucket"])
+    if "mscred" not in wanted or bucket.unit != "lines" or events is None:
+        return wanted
+    windows = parse_mscred_windows(env["mscred_windows"])
+    spec = SignatureSpec(1, windows, env["mscred_step"], MSCRED_STEPS, bucket)
+    valid_fraction = MSCREDTrainConfig.__dataclass_fields__["valid_fraction"].default
+    need = min_trainable_inputs(valid_fraction)
+    have = inputs_from_events(spec, events)
+    if have >= need:
+        return wanted
+    lines_needed = events_for_inputs(spec, need)
+    why = (f"MSCRED needs at least {lines_needed} log lines at mscred_windows={env['mscred_windows']} "
+           f"mscred_step={env['mscred_step']} mscred_bucket={bucket} ({need} model inputs of "
+           f"{MSCRED_STEPS} signatures to train and calibrate on); the logs have {events}")
+    if requested is None:
+        print(f"scons: {why}: building DeepLog alone (models=deeplog says so; smaller mscred_windows, "
+              "mscred_step or mscred_bucket keep MSCRED)")
+        return ("deeplog",)
+    raise UserError(f"models={env['models']}: {why} (fix: more log lines, smaller mscred_windows, "
+                    "mscred_step or mscred_bucket, e.g. mscred_windows=2,5,10 mscred_step=2, or "
+                    "models=deeplog)")
 
 
 def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str, str]) -> Variables:
@@ -133,12 +282,26 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
     variables.Add("mscred_channels", "MSCRED encoder channels per level (the model's size grows with "
                   "their squares)", MSCRED_CHANNELS_DEFAULT,
                   lambda key, value, env: parse_mscred_channels(value))
-    variables.Add("session_key", "parse: session key rule, none or prefix:<p> (auto: "
+    variables.Add("mscred_bucket", "MSCRED bucket rule: lines:N (a bucket every N counted lines) or "
+                  "seconds:N (by the lines' timestamps)", MSCRED_BUCKET_DEFAULT,
+                  lambda key, value, env: parse_mscred_bucket(value))
+    variables.Add("models", f"models to train and ship: {MODELS_CHOICES} (auto: both, or DeepLog alone "
+                  "when the logs are too few for MSCRED)", AUTO, lambda key, value, env: parse_models(value))
+    variables.Add("session_key", "parse: session key rule, none, prefix:<p> or field:<Name> (auto: "
                   f"{SAMPLE_FRONTEND['session_key']} for the built-in sample, "
                   f"{LOGS_FRONTEND['session_key']} for logs=)", AUTO, _session_key)
     variables.Add("header_tokens", "parse: tokens of each line's header, dropped before mining "
                   f"(auto: {SAMPLE_FRONTEND['header_tokens']} for the built-in sample, "
                   f"{LOGS_FRONTEND['header_tokens']} for logs=)", AUTO, _header_tokens)
+    variables.Add("log_format", "parse: the lines' format in logparser syntax, e.g. '<Date> <Time> <Level> "
+                  "<Component>: <Content>' (docs/matching.md 2.2); none; auto: detected from the first "
+                  "lines with logs= (when header_tokens is auto), none for the built-in sample", AUTO,
+                  _log_format)
+    variables.Add("timestamp", "parse: line-start, none, or log_format fields such as '<Date> <Time>' "
+                  "(auto: the detected format's fields, else line-start)", AUTO, _timestamp)
+    variables.Add("timestamp_format", "parse: strftime-style pattern of the timestamp fields, e.g. "
+                  "'%Y-%m-%d %H:%M:%S,%f' (auto: the known pattern that reads the first lines)", AUTO,
+                  _timestamp_format)
     variables.Add("sim_th", "parse: Drain similarity threshold (0..1)", str(SIM_TH_DEFAULT), _sim_th)
     variables.Add(EnumVariable("optimize", "optimization of the C engine", "speed",
                                allowed_values=OPTIMIZE_LEVELS))

@@ -107,16 +107,16 @@ class Frontend:
         names = self.log_format.names if self.log_format is not None else ()
         if self.log_format is not None and self.header_tokens:
             raise UserError(f"header_tokens {self.header_tokens} and a log format both say where the "
-                            "message starts", where, "give one: the log format (header tokens 0), or "
+                            "message starts", where or "--log-format", "give one: the log format (header tokens 0), or "
                             "header tokens without a log format")
         if self.session_rule.field is not None and self.session_rule.field not in names:
             raise UserError(f"session key field:{self.session_rule.field} names no field of the log format "
-                            f"({', '.join(names) or 'none given'})", where,
+                            f"({', '.join(names) or 'none given'})", where or "--session-key",
                             "name one of the log format's fields, or give a log format that has it")
         missing = [name for name in self.timestamp.fields if name not in names]
         if missing:
             raise UserError(f"timestamp {self.timestamp.template!r} names {', '.join(missing)}, not a field of "
-                            f"the log format ({', '.join(names) or 'none given'})", where,
+                            f"the log format ({', '.join(names) or 'none given'})", where or "--timestamp",
                             "name fields of the log format, or use --timestamp line-start")
         if len(self.log_format_source.encode()) > MAX_SOURCE_BYTES:
             raise UserError(f"log_format_source is longer than {MAX_SOURCE_BYTES} bytes", where, _FIX)

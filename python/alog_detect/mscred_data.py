@@ -339,6 +339,22 @@ class SignatureSet:
         return self.signatures[np.asarray(ends)[:, None] + offsets[None, :]]
 
 
+def inputs_from_events(spec: SignatureSpec, events: int) -> int:
+    """Model inputs that `events` counted events make under a `lines:N` bucket rule (in one
+    segment: the lines rule never restarts), by the rule of the module doc."""
+    if spec.bucket.unit != "lines":
+        raise ValueError("only the lines rule fixes the inputs by the event count")
+    buckets = events // spec.bucket.size
+    signatures = 0 if buckets < spec.history else (buckets - spec.history) // spec.step + 1
+    return max(0, signatures - spec.steps + 1)
+
+
+def events_for_inputs(spec: SignatureSpec, inputs: int) -> int:
+    """The fewest counted events that make `inputs` model inputs under a `lines:N` rule."""
+    signatures = inputs + spec.steps - 1
+    return (spec.history + (signatures - 1) * spec.step) * spec.bucket.size
+
+
 def close_buckets(spec: SignatureSpec, events) -> list[ClosedBucket]:
     """The buckets (and restart markers) that ``events`` (``(index, line, timestamp)``) close, in order."""
     bucketer = Bucketer(spec)

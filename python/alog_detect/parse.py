@@ -36,6 +36,7 @@ import csv
 import dataclasses
 import glob
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -57,6 +58,27 @@ TIMESTAMP_CHECK_LINES = 200
 
 
 @dataclasses.dataclass(frozen=True)
+class OptionNames:
+    """How the user names the front-end settings, so that an error names what they typed: the
+    CLI's flags, or the scons options."""
+    log_format: str
+    session_key: str
+    header_tokens: str
+    timestamp: str
+    timestamp_format: str
+
+    def set(self, option: str, value: str) -> str:
+        """How to write option=value the way the user does ("--timestamp X" or "timestamp=X")."""
+        name = getattr(self, option)
+        return f"{name} {value}" if name.startswith("--") else f"{name}={value}"
+
+
+CLI_NAMES = OptionNames("--log-format", "--session-key", "--header-tokens", "--timestamp", "--timestamp-format")
+SCONS_NAMES = OptionNames("log_format", "session_key", "header_tokens", "timestamp", "timestamp_format")
+NAMES = {"cli": CLI_NAMES, "scons": SCONS_NAMES}
+
+
+@dataclasses.dataclass(frozen=True)
 class ParseConfig:
     logs: tuple[str, ...]
     out: Path
@@ -74,6 +96,7 @@ class ParseConfig:
     timestamp: str = AUTO
     # ... read with this strftime-style pattern ("auto": the known pattern that reads the first lines).
     timestamp_format: str = AUTO
+    names: str = "cli"                # what errors call the settings above: NAMES[names]
     depth: int = 4
     sim_th: float = 0.4
     max_children: int = 100
@@ -225,23 +248,52 @@ def _count_lines(paths: list[str]) -> int:
 def frontend_for(config: ParseConfig, paths: list[str] | None = None) -> tuple[Frontend, object | None]:
     """The front-end settings of a parse (shared with match mode and the engine), `auto` settings
     resolved on the first lines of `paths`, and the format detection (None unless log_format=auto).
-    Settings that cannot work are a UserError before anything is read past the first lines."""
+    Settings that cannot work are a UserError, naming the options as `config.names` says, before
+    anything is read past the first lines."""
+    try:
+        return _frontend_for(config, paths)
+    except UserError as exc:
+        names = NAMES[config.names]
+        if names == CLI_NAMES:
+            raise
+        where = {getattr(CLI_NAMES, option): getattr(names, option) for option in OPTIONS}.get(exc.path, exc.path)
+        raise UserError(_rename_flags(exc.message, names), where, _rename_flags(exc.fix, names)) from None
+
+
+OPTIONS = ("timestamp_format", "log_format", "session_key", "header_tokens", "timestamp")
+
+
+def _rename_flags(text: str | None, names: OptionNames) -> str | None:
+    """A text written with the CLI's flags ("--timestamp-format X"), in the words of `names`
+    ("timestamp_format=X")."""
+    if text is None:
+        return text
+    for option in OPTIONS:  # longest flag first: --timestamp-format before --timestamp
+        text = re.sub(re.escape(getattr(CLI_NAMES, option)) + r"(?:[ =](?=\S))?", getattr(names, option) + "=", text)
+    return text
+
+
+def _frontend_for(config: ParseConfig, paths: list[str] | None) -> tuple[Frontend, object | None]:
     from .known_formats import detect, first_lines, pick_timestamp_format
 
+    names = NAMES[config.names]
     fmt_text = config.log_format
     detection = None
     lines: list[bytes] | None = None
     if fmt_text == AUTO:
         if config.header_tokens:
-            raise UserError(f"--log-format auto and --header-tokens {config.header_tokens} both say where the "
-                            "message starts", None, "give one of them")
+            raise UserError(f"{names.set('log_format', 'auto')} and {names.set('header_tokens', config.header_tokens)} "
+                            "both say where the message starts", None, "give one of them")
         if paths is None or config.format != "raw":
             fmt_text = ""
         else:
             lines = first_lines(paths, TIMESTAMP_CHECK_LINES)
             detection = detect(lines)
             fmt_text = detection.log_format
-    compile_log_format(fmt_text)
+    if fmt_text and config.header_tokens:
+        raise UserError(f"{names.set('log_format', repr(fmt_text))} and {names.set('header_tokens', config.header_tokens)} "
+                        "both say where the message starts", None,
+                        f"give one of them: the log format with {names.set('header_tokens', 0)}, or no log format")
     source = detection.source if detection is not None else (SOURCE_GIVEN if fmt_text else SOURCE_NONE)
     template, pattern = config.timestamp, config.timestamp_format
     if template == AUTO:
@@ -249,39 +301,39 @@ def frontend_for(config: ParseConfig, paths: list[str] | None = None) -> tuple[F
             template, pattern = detection.timestamp.template, detection.timestamp.pattern
         else:
             template = "line-start"
-    if template in ("line-start", "none"):
-        pattern = "" if pattern == AUTO else pattern
+    if template in ("line-start", "none") and pattern == AUTO:
+        pattern = ""
     base = Frontend().with_options(masking_config=config.masking_config, session_key=config.session_key,
                                    header_tokens=config.header_tokens, log_format=fmt_text,
                                    log_format_source=source)
+    if template not in ("line-start", "none"):
+        # The template's syntax and fields (and an explicit pattern's syntax), before any line.
+        base.with_options(timestamp=template, timestamp_format="%s" if pattern == AUTO else pattern)
     if template not in ("line-start", "none") and paths is not None and config.format == "raw":
-        lines = lines if lines is not None else _first_lines(paths)
-        views = [base.view(line) for line in lines]
-        values = [v.fields for v in views if v.fields is not None]
-        where = "--timestamp"
+        lines = lines if lines is not None else first_lines(paths, TIMESTAMP_CHECK_LINES)
+        values = [view.fields for view in map(base.view, lines) if view.fields is not None]
         if pattern == AUTO:
-            compile_timestamp(template, "%s", where)  # the template's own syntax, before any pattern
             chosen = pick_timestamp_format(template, values) if values else None
             if chosen is None:
-                raise UserError(f"no known timestamp format reads {template!r} on the first {len(lines)} lines",
-                                paths[0], "give --timestamp-format, e.g. '%Y-%m-%d %H:%M:%S'")
+                raise UserError(f"no known timestamp format reads {names.set('timestamp', repr(template))} on the "
+                                f"first {len(lines)} lines", paths[0],
+                                f"give {names.set('timestamp_format', repr('%Y-%m-%d %H:%M:%S'))} (the pattern of "
+                                "those fields' text)")
             pattern = chosen.pattern
         else:
-            rule = compile_timestamp(template, pattern, where)
+            rule = compile_timestamp(template, pattern, names.timestamp_format)
             if not any(rule.seconds(b"", v) is not None for v in values):
-                raise UserError(f"timestamp {template!r} with format {pattern!r} reads no timestamp on the first "
-                                f"{len(lines)} lines", paths[0],
-                                "give the pattern of the fields' text, e.g. '%Y-%m-%d %H:%M:%S,%f', or "
-                                "--timestamp line-start")
+                raise UserError(f"{names.set('timestamp', repr(template))} with {names.set('timestamp_format', repr(pattern))} "
+                                f"reads no timestamp on the first {len(lines)} lines", paths[0],
+                                f"give the pattern of the fields' text, e.g. "
+                                f"{names.set('timestamp_format', repr('%Y-%m-%d %H:%M:%S,%f'))}, or "
+                                f"{names.set('timestamp', 'line-start')}")
     elif pattern == AUTO:
         pattern = ""
-    return base.with_options(timestamp=template, timestamp_format=pattern), detection
-
-
-def _first_lines(paths: list[str]) -> list[bytes]:
-    from .known_formats import first_lines
-
-    return first_lines(paths, TIMESTAMP_CHECK_LINES)
+    try:
+        return base.with_options(timestamp=template, timestamp_format=pattern), detection
+    except UserError as exc:
+        raise UserError(exc.message, exc.path if exc.path else names.timestamp, exc.fix) from None
 
 
 def _mine(records: Iterable[_Record], config: ParseConfig, frontend: Frontend) -> tuple[dict[str, list], object, int]:

@@ -28,8 +28,10 @@ def _parse(targets, sources, params):
 
     # Paths as SCons names them (relative to the top): parsed.parquet's `source` column must not
     # depend on where the checkout lives.
-    parse_logs(ParseConfig(logs=tuple(str(s) for s in sources), out=Path(targets[0].abspath),
-                           **params))
+    result = parse_logs(ParseConfig(logs=tuple(str(s) for s in sources), out=Path(targets[0].abspath),
+                                    **params))
+    for note in result.notes():  # what log_format=auto chose; lines that fit no format
+        print(note)
 
 
 def _deeplog_data(targets, sources, params):
@@ -68,14 +70,26 @@ def _train_mscred(targets, sources, params):
 def _export(targets, sources, params):
     from alog_detect.export import ExportConfig, convert_onnx
 
-    # Sources: the two .pth, vocab.json, sequences.parquet, the signatures, frontend.json (read
-    # from beside vocab.json). The training data is passed too: validation then uses real inputs
-    # besides random ones.
-    deeplog, mscred, vocab, sequences, signatures = sources[:5]
+    # Sources: vocab.json, sequences.parquet, frontend.json (read from beside vocab.json), then for
+    # each of params["models"] its .pth (and MSCRED's signatures). The training data is passed
+    # too: validation then uses real inputs besides random ones.
+    chosen = params.pop("models")
+    vocab, sequences = sources[:2]
+    rest = list(sources[3:])
+    deeplog = rest.pop(0) if "deeplog" in chosen else None
+    mscred, signatures = (rest[0], rest[1]) if "mscred" in chosen else (None, None)
     convert_onnx(ExportConfig(vocab=Path(vocab.abspath), output_dir=Path(targets[0].dir.abspath),
-                              deeplog_model=Path(deeplog.abspath), mscred_model=Path(mscred.abspath),
-                              deeplog_data=Path(sequences.abspath),
-                              mscred_data=Path(signatures.dir.abspath), **params))
+                              deeplog_model=Path(deeplog.abspath) if deeplog else None,
+                              mscred_model=Path(mscred.abspath) if mscred else None,
+                              deeplog_data=Path(sequences.abspath) if deeplog else None,
+                              mscred_data=Path(signatures.dir.abspath) if mscred else None, **params))
+
+
+def _export_outputs(params):
+    """The model directory's files besides the first (the first chosen model's .onnx)."""
+    chosen = params["models"]
+    files = [f"{m}.onnx" for m in chosen[1:]] + [f"{m}.onnx.meta.json" for m in chosen]
+    return files + ["vocab.json", "frontend.json"]
 
 
 def _codegen(targets, sources, params):
@@ -88,7 +102,7 @@ def _codegen(targets, sources, params):
 
 
 # builder: (what the build log calls it, action, outputs beside the first one: names, or
-# functions of the first one's name)
+# functions of the first one's name; or a function of the params giving those names)
 STAGES = {
     "AlogSample": ("sample", _sample, ["sample_labels.csv", "sample_windows.csv"]),
     "AlogParse": ("parse", _parse, [lambda first: first.replace(".parquet", ".templates.json")]),
@@ -96,9 +110,16 @@ STAGES = {
     "AlogMSCREDData": ("build-mscred", _mscred_data, ["signatures.json"]),
     "AlogTrainDeepLog": ("deeplog-train", _train_deeplog, [lambda first: first + ".png"]),
     "AlogTrainMSCRED": ("mscred-train", _train_mscred, [lambda first: first + ".png"]),
-    "AlogExport": ("convert-onnx", _export, ["deeplog.onnx.meta.json", "mscred.onnx",
-                                             "mscred.onnx.meta.json", "vocab.json", "frontend.json"]),
+    "AlogExport": ("convert-onnx", _export, _export_outputs),
     "AlogCodegen": ("codegen", _codegen, []),
+}
+
+
+# What to change when a stage refuses the data, in scons options (the stage's own fix names CLI
+# flags). MSCRED under a seconds bucket rule is the case the options check cannot foresee.
+SCONS_FIXES = {
+    _mscred_data: "more log lines, or smaller mscred_windows, mscred_step or mscred_bucket, or models=deeplog",
+    _train_mscred: "more log lines, or smaller mscred_windows, mscred_step or mscred_bucket, or models=deeplog",
 }
 
 
@@ -107,7 +128,8 @@ STAGES = {
 def _emitter_for(siblings):
     def emit(target, source, env):
         first = target[0]
-        extra = [first.dir.File(s(first.name) if callable(s) else s) for s in siblings]
+        names = siblings(env["params"]) if callable(siblings) else siblings
+        extra = [first.dir.File(s(first.name) if callable(s) else s) for s in names]
         return [first] + extra, source + [env.Value(json.dumps(env["params"], sort_keys=True))]
     return emit
 
@@ -119,6 +141,9 @@ def _action_for(run):
         try:
             run(target, source[:-1], json.loads(source[-1].read()))
         except UserError as exc:
+            fix = SCONS_FIXES.get(run)
+            if fix is not None:  # the stage names CLI flags; say it in scons options
+                exc = UserError(exc.message, exc.path, fix)
             sys.stderr.write(f"scons: *** [{target[0]}] {exc.one_line()}\n")
             return 2
         return 0

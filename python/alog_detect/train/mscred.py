@@ -125,13 +125,29 @@ class LoadedMSCRED:
 
 # ---- training ------------------------------------------------------------------------------------
 
+def split_sizes(inputs: int, valid_fraction: float) -> tuple[int, int]:
+    """(training inputs, validation inputs) of `inputs` model inputs; either may be 0, when they
+    cannot be split (then no model can be trained and calibrated)."""
+    n_valid = int(round(inputs * valid_fraction))
+    return inputs - n_valid, n_valid
+
+
+def min_trainable_inputs(valid_fraction: float) -> int:
+    """The fewest model inputs that split into at least one for training and one for validation."""
+    inputs = 2
+    while min(split_sizes(inputs, valid_fraction)) < 1:
+        inputs += 1
+    return inputs
+
+
 def _split(sigset: SignatureSet, valid_fraction: float, data: Path) -> tuple[np.ndarray, np.ndarray]:
     """Input end indices for training and validation (the latest inputs)."""
     ends = sigset.input_ends()
-    n_valid = int(round(len(ends) * valid_fraction))
-    if n_valid < 1 or len(ends) - n_valid < 1:
-        raise UserError(f"{len(ends)} model inputs cannot be split into training and validation "
-                        f"(--valid-fraction {valid_fraction})", data / NPZ_NAME,
+    n_train, n_valid = split_sizes(len(ends), valid_fraction)
+    if n_valid < 1 or n_train < 1:
+        raise UserError(f"{len(ends)} model inputs cannot be split into training and validation with a "
+                        f"validation share of {valid_fraction}: at least {min_trainable_inputs(valid_fraction)} "
+                        "are needed", data / NPZ_NAME,
                         "build more signatures (more lines, a smaller --step or --bucket) or change "
                         "--valid-fraction")
     return ends[:-n_valid], ends[-n_valid:]
