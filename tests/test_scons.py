@@ -142,7 +142,9 @@ def test_help_lists_every_option_with_its_default(tree):
     for name, default in (("target", "host"), ("logs", ""), ("window", "10"), ("top_k", "5"),
                           ("hidden", "64"), ("layers", "2"), ("epochs", "30"), ("mscred_windows", "10,30,60"),
                           ("mscred_epochs", "3"), ("mscred_channels", "32,64,128,256"), ("cpu", ""),
-                          ("session_key", "auto"), ("header_tokens", "auto"),
+                          ("session_key", "auto"), ("header_tokens", "auto"), ("log_format", "auto"),
+                          ("timestamp", "auto"), ("timestamp_format", "auto"), ("models", "auto"),
+                          ("mscred_bucket", "lines:20"), ("mscred_step", "10"),
                           ("sim_th", "0.4"), ("optimize", "speed"), ("embed_model", "auto"),
                           ("san", "no"), ("fuzz", "no")):
         assert re.search(rf"^{name}: .*\n\s+default: {re.escape(default)}$", out, re.M), name

@@ -61,6 +61,7 @@ _MONTH = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _HMS = rb"[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
 _HMS_FRACTION = _HMS + rb"(?:[.,:][0-9]+)?"
 _ISO_DATE = rb"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_ISO8601 = _ISO_DATE + rb"T" + _HMS_FRACTION + rb"(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +130,9 @@ SHAPES = (
           "<Date> <Time>"),
     Shape("iso", "<Date> <Time> <Content>", {"Date": _ISO_DATE, "Time": _HMS_FRACTION + rb"Z?"},
           "<Date> <Time>"),
+    Shape("iso8601-level", "<Timestamp> <Level> <Content>",
+          {"Timestamp": _ISO8601, "Level": rb"\[?" + _LEVEL + rb"\]?:?"}, "<Timestamp>"),
+    Shape("iso8601", "<Timestamp> <Content>", {"Timestamp": _ISO8601}, "<Timestamp>"),
 )
 
 

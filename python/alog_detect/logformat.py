@@ -40,6 +40,7 @@ from .masking import _WHITESPACE, to_bytes
 MAX_FORMAT_BYTES = 512
 MAX_FIELDS = 24
 MAX_ITEMS = 96
+MAX_ELEMENTS = 128   # literal runs and whitespace runs of all texts together
 MAX_NAME_BYTES = 32
 CONTENT = "Content"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -68,7 +69,12 @@ class _Stop:
 
 def _tokens(text: str):
     """Lexical pieces of a format: ("field", name), ("open",), ("close",), ("ws",), ("lit", byte)."""
-    data = text.encode("utf-8")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError("log format is not valid UTF-8 text") from None
+    if b"\0" in data:
+        raise FormatError("log format holds a NUL byte")
     if len(data) > MAX_FORMAT_BYTES:
         raise FormatError(f"log format is {len(data)} bytes, longer than {MAX_FORMAT_BYTES}")
     i, n = 0, len(data)
@@ -175,6 +181,8 @@ def _compile(text: str) -> tuple[list[tuple], list[str]]:
         if len(items) + (1 if elements else 0) > MAX_ITEMS:
             raise FormatError(f"log format has more than {MAX_ITEMS} parts")
     flush()
+    if sum(len(item[1]) for item in items if item[0] == TEXT) > MAX_ELEMENTS:
+        raise FormatError(f"log format has more than {MAX_ELEMENTS} runs of text")
     if group_start is not None:
         raise FormatError("unbalanced brackets: '(' opens a group that is never closed with ')?'")
     if CONTENT not in names:
@@ -327,6 +335,6 @@ class LogFormat:
 
 def parse_log_format(text: str) -> LogFormat:
     """The compiled format; FormatError (one line) when the text is not a usable log format."""
-    if not isinstance(text, str) or not text.strip():
-        raise FormatError("log format is empty")
+    if not isinstance(text, str):
+        raise FormatError(f"a log format is text, not {type(text).__name__}")
     return LogFormat(text)

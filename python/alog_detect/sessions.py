@@ -241,6 +241,7 @@ TIMESTAMP_LINE_START = "line-start"
 TIMESTAMP_NONE = "none"
 MAX_TIMESTAMP_TEXT = 256   # bytes of a template's text; a longer one gives no timestamp
 MAX_TIMESTAMP_FORMAT = 64  # bytes of a pattern
+MAX_TIMESTAMP_TEMPLATE = 128  # bytes of a template
 _WS_RUN = re.compile(rb"(?:" + _WHITESPACE + rb")+")
 _FULL_MONTHS = (b"january", b"february", b"march", b"april", b"may", b"june", b"july", b"august",
                 b"september", b"october", b"november", b"december")
@@ -258,7 +259,12 @@ class TimestampError(ValueError):
 def _compile_template(text: str) -> tuple[tuple[str, object], ...]:
     """'<Date> <Time>' -> (("field", "Date"), ("lit", b" "), ("field", "Time")): fields, literal
     bytes (backslash escapes the next byte), and each run of spaces or tabs as one space."""
-    data = text.encode("utf-8")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TimestampError("timestamp template is not valid UTF-8 text") from None
+    if len(data) > MAX_TIMESTAMP_TEMPLATE or b"\0" in data:
+        raise TimestampError(f"timestamp template is longer than {MAX_TIMESTAMP_TEMPLATE} bytes or holds a NUL byte")
     parts: list[tuple[str, object]] = []
     i = 0
     while i < len(data):
@@ -294,9 +300,12 @@ def _compile_template(text: str) -> tuple[tuple[str, object], ...]:
 def _compile_pattern(text: str) -> tuple[tuple[str, bytes], ...]:
     """A strftime-style pattern -> directives ("Y", b""), literal bytes ("lit", b"x") and
     whitespace runs ("ws", b"")."""
-    data = text.encode("utf-8")
-    if len(data) > MAX_TIMESTAMP_FORMAT:
-        raise TimestampError(f"timestamp format is longer than {MAX_TIMESTAMP_FORMAT} bytes")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TimestampError("timestamp format is not valid UTF-8 text") from None
+    if len(data) > MAX_TIMESTAMP_FORMAT or b"\0" in data:
+        raise TimestampError(f"timestamp format is longer than {MAX_TIMESTAMP_FORMAT} bytes or holds a NUL byte")
     out: list[tuple[str, bytes]] = []
     seen: set[str] = set()
     i = 0
@@ -477,7 +486,7 @@ class TimestampRule:
 # Patterns `timestamp_format=auto` tries, in order, on the text of the first lines.
 KNOWN_TIMESTAMP_FORMATS = (
     "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S,%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d %H:%M:%S", "%y%m%d %H%M%S",
+    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d %H:%M:%S", "%y%m%d %H%M%S",
     "%y/%m/%d %H:%M:%S", "%m-%d %H:%M:%S.%f", "%m.%d %H:%M:%S", "%b %d %H:%M:%S",
     "%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S.%f %Y", "%d/%b/%Y:%H:%M:%S", "%Y%m%d-%H:%M:%S:%f",
     "%Y%m%d %H:%M:%S", "%H:%M:%S.%f", "%H:%M:%S,%f", "%H:%M:%S", "%s.%f", "%s",
