@@ -248,21 +248,34 @@ def test_parse_options_resolve_auto_for_the_logs_being_parsed():
         import alog_options
     finally:
         sys.path.remove(str(REPO / "site_scons"))
-    options = {"session_key": "auto", "header_tokens": "auto", "sim_th": "0.4"}
+    auto = {"log_format": "auto", "timestamp": "auto", "timestamp_format": "auto"}
+    resolved = {"timestamp": "auto", "timestamp_format": "auto", "names": "scons"}
+    options = {"session_key": "auto", "header_tokens": "auto", "sim_th": "0.4", **auto}
     assert alog_options.parse_settings(options, builtin_sample=True) == {
-        "session_key": "prefix:ses_", "header_tokens": 4, "sim_th": 0.4}
+        "session_key": "prefix:ses_", "header_tokens": 4, "sim_th": 0.4, "log_format": "", **resolved}
+    # With logs= and no header count, the parse stage detects the format from the logs' first lines.
     assert alog_options.parse_settings(options, builtin_sample=False) == {
-        "session_key": "none", "header_tokens": 0, "sim_th": 0.4}
-    given = {"session_key": "prefix:blk_", "header_tokens": "2", "sim_th": "0.7"}
+        "session_key": "none", "header_tokens": 0, "sim_th": 0.4, "log_format": "auto", **resolved}
+    given = {"session_key": "prefix:blk_", "header_tokens": "2", "sim_th": "0.7", **auto}
     assert alog_options.parse_settings(given, builtin_sample=True) == {
-        "session_key": "prefix:blk_", "header_tokens": 2, "sim_th": 0.7}
+        "session_key": "prefix:blk_", "header_tokens": 2, "sim_th": 0.7, "log_format": "", **resolved}
+    assert alog_options.parse_settings({**given, "header_tokens": "auto"}, builtin_sample=False) == {
+        "session_key": "prefix:blk_", "header_tokens": 0, "sim_th": 0.7, "log_format": "auto", **resolved}
+    fmt = {**given, "header_tokens": "auto", "log_format": "<Date> <Content>"}
+    assert alog_options.parse_settings(fmt, builtin_sample=False)["log_format"] == "<Date> <Content>"
+
+
+TS = '"timestamp": "auto", "timestamp_format": "auto"'
 
 
 @pytest.mark.parametrize("options, settings", [
-    ((), '{"header_tokens": 4, "session_key": "prefix:ses_", "sim_th": 0.4}'),
-    (("logs=small.log",), '{"header_tokens": 0, "session_key": "none", "sim_th": 0.4}'),
+    ((), '{"header_tokens": 4, "log_format": "", "names": "scons", "session_key": "prefix:ses_", "sim_th": 0.4, '
+         + TS + '}'),
+    (("logs=small.log",), '{"header_tokens": 0, "log_format": "auto", "names": "scons", "session_key": "none", '
+                          '"sim_th": 0.4, ' + TS + '}'),
     (("logs=small.log", "header_tokens=3", "session_key=prefix:blk_", "sim_th=0.6"),
-     '{"header_tokens": 3, "session_key": "prefix:blk_", "sim_th": 0.6}'),
+     '{"header_tokens": 3, "log_format": "", "names": "scons", "session_key": "prefix:blk_", "sim_th": 0.6, '
+     + TS + '}'),
 ])
 def test_the_parse_stage_gets_the_settings_that_fit_the_logs(tree, options, settings):
     """The built-in sample: 4 header tokens (date time host service[pid]:), `ses_` sessions."""
