@@ -464,3 +464,25 @@ def test_firmware_example_gives_alog_engines_verdicts(firmware_for_sample, engin
                                 capture_output=True, timeout=120)
     assert structured.returncode == 0, structured.stderr.decode(errors="replace")
     assert structured.stdout == expected.stdout
+
+
+def test_memory_reports_what_the_run_allocates(engine, sample):
+    """--memory: the arenas are what the library measures for each model (arena_check, the same
+    contract), the detector grows with --max-sessions, the total is the sum; no input is read."""
+    _, models = sample
+    def memory(*extra: str) -> dict:
+        proc = subprocess.run([str(engine), "--models", str(models), "--memory", *extra, "/nonexistent/input"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    default, few = memory(), memory("--max-sessions", "8")
+    checker = cbuild.build_tool("arena_check")
+    for kind in ("deeplog", "mscred"):
+        report = subprocess.run([str(checker), "--alignments", "1", str(models / f"{kind}.onnx")], capture_output=True,
+                                text=True, check=True).stdout
+        assert default[f"{kind}_arena"] == json.loads(report)["arena_size"]
+    assert few["detector"] < default["detector"] and few["deeplog_arena"] == default["deeplog_arena"]
+    sizes = sum((models / f).stat().st_size for f in ("vocab.json", "deeplog.onnx", "mscred.onnx"))
+    assert default["model_files"] == sizes
+    assert default["total"] == sum(v for k, v in default.items() if k != "total")
