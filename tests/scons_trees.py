@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-BUILD_FILES = ("SConstruct", "site_scons", "toolchains", "templates", "python",
+BUILD_FILES = ("SConstruct", "site_scons", "toolchains", "templates", "python", "packaging/firmware",
                "cengine/SConscript", "cengine/include", "cengine/examples")
 # The real engine's sources beyond BUILD_FILES.
 ENGINE_SOURCES = ("cengine/src", "cengine/tests", "cengine/fuzz")

@@ -107,13 +107,8 @@ def host_verdicts(engine: Path, models: Path, data: bytes, max_sessions: int,
     return proc.stdout
 
 
-def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_sessions: int,
-                timeout: float = DEFAULT_TIMEOUT, runner: tuple[str, ...] = RUNNER) -> ImageRun:
-    """Run `image` (built with `data` as its input and `max_sessions` sessions) and compare its
-    verdicts with the host engine's on the same bytes; a UserError on any difference."""
-    run = run_image(image, timeout=timeout, runner=runner)
-    expect_success(image, run)
-    expected = host_verdicts(engine, models, data, max_sessions, timeout)
+def compare_verdicts(image: Path, run: ImageRun, expected: bytes) -> None:
+    """A UserError naming the first verdict where the image's output differs from `expected`."""
     if run.stdout != expected:
         got, want = run.stdout.splitlines(), expected.splitlines()
         index = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
@@ -123,6 +118,15 @@ def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_ses
             f"{want[index] if index < len(want) else b'nothing more'!r} ({len(got)} verdicts, "
             f"alog-engine {len(want)})", image,
             "build the image and the host engine from the same model directory and input")
+
+
+def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_sessions: int,
+                timeout: float = DEFAULT_TIMEOUT, runner: tuple[str, ...] = RUNNER) -> ImageRun:
+    """Run `image` (built with `data` as its input and `max_sessions` sessions) and compare its
+    verdicts with the host engine's on the same bytes; a UserError on any difference."""
+    run = run_image(image, timeout=timeout, runner=runner)
+    expect_success(image, run)
+    compare_verdicts(image, run, host_verdicts(engine, models, data, max_sessions, timeout))
     return run
 
 
