@@ -7,6 +7,7 @@ import re
 from SCons.Errors import UserError
 from SCons.Variables import BoolVariable, EnumVariable, Variables
 
+from alog_detect.firmware.inputs import DEFAULT_LINES
 from alog_detect.sample import HEADER_TOKENS, SESSION_PREFIX
 
 OPTIMIZE_LEVELS = ("none", "debug", "speed", "size")
@@ -17,7 +18,9 @@ EMBED_MODEL_CHOICES = ("auto", "yes", "no")
 # a microcontroller; MSCRED too only when asked, and only when its size fits the budgets.
 FIRMWARE_MODELS = {"deeplog": ("deeplog",), "deeplog+mscred": ("deeplog", "mscred")}
 # Options that only a firmware target (ALOG_HOSTED False) reads.
-FIRMWARE_OPTIONS = ("flash_budget", "ram_budget", "firmware_models")
+FIRMWARE_OPTIONS = ("flash_budget", "ram_budget", "firmware_models", "firmware_lines")
+# The example image replays the first lines of the logs; the check compares its verdicts on them.
+FIRMWARE_LINES = (DEFAULT_LINES, 1, 100_000)
 # Bytes: a whole number, or with a binary suffix.
 SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MIB": 1 << 20}
 BUDGET_LIMIT = 1 << 32  # a 32-bit microcontroller's whole address space
@@ -204,6 +207,11 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
     variables.Add(EnumVariable(
         "firmware_models", "firmware targets: the models compiled into the image (MSCRED only "
         "when it fits flash_budget=)", "deeplog", allowed_values=tuple(FIRMWARE_MODELS)))
+    default, lowest, highest = FIRMWARE_LINES
+    convert, validate = _integer("firmware_lines", lowest, highest)
+    variables.Add("firmware_lines", "firmware targets: lines of the logs the example image replays, "
+                  f"which the check compares with the host engine's verdicts ({lowest}..{highest})",
+                  default, validate, convert)
     variables.Add("flash_budget", "firmware targets: flash bytes the example image may take (K, M: "
                   f"KiB, MiB; {AUTO}: the target's board, 4M for cortex-m4)", AUTO, _budget)
     variables.Add("ram_budget", "firmware targets: RAM bytes the example image may take, stack, "

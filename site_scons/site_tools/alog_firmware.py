@@ -22,7 +22,8 @@ The steps, each a declared builder, in $ALOG_BUILD (build/cortex-m4/):
     firmware/memory/                 run under QEMU, it reports what the engine needs on the
                                      device: example_memory.h (for main.c) and memory.json
     firmware/example/                the example's objects, example_input.c (the first
-                                     INPUT_LINES lines of the logs), main.o with the measured sizes
+                                     firmware_lines= lines of the logs), main.o with the measured
+                                     sizes
     firmware/firmware.elf (+ .map)   the example image
     firmware/budget.json             its sections (arm-none-eabi-size), the worst-case stack
                                      (-fstack-usage over gcc's call graph) and the measured memory,
@@ -53,10 +54,8 @@ EXAMPLE_SOURCES = ("startup.c", "semihost.c", "board_mps2.c")
 # What the example device keeps (main.c's constants): DeepLog sessions at once, remembered
 # windows, the longest line. The check runs the host engine with the same session limit.
 EXAMPLE_SETTINGS = {"EXAMPLE_MAX_SESSIONS": 64, "EXAMPLE_CACHE_ENTRIES": 64, "EXAMPLE_LINE_MAX": 1024}
-# Lines of the logs compiled into the example and checked against the host engine: every kind
-# of verdict on the built-in sample, a second of QEMU time.
-INPUT_LINES = inputs.DEFAULT_LINES
 BOARD = "mps2-an386"
+REGISTRY_OBJECT = "src/ops/registry.o"  # in cengine/: the operator registry's object
 
 
 def _fail(target, exc) -> int:
@@ -101,7 +100,7 @@ def _models_fit(target, source, env):
     from alog_detect.firmware.budget import Budget, check_models_fit
 
     settings = _settings(source)
-    onnx = [Path(node.abspath) for node in source[:-1]]
+    onnx = [Path(str(node)) for node in source[:-1]]
     try:
         check_models_fit(onnx, Budget(flash=settings["flash"], ram=settings["ram"]))
     except UserError as exc:
@@ -138,10 +137,10 @@ def _measure_memory(target, source, env):
 
     header, measured = target
     try:
-        sizes = qemu.measure_memory(Path(source[0].abspath), runner=tuple(env["ALOG_RUNNER"]))
+        sizes = qemu.measure_memory(Path(str(source[0])), runner=tuple(env["ALOG_RUNNER"]))
     except UserError as exc:
         return _fail(target, exc)
-    qemu.render_memory_header(sizes, Path(header.abspath))
+    qemu.render_memory_header(sizes, Path(header.abspath), _settings(source))
     atomic.write_text(measured.abspath, json.dumps(sizes, sort_keys=True) + "\n")
     return 0
 
@@ -160,8 +159,11 @@ def _budget(target, source, env):
     from alog_detect.firmware.stack import analyse
 
     settings = _settings(source)
-    image, memory = Path(source[0].abspath), json.loads(Path(source[1].abspath).read_text())
-    objects = [Path(node.abspath) for node in source[2:-1] if node.name.endswith(".o")]
+    # Paths relative to the top directory, where SCons runs its actions: messages name
+    # build/<target>/..., not this checkout's location.
+    image, memory = Path(str(source[0])), json.loads(Path(source[1].abspath).read_text())
+    replayed = inputs.input_bytes(Path(str(source[2])), settings["example"]["input_lines"])
+    objects = [Path(str(node)) for node in source[3:-1] if node.name.endswith(".o")]
     try:
         stack = analyse(objects, image)
         sizes = check_budgets(image, Budget(flash=settings["flash"], ram=settings["ram"]), stack,
@@ -170,7 +172,7 @@ def _budget(target, source, env):
         return _fail(target, exc)
     report = {"budgets": {"flash": settings["flash"], "ram": settings["ram"]},
               "image": sizes.as_json(), "stack": stack.as_json(), "memory": memory,
-              "example": settings["example"]}
+              "example": {**settings["example"], "input_bytes": len(replayed)}}
     atomic.write_text(target[0].abspath, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return 0
 
@@ -182,7 +184,7 @@ def _check(target, source, env):
     from alog_detect.errors import UserError
 
     log, expected_out = target
-    image, engine, vocab, input_log = (Path(node.abspath) for node in source[:4])
+    image, engine, vocab, input_log = (Path(str(node)) for node in source[:4])
     settings = _settings(source)
     try:
         run = qemu.run_image(image, runner=tuple(env["ALOG_RUNNER"]))
@@ -253,17 +255,18 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
     host_engine: the host's generic alog-engine (the check's reference). Returns {'library',
     'headers', 'model_source', 'probe', 'image', 'memory', 'budget', 'check'} as node lists."""
     flash, ram = alog_options.budgets(env)
+    lines = env["firmware_lines"]
     build = "$ALOG_BUILD/firmware"
     onnx = [node for node in model_files if node.name.endswith(".onnx")]
     vocab = [node for node in model_files if node.name == codegen.VOCAB_FILE]
 
-    # The library for the models: only their operators.
+    # The library for the models: only their operators (the registry recompiled; a stand-in
+    # engine without one, in tests/test_scons.py, has nothing to select).
     ops = env.Clone()
     ops.Append(CPPDEFINES=["ALOG_OPS_CONFIG"], CPPPATH=["$ALOG_GEN"])
-    registry = [o for o in engine["objects"] if o.srcnode().get_path(env.Dir("#cengine")) == "src/ops/registry.o"]
-    assert len(registry) == 1, "cengine/src/ops/registry.c: the operator registry is not in the library"
+    registry = [o for o in engine["objects"] if o.srcnode().get_path(env.Dir("#cengine")) == REGISTRY_OBJECT]
     library_objects = [o for o in engine["objects"] if o not in registry] + \
-        flavour_objects(ops, [env.File("#cengine/src/ops/registry.c")], "ops")
+        flavour_objects(ops, [o.sources[0] for o in registry], "ops")
     library = env.StaticLibrary(f"{build}/lib/alog", library_objects)
 
     # The models' bytes must fit the flash before they become C (a 26 MB MSCRED would make a
@@ -297,13 +300,16 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
         return image
 
     probe = link(f"{build}/probe/probe.elf", board + probe_main + probe_input + model_data)
-    memory = env.Command([f"{build}/memory/example_memory.h", f"{build}/memory/memory.json"], probe[:1],
+    # The sizes, with the settings they were measured with, in example_memory.h: the image (and
+    # the tarball's example, built with make or CMake) needs nothing else.
+    memory = env.Command([f"{build}/memory/example_memory.h", f"{build}/memory/memory.json"],
+                         probe[:1] + [env.Value(json.dumps(EXAMPLE_SETTINGS, sort_keys=True))],
                          SCons.Action.Action(_measure_memory, "memory on the device: $TARGET"))
 
     main = object_files(env, _example_environment(
-        env, *settings, "EXAMPLE_HAVE_MEMORY_H", include=["$ALOG_GEN", memory[0].dir]).Object(
+        env, "EXAMPLE_HAVE_MEMORY_H", include=["$ALOG_GEN", memory[0].dir]).Object(
             f"{build}/example/main", f"{EXAMPLE_DIR}/main.c"))
-    input_source = _example_input_node(env, f"{build}/example/example_input.c", log, INPUT_LINES)
+    input_source = _example_input_node(env, f"{build}/example/example_input.c", log, lines)
     input_object = object_files(env, example.Object(f"{build}/example/example_input", input_source))
     linked = board + main + input_object + model_data
     image = link(f"{build}/firmware.elf", linked)
@@ -311,17 +317,17 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
     # Every object in the image, the library's included, with the call graph gcc wrote beside it.
     objects = linked + library_objects
     call_graphs = [o.dir.File(o.name[:-len(".o")] + ".ci") for o in objects]
-    example_settings = {"board": BOARD, "input_lines": INPUT_LINES,
+    example_settings = {"board": BOARD, "input_lines": lines,
                         "models": sorted(node.name[:-len(".onnx")] for node in onnx),
                         **{name[len("EXAMPLE_"):].lower(): value for name, value in EXAMPLE_SETTINGS.items()}}
-    budget = env.Command(f"{build}/budget.json", image[:1] + memory[1:] + objects + call_graphs + [
+    budget = env.Command(f"{build}/budget.json", image[:1] + memory[1:] + [log] + objects + call_graphs + [
         env.Value(json.dumps({"flash": flash, "ram": ram, "example": example_settings}, sort_keys=True))],
         SCons.Action.Action(_budget, "budgets (flash, RAM, stack): $TARGET"))
 
     check = env.Command(["$ALOG_BUILD/check/firmware.log", "$ALOG_BUILD/check/firmware.expected.jsonl"],
                         image[:1] + list(host_engine) + vocab + [log] + [
                             n for n in model_files if n not in vocab] + [
-                            env.Value(json.dumps({"lines": INPUT_LINES,
+                            env.Value(json.dumps({"lines": lines,
                                                   "max_sessions": EXAMPLE_SETTINGS["EXAMPLE_MAX_SESSIONS"]}))],
                         SCons.Action.Action(_check, "check: $SOURCE under QEMU"))
     env.Depends(check, budget)

@@ -149,11 +149,17 @@ def measure_memory(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
     return sizes
 
 
-def render_memory_header(sizes: dict[str, int], out: Path) -> Path:
-    """example_memory.h: the exact sizes as the EXAMPLE_* constants main.c reads."""
+def render_memory_header(sizes: dict[str, int], out: Path, settings: dict[str, int] | None = None) -> Path:
+    """example_memory.h: the exact sizes as the EXAMPLE_* constants main.c reads, and the
+    `settings` (EXAMPLE_MAX_SESSIONS, ...) the probe measured them with: the detector's memory
+    depends on them, so the image must be built with the same."""
     lines = ["/* example_memory.h: generated, do not edit. The sizes the engine reported on the",
              " * device (alog_detect.firmware.qemu.measure_memory), for cengine/examples/firmware/main.c. */",
              "#ifndef EXAMPLE_MEMORY_H", "#define EXAMPLE_MEMORY_H", ""]
+    if settings:
+        lines += ["/* The example's settings, which the sizes below were measured with. */"]
+        lines += [f"#define {name} {settings[name]}u" for name in sorted(settings)]
+        lines += [""]
     lines += [f"#define {name} {sizes[name]}u" for name in sorted(sizes)]
     lines += ["", "#endif /* EXAMPLE_MEMORY_H */", ""]
     return atomic.write_text(out, "\n".join(lines))
