@@ -101,8 +101,9 @@ def test_the_manifest_records_the_build_and_what_was_measured(built):
     assert manifest["platform"]["cpu_flags"] == fw.TOOLCHAIN.CPU_FLAGS
     models = tree.models("deeplog")
     assert set(manifest["models"]) == {"deeplog", "vocab"}  # DeepLog alone by default
-    assert manifest["models"]["deeplog"]["sha256"] == hashlib.sha256((models / "deeplog.onnx").read_bytes()).hexdigest()
-    assert manifest["models"]["vocab"]["file_sha256"] == hashlib.sha256((models / "vocab.json").read_bytes()).hexdigest()
+    digest = {name: hashlib.sha256((models / name).read_bytes()).hexdigest() for name in ("deeplog.onnx", "vocab.json")}
+    assert manifest["models"]["deeplog"]["sha256"] == digest["deeplog.onnx"]
+    assert manifest["models"]["vocab"]["file_sha256"] == digest["vocab.json"]
     # The sizes the probe measured on the device are the ones the image was built with, and the
     # image's start-up check found them exact.
     measured = tree.example_memory()
@@ -135,8 +136,8 @@ def test_the_manifest_records_the_build_and_what_was_measured(built):
 
 def test_check_gives_the_host_engines_verdicts_under_qemu(built):
     tree, proc = built
-    assert re.search(rf"^PASS firmware \({INPUT_LINES} verdicts, the host alog-engine's; [\d.]+ s under QEMU\)$",
-                     proc.stdout, re.M)
+    assert re.search(rf"^PASS firmware \({INPUT_LINES} verdicts, the host alog-engine's; [\d.]+ s under "
+                     r"QEMU\)$", proc.stdout, re.M)
     verdicts = tree.check_log.read_bytes().split(b"\nfirmware: ")[0] + b"\n"
     assert verdicts == (tree.build / "check/firmware.expected.jsonl").read_bytes()
     # The reference, recomputed here: the host engine on the same first lines of the log.
@@ -174,7 +175,8 @@ def test_the_tarball_builds_its_example_with_make_and_cmake(built, tmp_path):
     top = tmp_path / fw.PACKAGE
     subprocess.run(["make", "-s", "-C", str(top / "example")], check=True, capture_output=True)
     subprocess.run(["cmake", "-S", str(top / "example"), "-B", str(top / "build"),
-                    f"-DCMAKE_TOOLCHAIN_FILE={top / 'example/cortex-m4.cmake'}"], check=True, capture_output=True)
+                    f"-DCMAKE_TOOLCHAIN_FILE={top / 'example/cortex-m4.cmake'}"],
+                   check=True, capture_output=True)
     subprocess.run(["cmake", "--build", str(top / "build")], check=True, capture_output=True)
     shipped = qemu.run_image(top / "example/firmware.elf", runner=fw.RUNNER)
     assert shipped.status == 0 and len(shipped.stdout.splitlines()) == INPUT_LINES
@@ -199,7 +201,8 @@ def test_two_builds_in_two_directories_give_the_same_tarball(built, tmp_path_fac
     first, second = tree.tarball.read_bytes(), other.tarball.read_bytes()
     if first != second:
         ours, theirs = _members(tree.tarball), _members(other.tarball)
-        pytest.fail(f"the tarballs differ in {sorted(n for n in ours.keys() | theirs.keys() if ours.get(n) != theirs.get(n))}")
+        differ = sorted(n for n in ours.keys() | theirs.keys() if ours.get(n) != theirs.get(n))
+        pytest.fail(f"the tarballs differ in {differ}")
 
 
 # ---- budgets --------------------------------------------------------------------------------------
@@ -213,7 +216,8 @@ def test_an_image_over_a_budget_fails_the_build_naming_the_bytes_over(built, kin
     proc = tree.scons(f"{kind}_budget={used - 100}", check=False)
     assert proc.returncode == 2
     errors = _errors(proc)
-    label = {"flash": r"flash: \d+ bytes \(\.text \d+, \.rodata \d+", "ram": r"RAM: \d+ bytes \(\.stack \d+"}[kind]
+    label = {"flash": r"flash: \d+ bytes \(\.text \d+, \.rodata \d+",
+             "ram": r"RAM: \d+ bytes \(\.stack \d+"}[kind]
     assert len(errors) == 1 and re.fullmatch(
         rf"scons: \*\*\* \[build/cortex-m4/firmware/budget\.json\] build/cortex-m4/firmware/firmware\.elf: "
         rf"{label}.*\) is 100 bytes over the budget of {used - 100} \(fix: [^()]*\)", errors[0]), proc.stderr
@@ -302,7 +306,8 @@ def test_structured_events_give_the_same_verdicts(built, tmp_path):
     tree, _ = built
     expected = (tree.build / "check/firmware.expected.jsonl").read_bytes()
     events = tmp_path / "events.txt"
-    events.write_text("".join(f"{v['session']} {v['template']}\n" for v in map(json.loads, expected.splitlines())))
+    verdicts = [json.loads(line) for line in expected.splitlines()]
+    events.write_text("".join(f"{v['session']} {v['template']}\n" for v in verdicts))
     gen = fw.generate(tree.models("deeplog"), tmp_path / "gen")
     image = fw.link_image(tmp_path / "image", tree, gen, log=events, lines=None, events=True,
                           memory=tree.example_memory())
@@ -370,7 +375,8 @@ def test_the_stack_bound_covers_the_measured_depth_and_a_small_stack_fails(built
     assert 0 < used <= worst
     small = fw.link_image(tmp_path, tree, fw.generate(tree.models("deeplog"), tmp_path / "gen"), log=None,
                           lines=0, memory=tree.example_memory(), stack_size=1024)
-    with pytest.raises(UserError, match=r"stack: the worst-case call chain needs \d+ bytes, \.stack reserves 1024"):
+    with pytest.raises(UserError, match=r"stack: the worst-case call chain needs \d+ bytes, "
+                                         r"\.stack reserves 1024"):
         check_budgets(small.path, Budget(), analyse(list(small.objects), small.path))
 
 

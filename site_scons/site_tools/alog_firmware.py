@@ -102,7 +102,7 @@ def _models_fit(target, source, env):
     settings = _settings(source)
     onnx = [Path(str(node)) for node in source[:-1]]
     try:
-        check_models_fit(onnx, Budget(flash=settings["flash"], ram=settings["ram"]))
+        check_models_fit(onnx, Budget(flash=settings["flash"]))
     except UserError as exc:
         return _fail(target, exc)
     sizes = {path.name: path.stat().st_size for path in onnx}
@@ -253,7 +253,8 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
     """engine: the target's model-free library (env.AlogEngine); generated: the codegen nodes by
     file name; model_files: the model directory the image holds; log: the logs' first file;
     host_engine: the host's generic alog-engine (the check's reference). Returns {'library',
-    'headers', 'model_source', 'probe', 'image', 'memory', 'budget', 'check'} as node lists."""
+    'probe', 'image', 'memory', 'budget', 'check', 'example_input', 'example_memory'} as node
+    lists (the image's list holds its map too: take [:1])."""
     flash, ram = alog_options.budgets(env)
     lines = env["firmware_lines"]
     build = "$ALOG_BUILD/firmware"
@@ -264,30 +265,30 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
     # engine without one, in tests/test_scons.py, has nothing to select).
     ops = env.Clone()
     ops.Append(CPPDEFINES=["ALOG_OPS_CONFIG"], CPPPATH=["$ALOG_GEN"])
-    registry = [o for o in engine["objects"] if o.srcnode().get_path(env.Dir("#cengine")) == REGISTRY_OBJECT]
+    registry = [o for o in engine["objects"]
+                if o.srcnode().get_path(env.Dir("#cengine")) == REGISTRY_OBJECT]
     library_objects = [o for o in engine["objects"] if o not in registry] + \
         flavour_objects(ops, [o.sources[0] for o in registry], "ops")
     library = env.StaticLibrary(f"{build}/lib/alog", library_objects)
 
     # The models' bytes must fit the flash before they become C (a 26 MB MSCRED would make a
     # 160 MB source): the model source waits for the check.
-    fit = env.Command(f"{build}/models_fit.json", onnx + [env.Value(json.dumps({"flash": flash, "ram": ram}))],
+    fit = env.Command(f"{build}/models_fit.json", onnx + [env.Value(json.dumps({"flash": flash}))],
                       SCons.Action.Action(_models_fit, "models fit the flash: $TARGET"))
     env.Requires(generated["alog_model_data.c"], fit)
     model_data = object_files(env, _example_environment(env, include=["$ALOG_GEN"]).Object(
         f"{build}/alog_model_data", generated["alog_model_data.c"]))
 
     # The example: the same board code for the probe and the image, main.c once for each.
-    example = _example_environment(env)
+    example_env = _example_environment(env)
     board = [o for name in EXAMPLE_SOURCES
-             for o in object_files(env, example.Object(f"{build}/example/{Path(name).stem}",
+             for o in object_files(env, example_env.Object(f"{build}/example/{Path(name).stem}",
                                                        f"{EXAMPLE_DIR}/{name}"))]
-    settings = [(name, value) for name, value in EXAMPLE_SETTINGS.items()]
     probe_main = object_files(env, _example_environment(
-        env, *settings, *qemu.PROBE_MEMORY.items(), include=["$ALOG_GEN"]).Object(
+        env, *EXAMPLE_SETTINGS.items(), *qemu.PROBE_MEMORY.items(), include=["$ALOG_GEN"]).Object(
             f"{build}/probe/main", f"{EXAMPLE_DIR}/main.c"))
-    probe_input = object_files(env, example.Object(
-        f"{build}/probe/example_input", _example_input_node(env, f"{build}/probe/example_input.c", log, 0)))
+    empty_input = _example_input_node(env, f"{build}/probe/example_input.c", log, 0)
+    probe_input = object_files(env, example_env.Object(f"{build}/probe/example_input", empty_input))
     image_builder = env.Clone()
     image_builder.Append(BUILDERS={"_AlogImage": SCons.Builder.Builder(
         action=SCons.Action.Action("$CC -o $TARGET $LINKFLAGS -T $ALOG_LINKER_SCRIPT "
@@ -310,26 +311,28 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
         env, "EXAMPLE_HAVE_MEMORY_H", include=["$ALOG_GEN", memory[0].dir]).Object(
             f"{build}/example/main", f"{EXAMPLE_DIR}/main.c"))
     input_source = _example_input_node(env, f"{build}/example/example_input.c", log, lines)
-    input_object = object_files(env, example.Object(f"{build}/example/example_input", input_source))
+    input_object = object_files(env, example_env.Object(f"{build}/example/example_input", input_source))
     linked = board + main + input_object + model_data
     image = link(f"{build}/firmware.elf", linked)
 
     # Every object in the image, the library's included, with the call graph gcc wrote beside it.
     objects = linked + library_objects
     call_graphs = [o.dir.File(o.name[:-len(".o")] + ".ci") for o in objects]
-    example_settings = {"board": BOARD, "input_lines": lines,
-                        "models": sorted(node.name[:-len(".onnx")] for node in onnx),
-                        **{name[len("EXAMPLE_"):].lower(): value for name, value in EXAMPLE_SETTINGS.items()}}
-    budget = env.Command(f"{build}/budget.json", image[:1] + memory[1:] + [log] + objects + call_graphs + [
-        env.Value(json.dumps({"flash": flash, "ram": ram, "example": example_settings}, sort_keys=True))],
+    # What the manifest records of the example, beside its sizes.
+    example = {"board": BOARD, "input_lines": lines,
+               "models": sorted(node.name[:-len(".onnx")] for node in onnx),
+               **{name[len("EXAMPLE_"):].lower(): value for name, value in EXAMPLE_SETTINGS.items()}}
+    budget = env.Command(
+        f"{build}/budget.json", image[:1] + memory[1:] + [log] + objects + call_graphs + [
+            env.Value(json.dumps({"flash": flash, "ram": ram, "example": example}, sort_keys=True))],
         SCons.Action.Action(_budget, "budgets (flash, RAM, stack): $TARGET"))
 
-    check = env.Command(["$ALOG_BUILD/check/firmware.log", "$ALOG_BUILD/check/firmware.expected.jsonl"],
-                        image[:1] + list(host_engine) + vocab + [log] + [
-                            n for n in model_files if n not in vocab] + [
-                            env.Value(json.dumps({"lines": lines,
-                                                  "max_sessions": EXAMPLE_SETTINGS["EXAMPLE_MAX_SESSIONS"]}))],
-                        SCons.Action.Action(_check, "check: $SOURCE under QEMU"))
+    check_settings = {"lines": lines, "max_sessions": EXAMPLE_SETTINGS["EXAMPLE_MAX_SESSIONS"]}
+    check = env.Command(
+        ["$ALOG_BUILD/check/firmware.log", "$ALOG_BUILD/check/firmware.expected.jsonl"],
+        image[:1] + list(host_engine) + vocab + [log] + [n for n in model_files if n not in vocab]
+        + [env.Value(json.dumps(check_settings, sort_keys=True))],
+        SCons.Action.Action(_check, "check: $SOURCE under QEMU"))
     env.Depends(check, budget)
     env.AlwaysBuild(check)
     return {"library": library, "probe": probe, "image": image, "memory": memory, "budget": budget,
