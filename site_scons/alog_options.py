@@ -11,8 +11,6 @@ from alog_detect.firmware.inputs import DEFAULT_LINES
 from alog_detect.sample import HEADER_TOKENS, SESSION_PREFIX
 
 OPTIMIZE_LEVELS = ("none", "debug", "speed", "size")
-# optimize=auto: the target's ALOG_OPTIMIZE_DEFAULT where its toolchain file sets one, else this.
-OPTIMIZE_DEFAULT = "speed"
 EMBED_MODEL_CHOICES = ("auto", "yes", "no")
 # What a firmware image holds (firmware_models=): DeepLog alone by default, the model that fits
 # a microcontroller; MSCRED too only when asked, and only when its size fits the budgets.
@@ -195,8 +193,8 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
                   f"{LOGS_FRONTEND['header_tokens']} for logs=)", AUTO, _header_tokens)
     variables.Add("sim_th", "parse: Drain similarity threshold (0..1)", str(SIM_TH_DEFAULT), _sim_th)
     variables.Add(EnumVariable(
-        "optimize", f"optimization of the C engine ({AUTO}: the target's choice, {OPTIMIZE_DEFAULT} "
-        "unless its toolchain file names another: size for cortex-m4)", AUTO,
+        "optimize", f"optimization of the C engine ({AUTO}: the target's choice, site_tools/alog_flags.py: "
+        "size for cortex-m4, speed for the others)", AUTO,
         allowed_values=(AUTO,) + OPTIMIZE_LEVELS))
     variables.Add(EnumVariable(
         "embed_model", "compile the .onnx bytes into the engine (auto: the target decides)", "auto",

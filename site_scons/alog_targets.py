@@ -6,7 +6,6 @@ import importlib.util
 from pathlib import Path
 
 import SCons.Environment
-
 import SCons.Errors
 import SCons.Tool
 
