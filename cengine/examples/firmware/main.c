@@ -12,7 +12,7 @@
  *                        firmware --events     "SESSION INDEX" per input line
  *     board_mps2.c   QEMU's mps2-an386 (Cortex-M4F): the log compiled into the image
  *                    (example_input.c), output through semihosting; with startup.c and
- *                    mps2_an386.ld (packaging/firmware/README.md)
+ *                    mps2_an386.ld (packaging/firmware/README.md.j2)
  *
  * Build on the host: the generated files (`scons headers`, or alog_detect.codegen.render_headers)
  * in GEN, and the engine library (`scons lib`):

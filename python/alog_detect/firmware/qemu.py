@@ -107,13 +107,8 @@ def host_verdicts(engine: Path, models: Path, data: bytes, max_sessions: int,
     return proc.stdout
 
 
-def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_sessions: int,
-                timeout: float = DEFAULT_TIMEOUT, runner: tuple[str, ...] = RUNNER) -> ImageRun:
-    """Run `image` (built with `data` as its input and `max_sessions` sessions) and compare its
-    verdicts with the host engine's on the same bytes; a UserError on any difference."""
-    run = run_image(image, timeout=timeout, runner=runner)
-    expect_success(image, run)
-    expected = host_verdicts(engine, models, data, max_sessions, timeout)
+def compare_verdicts(image: Path, run: ImageRun, expected: bytes) -> None:
+    """A UserError naming the first verdict where the image's output differs from `expected`."""
     if run.stdout != expected:
         got, want = run.stdout.splitlines(), expected.splitlines()
         index = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
@@ -123,6 +118,15 @@ def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_ses
             f"{want[index] if index < len(want) else b'nothing more'!r} ({len(got)} verdicts, "
             f"alog-engine {len(want)})", image,
             "build the image and the host engine from the same model directory and input")
+
+
+def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_sessions: int,
+                timeout: float = DEFAULT_TIMEOUT, runner: tuple[str, ...] = RUNNER) -> ImageRun:
+    """Run `image` (built with `data` as its input and `max_sessions` sessions) and compare its
+    verdicts with the host engine's on the same bytes; a UserError on any difference."""
+    run = run_image(image, timeout=timeout, runner=runner)
+    expect_success(image, run)
+    compare_verdicts(image, run, host_verdicts(engine, models, data, max_sessions, timeout))
     return run
 
 
@@ -145,11 +149,17 @@ def measure_memory(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
     return sizes
 
 
-def render_memory_header(sizes: dict[str, int], out: Path) -> Path:
-    """example_memory.h: the exact sizes as the EXAMPLE_* constants main.c reads."""
+def render_memory_header(sizes: dict[str, int], out: Path, settings: dict[str, int] | None = None) -> Path:
+    """example_memory.h: the exact sizes as the EXAMPLE_* constants main.c reads, and the
+    `settings` (EXAMPLE_MAX_SESSIONS, ...) the probe measured them with: the detector's memory
+    depends on them, so the image must be built with the same."""
     lines = ["/* example_memory.h: generated, do not edit. The sizes the engine reported on the",
              " * device (alog_detect.firmware.qemu.measure_memory), for cengine/examples/firmware/main.c. */",
              "#ifndef EXAMPLE_MEMORY_H", "#define EXAMPLE_MEMORY_H", ""]
+    if settings:
+        lines += ["/* The example's settings, which the sizes below were measured with. */"]
+        lines += [f"#define {name} {settings[name]}u" for name in sorted(settings)]
+        lines += [""]
     lines += [f"#define {name} {sizes[name]}u" for name in sorted(sizes)]
     lines += ["", "#endif /* EXAMPLE_MEMORY_H */", ""]
     return atomic.write_text(out, "\n".join(lines))
