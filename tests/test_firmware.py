@@ -69,6 +69,7 @@ def test_the_tarball_holds_library_headers_model_source_and_example(built):
     files = sorted(m.name[len(fw.PACKAGE) + 1:] for m in entries if m.isfile())
     example = sorted(p.name for p in (REPO / "cengine/examples/firmware").iterdir())
     assert files == sorted(["README.md", "SHA256SUMS", "manifest.json", "lib/libalog.a", "include/alog.h",
+                            "include/alog_config.h",
                             "include/alog_model_meta.h", "include/alog_ops_config.h", "include/alog_vocab.h",
                             "src/alog_model_data.c", "example/example_input.c", "example/example_memory.h",
                             "example/firmware.elf", *(f"example/{name}" for name in example)])

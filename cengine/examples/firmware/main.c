@@ -39,6 +39,7 @@
 #include "alog_model_meta.h"
 #define ALOG_VOCAB_IMPLEMENTATION /* the template tables are defined in this file */
 #include "alog_vocab.h"
+#include "alog_config.h"
 #include "board.h"
 
 /* ---- memory: all static, sized at build time ----------------------------------------------- */
@@ -181,44 +182,6 @@ static alog_status open_model(alog_model **out, unsigned char *arena, size_t are
     return alog_model_open(out, arena, need, onnx, onnx_len, 1, message);
 }
 
-static void fill_config(alog_detector_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->vocab_size = ALOG_VOCAB_SIZE;
-    c->templates = alog_vocab_templates;
-    c->template_lengths = alog_vocab_template_lengths;
-    c->mask_rules = ALOG_FRONTEND_MASK_RULES;
-    c->session_rule = ALOG_FRONTEND_SESSION_RULE;
-    c->header_tokens = ALOG_FRONTEND_HEADER_TOKENS;
-#if ALOG_META_HAS_DEEPLOG
-    c->has_deeplog = 1;
-    c->window = ALOG_META_DEEPLOG_SEQ_LEN;
-    c->top_k = ALOG_META_DEEPLOG_TOP_K;
-    c->max_sessions = EXAMPLE_MAX_SESSIONS;
-    c->cache_entries = EXAMPLE_CACHE_ENTRIES;
-#endif
-#if ALOG_META_HAS_MSCRED
-    {
-        static const uint32_t window_sizes[] = ALOG_META_MSCRED_WINDOW_SIZES;
-        size_t i;
-        c->has_mscred = 1;
-        c->signature.num_templates = ALOG_VOCAB_SIZE;
-        c->signature.n = ALOG_META_MSCRED_N;
-        c->signature.scales = ALOG_META_MSCRED_SCALES;
-        for (i = 0; i < sizeof window_sizes / sizeof window_sizes[0] && i < ALOG_MSCRED_MAX_SCALES;
-             i++)
-            c->signature.window_sizes[i] = window_sizes[i];
-        c->signature.step = ALOG_META_MSCRED_STEP;
-        c->signature.steps = ALOG_META_MSCRED_STEPS;
-        c->signature.bucket_by_seconds = strcmp(ALOG_META_MSCRED_BUCKET_UNIT, "seconds") == 0;
-        c->signature.bucket_size = ALOG_META_MSCRED_BUCKET_SIZE;
-        c->signature.norm = ALOG_META_MSCRED_NORM;
-        c->cell_threshold = (float)ALOG_META_MSCRED_CELL_THRESHOLD;
-        c->anomaly_threshold = ALOG_META_MSCRED_ANOMALY_THRESHOLD;
-    }
-#endif
-}
-
 /* Opens the models and the detector in the static memory; on failure, *what names the part. */
 static alog_status setup(alog_detector **det, alog_detector_config *config, const char **what,
                          alog_message *message)
@@ -243,7 +206,7 @@ static alog_status setup(alog_detector **det, alog_detector_config *config, cons
     if (status != ALOG_OK)
         return status;
     *what = "detector";
-    fill_config(config);
+    alog_config_from_headers(config, EXAMPLE_MAX_SESSIONS, EXAMPLE_CACHE_ENTRIES);
     status = alog_detector_size(&need, config, message);
     need_text = decimal(need_digits, (unsigned long)need);
     have_text = decimal(have_digits, (unsigned long)sizeof detector_memory);
