@@ -170,7 +170,10 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
     exported, reports, notes = [], [], []
 
     def note(line: str) -> None:
-        notes.append(line)
+        # The file keeps no absolute path: this checkout's top is written as "."
+        from .engine_runner import CHECKOUT
+
+        notes.append(line.replace(f"{CHECKOUT}/", "./"))
         say(line)
 
     with atomic.atomic_dir(run.output_dir) as workdir:
