@@ -126,6 +126,15 @@ def test_the_page_loads_nothing_from_outside(built, labelled):
         assert "url(" not in page
 
 
+def test_the_page_is_the_same_bytes_when_made_again(built, labelled, tmp_path):
+    work, sample, page = labelled
+    root, _ = built
+    again = build_report(_config(root, tmp_path / "again.html", work / "evaluation", root / "build/common/models",
+                                 session_labels=sample.labels, window_labels=sample.windows))
+    assert again.read_text(encoding="utf-8") == page
+    assert str(root) not in page and str(work) not in page
+
+
 def test_a_build_without_labels_says_no_labels(built):
     root, _ = built
     page = (root / REPORT).read_text(encoding="utf-8")

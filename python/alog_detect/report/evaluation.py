@@ -15,7 +15,6 @@ and writes, into ``out_dir``:
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,13 +183,4 @@ def _topk(models, config: EvaluationConfig) -> dict:
         result["heldout"] = {"windows": int(len(keys)), "source": source,
                              "accuracy": accuracy_at(ranks(_predict(deeplog.run, windows), keys), k_max)}
     return result
-
-
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("file not found", path, "build it first: scons report") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read JSON ({exc})", path, "rebuild it: scons report") from None
 
