@@ -204,6 +204,26 @@ static alog_status open_model(alog_model **out, unsigned char *arena, size_t are
     return alog_model_open(out, arena, need, onnx, onnx_len, 1, message);
 }
 
+#if ALOG_META_HAS_DEEPLOG
+/* One DeepLog window on the board's clock, for the record (the detector then sets its inputs
+ * itself): core cycles on a board, and under QEMU run with -icount shift=0, where each
+ * instruction takes 1 ns of the AN386's 25 MHz clock, instructions / 40. A window of template 0
+ * is as long to compute as any other. */
+static void time_window(alog_model *deeplog)
+{
+    alog_tensor_info keys;
+    unsigned long start, end, mask = (1ul << BOARD_TICK_BITS) - 1;
+    char digits[24];
+    if (alog_model_input(&keys, deeplog, 0) != ALOG_OK)
+        return;
+    memset(keys.data, 0, keys.bytes);
+    if (!board_ticks(&start) || alog_model_run(deeplog) != ALOG_OK || !board_ticks(&end))
+        return;
+    note("firmware: deeplog window: ", decimal(digits, (end - start) & mask), " ticks",
+         (const char *)NULL);
+}
+#endif
+
 /* Opens the models and the detector in the static memory; on failure, *what names the part. */
 static alog_status setup(alog_detector **det, alog_detector_config *config, const char **what,
                          alog_message *message)
@@ -218,6 +238,8 @@ static alog_status setup(alog_detector **det, alog_detector_config *config, cons
     status = open_model(&deeplog, deeplog_arena, sizeof deeplog_arena, "EXAMPLE_DEEPLOG_ARENA",
                         alog_model_deeplog_onnx, alog_model_deeplog_onnx_size,
                         ALOG_META_DEEPLOG_ONNX_SHA256, message);
+    if (status == ALOG_OK)
+        time_window(deeplog);
 #endif
 #if ALOG_META_HAS_MSCRED
     if (status == ALOG_OK) {
