@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from SCons.Errors import UserError
 from SCons.Variables import BoolVariable, EnumVariable, Variables
 
+from alog_detect.firmware.inputs import DEFAULT_LINES
 from alog_detect.sample import HEADER_TOKENS, SESSION_PREFIX
 
 OPTIMIZE_LEVELS = ("none", "debug", "speed", "size")
 EMBED_MODEL_CHOICES = ("auto", "yes", "no")
+# What a firmware image holds (firmware_models=): DeepLog alone by default, the model that fits
+# a microcontroller; MSCRED too only when asked, and only when its size fits the budgets.
+FIRMWARE_MODELS = {"deeplog": ("deeplog",), "deeplog+mscred": ("deeplog", "mscred")}
+# Options that only a firmware target (ALOG_HOSTED False) reads.
+FIRMWARE_OPTIONS = ("flash_budget", "ram_budget", "firmware_models", "firmware_lines")
+# The example image replays the first lines of the logs; the check compares its verdicts on them.
+FIRMWARE_LINES = (DEFAULT_LINES, 1, 100_000)
+# Bytes: a whole number, or with a binary suffix.
+SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "KIB": 1 << 10, "M": 1 << 20, "MIB": 1 << 20}
+BUDGET_LIMIT = 1 << 32  # a 32-bit microcontroller's whole address space
 
 # name: (help, default, lowest, highest). Defaults keep the default `scons` to a few minutes on 2 cores.
 INTEGER_OPTIONS = {
@@ -77,6 +90,45 @@ def parse_mscred_channels(text: str) -> tuple[int, ...]:
                         f"(fix: for example mscred_channels={MSCRED_CHANNELS_DEFAULT}, the paper's, or "
                         "8,16,32,64 for a smaller model)")
     return channels
+
+
+def parse_bytes(name: str, text: str) -> int:
+    """'512K' -> 524288: bytes, a whole number with an optional K/KiB or M/MiB suffix (1024-based)."""
+    found = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", str(text).strip())
+    factor = SIZE_SUFFIXES.get(found.group(2).upper()) if found else None
+    value = int(found.group(1)) * factor if factor else 0
+    if not 1 <= value <= BUDGET_LIMIT:
+        raise UserError(f"{name}={text}: not a size in bytes (fix: a whole number of bytes from 1 to "
+                        f"{BUDGET_LIMIT}, optionally with K or M, e.g. {name}=256K; or {AUTO}, the "
+                        "target's board)")
+    return value
+
+
+def _budget(key, value, env):
+    if value != AUTO:
+        parse_bytes(key, value)
+
+
+def budgets(env) -> tuple[int, int]:
+    """(flash, ram) in bytes: flash_budget= and ram_budget=, `auto` the target's board's memory
+    (its toolchain file's ALOG_FLASH_BUDGET and ALOG_RAM_BUDGET)."""
+    return tuple(env[f"ALOG_{kind.upper()}_BUDGET"] if env[f"{kind}_budget"] == AUTO
+                 else parse_bytes(f"{kind}_budget", env[f"{kind}_budget"]) for kind in ("flash", "ram"))
+
+
+def reject_options_the_target_ignores(env, arguments: dict) -> None:
+    """A firmware option given for a hosted target, or embed_model= for a firmware target, would be
+    silently ignored: stop instead (the options are a closed set per kind of target)."""
+    target = env["ALOG_TARGET"]
+    if env.get("ALOG_HOSTED", True):
+        given = [name for name in FIRMWARE_OPTIONS if name in arguments]
+        if given:
+            raise UserError(f"{given[0]}={arguments[given[0]]}: only firmware targets read it, not "
+                            f"target={target} (fix: drop it, or build target=cortex-m4)")
+    elif "embed_model" in arguments:
+        raise UserError(f"embed_model={arguments['embed_model']}: target={target} always ships the "
+                        "models as a C source beside the library (src/alog_model_data.c) "
+                        "(fix: drop embed_model=)")
 
 
 def _session_key(key, value, env):
@@ -303,14 +355,29 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
                   "'%Y-%m-%d %H:%M:%S,%f' (auto: the known pattern that reads the first lines)", AUTO,
                   _timestamp_format)
     variables.Add("sim_th", "parse: Drain similarity threshold (0..1)", str(SIM_TH_DEFAULT), _sim_th)
-    variables.Add(EnumVariable("optimize", "optimization of the C engine", "speed",
-                               allowed_values=OPTIMIZE_LEVELS))
+    variables.Add(EnumVariable(
+        "optimize", f"optimization of the C engine ({AUTO}: the target's choice, site_tools/alog_flags.py: "
+        "size for cortex-m4, speed for the others)", AUTO,
+        allowed_values=(AUTO,) + OPTIMIZE_LEVELS))
     variables.Add(EnumVariable(
         "embed_model", "compile the .onnx bytes into the engine (auto: the target decides)", "auto",
         allowed_values=EMBED_MODEL_CHOICES, map={"1": "yes", "0": "no", "true": "yes", "false": "no"}))
     variables.Add(BoolVariable("san", "build the engine with AddressSanitizer + UBSan "
                                "(into build/<target>-san/)", "no"))
     variables.Add(BoolVariable("fuzz", "also build the libFuzzer harnesses (needs clang)", "no"))
+    variables.Add(EnumVariable(
+        "firmware_models", "firmware targets: the models compiled into the image (MSCRED only "
+        "when it fits flash_budget=)", "deeplog", allowed_values=tuple(FIRMWARE_MODELS)))
+    default, lowest, highest = FIRMWARE_LINES
+    convert, validate = _integer("firmware_lines", lowest, highest)
+    variables.Add("firmware_lines", "firmware targets: lines of the logs the example image replays, "
+                  f"which the check compares with the host engine's verdicts ({lowest}..{highest})",
+                  default, validate, convert)
+    variables.Add("flash_budget", "firmware targets: flash bytes the example image may take (K, M: "
+                  f"KiB, MiB; {AUTO}: the target's board, 4M for cortex-m4)", AUTO, _budget)
+    variables.Add("ram_budget", "firmware targets: RAM bytes the example image may take, stack, "
+                  f"arenas and detector included (K, M: KiB, MiB; {AUTO}: the target's board, 4M "
+                  "for cortex-m4)", AUTO, _budget)
     variables.Add("cache_dir", "share built files (models too) through this directory "
                   "(SCons CacheDir; empty: off)", "")
     return variables

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import SCons.Environment
 import SCons.Errors
 import SCons.Tool
 
@@ -87,3 +88,18 @@ def check_runner(env, what: str) -> None:
         raise SCons.Errors.UserError(
             f"target={env['ALOG_TARGET']} {what}: runs its programs with {runner[0]}, which was not "
             f"found (fix: install {hint})")
+
+
+def host_environment(env, variables, toolchains: dict, toolchain_dir: Path, tools: tuple[str, ...]):
+    """The host's environment, set up as `scons target=host` sets it up from the same command
+    line (its default CPU and optimization: the target's options are not the host's), with its
+    variant dir build/host/: for the programs a cross build runs on this machine (the firmware
+    check's reference alog-engine). `tools`: the site tools to load."""
+    host = SCons.Environment.Environment(variables=variables, tools=["default"], ENV=dict(env["ENV"]))
+    host["target"], host["cpu"], host["optimize"], host["san"], host["fuzz"] = "host", "", "auto", False, False
+    apply(host, "host", toolchains, toolchain_dir)
+    host["ALOG_BUILD"] = host.Dir("#build/host")
+    host["ALOG_GEN"] = host.Dir("#build/host/gen")
+    for tool in tools:
+        host.Tool(tool)
+    return host

@@ -1,38 +1,37 @@
-"""Builds firmware images for tests/test_firmware.py with the cortex-m4 target's own flags.
+"""`scons target=cortex-m4` in temporary trees for tests/test_firmware.py, and relinks of what it
+built for the cases the build itself never makes (another input, a short arena, a small stack).
+
+    build_tree(root, *words) -> FirmwareTree   a copy of the build files with the real engine and a
+                                               small log (tests/scons_trees.py), built with the tiny
+                                               options plus `words`
+    FirmwareTree                               where that build put each thing
+    link_image(...)                            the example relinked from the tree's library objects
+                                               with the target's own flags
 
 The flags come from toolchains/cortex-m4.py and site_scons/site_tools/alog_flags.py (the files
-SCons reads), so these builds compile exactly as `scons target=cortex-m4` does:
-
-    library   every engine source but src/cli/, -DALOG_REFERENCE_KERNELS, into objects once per
-              test session (they do not depend on the models); registry.c once more per model
-              directory with -DALOG_OPS_CONFIG and that directory's alog_ops_config.h
-    image     the example (main.c, board_mps2.c, semihost.c, startup.c), the generated
-              example_input.c and alog_model_data.c, linked with mps2_an386.ld
-    probe     the same image with the arenas of alog_detect.firmware.qemu.PROBE_MEMORY and an
-              empty input: run once, it reports the exact sizes the final image is built with
+SCons reads), so a relink compiles exactly as `scons target=cortex-m4` does.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from alog_detect import __version__
 from alog_detect.codegen import CodegenConfig, render_headers
 from alog_detect.firmware import qemu
 from alog_detect.firmware.inputs import InputConfig, input_bytes, render_input
+from scons_trees import TINY_OPTIONS, copy_build_files, scons, write_small_log
 
 REPO = Path(__file__).resolve().parents[1]
-ENGINE = REPO / "cengine"
-EXAMPLE = ENGINE / "examples" / "firmware"
 EXAMPLE_SOURCES = ("main.c", "board_mps2.c", "semihost.c", "startup.c")
-# What a small device keeps: DeepLog sessions at once and remembered windows (main.c).
-MAX_SESSIONS = 64
-CACHE_ENTRIES = 64
-LINE_MAX = 1024
+TARGET = "cortex-m4"
+OPTIONS = (f"target={TARGET}", *TINY_OPTIONS)
+PACKAGE = f"alog-firmware-{__version__}-{TARGET}"
 
 
 def _load(path: Path, name: str):
@@ -48,18 +47,82 @@ CC = TOOLCHAIN.PREFIX + "gcc"
 AR = TOOLCHAIN.PREFIX + "ar"
 COMPILE = [CC, *_FLAGS.LANGUAGE_FLAGS, *_FLAGS.OPTIMIZE_FLAGS[TOOLCHAIN.OPTIMIZE_DEFAULT],
            *TOOLCHAIN.COMPILE_FLAGS, *(f"-D{d}" for d in TOOLCHAIN.DEFINES)]
+RUNNER = tuple(TOOLCHAIN.RUNNER)
 
 
 def available() -> str | None:
-    """None when the cross compiler and QEMU are installed, else what is missing."""
+    """None when the cross compiler, newlib and QEMU are installed, else what is missing."""
     missing = [tool for tool in (CC, AR, TOOLCHAIN.PREFIX + "size", qemu.QEMU) if not shutil.which(tool)]
     return f"{', '.join(missing)} not installed ({TOOLCHAIN.INSTALL_HINT})" if missing else None
 
 
+# ---- the SCons build ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FirmwareTree:
+    root: Path
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build" / TARGET
+
+    @property
+    def firmware(self) -> Path:
+        return self.build / "firmware"
+
+    @property
+    def tarball(self) -> Path:
+        return self.root / "dist" / f"{PACKAGE}.tar.gz"
+
+    @property
+    def image(self) -> Path:
+        return self.firmware / "firmware.elf"
+
+    @property
+    def gen(self) -> Path:
+        return self.build / "gen"
+
+    @property
+    def check_log(self) -> Path:
+        return self.build / "check" / "firmware.log"
+
+    @property
+    def host_engine(self) -> Path:
+        return self.root / "build" / "host" / "tools" / "alog-engine"
+
+    def models(self, names: str = "deeplog") -> Path:
+        """The model directory the image holds: DeepLog's, or both (the export's)."""
+        common = self.root / "build" / "common"
+        return common / "models" if names == "deeplog+mscred" else common / f"models-{names}"
+
+    def example_memory(self) -> dict[str, int]:
+        """example_memory.h's constants: the example's settings and the sizes measured with them."""
+        text = (self.firmware / "memory" / "example_memory.h").read_text()
+        return {name: int(value) for name, value in re.findall(r"#define (EXAMPLE_\w+) (\d+)u", text)}
+
+    def library_objects(self) -> list[Path]:
+        """The target's library objects as SCons compiled them (every operator: the generic
+        registry), for relinks."""
+        return sorted((self.build / "cengine" / "src").rglob("*.o"))
+
+    def scons(self, *words: str, check: bool = True):
+        return scons(self.root, *OPTIONS, *words, check=check)
+
+
+def build_tree(root: Path, *words: str) -> tuple[FirmwareTree, subprocess.CompletedProcess]:
+    """The build files and a small log in `root`, then `scons -j2 target=cortex-m4 <tiny> WORDS`."""
+    copy_build_files(root)
+    write_small_log(root)
+    tree = FirmwareTree(root)
+    return tree, tree.scons("-j2", *words)
+
+
+# ---- relinks of the tree's objects ---------------------------------------------------------------
+
 def compile_c(source: Path, obj: Path, *flags: str) -> Path:
     obj.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [*COMPILE, *flags, f"-I{ENGINE / 'include'}", f"-I{ENGINE / 'src'}", "-c", str(source),
-           "-o", str(obj)]
+    cmd = [*COMPILE, *flags, f"-I{REPO / 'cengine/include'}", f"-I{REPO / 'cengine/src'}", "-c",
+           str(source), "-o", str(obj)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
     return obj
@@ -67,19 +130,9 @@ def compile_c(source: Path, obj: Path, *flags: str) -> Path:
 
 def library_sources() -> list[Path]:
     """The library: src/*.c and src/*/*.c except src/cli/ (as cengine/SConscript globs it)."""
-    return sorted(p for p in [*ENGINE.glob("src/*.c"), *ENGINE.glob("src/*/*.c")]
+    engine = REPO / "cengine"
+    return sorted(p for p in [*engine.glob("src/*.c"), *engine.glob("src/*/*.c")]
                   if p.parent.name != "cli")
-
-
-def _object_name(source: Path) -> str:
-    return str(source.relative_to(ENGINE / "src").with_suffix(".o")).replace("/", "_")
-
-
-def compile_library(out: Path, *flags: str) -> list[Path]:
-    """Every library source compiled into `out` (two at a time: the machine has two cores)."""
-    sources = library_sources()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda s: compile_c(s, out / _object_name(s), *flags), sources))
 
 
 @dataclass(frozen=True)
@@ -95,33 +148,29 @@ def generate(models: Path, gen: Path) -> Path:
     return gen
 
 
-def link_image(work: Path, library: list[Path], gen: Path, *, log: Path | None, lines: int | None,
+def link_image(work: Path, tree: FirmwareTree, gen: Path, *, log: Path | None, lines: int | None,
                memory: dict[str, int], events: bool = False, ops_gen: Path | None = None,
-               defines: tuple[str, ...] = (), stack_size: int | None = None) -> Image:
-    """The example image in `work`: the library objects (their registry.o replaced by one
-    compiled with the alog_ops_config.h of `ops_gen`, default `gen`), the example's sources with
-    `memory` (EXAMPLE_* sizes) and `defines`, and the first `lines` lines of `log` (None: empty)."""
+               stack_size: int | None = None) -> Image:
+    """The example in `work`: the tree's library objects (registry.o recompiled with the
+    alog_ops_config.h of `ops_gen`, default `gen`), the example's sources with the generated
+    files of `gen` and `memory` (EXAMPLE_* settings and sizes: FirmwareTree.example_memory()),
+    and the first `lines` lines of `log` (None: empty)."""
     work.mkdir(parents=True, exist_ok=True)
-    registry = compile_c(ENGINE / "src" / "ops" / "registry.c", work / "ops_registry.o",
+    example = REPO / "cengine" / "examples" / "firmware"
+    registry = compile_c(REPO / "cengine/src/ops/registry.c", work / "ops_registry.o",
                          "-DALOG_OPS_CONFIG", f"-I{ops_gen or gen}")
-    objects = [o for o in library if o.name != "ops_registry.o"] + [registry]
-    sizes = [f"-D{name}={value}" for name, value in memory.items()]
-    settings = [f"-DEXAMPLE_MAX_SESSIONS={MAX_SESSIONS}", f"-DEXAMPLE_CACHE_ENTRIES={CACHE_ENTRIES}",
-                f"-DEXAMPLE_LINE_MAX={LINE_MAX}"]
-    example = [compile_c(EXAMPLE / name, work / f"example_{Path(name).stem}.o", *settings, *sizes,
-                         *(f"-D{d}" for d in defines), f"-I{gen}", f"-I{EXAMPLE}")
-               for name in EXAMPLE_SOURCES]
+    library = [o for o in tree.library_objects() if o.name != "registry.o"] + [registry]
+    defines = [f"-D{name}={value}" for name, value in memory.items()]
+    objects = [compile_c(example / name, work / f"example_{Path(name).stem}.o", *defines, f"-I{gen}",
+                         f"-I{example}") for name in EXAMPLE_SOURCES]
     if log is None:
         log = work / "empty.log"
         log.write_bytes(b"")
-    render_input(InputConfig(log=log, out=work / "example_input.c", lines=lines, events=events,
-                             root=REPO))
-    data = (work / "example_input.c").read_bytes()
-    generated = [compile_c(work / "example_input.c", work / "example_input.o", f"-I{EXAMPLE}"),
-                 compile_c(gen / "alog_model_data.c", work / "alog_model_data.o", f"-I{gen}")]
-    image = work / "firmware.elf"
-    link(image, example + generated, objects, stack_size)
-    return Image(image, tuple(example + generated + objects), input_bytes(log, lines))
+    render_input(InputConfig(log=log, out=work / "example_input.c", lines=lines, events=events, root=REPO))
+    objects += [compile_c(work / "example_input.c", work / "example_input.o", f"-I{example}"),
+                compile_c(gen / "alog_model_data.c", work / "alog_model_data.o", f"-I{gen}")]
+    image = link(work / "firmware.elf", objects, library, stack_size)
+    return Image(image, tuple(objects + library), input_bytes(log, lines))
 
 
 def link(image: Path, objects: list[Path], library: list[Path], stack_size: int | None = None) -> Path:
@@ -135,14 +184,3 @@ def link(image: Path, objects: list[Path], library: list[Path], stack_size: int 
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
     return image
-
-
-def build_firmware(work: Path, library: list[Path], models: Path, log: Path, lines: int,
-                   events: bool = False) -> tuple[Image, dict[str, int]]:
-    """Generate, build the probe, measure on the device, build the image with exact sizes."""
-    gen = generate(models, work / "gen")
-    probe = link_image(work / "probe", library, gen, log=None, lines=0, memory=qemu.PROBE_MEMORY)
-    memory = qemu.measure_memory(probe.path)
-    image = link_image(work / "image", library, gen, log=log, lines=lines, memory=memory,
-                       events=events)
-    return image, memory

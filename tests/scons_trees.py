@@ -20,7 +20,7 @@ TINY_OPTIONS = ("logs=small.log", "epochs=1", "mscred_epochs=1", "hidden=8", "la
                 "header_tokens=4")
 SMALL_LOG_LINES = 3000
 # Every file of a Linux bundle (docs/build.md, "Targets"), by path inside its top directory.
-BUNDLE_FILES = ["README", "SHA256SUMS", "bin/alog-engine", "include/alog.h", "include/alog_model_meta.h",
+BUNDLE_FILES = ["README", "SHA256SUMS", "bin/alog-engine", "include/alog.h", "include/alog_config.h", "include/alog_model_meta.h",
                 "include/alog_vocab.h", "lib/cmake/alog/alogConfig.cmake", "lib/cmake/alog/alogConfigVersion.cmake",
                 "lib/libalog.a", "lib/libalog.so", "lib/pkgconfig/alog.pc", "manifest.json",
                 "share/alog/examples/linux/CMakeLists.txt", "share/alog/examples/linux/Makefile",

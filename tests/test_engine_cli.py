@@ -67,27 +67,27 @@ def test_string_escaping_is_json_dumps_of_the_surrogateescape_text(verdict_harne
     assert proc.stdout.decode("ascii").splitlines() == expected
 
 
-# The CLI's SHA-256 (model and vocabulary hashes): stdin hashed in updates of the sizes given on
+# The library's SHA-256 (model and vocabulary hashes): stdin hashed in updates of the sizes given on
 # the command line, in turn (a partial block, then whole blocks straight from the input, ...).
 SHA256_HARNESS = r"""
 #include <stdio.h>
 #include <stdlib.h>
-#include "cli/sha256.h"
+#include "sha256.h"
 int main(int argc, char **argv) {
     static unsigned char data[1 << 16];
     size_t len = fread(data, 1, sizeof data, stdin), done = 0;
     int i = 1;
     char hex[65];
-    sha256_ctx ctx;
-    sha256_init(&ctx);
+    alog_sha256_ctx ctx;
+    alog_sha256_init(&ctx);
     while (done < len) {
         size_t n = argc > 1 ? (size_t)atol(argv[i]) : len;
         if (n > len - done) n = len - done;
-        sha256_update(&ctx, data + done, n);
+        alog_sha256_update(&ctx, data + done, n);
         done += n;
         i = i + 1 < argc ? i + 1 : 1;
     }
-    sha256_final_hex(hex, &ctx);
+    alog_sha256_final_hex(hex, &ctx);
     puts(hex);
     return 0;
 }
@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
 def sha256_harness(tmp_path_factory):
     out = tmp_path_factory.mktemp("sha256")
     (out / "sha256_check.c").write_text(SHA256_HARNESS)
-    return cbuild.build(out, "sha256_check", [out / "sha256_check.c", ENGINE / "src" / "cli" / "sha256.c"],
+    return cbuild.build(out, "sha256_check", [out / "sha256_check.c", ENGINE / "src" / "sha256.c"],
                         sanitize=True)
 
 
@@ -483,3 +483,25 @@ def test_firmware_example_gives_alog_engines_verdicts(firmware_for_sample, engin
                                 capture_output=True, timeout=120)
     assert structured.returncode == 0, structured.stderr.decode(errors="replace")
     assert structured.stdout == expected.stdout
+
+
+def test_memory_reports_what_the_run_allocates(engine, sample):
+    """--memory: the arenas are what the library measures for each model (arena_check, the same
+    contract), the detector grows with --max-sessions, the total is the sum; no input is read."""
+    _, models = sample
+    def memory(*extra: str) -> dict:
+        proc = subprocess.run([str(engine), "--models", str(models), "--memory", *extra, "/nonexistent/input"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    default, few = memory(), memory("--max-sessions", "8")
+    checker = cbuild.build_tool("arena_check")
+    for kind in ("deeplog", "mscred"):
+        report = subprocess.run([str(checker), "--alignments", "1", str(models / f"{kind}.onnx")], capture_output=True,
+                                text=True, check=True).stdout
+        assert default[f"{kind}_arena"] == json.loads(report)["arena_size"]
+    assert few["detector"] < default["detector"] and few["deeplog_arena"] == default["deeplog_arena"]
+    sizes = sum((models / f).stat().st_size for f in ("vocab.json", "deeplog.onnx", "mscred.onnx"))
+    assert default["model_files"] == sizes
+    assert default["total"] == sum(v for k, v in default.items() if k != "total")

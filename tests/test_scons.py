@@ -145,8 +145,9 @@ def test_help_lists_every_option_with_its_default(tree):
                           ("session_key", "auto"), ("header_tokens", "auto"), ("log_format", "auto"),
                           ("timestamp", "auto"), ("timestamp_format", "auto"), ("models", "auto"),
                           ("mscred_bucket", "lines:20"), ("mscred_step", "10"),
-                          ("sim_th", "0.4"), ("optimize", "speed"), ("embed_model", "auto"),
-                          ("san", "no"), ("fuzz", "no")):
+                          ("sim_th", "0.4"), ("optimize", "auto"), ("embed_model", "auto"),
+                          ("san", "no"), ("fuzz", "no"), ("firmware_models", "deeplog"),
+                          ("flash_budget", "auto"), ("ram_budget", "auto"), ("firmware_lines", "200")):
         assert re.search(rf"^{name}: .*\n\s+default: {re.escape(default)}$", out, re.M), name
     assert "host" in out and "(also: native)" in out
 
@@ -172,6 +173,13 @@ def test_target_alias_builds_into_the_canonical_target_dir(tree):
     ("mscred_channels=8,16,32,x", "mscred_channels=8,16,32,x: expected 4 positive integers"),
     ("cpu=cortex-a53", "cpu=cortex-a53: not a CPU of target=host (fix: one of generic, native;"),
     ("optimize=fast", "Invalid value for enum variable 'optimize'"),
+    ("flash_budget=lots", "flash_budget=lots: not a size in bytes (fix: a whole number of bytes"),
+    ("ram_budget=0", "ram_budget=0: not a size in bytes"),
+    ("ram_budget=5G", "ram_budget=5G: not a size in bytes"),
+    ("firmware_models=mscred", "Invalid value for enum variable 'firmware_models'"),
+    ("firmware_lines=0", "firmware_lines=0: out of range"),
+    ("flash_budget=256K", "flash_budget=256K: only firmware targets read it, not target=host (fix: drop it, "
+                          "or build target=cortex-m4)"),
     ("target=sparc", "Invalid value for enum variable 'target'"),
     ("colour=blue", "unknown option(s): colour"),
     ("logs=nothing/*.log", "logs=nothing/*.log: nothing/*.log: glob matches no file"),
@@ -240,6 +248,28 @@ def test_every_compile_uses_the_strict_flags_and_no_fused_multiply_add(tree):
         words = line.split()
         assert {"-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off"} <= set(words), line
     assert not (tree / "build").exists()
+
+
+@pytest.mark.parametrize("words, level", [
+    ((), "-O2"),                                    # optimize=auto: speed, as before auto existed
+    (("optimize=size",), "-Os"),
+    (("target=cortex-m4",), "-Os"),                 # the toolchain's ALOG_OPTIMIZE_DEFAULT
+    (("target=cortex-m4", "optimize=debug"), "-Og"),
+])
+def test_optimize_auto_takes_the_targets_choice(tree, words, level):
+    if "target=cortex-m4" in words and shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc is not installed")
+    out = scons(tree, "-n", "lib", *words).stdout
+    compiles = [line.split() for line in out.splitlines() if " -c " in line]
+    assert compiles and all([w for w in words_ if re.fullmatch(r"-O.", w)] == [level] for words_ in compiles)
+
+
+def test_a_firmware_target_refuses_embed_model(tree):
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc is not installed")
+    proc = scons(tree, "target=cortex-m4", "embed_model=no", "-n", check=False)
+    assert proc.returncode == 2
+    assert "embed_model=no: target=cortex-m4 always ships the models as a C source beside the library" in proc.stderr
 
 
 def test_parse_options_resolve_auto_for_the_logs_being_parsed():

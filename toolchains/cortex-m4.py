@@ -20,12 +20,16 @@ Module constants hold the flags, so the tests (tests/firmware_helpers.py) compil
 what SCons compiles with.
 """
 
+import subprocess
+
 DESCRIPTION = ("Cortex-M4F microcontrollers, bare metal (arm-none-eabi-gcc, newlib-nano); "
                "runs on QEMU's mps2-an386")
 ALIASES = ("cortex-m4f",)
 INSTALL_HINT = ("the Debian packages gcc-arm-none-eabi and libnewlib-arm-none-eabi, and "
                 "qemu-system-arm to run the image (./setup.sh, or apt-get install "
                 "--no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
+RUNNER_HINT = ("the Debian package qemu-system-arm (./setup.sh installs it; or apt-get install "
+               "--no-install-recommends qemu-system-arm)")
 
 PREFIX = "arm-none-eabi-"
 # The Cortex-M4 with its single-precision FPU, floats passed in FPU registers.
@@ -39,8 +43,10 @@ DEFINES = ["ALOG_REFERENCE_KERNELS"]
 # against newlib-nano; unused sections are dropped.
 LINK_FLAGS = CPU_FLAGS + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
 OPTIMIZE_DEFAULT = "size"
+# -icount shift=0: an instruction is 1 ns of virtual time, so SysTick readings count
+# instructions (alog_detect.firmware.qemu.INSTRUCTIONS_PER_TICK) and runs are deterministic.
 RUNNER = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
-          "-semihosting-config", "enable=on,target=native", "-kernel"]
+          "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"]
 # The example board: its linker script, and its memory as the default budgets
 # (alog_detect.firmware.budget: BOARD_FLASH, BOARD_RAM).
 LINKER_SCRIPT = "cengine/examples/firmware/mps2_an386.ld"
@@ -48,21 +54,43 @@ FLASH_BUDGET = 4 << 20
 RAM_BUDGET = 4 << 20
 
 
+def _newlib_installed(gcc: str) -> bool:
+    """The compiler finds newlib-nano's specs file (libnewlib-arm-none-eabi): it prints a bare
+    name for a file it does not have."""
+    found = subprocess.run([gcc, "-print-file-name=nano.specs"], capture_output=True, text=True)
+    return found.returncode == 0 and found.stdout.strip() != "nano.specs"
+
+
 def exists(env):
-    return bool(env.Detect([PREFIX + "gcc"])) and bool(env.Detect([PREFIX + "ar"]))
+    gcc = env.WhereIs(PREFIX + "gcc")
+    return bool(gcc) and bool(env.Detect([PREFIX + "ar"])) and _newlib_installed(gcc)
 
 
 def generate(env):
     env["CC"] = PREFIX + "gcc"
     env["AR"] = PREFIX + "ar"
-    env["RANLIB"] = PREFIX + "ranlib"
+    # Deterministic archives (no timestamps, uids or modes), indexed by ar itself.
+    env["ARFLAGS"] = ["rcsD"]
+    env["RANLIBCOM"] = ""
     env["ALOG_SIZE"] = PREFIX + "size"
     env.Append(CCFLAGS=COMPILE_FLAGS, CPPDEFINES=DEFINES, LINKFLAGS=LINK_FLAGS)
     env["ALOG_RUNNER"] = list(RUNNER)
+    env["ALOG_RUNNER_HINT"] = RUNNER_HINT
     env["ALOG_PACKAGE_TAGS"] = {"bundle": "cortex-m4", "wheel_platform": None}
     env["ALOG_SANITIZERS"] = False
     env["ALOG_SHARED_LIBRARY"] = False
     env["ALOG_EMBED_MODEL"] = True
+    gcc = env.WhereIs(env["CC"])
+    env["ALOG_PLATFORM"] = {
+        "machine": "cortex-m4",
+        "triple": "arm-none-eabi",
+        "pointer_size": 4,
+        "cpu": "cortex-m4",
+        "cpu_flags": list(CPU_FLAGS),
+        "compiler": env["CC"],
+        "compiler_version": subprocess.run([gcc, "-dumpfullversion", "-dumpversion"],
+                                           capture_output=True, text=True).stdout.strip(),
+    }
     # Beyond the common interface, for the firmware wiring:
     env["ALOG_HOSTED"] = False  # no OS: no alog-engine, test programs or tools (stdio, files)
     env["ALOG_OPTIMIZE_DEFAULT"] = OPTIMIZE_DEFAULT

@@ -18,20 +18,41 @@ Objects sit beside their variant sources in cengine/; a source compiled a second
 defines or flags) goes to cengine-<flavour>/ instead, so the two never overwrite each other.
 Only the bound flavour sees the generated headers ($ALOG_GEN is on its include path alone), so
 nothing but bin/alog-engine and the bundle depends on training.
+
+A target without an OS (ALOG_HOSTED False: a microcontroller) gets the library alone: no
+alog-engine, tools, tests or fuzzers, which need files and stdio (its programs are firmware
+images: site_tools/alog_firmware.py). A toolchain that compiles with -fstack-usage and
+-fcallgraph-info (cortex-m4) makes gcc write X.su and X.ci beside each X.o: the compile
+declares them as outputs, so the stack analysis that reads them depends on them and `scons -c`
+removes them.
 """
 
 import os
 
+import SCons.Builder
+import SCons.Defaults
+import SCons.Tool
+
 GENERIC_INCLUDES = ["#cengine/include", "#cengine/src"]
 
 
-def _flavour_objects(env, sources, flavour):
+def object_files(env, nodes):
+    """The object files among a compile's outputs (beside them: X.su, X.ci, see above)."""
+    suffix = env.subst("$OBJSUFFIX")
+    return [node for node in nodes if node.name.endswith(suffix)]
+
+
+def _compile(env, *args, **kwargs):
+    return object_files(env, env.Object(*args, **kwargs))
+
+
+def flavour_objects(env, sources, flavour):
     """`sources` compiled with `env` into $ALOG_BUILD/cengine-<flavour>/ (same relative paths)."""
     top = env.Dir("#cengine")
     objects = []
     for source in sources:
         relative = os.path.splitext(source.srcnode().get_path(top))[0]
-        objects += env.Object(f"$ALOG_BUILD/cengine-{flavour}/{relative}", source)
+        objects += _compile(env, f"$ALOG_BUILD/cengine-{flavour}/{relative}", source)
     return objects
 
 
@@ -52,15 +73,15 @@ def _reference_library(env, library):
     """The library over the reference kernels: the tests compare their bits with the fast paths'."""
     reference = env.Clone()
     reference.Append(CPPDEFINES=["ALOG_REFERENCE_KERNELS"])
-    return _flavour_objects(reference, library, "reference")
+    return flavour_objects(reference, library, "reference")
 
 
 def _fuzzers(env, library, fuzzers, tool_helpers):
     if not env["fuzz"] or not fuzzers:
         return []
     fuzz = env.AlogFuzzEnvironment()
-    objects = _flavour_objects(fuzz, library + tool_helpers, "fuzz")
-    return _programs(fuzz, "fuzz", _flavour_objects(fuzz, fuzzers, "fuzz"), objects, [])
+    objects = flavour_objects(fuzz, library + tool_helpers, "fuzz")
+    return _programs(fuzz, "fuzz", flavour_objects(fuzz, fuzzers, "fuzz"), objects, [])
 
 
 def alog_engine(env, library, cli, tests, test_helpers, tools, tool_helpers, reference_tools, fuzzers):
@@ -68,11 +89,15 @@ def alog_engine(env, library, cli, tests, test_helpers, tools, tool_helpers, ref
     over the reference kernels. Returns {'static', 'shared', 'engine' (the generic alog-engine),
     'tools', 'reference_tools', 'fuzzers', 'tests', 'objects', 'shared_objects', 'cli'} as node
     lists; bind it to models with env.AlogBoundEngine()."""
-    objects = env.Object(library)
+    objects = _compile(env, library)
     shared_objects = env.SharedObject(library) if env["ALOG_SHARED_LIBRARY"] else []
     static, shared = _library(env, objects, shared_objects)
-    helpers = env.Object(tool_helpers)
-    tool_objects = {source.name: env.Object(source)[0] for source in tools}
+    if not env.get("ALOG_HOSTED", True):
+        return {"static": static, "shared": shared, "engine": [], "tools": [], "reference_tools": [],
+                "fuzzers": [], "tests": [], "objects": objects, "shared_objects": shared_objects,
+                "cli": []}
+    helpers = _compile(env, tool_helpers)
+    tool_objects = {source.name: _compile(env, source)[0] for source in tools}
     reference = [tool_objects[s.name] for s in reference_tools]
     return {
         "static": static, "shared": shared,
@@ -81,7 +106,7 @@ def alog_engine(env, library, cli, tests, test_helpers, tools, tool_helpers, ref
         "reference_tools": _programs(env, "tools", reference, helpers, _reference_library(env, library),
                                      "_reference") if reference else [],
         "fuzzers": _fuzzers(env, library, fuzzers, tool_helpers),
-        "tests": _programs(env, "tests", env.Object(tests), env.Object(test_helpers), static),
+        "tests": _programs(env, "tests", _compile(env, tests), _compile(env, test_helpers), static),
         "objects": objects, "shared_objects": shared_objects, "cli": cli,
     }
 
@@ -94,18 +119,31 @@ def alog_bound_engine(env, engine, model_sources=()):
     bound.AppendUnique(CPPPATH=["$ALOG_GEN"], CPPDEFINES=["ALOG_HAVE_MODEL_META"])
     if model_sources:
         bound.AppendUnique(CPPDEFINES=["ALOG_EMBEDDED_MODEL"])
-        data = bound.Object(model_sources)
+        data = _compile(bound, model_sources)
         data_shared = bound.SharedObject(model_sources) if env["ALOG_SHARED_LIBRARY"] else []
         static, shared = _library(bound, engine["objects"] + data,
                                   engine["shared_objects"] + data_shared, "$ALOG_BUILD/bundle/lib")
     else:
         static, shared = engine["static"], engine["shared"]
-    cli = _flavour_objects(bound, engine["cli"], "bound")
+    cli = flavour_objects(bound, engine["cli"], "bound")
     program = bound.Program("$ALOG_BUILD/bin/alog-engine", cli + static) if cli else []
     return {"engine": program, "static": static, "shared": shared}
 
 
+def _stack_usage_outputs(target, source, env):
+    """gcc -fstack-usage writes X.su, -fcallgraph-info X.ci, beside X.o."""
+    flags = [str(flag) for flag in env["CCFLAGS"]]
+    suffixes = [".su"] * ("-fstack-usage" in flags) + \
+        [".ci"] * any(flag.startswith("-fcallgraph-info") for flag in flags)
+    extra = [t.dir.File(os.path.splitext(t.name)[0] + suffix) for t in target for suffix in suffixes]
+    return target + extra, source
+
+
 def generate(env):
+    if "-fstack-usage" in [str(flag) for flag in env["CCFLAGS"]]:
+        static_object, _ = SCons.Tool.createObjBuilders(env)
+        static_object.add_emitter(".c", SCons.Builder.ListEmitter(
+            [SCons.Defaults.StaticObjectEmitter, _stack_usage_outputs]))
     env["SHOBJSUFFIX"] = ".pic.o"
     env.AppendUnique(CPPPATH=GENERIC_INCLUDES)
     env.AddMethod(alog_engine, "AlogEngine")

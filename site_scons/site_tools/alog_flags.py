@@ -7,6 +7,9 @@ from SCons.Errors import UserError
 # one that does not, and the engine must compute the same numbers on every target.
 LANGUAGE_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off"]
 
+# optimize=auto: the target's ALOG_OPTIMIZE_DEFAULT (toolchains/cortex-m4.py: size), else speed.
+AUTO_OPTIMIZE = "speed"
+
 OPTIMIZE_FLAGS = {
     "none": ["-O0"],
     "debug": ["-Og", "-g"],
@@ -46,15 +49,24 @@ def fuzz_environment(env):
     return fuzz
 
 
+def optimize_level(env) -> str:
+    """The optimize= level with `auto` resolved for the target."""
+    if env["optimize"] == "auto":
+        return env.get("ALOG_OPTIMIZE_DEFAULT", AUTO_OPTIMIZE)
+    return env["optimize"]
+
+
 def generate(env):
     """Needs env['optimize'], env['san'] and env['fuzz'] (the build options) and a toolchain
     already applied."""
-    optimize = OPTIMIZE_FLAGS[env["optimize"]]
+    level = optimize_level(env)
+    env["ALOG_OPTIMIZE"] = level
+    optimize = OPTIMIZE_FLAGS[level]
     if env["san"]:
         if not env.get("ALOG_SANITIZERS"):
             raise UserError(f"san=1: target={env['ALOG_TARGET']} has no sanitizer runtime "
                             "(fix: use san=1 with target=host)")
-        optimize = SANITIZER_OPTIMIZE.get(env["optimize"], optimize) + SANITIZER_FLAGS
+        optimize = SANITIZER_OPTIMIZE.get(level, optimize) + SANITIZER_FLAGS
         env.AppendUnique(LINKFLAGS=SANITIZER_FLAGS)
     env.AppendUnique(CCFLAGS=LANGUAGE_FLAGS + optimize)
     # No path of the build machine reaches an object (debug info, __FILE__): the top directory

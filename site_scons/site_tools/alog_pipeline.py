@@ -73,6 +73,7 @@ def _export(targets, sources, params):
     # Sources: vocab.json, sequences.parquet, frontend.json (read from beside vocab.json), then for
     # each of params["models"] its .pth (and MSCRED's signatures). The training data is passed
     # too: validation then uses real inputs besides random ones.
+    # The last target is the validation figures, beside the model directory (the report reads them).
     chosen = params.pop("models")
     vocab, sequences = sources[:2]
     rest = list(sources[3:])
@@ -82,14 +83,24 @@ def _export(targets, sources, params):
                               deeplog_model=Path(deeplog.abspath) if deeplog else None,
                               mscred_model=Path(mscred.abspath) if mscred else None,
                               deeplog_data=Path(sequences.abspath) if deeplog else None,
-                              mscred_data=Path(signatures.dir.abspath) if mscred else None, **params))
+                              mscred_data=Path(signatures.dir.abspath) if mscred else None,
+                              validation_report=Path(targets[-1].abspath), **params))
+
+
+def _beside_dir(suffix):
+    """An output beside the first output's directory, named after it: ``<dir><suffix>``."""
+    def node(first):
+        return first.dir.up().File(first.dir.name + suffix)
+    node.beside_dir = True
+    return node
 
 
 def _export_outputs(params):
-    """The model directory's files besides the first (the first chosen model's .onnx)."""
+    """The model directory's files besides the first (the first chosen model's .onnx), then the
+    validation figures beside the directory."""
     chosen = params["models"]
     files = [f"{m}.onnx" for m in chosen[1:]] + [f"{m}.onnx.meta.json" for m in chosen]
-    return files + ["vocab.json", "frontend.json"]
+    return files + ["vocab.json", "frontend.json", _beside_dir(".validation.json")]
 
 
 def _codegen(targets, sources, params):
@@ -101,8 +112,8 @@ def _codegen(targets, sources, params):
                                  outputs=(out.name,), root=Path(out.fs.Top.abspath)))
 
 
-# builder: (what the build log calls it, action, outputs beside the first one: names, or
-# functions of the first one's name; or a function of the params giving those names)
+# builder: (what the build log calls it, action, outputs beside the first one: names, functions
+# of the first one's name, or _beside_dir files; or a function of the params giving those)
 STAGES = {
     "AlogSample": ("sample", _sample, ["sample_labels.csv", "sample_windows.csv"]),
     "AlogParse": ("parse", _parse, [lambda first: first.replace(".parquet", ".templates.json")]),
@@ -129,7 +140,8 @@ def _emitter_for(siblings):
     def emit(target, source, env):
         first = target[0]
         names = siblings(env["params"]) if callable(siblings) else siblings
-        extra = [first.dir.File(s(first.name) if callable(s) else s) for s in names]
+        extra = [s(first) if getattr(s, "beside_dir", False)
+                 else first.dir.File(s(first.name) if callable(s) else s) for s in names]
         return [first] + extra, source + [env.Value(json.dumps(env["params"], sort_keys=True))]
     return emit
 

@@ -12,7 +12,7 @@
  *                        firmware --events     "SESSION INDEX" per input line
  *     board_mps2.c   QEMU's mps2-an386 (Cortex-M4F): the log compiled into the image
  *                    (example_input.c), output through semihosting; with startup.c and
- *                    mps2_an386.ld (packaging/firmware/README.md)
+ *                    mps2_an386.ld (packaging/firmware/README.md.j2)
  *
  * Build on the host: the generated files (`scons headers`, or alog_detect.codegen.render_headers)
  * in GEN, and the engine library (`scons lib`):
@@ -39,6 +39,7 @@
 #include "alog_model_meta.h"
 #define ALOG_VOCAB_IMPLEMENTATION /* the template tables are defined in this file */
 #include "alog_vocab.h"
+#include "alog_config.h"
 #include "board.h"
 
 /* ---- memory: all static, sized at build time ----------------------------------------------- */
@@ -152,18 +153,40 @@ static void on_verdict(void *ctx, const alog_verdict *verdict)
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
+/* The model bytes compiled in (alog_model_data.c) must be the model the headers were generated
+ * for (alog_model_meta.h records its SHA-256): both come from one model directory, and a mix of
+ * two would run one model with the other's settings. */
+static alog_status check_model_bytes(const unsigned char *onnx, size_t onnx_len,
+                                     const char *expected, alog_message *message)
+{
+    char got[65], got_head[13], expected_head[13];
+    alog_sha256_hex(got, onnx, onnx_len);
+    if (strcmp(got, expected) == 0)
+        return ALOG_OK;
+    memcpy(got_head, got, 12);
+    got_head[12] = '\0';
+    memcpy(expected_head, expected, 12);
+    expected_head[12] = '\0';
+    compose(message->text, sizeof message->text, "the bytes in alog_model_data.c (sha256 ",
+            got_head, "...) are not the model alog_model_meta.h describes (", expected_head,
+            "...) (fix: generate both from one model directory)", (const char *)NULL);
+    return ALOG_ERR_MISMATCH;
+}
+
 /* Measured in the arena itself (it doubles as the work buffer), then opened there. `define`
  * names the constant that sizes the arena, for the message when it is too small. */
 static alog_status open_model(alog_model **out, unsigned char *arena, size_t arena_len,
                               const char *define, const unsigned char *onnx, size_t onnx_len,
-                              alog_message *message)
+                              const char *sha256, alog_message *message)
 {
     char need_digits[24], have_digits[24];
+    const char *need_text, *have_text = decimal(have_digits, (unsigned long)arena_len);
     size_t need = 0;
-    alog_status status = alog_model_arena_size(&need, arena, arena_len, onnx, onnx_len, 1,
-                                               message);
-    const char *need_text = decimal(need_digits, (unsigned long)need);
-    const char *have_text = decimal(have_digits, (unsigned long)arena_len);
+    alog_status status = check_model_bytes(onnx, onnx_len, sha256, message);
+    if (status != ALOG_OK)
+        return status;
+    status = alog_model_arena_size(&need, arena, arena_len, onnx, onnx_len, 1, message);
+    need_text = decimal(need_digits, (unsigned long)need);
     if (status == ALOG_OK && need > arena_len) {
         compose(message->text, sizeof message->text, "the model needs ", need_text,
                 " arena bytes, the arena has ", have_text, " (fix: build with -D", define, "=",
@@ -181,46 +204,25 @@ static alog_status open_model(alog_model **out, unsigned char *arena, size_t are
     return alog_model_open(out, arena, need, onnx, onnx_len, 1, message);
 }
 
-static void fill_config(alog_detector_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->vocab_size = ALOG_VOCAB_SIZE;
-    c->templates = alog_vocab_templates;
-    c->template_lengths = alog_vocab_template_lengths;
-    c->mask_rules = ALOG_FRONTEND_MASK_RULES;
-    c->session_rule = ALOG_FRONTEND_SESSION_RULE;
-    c->header_tokens = ALOG_FRONTEND_HEADER_TOKENS;
-    c->log_format = ALOG_FRONTEND_LOG_FORMAT;
-    c->timestamp = ALOG_FRONTEND_TIMESTAMP;
-    c->timestamp_format = ALOG_FRONTEND_TIMESTAMP_FORMAT;
 #if ALOG_META_HAS_DEEPLOG
-    c->has_deeplog = 1;
-    c->window = ALOG_META_DEEPLOG_SEQ_LEN;
-    c->top_k = ALOG_META_DEEPLOG_TOP_K;
-    c->max_sessions = EXAMPLE_MAX_SESSIONS;
-    c->cache_entries = EXAMPLE_CACHE_ENTRIES;
-#endif
-#if ALOG_META_HAS_MSCRED
-    {
-        static const uint32_t window_sizes[] = ALOG_META_MSCRED_WINDOW_SIZES;
-        size_t i;
-        c->has_mscred = 1;
-        c->signature.num_templates = ALOG_VOCAB_SIZE;
-        c->signature.n = ALOG_META_MSCRED_N;
-        c->signature.scales = ALOG_META_MSCRED_SCALES;
-        for (i = 0; i < sizeof window_sizes / sizeof window_sizes[0] && i < ALOG_MSCRED_MAX_SCALES;
-             i++)
-            c->signature.window_sizes[i] = window_sizes[i];
-        c->signature.step = ALOG_META_MSCRED_STEP;
-        c->signature.steps = ALOG_META_MSCRED_STEPS;
-        c->signature.bucket_by_seconds = strcmp(ALOG_META_MSCRED_BUCKET_UNIT, "seconds") == 0;
-        c->signature.bucket_size = ALOG_META_MSCRED_BUCKET_SIZE;
-        c->signature.norm = ALOG_META_MSCRED_NORM;
-        c->cell_threshold = (float)ALOG_META_MSCRED_CELL_THRESHOLD;
-        c->anomaly_threshold = ALOG_META_MSCRED_ANOMALY_THRESHOLD;
-    }
-#endif
+/* One DeepLog window on the board's clock, for the record (the detector then sets its inputs
+ * itself): core cycles on a board, and under QEMU run with -icount shift=0, where each
+ * instruction takes 1 ns of the AN386's 25 MHz clock, instructions / 40. A window of template 0
+ * is as long to compute as any other. */
+static void time_window(alog_model *deeplog)
+{
+    alog_tensor_info keys;
+    unsigned long start, end, mask = (1ul << BOARD_TICK_BITS) - 1;
+    char digits[24];
+    if (alog_model_input(&keys, deeplog, 0) != ALOG_OK)
+        return;
+    memset(keys.data, 0, keys.bytes);
+    if (!board_ticks(&start) || alog_model_run(deeplog) != ALOG_OK || !board_ticks(&end))
+        return;
+    note("firmware: deeplog window: ", decimal(digits, (end - start) & mask), " ticks",
+         (const char *)NULL);
 }
+#endif
 
 /* Opens the models and the detector in the static memory; on failure, *what names the part. */
 static alog_status setup(alog_detector **det, alog_detector_config *config, const char **what,
@@ -234,19 +236,23 @@ static alog_status setup(alog_detector **det, alog_detector_config *config, cons
 #if ALOG_META_HAS_DEEPLOG
     *what = ALOG_META_DEEPLOG_ONNX_FILE;
     status = open_model(&deeplog, deeplog_arena, sizeof deeplog_arena, "EXAMPLE_DEEPLOG_ARENA",
-                        alog_model_deeplog_onnx, alog_model_deeplog_onnx_size, message);
+                        alog_model_deeplog_onnx, alog_model_deeplog_onnx_size,
+                        ALOG_META_DEEPLOG_ONNX_SHA256, message);
+    if (status == ALOG_OK)
+        time_window(deeplog);
 #endif
 #if ALOG_META_HAS_MSCRED
     if (status == ALOG_OK) {
         *what = ALOG_META_MSCRED_ONNX_FILE;
         status = open_model(&mscred, mscred_arena, sizeof mscred_arena, "EXAMPLE_MSCRED_ARENA",
-                            alog_model_mscred_onnx, alog_model_mscred_onnx_size, message);
+                            alog_model_mscred_onnx, alog_model_mscred_onnx_size,
+                            ALOG_META_MSCRED_ONNX_SHA256, message);
     }
 #endif
     if (status != ALOG_OK)
         return status;
     *what = "detector";
-    fill_config(config);
+    alog_config_from_headers(config, EXAMPLE_MAX_SESSIONS, EXAMPLE_CACHE_ENTRIES);
     status = alog_detector_size(&need, config, message);
     need_text = decimal(need_digits, (unsigned long)need);
     have_text = decimal(have_digits, (unsigned long)sizeof detector_memory);

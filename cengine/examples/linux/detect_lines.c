@@ -24,6 +24,7 @@
 #include "alog_model_meta.h"
 #define ALOG_VOCAB_IMPLEMENTATION /* the template tables are defined in this file */
 #include "alog_vocab.h"
+#include "alog_config.h"
 
 #define MAX_SESSIONS 65536u
 #define CACHE_ENTRIES 16384u
@@ -81,48 +82,6 @@ static int load_model(loaded_model *m, const char *dir, const char *name)
     return status == ALOG_OK;
 }
 
-/* ---- the detector's settings, all from the generated headers --------------------------------- */
-
-static void fill_config(alog_detector_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->vocab_size = ALOG_VOCAB_SIZE;
-    c->templates = alog_vocab_templates;
-    c->template_lengths = alog_vocab_template_lengths;
-    c->mask_rules = ALOG_FRONTEND_MASK_RULES;
-    c->session_rule = ALOG_FRONTEND_SESSION_RULE;
-    c->header_tokens = ALOG_FRONTEND_HEADER_TOKENS;
-    c->log_format = ALOG_FRONTEND_LOG_FORMAT;
-    c->timestamp = ALOG_FRONTEND_TIMESTAMP;
-    c->timestamp_format = ALOG_FRONTEND_TIMESTAMP_FORMAT;
-#if ALOG_META_HAS_DEEPLOG
-    c->has_deeplog = 1;
-    c->window = ALOG_META_DEEPLOG_SEQ_LEN;
-    c->top_k = ALOG_META_DEEPLOG_TOP_K;
-    c->max_sessions = MAX_SESSIONS;
-    c->cache_entries = CACHE_ENTRIES;
-#endif
-#if ALOG_META_HAS_MSCRED
-    {
-        static const uint32_t window_sizes[] = ALOG_META_MSCRED_WINDOW_SIZES;
-        size_t i;
-        c->has_mscred = 1;
-        c->signature.num_templates = ALOG_VOCAB_SIZE;
-        c->signature.n = ALOG_META_MSCRED_N;
-        c->signature.scales = ALOG_META_MSCRED_SCALES;
-        for (i = 0; i < sizeof window_sizes / sizeof window_sizes[0]; i++)
-            c->signature.window_sizes[i] = window_sizes[i];
-        c->signature.step = ALOG_META_MSCRED_STEP;
-        c->signature.steps = ALOG_META_MSCRED_STEPS;
-        c->signature.bucket_by_seconds = strcmp(ALOG_META_MSCRED_BUCKET_UNIT, "seconds") == 0;
-        c->signature.bucket_size = ALOG_META_MSCRED_BUCKET_SIZE;
-        c->signature.norm = ALOG_META_MSCRED_NORM;
-        c->cell_threshold = (float)ALOG_META_MSCRED_CELL_THRESHOLD;
-        c->anomaly_threshold = ALOG_META_MSCRED_ANOMALY_THRESHOLD;
-    }
-#endif
-}
-
 /* ---- verdicts out, lines in -------------------------------------------------------------------- */
 
 static int write_stdout(void *ctx, const char *data, size_t len)
@@ -176,7 +135,7 @@ int main(int argc, char **argv)
 #if ALOG_META_HAS_MSCRED
     ok = ok && load_model(&mscred, argv[1], ALOG_META_MSCRED_ONNX_FILE);
 #endif
-    fill_config(&config);
+    alog_config_from_headers(&config, MAX_SESSIONS, CACHE_ENTRIES);
     if (ok && line) {
         status = alog_detector_size(&need, &config, &msg);
         if (status == ALOG_OK)

@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validate", action="store_true",
                    help="compare PyTorch with onnxruntime (and the C engine's runner when installed) "
                         "on 100 inputs; fail on a mismatch")
+    p.add_argument("--validation-report", type=Path, metavar="FILE",
+                   help="with --validate: where to write the validation figures as JSON (default: "
+                        "<output-dir>.validation.json, beside the model directory)")
     p.add_argument("--deeplog-data", type=Path, metavar="S",
                    help="sequences.parquet for real validation windows (default: found beside --vocab)")
     p.add_argument("--mscred-data", type=Path, metavar="DIR",
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
                           mscred_model=args.mscred_model, seq_len=args.seq_len,
                           window_size=args.window_size, feature_dim=args.feature_dim, opset=args.opset,
                           portable=args.portable, validate=args.validate,
-                          deeplog_data=args.deeplog_data, mscred_data=args.mscred_data)
+                          deeplog_data=args.deeplog_data, mscred_data=args.mscred_data,
+                          validation_report=args.validation_report)
     result = convert_onnx(config)
     for model in result.models:
         print(f"wrote {model.onnx} (ops: {', '.join(model.ops)}) and {model.meta.name}")

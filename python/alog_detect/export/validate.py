@@ -83,6 +83,14 @@ class ValidationReport:
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
 
+    def to_json(self, onnx_name: str) -> dict:
+        """The figures `validation_report_json` records for this model."""
+        return {"kind": self.kind, "onnx": onnx_name, "decision": self.decision,
+                "inputs": len(self.inputs.arrays), "real": self.inputs.real, "source": self.inputs.source,
+                "parties": [{"party": r.party, "max_abs_diff": r.max_abs_diff, "max_output": r.max_output,
+                             "decisions_equal": r.decisions_equal, "count": r.count, "ok": r.ok}
+                            for r in self.results]}
+
     def lines(self) -> list[str]:
         n, real = len(self.inputs.arrays), self.inputs.real
         head = (f"validate {self.kind}: {n} inputs ({real} real from {self.inputs.source}, "
@@ -92,6 +100,16 @@ class ValidationReport:
             f"{r.max_output:.3g}, {self.decision} "
             f"{r.decisions_equal}/{r.count} identical: {'ok' if r.ok else 'MISMATCH'}"
             for r in self.results]
+
+
+def validation_report_json(reports: Sequence[tuple[str, ValidationReport]], notes: Sequence[str]) -> dict:
+    """The validation file (``<model dir>.validation.json``, docs/formats.md): every model's
+    figures against PyTorch, and why a party did not take part (``notes``)."""
+    from .config import VALIDATION_FORMAT_VERSION, VALIDATION_KIND
+
+    return {"format_version": VALIDATION_FORMAT_VERSION, "kind": VALIDATION_KIND, "reference": "pytorch",
+            "tolerance": TOLERANCE, "batch_sizes": [1, BATCH_SIZE], "notes": list(notes),
+            "models": [report.to_json(onnx_name) for onnx_name, report in reports]}
 
 
 def onnxruntime_party() -> Party:

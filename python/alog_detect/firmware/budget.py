@@ -75,7 +75,7 @@ def _over(what: str, used: int, budget: int, sections: dict, names: tuple[str, .
     if used <= budget:
         return None
     parts = ", ".join(f"{n} {sections[n]}" for n in names if sections.get(n))
-    return f"{what} {used} bytes ({parts}) is {used - budget} bytes over the budget of {budget} ({fix})"
+    return f"{what} {used} bytes ({parts}) is {used - budget} bytes over the budget of {budget} (fix: {fix})"
 
 
 def check_budgets(image: Path, budget: Budget, stack: StackReport | None = None,

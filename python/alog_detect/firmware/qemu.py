@@ -32,8 +32,12 @@ from ..errors import UserError
 
 QEMU = "qemu-system-arm"
 # Words put before the image to run it (the toolchain's ALOG_RUNNER): the image follows -kernel.
+# -icount shift=0: virtual time is the instruction count (1 ns each), so the image's SysTick
+# readings count instructions and a run is the same on a loaded machine as on an idle one.
 RUNNER = (QEMU, "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
-          "-semihosting-config", "enable=on,target=native", "-kernel")
+          "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel")
+# Under that clock, instructions per SysTick tick: the AN386 clocks SysTick at 25 MHz (40 ns).
+INSTRUCTIONS_PER_TICK = 40
 EXIT_OK, EXIT_SETUP, EXIT_RUN, EXIT_FAULT = 0, 3, 4, 5  # main.c and startup.c
 DEFAULT_TIMEOUT = 60.0
 # The example's arenas while it measures itself: generous, and together (with the stack)
@@ -44,6 +48,7 @@ PROBE_MEMORY = {"EXAMPLE_DEEPLOG_ARENA": 512 << 10, "EXAMPLE_MSCRED_ARENA": 3 <<
 _SIZE_NOTE = re.compile(r"firmware: (EXAMPLE_[A-Z_]+): (\d+) of (\d+) bytes")
 _SIZE_FIX = re.compile(r"-D(EXAMPLE_[A-Z_]+)=(\d+)\)")
 _STACK_NOTE = re.compile(r"firmware: stack used (\d+) of (\d+) bytes")
+_WINDOW_NOTE = re.compile(r"firmware: deeplog window: (\d+) ticks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +57,12 @@ class ImageRun:
     stdout: bytes   # the verdicts
     stderr: str     # the image's notes
     seconds: float  # wall time of the whole QEMU run
+
+    @property
+    def window_ticks(self) -> int | None:
+        """SysTick ticks of one DeepLog window (main.c times one at start-up; None without)."""
+        found = _WINDOW_NOTE.search(self.stderr)
+        return int(found.group(1)) if found else None
 
     @property
     def stack_used(self) -> int | None:
@@ -107,13 +118,8 @@ def host_verdicts(engine: Path, models: Path, data: bytes, max_sessions: int,
     return proc.stdout
 
 
-def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_sessions: int,
-                timeout: float = DEFAULT_TIMEOUT, runner: tuple[str, ...] = RUNNER) -> ImageRun:
-    """Run `image` (built with `data` as its input and `max_sessions` sessions) and compare its
-    verdicts with the host engine's on the same bytes; a UserError on any difference."""
-    run = run_image(image, timeout=timeout, runner=runner)
-    expect_success(image, run)
-    expected = host_verdicts(engine, models, data, max_sessions, timeout)
+def compare_verdicts(image: Path, run: ImageRun, expected: bytes) -> None:
+    """A UserError naming the first verdict where the image's output differs from `expected`."""
     if run.stdout != expected:
         got, want = run.stdout.splitlines(), expected.splitlines()
         index = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
@@ -123,15 +129,44 @@ def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_ses
             f"{want[index] if index < len(want) else b'nothing more'!r} ({len(got)} verdicts, "
             f"alog-engine {len(want)})", image,
             "build the image and the host engine from the same model directory and input")
+
+
+def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_sessions: int,
+                timeout: float = DEFAULT_TIMEOUT, runner: tuple[str, ...] = RUNNER) -> ImageRun:
+    """Run `image` (built with `data` as its input and `max_sessions` sessions) and compare its
+    verdicts with the host engine's on the same bytes; a UserError on any difference."""
+    run = run_image(image, timeout=timeout, runner=runner)
+    expect_success(image, run)
+    compare_verdicts(image, run, host_verdicts(engine, models, data, max_sessions, timeout))
     return run
 
 
 # ---- exact memory sizes, measured on the device ---------------------------------------------------
 
+@dataclasses.dataclass(frozen=True)
+class ProbeMeasurement:
+    sizes: dict                 # {"EXAMPLE_DEEPLOG_ARENA": bytes, ...}
+    window_ticks: int | None    # one DeepLog window on SysTick (None: no DeepLog in the image)
+
+    def timing(self) -> dict:
+        """What the manifest records of the window: its ticks and, under RUNNER's -icount
+        shift=0, the instructions they stand for."""
+        if self.window_ticks is None:
+            return {}
+        return {"deeplog_window_ticks": self.window_ticks,
+                "deeplog_window_instructions": self.window_ticks * INSTRUCTIONS_PER_TICK}
+
+
 def measure_memory(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
                    runner: tuple[str, ...] = RUNNER) -> dict[str, int]:
     """{"EXAMPLE_DEEPLOG_ARENA": bytes, ...}: what the engine needs on the device, read from the
     notes of a probe image (the example built with PROBE_MEMORY and an empty input)."""
+    return measure_probe(probe, timeout=timeout, runner=runner).sizes
+
+
+def measure_probe(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
+                  runner: tuple[str, ...] = RUNNER) -> ProbeMeasurement:
+    """The sizes measure_memory reads, and the time of one DeepLog window, from one probe run."""
     run = run_image(probe, timeout=timeout, runner=runner)
     sizes = {name: int(need) for name, need, _ in _SIZE_NOTE.findall(run.stderr)}
     too_small = dict((name, int(need)) for name, need in _SIZE_FIX.findall(run.stderr))
@@ -142,14 +177,20 @@ def measure_memory(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
                         "a smaller model or fewer sessions")
     if run.status != EXIT_OK or "EXAMPLE_DETECTOR_MEMORY" not in sizes:
         raise UserError(f"the probe image exited {run.status}: {_last_note(run)}", probe, None)
-    return sizes
+    return ProbeMeasurement(sizes, run.window_ticks)
 
 
-def render_memory_header(sizes: dict[str, int], out: Path) -> Path:
-    """example_memory.h: the exact sizes as the EXAMPLE_* constants main.c reads."""
+def render_memory_header(sizes: dict[str, int], out: Path, settings: dict[str, int] | None = None) -> Path:
+    """example_memory.h: the exact sizes as the EXAMPLE_* constants main.c reads, and the
+    `settings` (EXAMPLE_MAX_SESSIONS, ...) the probe measured them with: the detector's memory
+    depends on them, so the image must be built with the same."""
     lines = ["/* example_memory.h: generated, do not edit. The sizes the engine reported on the",
              " * device (alog_detect.firmware.qemu.measure_memory), for cengine/examples/firmware/main.c. */",
              "#ifndef EXAMPLE_MEMORY_H", "#define EXAMPLE_MEMORY_H", ""]
+    if settings:
+        lines += ["/* The example's settings, which the sizes below were measured with. */"]
+        lines += [f"#define {name} {settings[name]}u" for name in sorted(settings)]
+        lines += [""]
     lines += [f"#define {name} {sizes[name]}u" for name in sorted(sizes)]
     lines += ["", "#endif /* EXAMPLE_MEMORY_H */", ""]
     return atomic.write_text(out, "\n".join(lines))

@@ -22,13 +22,13 @@ same bytes (alog_detect.package.archive).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
+import re
 from pathlib import Path
 
-from .. import __version__, atomic
+from .. import __version__
 from ..errors import UserError
-from .archive import tarball_bytes
+from .contents import (jinja_environment, manifest_bytes, model_hashes, read_files, sha256,
+                       sha256sums, write_tarball)
 
 MANIFEST_FORMAT_VERSION = 1
 # Files the bundle generates itself, beside the ones it is given.
@@ -39,7 +39,6 @@ TEMPLATES = {"README": "README.j2", "lib/pkgconfig/alog.pc": "alog.pc.j2",
              "lib/cmake/alog/alogConfigVersion.cmake": "alogConfigVersion.cmake.j2"}
 BINARIES = ("bin/alog-engine", "lib/libalog.a", "lib/libalog.so")
 MODELS_DIR = "share/alog/models"
-MODEL_FILES = ("deeplog.onnx", "mscred.onnx")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,45 +53,28 @@ class BundleConfig:
                                     # on the target (None: not measured)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _read(files: dict) -> dict[str, bytes]:
-    contents = {}
-    for name, path in sorted(files.items()):
-        try:
-            contents[name] = Path(path).read_bytes()
-        except OSError as exc:
-            raise UserError(f"cannot read a file the bundle ships ({exc.strerror})", Path(path),
-                            "build it first (scons builds every member before the bundle)") from None
-    return contents
-
-
 def _models(contents: dict[str, bytes]) -> dict:
     """The model directory's hashes, as the manifest records them."""
-    vocab = contents.get(f"{MODELS_DIR}/vocab.json")
-    if vocab is None:
-        raise UserError("the bundle has no model directory (share/alog/models/vocab.json)", None,
+    prefix = f"{MODELS_DIR}/"
+    return model_hashes({name[len(prefix):]: data for name, data in contents.items()
+                         if name.startswith(prefix)},
+                        f"the bundle has no model directory ({MODELS_DIR}/vocab.json)",
                         "give build_bundle the files of a convert-onnx output directory")
-    models = {"vocab": {"file": "vocab.json", "file_sha256": _sha256(vocab)}}
-    for file in MODEL_FILES:
-        data = contents.get(f"{MODELS_DIR}/{file}")
-        if data is None:
-            continue
-        meta = json.loads(contents[f"{MODELS_DIR}/{file}.meta.json"])
-        models[meta["kind"]] = {"file": file, "sha256": _sha256(data), "size": len(data),
-                                "opset": meta["opset"]}
-        models["vocab"]["sha256"] = meta["vocab"]["sha256"]
-    return models
 
 
 def _environment():
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.PackageLoader("alog_detect", "templates/bundle"),
-                              undefined=jinja2.StrictUndefined, autoescape=False,
-                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    return jinja_environment(jinja2.PackageLoader("alog_detect", "templates/bundle"))
+
+
+def _glibc(triple: str) -> str:
+    match = re.search(r"-gnu\w*\.(\d+\.\d+)$", triple)
+    return match.group(1) if match else ""
+
+
+def _bytes_text(n: int) -> str:
+    return f"{n:,} bytes ({n / (1 << 20):.1f} MiB)"
 
 
 def _context(config: BundleConfig, contents: dict[str, bytes]) -> dict:
@@ -101,13 +83,14 @@ def _context(config: BundleConfig, contents: dict[str, bytes]) -> dict:
     return {
         "version": __version__, "target": config.target, "top": config.top,
         "machine": platform["machine"], "triple": platform["triple"],
-        "shared_triple": platform["shared_library_triple"] if static_musl else "",
-        "libc": "musl, statically linked" if static_musl else "",
+        # "aarch64-linux-gnu.2.17" -> "2.17": the oldest glibc libalog.so runs with
+        "glibc": _glibc(platform["shared_library_triple"]),
+        "libc": "musl's C library linked in" if static_musl else "",
         "cpu": platform["cpu"], "cpu_flags": " ".join(platform["cpu_flags"]),
         "compiler": platform["compiler"], "compiler_version": platform["compiler_version"],
         "pointer_size": platform["pointer_size"],
         "shared": "lib/libalog.so" in contents,
-        "memory_total": (config.memory or {}).get("total", "(not measured)"),
+        "memory_total": _bytes_text(config.memory["total"]) if config.memory else "(not measured)",
     }
 
 
@@ -120,14 +103,9 @@ def manifest(config: BundleConfig, contents: dict[str, bytes]) -> dict:
         "platform": dict(sorted(config.platform.items())),
         "models": _models(contents),
         "memory": config.memory,
-        "binaries": {name: {"size": len(contents[name]), "sha256": _sha256(contents[name])}
+        "binaries": {name: {"size": len(contents[name]), "sha256": sha256(contents[name])}
                      for name in BINARIES if name in contents},
     }
-
-
-def sha256sums(contents: dict[str, bytes]) -> bytes:
-    """`sha256sum` output for every file, by path relative to the bundle's top directory."""
-    return "".join(f"{_sha256(data)}  {name}\n" for name, data in sorted(contents.items())).encode()
 
 
 def bundle_members(config: BundleConfig) -> dict[str, tuple[bytes, bool]]:
@@ -136,17 +114,15 @@ def bundle_members(config: BundleConfig) -> dict[str, tuple[bytes, bool]]:
     if clash:
         raise UserError(f"the bundle generates {', '.join(clash)} itself", None,
                         "do not pass these among the files")
-    contents = _read(config.files)
+    contents = read_files(config.files, "the bundle")
     env = _environment()
     context = _context(config, contents)
     for name, template in TEMPLATES.items():
         contents[name] = env.get_template(template).render(context).encode("utf-8")
-    contents["manifest.json"] = (json.dumps(manifest(config, contents), indent=2) + "\n").encode()
+    contents["manifest.json"] = manifest_bytes(manifest(config, contents))
     contents["SHA256SUMS"] = sha256sums(contents)
     return {name: (data, name in config.executables) for name, data in contents.items()}
 
 
 def build_bundle(config: BundleConfig) -> Path:
-    members = bundle_members(config)
-    tarball = tarball_bytes({f"{config.top}/{name}": member for name, member in members.items()})
-    return atomic.write_bytes(config.out, tarball)
+    return write_tarball(config.out, config.top, bundle_members(config))
