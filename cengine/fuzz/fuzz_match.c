@@ -2,7 +2,7 @@
  * fuzz_match.c - libFuzzer harness for the line front end (cengine/src/match/).
  *
  *   clang -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -Icengine/include \
- *         cengine/src/match/mask.c cengine/src/match/match.c cengine/src/match/sessionkey.c \
+ *         cengine/src/match/{mask,match,sessionkey,logformat,timestamp}.c \
  *         cengine/fuzz/fuzz_match.c -o fuzz_match && ./fuzz_match -max_total_time=600
  *
  * Input: byte 0 picks the mask rules (low 5 bits) and the header tokens (high 3 bits); then up

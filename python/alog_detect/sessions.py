@@ -256,15 +256,21 @@ class TimestampError(ValueError):
     """A timestamp template or pattern that cannot be used (one line)."""
 
 
-def _compile_template(text: str) -> tuple[tuple[str, object], ...]:
-    """'<Date> <Time>' -> (("field", "Date"), ("lit", b" "), ("field", "Time")): fields, literal
-    bytes (backslash escapes the next byte), and each run of spaces or tabs as one space."""
+def _setting_bytes(text: str, what: str, limit: int) -> bytes:
+    """The UTF-8 bytes of a setting's text: at most ``limit`` of them, no NUL (else TimestampError)."""
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:
-        raise TimestampError("timestamp template is not valid UTF-8 text") from None
-    if len(data) > MAX_TIMESTAMP_TEMPLATE or b"\0" in data:
-        raise TimestampError(f"timestamp template is longer than {MAX_TIMESTAMP_TEMPLATE} bytes or holds a NUL byte")
+        raise TimestampError(f"{what} is not valid UTF-8 text") from None
+    if len(data) > limit or b"\0" in data:
+        raise TimestampError(f"{what} is longer than {limit} bytes or holds a NUL byte")
+    return data
+
+
+def _compile_template(text: str) -> tuple[tuple[str, object], ...]:
+    """'<Date> <Time>' -> (("field", "Date"), ("lit", b" "), ("field", "Time")): fields, literal
+    bytes (backslash escapes the next byte), and each run of spaces or tabs as one space."""
+    data = _setting_bytes(text, "timestamp template", MAX_TIMESTAMP_TEMPLATE)
     parts: list[tuple[str, object]] = []
     i = 0
     while i < len(data):
@@ -300,12 +306,7 @@ def _compile_template(text: str) -> tuple[tuple[str, object], ...]:
 def _compile_pattern(text: str) -> tuple[tuple[str, bytes], ...]:
     """A strftime-style pattern -> directives ("Y", b""), literal bytes ("lit", b"x") and
     whitespace runs ("ws", b"")."""
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise TimestampError("timestamp format is not valid UTF-8 text") from None
-    if len(data) > MAX_TIMESTAMP_FORMAT or b"\0" in data:
-        raise TimestampError(f"timestamp format is longer than {MAX_TIMESTAMP_FORMAT} bytes or holds a NUL byte")
+    data = _setting_bytes(text, "timestamp format", MAX_TIMESTAMP_FORMAT)
     out: list[tuple[str, bytes]] = []
     seen: set[str] = set()
     i = 0

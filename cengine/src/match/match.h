@@ -208,6 +208,10 @@ void alog_line_session_fields(const char **key, size_t *key_len, const alog_sess
  * *seconds, or returns 0 when the line starts with none. */
 int alog_line_timestamp(double *seconds, const void *line, size_t len);
 
+/* Whole seconds since 1970-01-01 UTC of a proleptic Gregorian date and time: 1 and *out when every
+ * field is in range (year >= 0, second <= 59), else 0 (timestamp.c). */
+int alog_civil_seconds(int64_t *out, long y, long mo, long d, long h, long mi, long s);
+
 /* ---- timestamps from fields (timestamp.c; docs/matching.md 6.1) ---------------------------- */
 
 #define ALOG_TIMESTAMP_MAX_TEMPLATE 128 /* bytes of a template such as "<Date> <Time>" */

@@ -142,33 +142,12 @@ static long digits(cursor c, size_t i, size_t count)
 
 static int byte_at(cursor c, size_t i, unsigned char b) { return i < c.len && c.s[i] == b; }
 
-static int days_in_month(long year, long month)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    return month == 2 && leap ? 29 : days[month - 1];
-}
-
-/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    int64_t era, yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* Whole seconds of a date and time (negative before 1970): 1 and *out when it is valid, else 0
- * (a field that was not there, -1, is not valid). */
+/* alog_civil_seconds as a double; a field that was not there (-1) is not valid. */
 static int civil_seconds(double *out, long y, long mo, long d, long h, long mi, long s)
 {
-    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 ||
-        mi < 0 || mi > 59 || s < 0 || s > 59)
-        return 0;
-    *out = (double)(days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + mi * 60 + s);
+    int64_t whole;
+    if (!alog_civil_seconds(&whole, y, mo, d, h, mi, s)) return 0;
+    *out = (double)whole;
     return 1;
 }
 

@@ -191,6 +191,7 @@ static int days_in_month(long year, long month)
     return month == 2 && leap ? 29 : days[month - 1];
 }
 
+/* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
     int64_t era, yoe, doy, doe;
@@ -202,15 +203,19 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468;
 }
 
+int alog_civil_seconds(int64_t *out, long y, long mo, long d, long h, long mi, long s)
+{
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0 || h > 23 ||
+        mi < 0 || mi > 59 || s < 0 || s > 59)
+        return 0;
+    *out = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + s;
+    return 1;
+}
+
 /* Whole seconds of a date and time (negative before 1970): 1 and *out when it is valid, else 0. */
 static int civil_seconds(int64_t *out, const civil *c)
 {
-    if (c->month < 1 || c->month > 12 || c->day < 1 || c->day > days_in_month(c->year, c->month) ||
-        c->hour > 23 || c->minute > 59 || c->second > 59)
-        return 0;
-    *out = days_from_civil(c->year, c->month, c->day) * 86400 + (int64_t)c->hour * 3600 +
-           (int64_t)c->minute * 60 + c->second;
-    return 1;
+    return alog_civil_seconds(out, c->year, c->month, c->day, c->hour, c->minute, c->second);
 }
 
 /* The index (0..) of the English name at t[pos..) (abbreviated: its first 3 letters; ASCII case
