@@ -33,6 +33,10 @@ INTEGER_OPTIONS = {
     "mscred_epochs": ("MSCRED training epochs", 3, 1, 10000),
 }
 MSCRED_WINDOWS_DEFAULT = "10,30,60"
+# convert-onnx --quantize (python/alog_detect/export/quantize.py); float until the figures in
+# docs/results.md ("int8 weights") say int8 is as good.
+QUANTIZE_CHOICES = ("none", "int8")
+QUANTIZE_DEFAULT = "none"
 MSCRED_CHANNELS_DEFAULT = "32,64,128,256"  # the paper's
 
 # The parse stage's front-end settings. `auto` picks what fits the logs: the built-in sample's own
@@ -185,6 +189,10 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
     variables.Add("mscred_channels", "MSCRED encoder channels per level (the model's size grows with "
                   "their squares)", MSCRED_CHANNELS_DEFAULT,
                   lambda key, value, env: parse_mscred_channels(value))
+    variables.Add(EnumVariable(
+        "quantize", "convert-onnx: weights of the exported models, float32 (none) or int8 with "
+        "per-output-channel scales (int8: files and packed weights about 4x smaller, docs/build.md)",
+        QUANTIZE_DEFAULT, allowed_values=QUANTIZE_CHOICES))
     variables.Add("session_key", "parse: session key rule, none or prefix:<p> (auto: "
                   f"{SAMPLE_FRONTEND['session_key']} for the built-in sample, "
                   f"{LOGS_FRONTEND['session_key']} for logs=)", AUTO, _session_key)

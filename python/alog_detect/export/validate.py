@@ -78,19 +78,23 @@ class ValidationReport:
     decision: str
     inputs: ValidationInputs
     results: tuple[PartyResult, ...]
+    reference: str = "PyTorch"
 
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
 
-    def lines(self) -> list[str]:
+    def lines(self, verdict: bool = True) -> list[str]:
+        """The report; verdict=False for a comparison that measures rather than checks."""
         n, real = len(self.inputs.arrays), self.inputs.real
-        head = (f"validate {self.kind}: {n} inputs ({real} real from {self.inputs.source}, "
-                f"{n - real} random), batch 1 and {BATCH_SIZE}")
+        head = (f"{'validate' if verdict else 'compare'} {self.kind} against {self.reference}: "
+                f"{n} inputs ({real} real from {self.inputs.source}, {n - real} random), batch 1 "
+                f"and {BATCH_SIZE}")
         return [head] + [
-            f"  {r.party}: max |diff| {r.max_abs_diff:.2e} (limit {TOLERANCE:.0e}) at |output| <= "
-            f"{r.max_output:.3g}, {self.decision} "
-            f"{r.decisions_equal}/{r.count} identical: {'ok' if r.ok else 'MISMATCH'}"
+            f"  {r.party}: max |diff| {r.max_abs_diff:.2e}"
+            + (f" (limit {TOLERANCE:.0e})" if verdict else "")
+            + f" at |output| <= {r.max_output:.3g}, {self.decision} {r.decisions_equal}/{r.count} identical"
+            + (f": {'ok' if r.ok else 'MISMATCH'}" if verdict else "")
             for r in self.results]
 
 
@@ -146,8 +150,10 @@ def _outputs(run: Runner, model_path: str, input_name: str, arrays: np.ndarray) 
 
 
 def validate_graph(kind: str, model_path: Path, input_name: str, reference: Runner,
-                   inputs: ValidationInputs, decision: Decision, parties: Sequence[Party]) -> ValidationReport:
-    """Compare every party with ``reference`` on ``inputs``."""
+                   inputs: ValidationInputs, decision: Decision, parties: Sequence[Party],
+                   reference_name: str = "PyTorch") -> ValidationReport:
+    """Compare every party with ``reference`` (called ``reference_name`` in the report) on
+    ``inputs``."""
     x = inputs.arrays
     want = _outputs(reference, str(model_path), input_name, x)
     want_decisions = decision.decide(x, want)
@@ -159,7 +165,7 @@ def validate_graph(kind: str, model_path: Path, input_name: str, reference: Runn
                             "the graph's output shape is wrong: export again without changing it")
         same = np.all(decision.decide(x, got) == want_decisions, axis=tuple(range(1, want_decisions.ndim)))
         results.append(_compare(party.name, want, got, int(same.sum())))
-    return ValidationReport(kind, decision.name, inputs, tuple(results))
+    return ValidationReport(kind, decision.name, inputs, tuple(results), reference_name)
 
 
 def _compare(party: str, want: np.ndarray, got: np.ndarray, decisions_equal: int) -> PartyResult:
