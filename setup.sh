@@ -30,6 +30,8 @@ apt_install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 # dynamically; pkg-config and CMake build the example programs against a bundle.
 apt_install qemu-user libc6-amd64-cross libc6-arm64-cross libc6-armhf-cross libc6-riscv64-cross \
     pkgconf cmake make
+# The build report's test renders dist/report.html in a real headless browser (tests/test_report.py).
+apt_install chromium
 
 PY=${PYTHON:-python3}
 $PY -m pip install -q --disable-pip-version-check --root-user-action=ignore "torch==$(sed -n 's/^torch==//p' constraints.txt)"

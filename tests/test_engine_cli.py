@@ -67,27 +67,27 @@ def test_string_escaping_is_json_dumps_of_the_surrogateescape_text(verdict_harne
     assert proc.stdout.decode("ascii").splitlines() == expected
 
 
-# The CLI's SHA-256 (model and vocabulary hashes): stdin hashed in updates of the sizes given on
+# The library's SHA-256 (model and vocabulary hashes): stdin hashed in updates of the sizes given on
 # the command line, in turn (a partial block, then whole blocks straight from the input, ...).
 SHA256_HARNESS = r"""
 #include <stdio.h>
 #include <stdlib.h>
-#include "cli/sha256.h"
+#include "sha256.h"
 int main(int argc, char **argv) {
     static unsigned char data[1 << 16];
     size_t len = fread(data, 1, sizeof data, stdin), done = 0;
     int i = 1;
     char hex[65];
-    sha256_ctx ctx;
-    sha256_init(&ctx);
+    alog_sha256_ctx ctx;
+    alog_sha256_init(&ctx);
     while (done < len) {
         size_t n = argc > 1 ? (size_t)atol(argv[i]) : len;
         if (n > len - done) n = len - done;
-        sha256_update(&ctx, data + done, n);
+        alog_sha256_update(&ctx, data + done, n);
         done += n;
         i = i + 1 < argc ? i + 1 : 1;
     }
-    sha256_final_hex(hex, &ctx);
+    alog_sha256_final_hex(hex, &ctx);
     puts(hex);
     return 0;
 }
@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
 def sha256_harness(tmp_path_factory):
     out = tmp_path_factory.mktemp("sha256")
     (out / "sha256_check.c").write_text(SHA256_HARNESS)
-    return cbuild.build(out, "sha256_check", [out / "sha256_check.c", ENGINE / "src" / "cli" / "sha256.c"],
+    return cbuild.build(out, "sha256_check", [out / "sha256_check.c", ENGINE / "src" / "sha256.c"],
                         sanitize=True)
 
 

@@ -92,7 +92,16 @@ def test_cli_portable_validate_writes_the_model_directory(trained, tmp_path, cli
                "--portable", "--validate")
     assert sorted(p.name for p in out.iterdir()) == ["deeplog.onnx", "deeplog.onnx.meta.json", "frontend.json",
                                                      "mscred.onnx", "mscred.onnx.meta.json", "vocab.json"]
-    assert not [p for p in tmp_path.iterdir() if p.name != "models"], "temporary directory left behind"
+    # Beside the directory, nothing but the validation figures (no temporary directory left behind).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models", "models.validation.json"]
+    figures = json.loads((tmp_path / "models.validation.json").read_text())
+    assert figures["kind"] == "validation" and figures["reference"] == "pytorch"
+    assert [m["kind"] for m in figures["models"]] == ["deeplog", "mscred"]
+    for model in figures["models"]:
+        assert model["parties"][0]["party"] == "onnxruntime"
+        assert all(p["ok"] and p["max_abs_diff"] <= figures["tolerance"] and p["count"] == model["inputs"]
+                   for p in model["parties"])
+    assert f"validation figures: {tmp_path / 'models.validation.json'}" in proc.stdout_text
     # One line says which exporter ran; torch's DeprecationWarning is not shown.
     exporter_lines = [ln for ln in proc.stdout_text.splitlines() if ln.startswith("exporter: ")]
     assert exporter_lines == ["exporter: legacy TorchScript exporter (dynamo=False; its DeprecationWarning "

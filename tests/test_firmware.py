@@ -164,7 +164,7 @@ def test_the_image_has_no_malloc_no_printf_and_only_the_models_operators(built):
 
 def test_nothing_is_rebuilt_when_nothing_changed(built):
     tree, _ = built
-    assert tree.scons("--question", check=False).returncode == 0
+    assert tree.scons("--question", "bundle", check=False).returncode == 0
 
 
 def test_the_tarball_builds_its_example_with_make_and_cmake(built, tmp_path):
@@ -438,3 +438,48 @@ def test_deeplog_and_a_small_mscred_fit_and_pass_the_check(built):
     symbols = subprocess.run([fw.TOOLCHAIN.PREFIX + "nm", str(tree.image)], capture_output=True, text=True,
                              check=True).stdout.split()
     assert {"alog_op_conv", "alog_op_lstm"} <= set(symbols)
+
+
+def test_model_bytes_other_than_the_headers_describe_are_refused(built, tmp_path):
+    """alog_model_data.c from another model than alog_model_meta.h was generated for: the image
+    checks the bytes' SHA-256 against the header's at start-up and stops, exit 3, never a fault."""
+    tree, _ = built
+    models = tree.models("deeplog")
+    other = tmp_path / "other"
+    shutil.copytree(models, other)
+    onnx = other / "deeplog.onnx"
+    import onnx as onnx_lib
+
+    changed = bytearray(onnx.read_bytes())
+    weights = onnx_lib.load_model_from_string(bytes(changed)).graph.initializer[0].raw_data
+    changed[changed.find(weights)] ^= 1  # the lowest bit of a weight: a valid model, another one
+    onnx.write_bytes(bytes(changed))
+    meta = json.loads((other / "deeplog.onnx.meta.json").read_text())
+    meta["sha256"] = hashlib.sha256(changed).hexdigest()
+    (other / "deeplog.onnx.meta.json").write_text(json.dumps(meta))
+    gen = fw.generate(models, tmp_path / "gen")
+    shutil.copy(fw.generate(other, tmp_path / "other_gen") / "alog_model_data.c", gen / "alog_model_data.c")
+    image = fw.link_image(tmp_path / "work", tree, gen, log=None, lines=0, memory=tree.example_memory())
+    run = qemu.run_image(image.path, runner=fw.RUNNER)
+    assert run.status == qemu.EXIT_SETUP and run.stdout == b""
+    original = hashlib.sha256((models / "deeplog.onnx").read_bytes()).hexdigest()
+    assert (f"firmware: deeplog.onnx: the bytes in alog_model_data.c (sha256 {meta['sha256'][:12]}...) are not "
+            f"the model alog_model_meta.h describes ({original[:12]}...) (fix: generate both from one model "
+            "directory) (model or vocabulary mismatch)") in run.stderr
+
+
+def test_int8_models_are_smaller_and_pass_the_check(built):
+    """quantize=int8: the firmware library (reference kernels) reads the int8 weights in place
+    from flash through DequantizeLinear, kept in the image as the models' operator; the models
+    take less flash, and the verdicts under QEMU are still the host engine's on the same files."""
+    tree, _ = built
+    plain = {kind: entry["size"] for kind, entry in _manifest(tree)["models"].items() if kind != "vocab"}
+    proc = tree.scons("-j2", "firmware_models=deeplog+mscred", "firmware_lines=1000", "quantize=int8",
+                      "bundle", "check")
+    assert re.search(r"^PASS firmware \(\d+ verdicts", proc.stdout, re.M)
+    assert b'"model":"mscred"' in tree.check_log.read_bytes()
+    quantized = {kind: entry["size"] for kind, entry in _manifest(tree)["models"].items() if kind != "vocab"}
+    assert plain and all(quantized[k] < plain[k] for k in plain)
+    symbols = subprocess.run([fw.TOOLCHAIN.PREFIX + "nm", str(tree.image)], capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert {"alog_op_dequantize_linear", "alog_op_lstm", "alog_op_conv"} <= set(symbols)

@@ -43,8 +43,10 @@ DEFINES = ["ALOG_REFERENCE_KERNELS"]
 # against newlib-nano; unused sections are dropped.
 LINK_FLAGS = CPU_FLAGS + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
 OPTIMIZE_DEFAULT = "size"
+# -icount shift=0: an instruction is 1 ns of virtual time, so SysTick readings count
+# instructions (alog_detect.firmware.qemu.INSTRUCTIONS_PER_TICK) and runs are deterministic.
 RUNNER = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
-          "-semihosting-config", "enable=on,target=native", "-kernel"]
+          "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"]
 # The example board: its linker script, and its memory as the default budgets
 # (alog_detect.firmware.budget: BOARD_FLASH, BOARD_RAM).
 LINKER_SCRIPT = "cengine/examples/firmware/mps2_an386.ld"

@@ -200,6 +200,15 @@ alog_status alog_sink_flush(alog_sink *sink);
 /* Appends the verdict as one JSON line (with its '\n'). */
 void alog_verdict_write(alog_sink *sink, const alog_verdict *verdict);
 
+/* ---- integrity ---------------------------------------------------------------------------- */
+
+/*
+ * SHA-256 (FIPS 180-4) of data[0..len) as 64 lowercase hex digits and a NUL: the form the model
+ * metadata and the generated headers record (ALOG_META_<M>_ONNX_SHA256), so a program can check
+ * that the model bytes it runs are the ones its headers were generated for.
+ */
+void alog_sha256_hex(char out[65], const void *data, size_t len);
+
 /* ---- detector: raw lines or template indices in, verdicts out ------------------------------ */
 
 /*

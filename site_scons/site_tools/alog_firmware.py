@@ -135,13 +135,14 @@ def _measure_memory(target, source, env):
     from alog_detect import atomic
     from alog_detect.errors import UserError
 
-    header, measured = target
+    header, measured, timing = target
     try:
-        sizes = qemu.measure_memory(Path(str(source[0])), runner=tuple(env["ALOG_RUNNER"]))
+        probe = qemu.measure_probe(Path(str(source[0])), runner=tuple(env["ALOG_RUNNER"]))
     except UserError as exc:
         return _fail(target, exc)
-    qemu.render_memory_header(sizes, Path(header.abspath), _settings(source))
-    atomic.write_text(measured.abspath, json.dumps(sizes, sort_keys=True) + "\n")
+    qemu.render_memory_header(probe.sizes, Path(header.abspath), _settings(source))
+    atomic.write_text(measured.abspath, json.dumps(probe.sizes, sort_keys=True) + "\n")
+    atomic.write_text(timing.abspath, json.dumps(probe.timing(), sort_keys=True) + "\n")
     return 0
 
 
@@ -162,8 +163,9 @@ def _budget(target, source, env):
     # Paths relative to the top directory, where SCons runs its actions: messages name
     # build/<target>/..., not this checkout's location.
     image, memory = Path(str(source[0])), json.loads(Path(source[1].abspath).read_text())
-    replayed = inputs.input_bytes(Path(str(source[2])), settings["example"]["input_lines"])
-    objects = [Path(str(node)) for node in source[3:-1] if node.name.endswith(".o")]
+    timing = json.loads(Path(source[2].abspath).read_text())
+    replayed = inputs.input_bytes(Path(str(source[3])), settings["example"]["input_lines"])
+    objects = [Path(str(node)) for node in source[4:-1] if node.name.endswith(".o")]
     try:
         stack = analyse(objects, image)
         sizes = check_budgets(image, Budget(flash=settings["flash"], ram=settings["ram"]), stack,
@@ -171,7 +173,7 @@ def _budget(target, source, env):
     except UserError as exc:
         return _fail(target, exc)
     report = {"budgets": {"flash": settings["flash"], "ram": settings["ram"]},
-              "image": sizes.as_json(), "stack": stack.as_json(), "memory": memory,
+              "image": sizes.as_json(), "stack": stack.as_json(), "memory": memory, "timing": timing,
               "example": {**settings["example"], "input_bytes": len(replayed)}}
     atomic.write_text(target[0].abspath, json.dumps(report, indent=2, sort_keys=True) + "\n")
     return 0
@@ -303,7 +305,8 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
     probe = link(f"{build}/probe/probe.elf", board + probe_main + probe_input + model_data)
     # The sizes, with the settings they were measured with, in example_memory.h: the image (and
     # the tarball's example, built with make or CMake) needs nothing else.
-    memory = env.Command([f"{build}/memory/example_memory.h", f"{build}/memory/memory.json"],
+    memory = env.Command([f"{build}/memory/example_memory.h", f"{build}/memory/memory.json",
+                          f"{build}/memory/timing.json"],
                          probe[:1] + [env.Value(json.dumps(EXAMPLE_SETTINGS, sort_keys=True))],
                          SCons.Action.Action(_measure_memory, "memory on the device: $TARGET"))
 
@@ -323,7 +326,7 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
                "models": sorted(node.name[:-len(".onnx")] for node in onnx),
                **{name[len("EXAMPLE_"):].lower(): value for name, value in EXAMPLE_SETTINGS.items()}}
     budget = env.Command(
-        f"{build}/budget.json", image[:1] + memory[1:] + [log] + objects + call_graphs + [
+        f"{build}/budget.json", image[:1] + memory[1:3] + [log] + objects + call_graphs + [
             env.Value(json.dumps({"flash": flash, "ram": ram, "example": example}, sort_keys=True))],
         SCons.Action.Action(_budget, "budgets (flash, RAM, stack): $TARGET"))
 

@@ -71,11 +71,13 @@ def _export(targets, sources, params):
     # Sources: the two .pth, vocab.json, sequences.parquet, the signatures, frontend.json (read
     # from beside vocab.json). The training data is passed too: validation then uses real inputs
     # besides random ones.
+    # The last target is the validation figures, beside the model directory (the report reads them).
     deeplog, mscred, vocab, sequences, signatures = sources[:5]
     convert_onnx(ExportConfig(vocab=Path(vocab.abspath), output_dir=Path(targets[0].dir.abspath),
                               deeplog_model=Path(deeplog.abspath), mscred_model=Path(mscred.abspath),
                               deeplog_data=Path(sequences.abspath),
-                              mscred_data=Path(signatures.dir.abspath), **params))
+                              mscred_data=Path(signatures.dir.abspath),
+                              validation_report=Path(targets[-1].abspath), **params))
 
 
 def _codegen(targets, sources, params):
@@ -87,8 +89,16 @@ def _codegen(targets, sources, params):
                                  outputs=(out.name,), root=Path(out.fs.Top.abspath)))
 
 
-# builder: (what the build log calls it, action, outputs beside the first one: names, or
-# functions of the first one's name)
+def _beside_dir(suffix):
+    """An output beside the first output's directory, named after it: ``<dir><suffix>``."""
+    def node(first):
+        return first.dir.up().File(first.dir.name + suffix)
+    node.beside_dir = True
+    return node
+
+
+# builder: (what the build log calls it, action, outputs beside the first one: names, functions
+# of the first one's name, or _beside_dir files)
 STAGES = {
     "AlogSample": ("sample", _sample, ["sample_labels.csv", "sample_windows.csv"]),
     "AlogParse": ("parse", _parse, [lambda first: first.replace(".parquet", ".templates.json")]),
@@ -97,7 +107,8 @@ STAGES = {
     "AlogTrainDeepLog": ("deeplog-train", _train_deeplog, [lambda first: first + ".png"]),
     "AlogTrainMSCRED": ("mscred-train", _train_mscred, [lambda first: first + ".png"]),
     "AlogExport": ("convert-onnx", _export, ["deeplog.onnx.meta.json", "mscred.onnx",
-                                             "mscred.onnx.meta.json", "vocab.json", "frontend.json"]),
+                                             "mscred.onnx.meta.json", "vocab.json", "frontend.json",
+                                             _beside_dir(".validation.json")]),
     "AlogCodegen": ("codegen", _codegen, []),
 }
 
@@ -107,7 +118,8 @@ STAGES = {
 def _emitter_for(siblings):
     def emit(target, source, env):
         first = target[0]
-        extra = [first.dir.File(s(first.name) if callable(s) else s) for s in siblings]
+        extra = [s(first) if getattr(s, "beside_dir", False)
+                 else first.dir.File(s(first.name) if callable(s) else s) for s in siblings]
         return [first] + extra, source + [env.Value(json.dumps(env["params"], sort_keys=True))]
     return emit
 

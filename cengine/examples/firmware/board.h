@@ -24,4 +24,11 @@ int board_input_byte(void);
 /* Writes verdicts (fd 1) or a diagnostic (fd 2); 0 on success. */
 int board_write(int fd, const char *data, size_t len);
 
+/* A free-running count of processor clock ticks (wrapping), for timing a short piece of work:
+ * 1 and *ticks set, or 0 on a board without such a timer. */
+int board_ticks(unsigned long *ticks);
+
+/* How many bits of board_ticks() count before it wraps (what a difference is taken modulo). */
+#define BOARD_TICK_BITS 24
+
 #endif /* BOARD_H */

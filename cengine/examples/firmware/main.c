@@ -153,18 +153,40 @@ static void on_verdict(void *ctx, const alog_verdict *verdict)
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
+/* The model bytes compiled in (alog_model_data.c) must be the model the headers were generated
+ * for (alog_model_meta.h records its SHA-256): both come from one model directory, and a mix of
+ * two would run one model with the other's settings. */
+static alog_status check_model_bytes(const unsigned char *onnx, size_t onnx_len,
+                                     const char *expected, alog_message *message)
+{
+    char got[65], got_head[13], expected_head[13];
+    alog_sha256_hex(got, onnx, onnx_len);
+    if (strcmp(got, expected) == 0)
+        return ALOG_OK;
+    memcpy(got_head, got, 12);
+    got_head[12] = '\0';
+    memcpy(expected_head, expected, 12);
+    expected_head[12] = '\0';
+    compose(message->text, sizeof message->text, "the bytes in alog_model_data.c (sha256 ",
+            got_head, "...) are not the model alog_model_meta.h describes (", expected_head,
+            "...) (fix: generate both from one model directory)", (const char *)NULL);
+    return ALOG_ERR_MISMATCH;
+}
+
 /* Measured in the arena itself (it doubles as the work buffer), then opened there. `define`
  * names the constant that sizes the arena, for the message when it is too small. */
 static alog_status open_model(alog_model **out, unsigned char *arena, size_t arena_len,
                               const char *define, const unsigned char *onnx, size_t onnx_len,
-                              alog_message *message)
+                              const char *sha256, alog_message *message)
 {
     char need_digits[24], have_digits[24];
+    const char *need_text, *have_text = decimal(have_digits, (unsigned long)arena_len);
     size_t need = 0;
-    alog_status status = alog_model_arena_size(&need, arena, arena_len, onnx, onnx_len, 1,
-                                               message);
-    const char *need_text = decimal(need_digits, (unsigned long)need);
-    const char *have_text = decimal(have_digits, (unsigned long)arena_len);
+    alog_status status = check_model_bytes(onnx, onnx_len, sha256, message);
+    if (status != ALOG_OK)
+        return status;
+    status = alog_model_arena_size(&need, arena, arena_len, onnx, onnx_len, 1, message);
+    need_text = decimal(need_digits, (unsigned long)need);
     if (status == ALOG_OK && need > arena_len) {
         compose(message->text, sizeof message->text, "the model needs ", need_text,
                 " arena bytes, the arena has ", have_text, " (fix: build with -D", define, "=",
@@ -182,6 +204,26 @@ static alog_status open_model(alog_model **out, unsigned char *arena, size_t are
     return alog_model_open(out, arena, need, onnx, onnx_len, 1, message);
 }
 
+#if ALOG_META_HAS_DEEPLOG
+/* One DeepLog window on the board's clock, for the record (the detector then sets its inputs
+ * itself): core cycles on a board, and under QEMU run with -icount shift=0, where each
+ * instruction takes 1 ns of the AN386's 25 MHz clock, instructions / 40. A window of template 0
+ * is as long to compute as any other. */
+static void time_window(alog_model *deeplog)
+{
+    alog_tensor_info keys;
+    unsigned long start, end, mask = (1ul << BOARD_TICK_BITS) - 1;
+    char digits[24];
+    if (alog_model_input(&keys, deeplog, 0) != ALOG_OK)
+        return;
+    memset(keys.data, 0, keys.bytes);
+    if (!board_ticks(&start) || alog_model_run(deeplog) != ALOG_OK || !board_ticks(&end))
+        return;
+    note("firmware: deeplog window: ", decimal(digits, (end - start) & mask), " ticks",
+         (const char *)NULL);
+}
+#endif
+
 /* Opens the models and the detector in the static memory; on failure, *what names the part. */
 static alog_status setup(alog_detector **det, alog_detector_config *config, const char **what,
                          alog_message *message)
@@ -194,13 +236,17 @@ static alog_status setup(alog_detector **det, alog_detector_config *config, cons
 #if ALOG_META_HAS_DEEPLOG
     *what = ALOG_META_DEEPLOG_ONNX_FILE;
     status = open_model(&deeplog, deeplog_arena, sizeof deeplog_arena, "EXAMPLE_DEEPLOG_ARENA",
-                        alog_model_deeplog_onnx, alog_model_deeplog_onnx_size, message);
+                        alog_model_deeplog_onnx, alog_model_deeplog_onnx_size,
+                        ALOG_META_DEEPLOG_ONNX_SHA256, message);
+    if (status == ALOG_OK)
+        time_window(deeplog);
 #endif
 #if ALOG_META_HAS_MSCRED
     if (status == ALOG_OK) {
         *what = ALOG_META_MSCRED_ONNX_FILE;
         status = open_model(&mscred, mscred_arena, sizeof mscred_arena, "EXAMPLE_MSCRED_ARENA",
-                            alog_model_mscred_onnx, alog_model_mscred_onnx_size, message);
+                            alog_model_mscred_onnx, alog_model_mscred_onnx_size,
+                            ALOG_META_MSCRED_ONNX_SHA256, message);
     }
 #endif
     if (status != ALOG_OK)

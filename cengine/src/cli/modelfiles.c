@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/sha256.h"
+#include "sha256.h"
 
 #ifdef ALOG_HAVE_MODEL_META
 #include "alog_model_meta.h"
@@ -74,20 +74,20 @@ static alog_status read_file(file_bytes *out, const char *dir, const char *name,
 
 static int hash_into(void *ctx, const char *data, size_t len)
 {
-    sha256_update(ctx, data, len);
+    alog_sha256_update(ctx, data, len);
     return 0;
 }
 
 static void vocab_canonical_sha256(char out[65], const alog_vocab *vocab)
 {
     char buf[4096];
-    sha256_ctx ctx;
+    alog_sha256_ctx ctx;
     alog_sink sink;
-    sha256_init(&ctx);
+    alog_sha256_init(&ctx);
     alog_sink_init(&sink, buf, sizeof buf, hash_into, &ctx);
     alog_vocab_write_canonical(&sink, vocab);
     alog_sink_flush(&sink);
-    sha256_final_hex(out, &ctx);
+    alog_sha256_final_hex(out, &ctx);
 }
 
 #ifdef ALOG_HAVE_MODEL_META
@@ -113,7 +113,7 @@ static alog_status check_build_hashes(const model_files *files, const char *dir,
     int kind;
     const char *fix = "pass the model directory this engine was built with (alog-engine --version "
                       "lists its hashes), or rebuild the engine for this one with scons";
-    sha256_hex(hash, files->vocab_json.data, files->vocab_json.len);
+    alog_sha256_hex(hash, files->vocab_json.data, files->vocab_json.len);
     if (strcmp(hash, ALOG_META_VOCAB_FILE_SHA256) != 0)
         return set_error(err, ALOG_ERR_MISMATCH, dir, "vocab.json",
                          "not the vocabulary this engine was built for (SHA-256 differs)", fix);
@@ -128,7 +128,7 @@ static alog_status check_build_hashes(const model_files *files, const char *dir,
                      want ? "for a model directory with" : "without", name);
             return set_error(err, ALOG_ERR_MISMATCH, dir, name, message, fix);
         }
-        sha256_hex(hash, files->onnx[kind].data, files->onnx[kind].len);
+        alog_sha256_hex(hash, files->onnx[kind].data, files->onnx[kind].len);
         if (strcmp(hash, want) != 0)
             return set_error(err, ALOG_ERR_MISMATCH, dir, name,
                              "not the model this engine was built for (SHA-256 differs)", fix);
@@ -195,7 +195,7 @@ static alog_status load_meta(model_files *files, int kind, const char *dir,
                  onnx_name);
         return set_error(err, ALOG_ERR_MISMATCH, dir, name, message, REEXPORT);
     }
-    sha256_hex(hash, files->onnx[kind].data, files->onnx[kind].len);
+    alog_sha256_hex(hash, files->onnx[kind].data, files->onnx[kind].len);
     if (strcmp(hashes.onnx_sha256, hash) != 0) {
         snprintf(message, sizeof message,
                  "%s is not the file this metadata describes (SHA-256 differs)", onnx_name);

@@ -155,6 +155,14 @@ def render(rows: list[Row], seconds: float, compiler: str) -> str:
                 "top); the weights stay in flash.",
                 f"- the check's QEMU run of the 200 lines took {rows[0].check_seconds:.1f} s of wall "
                 "time (emulated, not a measure of a board's speed)."]
+        timing = default.get("timing") or {}
+        if timing:
+            out += [f"- one DeepLog window (the probe image times one at start-up on SysTick, QEMU run with "
+                    f"`-icount shift=0`, where each instruction is 1 ns of the board's 25 MHz clock): "
+                    f"{_n(timing['deeplog_window_ticks'])} ticks, {_n(timing['deeplog_window_instructions'])} "
+                    "instructions, for the record (a board's cycles also count memory wait states and "
+                    "the FPU's latencies; the firmware prints the ticks on a board, where they are "
+                    "cycles)."]
     return "\n".join(out)
 
 

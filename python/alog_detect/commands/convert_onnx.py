@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="int8: store the LSTM/Gemm/Conv weights as int8 with per-output-channel scales "
                         "(standard DequantizeLinear, about 4x smaller files); with --validate, also "
                         "reports how far the int8 model is from the float one (default: none)")
+    p.add_argument("--validation-report", type=Path, metavar="FILE",
+                   help="with --validate: where to write the validation figures as JSON (default: "
+                        "<output-dir>.validation.json, beside the model directory)")
     p.add_argument("--deeplog-data", type=Path, metavar="S",
                    help="sequences.parquet for real validation windows (default: found beside --vocab)")
     p.add_argument("--mscred-data", type=Path, metavar="DIR",
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
                           mscred_model=args.mscred_model, seq_len=args.seq_len,
                           window_size=args.window_size, feature_dim=args.feature_dim, opset=args.opset,
                           portable=args.portable, validate=args.validate, quantize=args.quantize,
-                          deeplog_data=args.deeplog_data, mscred_data=args.mscred_data)
+                          deeplog_data=args.deeplog_data, mscred_data=args.mscred_data,
+                          validation_report=args.validation_report)
     result = convert_onnx(config)
     for model in result.models:
         print(f"wrote {model.onnx} (ops: {', '.join(model.ops)}) and {model.meta.name}")

@@ -11,6 +11,11 @@ DEEPLOG_ONNX = "deeplog.onnx"
 MSCRED_ONNX = "mscred.onnx"
 META_SUFFIX = ".meta.json"
 ENGINE_VOCAB = "vocab.json"
+# `--validate` writes its figures beside the model directory (not inside it: they depend on the
+# machine's PyTorch and onnxruntime builds, and a bundle must be the same bytes everywhere).
+VALIDATION_SUFFIX = ".validation.json"
+VALIDATION_FORMAT_VERSION = 1
+VALIDATION_KIND = "validation"
 
 # The portable profile's opset: the newest one the legacy exporter, onnxsim and the engine's
 # reference kernels all agree on. The dynamo exporter cannot go below 18, so it defaults to 18.
@@ -44,6 +49,7 @@ class ExportConfig:
     portable: bool = True
     validate: bool = False
     quantize: str = "none"             # "none" or "int8" (export/quantize.py)
+    validation_report: Path | None = None  # None: validation_path(output_dir)
 
     def __post_init__(self):
         if self.deeplog_model is None and self.mscred_model is None:
@@ -59,3 +65,9 @@ class ExportConfig:
             raise UserError(f"--feature-dim must be a multiple of 8 (MSCRED's encoder halves it "
                             f"three times), got {self.feature_dim}", None,
                             "round it up to a multiple of 8")
+
+
+def validation_path(output_dir: Path) -> Path:
+    """Where `--validate` writes its figures by default: ``<output_dir>.validation.json``."""
+    output_dir = Path(output_dir)
+    return output_dir.parent / (output_dir.name + VALIDATION_SUFFIX)

@@ -17,14 +17,15 @@ from .. import atomic
 from ..errors import UserError
 from ..frontend import FRONTEND_NAME, Frontend, read_frontend, write_frontend
 from ..vocab import Vocab, load_any_vocab, save_engine_vocab
-from .config import ENGINE_VOCAB, META_SUFFIX, VALIDATION_SAMPLES, ExportConfig
+from .config import ENGINE_VOCAB, META_SUFFIX, VALIDATION_SAMPLES, ExportConfig, validation_path
 from .exporters import (TorchExporters, export_graph, installed_exporters, require_exporter_packages,
                         resolve_opset)
 from .meta import build_meta, producers
 from .plan import ModelPlan
 from .portable import check_portable, load_supported_ops, op_types, serialize_aligned, simplify
 from .quantize import QuantizeReport, quantize_weights
-from .validate import Party, ValidationReport, engine_parties, onnxruntime_party, validate_graph
+from .validate import (Party, ValidationReport, engine_parties, onnxruntime_party, validate_graph,
+                       validation_report_json)
 
 
 @dataclass(frozen=True)
@@ -196,10 +197,18 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
                load_supported_ops() if config.portable else frozenset(), vocab, Path(config.output_dir))
     producer = producers(exporter)
 
-    exported, reports, agreements = [], [], []
+    exported, reports, agreements, notes = [], [], {}, []
+
+    def note(line: str) -> None:
+        # The file keeps no absolute path: this checkout's top is written as "."
+        from .engine_runner import CHECKOUT
+
+        notes.append(line.replace(f"{CHECKOUT}/", "./"))
+        say(line)
+
     with atomic.atomic_dir(run.output_dir) as workdir:
         say(exporters.describe(exporter, opset))
-        parties = [onnxruntime_party(), *engine_parties(say)] if config.validate else []
+        parties = [onnxruntime_party(), *engine_parties(note)] if config.validate else []
         for plan in plans:
             graph, path, quantized = _export(plan, run, workdir)
             ops = op_types(graph)
@@ -220,10 +229,15 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
                 if agreement is not None:
                     for line in agreement.lines(verdict=False):
                         say(line)
-                    agreements.append(agreement)
+                    agreements[path.name] = agreement
                 if not report.ok:
                     _fail_validation(report, run, plan.onnx_name)
                 reports.append(report)
         save_engine_vocab(workdir / ENGINE_VOCAB, vocab)
         write_frontend(workdir / FRONTEND_NAME, frontend)
-    return ExportResult(run, tuple(exported), tuple(reports), tuple(agreements))
+    if config.validate:
+        report_path = config.validation_report or validation_path(run.output_dir)
+        atomic.write_json(report_path, validation_report_json(
+            [(m.onnx.name, r) for m, r in zip(exported, reports)], notes, agreements))
+        say(f"validation figures: {report_path}")
+    return ExportResult(run, tuple(exported), tuple(reports), tuple(agreements.values()))

@@ -23,7 +23,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -84,6 +84,14 @@ class ValidationReport:
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
 
+    def to_json(self, onnx_name: str) -> dict:
+        """The figures `validation_report_json` records for this model."""
+        return {"kind": self.kind, "onnx": onnx_name, "reference": self.reference, "decision": self.decision,
+                "inputs": len(self.inputs.arrays), "real": self.inputs.real, "source": self.inputs.source,
+                "parties": [{"party": r.party, "max_abs_diff": r.max_abs_diff, "max_output": r.max_output,
+                             "decisions_equal": r.decisions_equal, "count": r.count, "ok": r.ok}
+                            for r in self.results]}
+
     def lines(self, verdict: bool = True) -> list[str]:
         """The report; verdict=False for a comparison that measures rather than checks."""
         n, real = len(self.inputs.arrays), self.inputs.real
@@ -96,6 +104,27 @@ class ValidationReport:
             + f" at |output| <= {r.max_output:.3g}, {self.decision} {r.decisions_equal}/{r.count} identical"
             + (f": {'ok' if r.ok else 'MISMATCH'}" if verdict else "")
             for r in self.results]
+
+
+def validation_report_json(reports: Sequence[tuple[str, ValidationReport]], notes: Sequence[str],
+                           agreements: Mapping[str, ValidationReport] | None = None) -> dict:
+    """The validation file (``<model dir>.validation.json``, docs/formats.md): every model's
+    figures against its reference (PyTorch; onnxruntime on the file for an int8 model), why a
+    party did not take part (``notes``), and for an int8 model how far it is from the float one
+    (``agreements`` by onnx name, measured, not checked)."""
+    from .config import VALIDATION_FORMAT_VERSION, VALIDATION_KIND
+
+    agreements = agreements or {}
+
+    def model(onnx_name: str, report: ValidationReport) -> dict:
+        entry = report.to_json(onnx_name)
+        if onnx_name in agreements:
+            entry["float_agreement"] = agreements[onnx_name].to_json(onnx_name)["parties"]
+        return entry
+
+    return {"format_version": VALIDATION_FORMAT_VERSION, "kind": VALIDATION_KIND, "reference": "pytorch",
+            "tolerance": TOLERANCE, "batch_sizes": [1, BATCH_SIZE], "notes": list(notes),
+            "models": [model(onnx_name, report) for onnx_name, report in reports]}
 
 
 def onnxruntime_party() -> Party:

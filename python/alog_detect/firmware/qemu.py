@@ -32,8 +32,12 @@ from ..errors import UserError
 
 QEMU = "qemu-system-arm"
 # Words put before the image to run it (the toolchain's ALOG_RUNNER): the image follows -kernel.
+# -icount shift=0: virtual time is the instruction count (1 ns each), so the image's SysTick
+# readings count instructions and a run is the same on a loaded machine as on an idle one.
 RUNNER = (QEMU, "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
-          "-semihosting-config", "enable=on,target=native", "-kernel")
+          "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel")
+# Under that clock, instructions per SysTick tick: the AN386 clocks SysTick at 25 MHz (40 ns).
+INSTRUCTIONS_PER_TICK = 40
 EXIT_OK, EXIT_SETUP, EXIT_RUN, EXIT_FAULT = 0, 3, 4, 5  # main.c and startup.c
 DEFAULT_TIMEOUT = 60.0
 # The example's arenas while it measures itself: generous, and together (with the stack)
@@ -44,6 +48,7 @@ PROBE_MEMORY = {"EXAMPLE_DEEPLOG_ARENA": 512 << 10, "EXAMPLE_MSCRED_ARENA": 3 <<
 _SIZE_NOTE = re.compile(r"firmware: (EXAMPLE_[A-Z_]+): (\d+) of (\d+) bytes")
 _SIZE_FIX = re.compile(r"-D(EXAMPLE_[A-Z_]+)=(\d+)\)")
 _STACK_NOTE = re.compile(r"firmware: stack used (\d+) of (\d+) bytes")
+_WINDOW_NOTE = re.compile(r"firmware: deeplog window: (\d+) ticks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +57,12 @@ class ImageRun:
     stdout: bytes   # the verdicts
     stderr: str     # the image's notes
     seconds: float  # wall time of the whole QEMU run
+
+    @property
+    def window_ticks(self) -> int | None:
+        """SysTick ticks of one DeepLog window (main.c times one at start-up; None without)."""
+        found = _WINDOW_NOTE.search(self.stderr)
+        return int(found.group(1)) if found else None
 
     @property
     def stack_used(self) -> int | None:
@@ -132,10 +143,30 @@ def check_image(image: Path, engine: Path, models: Path, data: bytes, *, max_ses
 
 # ---- exact memory sizes, measured on the device ---------------------------------------------------
 
+@dataclasses.dataclass(frozen=True)
+class ProbeMeasurement:
+    sizes: dict                 # {"EXAMPLE_DEEPLOG_ARENA": bytes, ...}
+    window_ticks: int | None    # one DeepLog window on SysTick (None: no DeepLog in the image)
+
+    def timing(self) -> dict:
+        """What the manifest records of the window: its ticks and, under RUNNER's -icount
+        shift=0, the instructions they stand for."""
+        if self.window_ticks is None:
+            return {}
+        return {"deeplog_window_ticks": self.window_ticks,
+                "deeplog_window_instructions": self.window_ticks * INSTRUCTIONS_PER_TICK}
+
+
 def measure_memory(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
                    runner: tuple[str, ...] = RUNNER) -> dict[str, int]:
     """{"EXAMPLE_DEEPLOG_ARENA": bytes, ...}: what the engine needs on the device, read from the
     notes of a probe image (the example built with PROBE_MEMORY and an empty input)."""
+    return measure_probe(probe, timeout=timeout, runner=runner).sizes
+
+
+def measure_probe(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
+                  runner: tuple[str, ...] = RUNNER) -> ProbeMeasurement:
+    """The sizes measure_memory reads, and the time of one DeepLog window, from one probe run."""
     run = run_image(probe, timeout=timeout, runner=runner)
     sizes = {name: int(need) for name, need, _ in _SIZE_NOTE.findall(run.stderr)}
     too_small = dict((name, int(need)) for name, need in _SIZE_FIX.findall(run.stderr))
@@ -146,7 +177,7 @@ def measure_memory(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
                         "a smaller model or fewer sessions")
     if run.status != EXIT_OK or "EXAMPLE_DETECTOR_MEMORY" not in sizes:
         raise UserError(f"the probe image exited {run.status}: {_last_note(run)}", probe, None)
-    return sizes
+    return ProbeMeasurement(sizes, run.window_ticks)
 
 
 def render_memory_header(sizes: dict[str, int], out: Path, settings: dict[str, int] | None = None) -> Path:

@@ -22,6 +22,7 @@ same bytes (alog_detect.package.archive).
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from .. import __version__
@@ -67,19 +68,29 @@ def _environment():
     return jinja_environment(jinja2.PackageLoader("alog_detect", "templates/bundle"))
 
 
+def _glibc(triple: str) -> str:
+    match = re.search(r"-gnu\w*\.(\d+\.\d+)$", triple)
+    return match.group(1) if match else ""
+
+
+def _bytes_text(n: int) -> str:
+    return f"{n:,} bytes ({n / (1 << 20):.1f} MiB)"
+
+
 def _context(config: BundleConfig, contents: dict[str, bytes]) -> dict:
     platform = config.platform
     static_musl = platform["triple"].endswith(("-musl", "-musleabihf"))
     return {
         "version": __version__, "target": config.target, "top": config.top,
         "machine": platform["machine"], "triple": platform["triple"],
-        "shared_triple": platform["shared_library_triple"] if static_musl else "",
-        "libc": "musl, statically linked" if static_musl else "",
+        # "aarch64-linux-gnu.2.17" -> "2.17": the oldest glibc libalog.so runs with
+        "glibc": _glibc(platform["shared_library_triple"]),
+        "libc": "musl's C library linked in" if static_musl else "",
         "cpu": platform["cpu"], "cpu_flags": " ".join(platform["cpu_flags"]),
         "compiler": platform["compiler"], "compiler_version": platform["compiler_version"],
         "pointer_size": platform["pointer_size"],
         "shared": "lib/libalog.so" in contents,
-        "memory_total": (config.memory or {}).get("total", "(not measured)"),
+        "memory_total": _bytes_text(config.memory["total"]) if config.memory else "(not measured)",
     }
 
 

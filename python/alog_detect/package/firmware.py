@@ -78,6 +78,9 @@ def manifest(config: FirmwareConfig, contents: dict[str, bytes]) -> dict:
         "example": dict(sorted(report["example"].items())),
         "image": report["image"],
         "stack": report["stack"],
+        # One DeepLog window on SysTick, in the probe run under QEMU -icount shift=0 (for the
+        # record: the instruction count, not a board's time).
+        "timing": report["timing"],
         "budgets": report["budgets"],
         "binaries": {name: {"size": len(contents[name]), "sha256": sha256(contents[name])}
                      for name in BINARIES if name in contents},

@@ -1,5 +1,5 @@
 /*
- * sha256.c - SHA-256 (FIPS 180-4), one-shot over a buffer.
+ * sha256.c - SHA-256 (FIPS 180-4), incremental and one-shot.
  */
 #include "sha256.h"
 
@@ -56,7 +56,7 @@ static void compress(uint32_t h[8], const unsigned char block[64])
     h[7] += k;
 }
 
-void sha256_init(sha256_ctx *ctx)
+void alog_sha256_init(alog_sha256_ctx *ctx)
 {
     static const uint32_t initial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -65,7 +65,7 @@ void sha256_init(sha256_ctx *ctx)
     ctx->total = 0;
 }
 
-void sha256_update(sha256_ctx *ctx, const void *data, size_t len)
+void alog_sha256_update(alog_sha256_ctx *ctx, const void *data, size_t len)
 {
     const unsigned char *p = data;
     ctx->total += len;
@@ -89,7 +89,7 @@ void sha256_update(sha256_ctx *ctx, const void *data, size_t len)
     }
 }
 
-void sha256_final_hex(char out[65], sha256_ctx *ctx)
+void alog_sha256_final_hex(char out[65], alog_sha256_ctx *ctx)
 {
     static const char hex[] = "0123456789abcdef";
     static const unsigned char zeros[64];
@@ -97,11 +97,11 @@ void sha256_final_hex(char out[65], sha256_ctx *ctx)
     uint64_t bits = ctx->total * 8;
     int i;
     /* The 0x80 marker, zeros up to 56 mod 64, then the message length in bits. */
-    sha256_update(ctx, "\x80", 1);
-    sha256_update(ctx, zeros, (64 + 56 - ctx->block_len) % 64);
+    alog_sha256_update(ctx, "\x80", 1);
+    alog_sha256_update(ctx, zeros, (64 + 56 - ctx->block_len) % 64);
     for (i = 0; i < 8; i++)
         length[i] = (unsigned char)(bits >> (56 - 8 * i));
-    sha256_update(ctx, length, 8);
+    alog_sha256_update(ctx, length, 8);
     for (i = 0; i < 32; i++) {
         unsigned char byte = (unsigned char)(ctx->h[i / 4] >> (24 - 8 * (i % 4)));
         out[2 * i] = hex[byte >> 4];
@@ -110,10 +110,10 @@ void sha256_final_hex(char out[65], sha256_ctx *ctx)
     out[64] = '\0';
 }
 
-void sha256_hex(char out[65], const void *data, size_t len)
+void alog_sha256_hex(char out[65], const void *data, size_t len)
 {
-    sha256_ctx ctx;
-    sha256_init(&ctx);
-    sha256_update(&ctx, data, len);
-    sha256_final_hex(out, &ctx);
+    alog_sha256_ctx ctx;
+    alog_sha256_init(&ctx);
+    alog_sha256_update(&ctx, data, len);
+    alog_sha256_final_hex(out, &ctx);
 }
