@@ -37,7 +37,9 @@ MSCRED_WINDOWS_DEFAULT = "10,30,60"
 # docs/results.md ("int8 weights") say int8 is as good.
 QUANTIZE_CHOICES = ("none", "int8")
 QUANTIZE_DEFAULT = "none"
-MSCRED_CHANNELS_DEFAULT = "32,64,128,256"  # the paper's
+# Sized for devices (alog_detect.models.mscred.EDGE_CHANNELS; the paper's: 32,64,128,256)
+MSCRED_CHANNELS_DEFAULT = "8,16,32,64"
+MSCRED_CHANNELS_PAPER = "32,64,128,256"
 
 # The parse stage's front-end settings. `auto` picks what fits the logs: the built-in sample's own
 # layout, or parse's defaults for logs= (the user sets them for their format).
@@ -84,7 +86,7 @@ def parse_mscred_channels(text: str) -> tuple[int, ...]:
         channels = ()
     if len(channels) != 4 or min(channels) < 1 or max(channels) > 4096:
         raise UserError(f"mscred_channels={text}: expected 4 positive integers separated by commas "
-                        f"(fix: for example mscred_channels={MSCRED_CHANNELS_DEFAULT}, the paper's, or "
+                        f"(fix: for example mscred_channels={MSCRED_CHANNELS_PAPER}, the paper's, or "
                         "8,16,32,64 for a smaller model)")
     return channels
 

@@ -9,7 +9,8 @@
    ceiling and read bandwidth (cengine/bench/peak.c) beside them. Goal: the engine's int8 window
    >= 3x onnxruntime's float one, by CPU time and by wall clock.
 2. Sizes: the files (weights at aligned offsets, as convert-onnx writes them) and the engine's arena,
-   float and int8, for that DeepLog, for MSCRED at the default channels, and for the DeepLog trained
+   float and int8, for that DeepLog, for MSCRED at the paper's channels and at the default
+   (device-sized) ones, and for the DeepLog trained
    on each HDFS part below (exported by convert-onnx itself, with and without --quantize int8).
    Goal: files about 4x smaller.
 3. Verdicts on HDFS, the protocol of python -m alog_detect.bench.hdfs (its parts, settings and
@@ -46,6 +47,7 @@ import cbuild  # noqa: E402
 
 from alog_detect.bench import hdfs  # noqa: E402
 from alog_detect.bench.results_md import update_section  # noqa: E402
+from alog_detect.models.mscred import EDGE_CHANNELS  # noqa: E402
 
 COMMAND = "python cengine/bench/bench_int8.py"
 SECTION = "int8"
@@ -70,6 +72,18 @@ def aligned_files(plain: Path, out: Path) -> tuple[Path, Path]:
     fp32.write_bytes(serialize_aligned(graph, fp32))
     int8.write_bytes(serialize_aligned(quantized, int8))
     return fp32, int8
+
+
+def export_edge_mscred(out: Path) -> Path:
+    """MSCRED at the default (device-sized) channels, exported like bench_deeplog's."""
+    import torch
+
+    from alog_detect.models import MSCRED, MSCREDConfig
+
+    torch.manual_seed(0)
+    config = MSCREDConfig(n=bd.MSCRED_N, channels=EDGE_CHANNELS)
+    example = torch.zeros(1, config.steps, config.scales, bd.MSCRED_N, bd.MSCRED_N)
+    return bd.export(MSCRED(config), example, out / "mscred_edge.onnx", "x", "recon")
 
 
 # ---- 1. speed --------------------------------------------------------------------------------
@@ -254,6 +268,14 @@ def report(args, rates: dict[str, bd.Rate], sizes: list[Sizes], parts: list[Part
                     "weight matrices are against the rest (DeepLog's: 4H x (E + H) per layer at H = 64), "
                     "the further it stays from 4x. The arena is the engine's for batch 1 (packed "
                     "weights included: int8 panels for the int8 file).")
+    edge = next((s for s in sizes if "default channels" in s.name), None)
+    if edge is not None:
+        goals = (edge.fp32_bytes <= 2e6, edge.int8_bytes <= 0.5e6, edge.fp32_arena <= 4e6)
+        size_verdict += (f" The default MSCRED (issue 14, item 3: <= 2 MB float, <= 0.5 MB int8, arena <= 4 MB): "
+                         f"{edge.fp32_bytes / 1e6:.2f} MB float, {edge.int8_bytes / 1e6:.2f} MB int8, arena "
+                         f"{edge.fp32_arena / 1e6:.2f} MB float / {edge.int8_arena / 1e6:.2f} MB int8 at "
+                         f"n = {bd.MSCRED_N}: " + ("met" if all(goals) else "not met")
+                         + " (the arena grows with n squared, the files do not).")
     quality_rows, worst = [], 0.0
     for p in parts:
         for g, label in [(g, str(g)) for g in hdfs.TOP_KS]:
@@ -319,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         deeplog, mscred = bd.export_models(tmp)
         files = dict(zip(("fp32", "int8"), aligned_files(deeplog, tmp)))
         mscred_files = aligned_files(mscred, tmp)
+        edge_files = aligned_files(export_edge_mscred(tmp), tmp)
         runner = cbuild.build(tmp, "onnx_runner", [*cbuild.CORE_SOURCES, cbuild.RUNNER_SOURCE])
         rng = np.random.default_rng(0)
         windows = rng.integers(0, bd.VOCAB + 1, (args.windows, 1, 10), dtype=np.int64)
@@ -327,9 +350,13 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [Sizes(f"DeepLog of the speed table ({bd.VOCAB} templates)", files["fp32"].stat().st_size,
                        files["int8"].stat().st_size, arena(runner, files["fp32"], windows[0], tmp / "a1"),
                        arena(runner, files["int8"], windows[0], tmp / "a2")),
-                 Sizes(f"MSCRED, default channels (n={bd.MSCRED_N}; weights do not depend on n)",
+                 Sizes(f"MSCRED, the paper's channels 32,64,128,256 (n={bd.MSCRED_N}; the weights do not "
+                       "depend on n, the arena does)",
                        mscred_files[0].stat().st_size, mscred_files[1].stat().st_size,
-                       arena(runner, mscred_files[0], x, tmp / "a3"), arena(runner, mscred_files[1], x, tmp / "a4"))]
+                       arena(runner, mscred_files[0], x, tmp / "a3"), arena(runner, mscred_files[1], x, tmp / "a4")),
+                 Sizes(f"MSCRED, the default channels {','.join(map(str, EDGE_CHANNELS))} (n={bd.MSCRED_N})",
+                       edge_files[0].stat().st_size, edge_files[1].stat().st_size,
+                       arena(runner, edge_files[0], x, tmp / "a5"), arena(runner, edge_files[1], x, tmp / "a6"))]
         peak = bd.core_peak(tmp)
         parts = [measure_part(name, args.data, tmp / "hdfs", runner, {}) for name in args.parts.split(",")]
         sizes += [p.sizes for p in parts]
