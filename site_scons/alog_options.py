@@ -34,7 +34,13 @@ INTEGER_OPTIONS = {
     "mscred_step": ("MSCRED buckets between two signatures", 10, 1, 10000),
 }
 MSCRED_WINDOWS_DEFAULT = "10,30,60"
-MSCRED_CHANNELS_DEFAULT = "32,64,128,256"  # the paper's
+# convert-onnx --quantize (python/alog_detect/export/quantize.py); float until the figures in
+# docs/results.md ("int8 weights") say int8 is as good.
+QUANTIZE_CHOICES = ("none", "int8")
+QUANTIZE_DEFAULT = "none"
+# Sized for devices (alog_detect.models.mscred.EDGE_CHANNELS; the paper's: 32,64,128,256)
+MSCRED_CHANNELS_DEFAULT = "8,16,32,64"
+MSCRED_CHANNELS_PAPER = "32,64,128,256"
 
 # The parse stage's front-end settings. `auto` picks what fits the logs: the built-in sample's own
 # layout, or parse's defaults for logs= (the user sets them for their format).
@@ -87,7 +93,7 @@ def parse_mscred_channels(text: str) -> tuple[int, ...]:
         channels = ()
     if len(channels) != 4 or min(channels) < 1 or max(channels) > 4096:
         raise UserError(f"mscred_channels={text}: expected 4 positive integers separated by commas "
-                        f"(fix: for example mscred_channels={MSCRED_CHANNELS_DEFAULT}, the paper's, or "
+                        f"(fix: for example mscred_channels={MSCRED_CHANNELS_PAPER}, the paper's, or "
                         "8,16,32,64 for a smaller model)")
     return channels
 
@@ -339,6 +345,10 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
                   lambda key, value, env: parse_mscred_bucket(value))
     variables.Add("models", f"models to train and ship: {MODELS_CHOICES} (auto: both, or DeepLog alone "
                   "when the logs are too few for MSCRED)", AUTO, lambda key, value, env: parse_models(value))
+    variables.Add(EnumVariable(
+        "quantize", "convert-onnx: weights of the exported models, float32 (none) or int8 with "
+        "per-output-channel scales (int8: files and packed weights about 4x smaller, docs/build.md)",
+        QUANTIZE_DEFAULT, allowed_values=QUANTIZE_CHOICES))
     variables.Add("session_key", "parse: session key rule, none, prefix:<p> or field:<Name> (auto: "
                   f"{SAMPLE_FRONTEND['session_key']} for the built-in sample, "
                   f"{LOGS_FRONTEND['session_key']} for logs=)", AUTO, _session_key)

@@ -267,11 +267,12 @@ def conv_model(op: str, x_shape, w: np.ndarray, bias: np.ndarray, attrs: dict):
 
 
 def run_both(runners, model, x: np.ndarray, work: Path):
-    import onnx
+    """The model written as convert-onnx writes it (weights at aligned offsets, read in place)."""
+    from alog_detect.export.portable import serialize_aligned
 
     path = work / "model.onnx"
     work.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
+    path.write_bytes(serialize_aligned(model, path))
     fast = cbuild.run_model(runners["O2"], path, [x], work / "fast", batch=x.shape[0])
     others = [cbuild.run_model(runners["O2"], path, [x], work / isa, batch=x.shape[0], isa=isa)
               for isa in ("avx2", "baseline")]
@@ -372,3 +373,202 @@ def test_math_arrays_equal_scalars_and_stay_accurate(tmp_path, function, sanitiz
     ulp = np.spacing(np.abs(want32[normal])).astype(np.float64)
     assert (np.abs(got[normal] - want[normal]) / ulp).max() <= 2.0
     assert (np.abs(got[finite & ~normal] - want[finite & ~normal])).max() < tiny
+
+
+# ---- int8 weights: the int8 panels in every form ------------------------------------------------
+
+def quantize(model):
+    """The ModelProto with its packed weights int8 behind DequantizeLinear (convert-onnx
+    --quantize int8's own function), and a Gemm's (K, N) B too, which that function leaves float
+    (quantize.weight_axis): per output channel, axis 1."""
+    from onnx import helper, numpy_helper
+
+    from alog_detect.export.quantize import quantize_array, quantize_weights
+
+    quantized, report = quantize_weights(model)
+    graph = quantized.graph
+    for node in list(graph.node):
+        floats = {t.name: t for t in graph.initializer}
+        if node.op_type == "Gemm" and node.input[1] in floats:
+            init = floats[node.input[1]]
+            q, scale = quantize_array(numpy_helper.to_array(init), 1)
+            graph.initializer.remove(init)
+            graph.initializer.extend([numpy_helper.from_array(q, "b_kn_q"), numpy_helper.from_array(scale, "b_kn_s")])
+            graph.node.insert(0, helper.make_node("DequantizeLinear", ["b_kn_q", "b_kn_s"], [init.name], axis=1))
+            report = None
+    assert report is None or report.tensors > 0
+    return quantized
+
+
+def quantized_file(path: Path) -> Path:
+    import onnx
+
+    out = path.with_name(f"{path.stem}_int8.onnx")
+    if not out.exists():
+        onnx.save(quantize(onnx.load(str(path))), str(out))
+    return out
+
+
+def onnxruntime_run(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """onnxruntime without its extended graph rewrites, which turn a DequantizeLinear -> Gemm on a
+    (K, N) weight into MatMulNBits, another function: ONNX's semantics are the reference here."""
+    import onnxruntime as ort
+
+    data = model.SerializeToString() if not isinstance(model, Path) else str(model)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    return session.run(None, {i.name: x for i, x in zip(session.get_inputs(), inputs)})
+
+
+def dequantized(model):
+    """The model with each DequantizeLinear of initializers replaced by the float tensor it makes
+    ((float)q * scale, quantize.dequantize_array): the same function, in float weights."""
+    import onnx
+    from onnx import numpy_helper
+
+    from alog_detect.export.quantize import dequantize_array
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    kept = []
+    for node in model.graph.node:
+        if node.op_type != "DequantizeLinear":
+            kept.append(node)
+            continue
+        q, scale = inits[node.input[0]], inits[node.input[1]]
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1) if scale.ndim else 0
+        w = dequantize_array(q, scale.reshape(-1), axis) if scale.ndim else (q.astype(np.float32) * scale).astype(np.float32)
+        model.graph.initializer.append(numpy_helper.from_array(w, node.output[0]))
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    return model
+
+
+def onnx_reference_run(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The onnx package's reference evaluator on the model in float weights: ONNX's semantics,
+    every attribute (onnxruntime has no batch-major LSTM; the evaluator no DequantizeLinear
+    before opset 19)."""
+    from onnx.reference import ReferenceEvaluator
+
+    names = [i.name for i in model.graph.input]
+    return ReferenceEvaluator(dequantized(model)).run(None, dict(zip(names, inputs)))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_int8_deeplog_same_bits_in_every_build(runners, deeplog, tmp_path, batch):
+    """Weights converted to float in registers, (float)q * scale, then the float forms' order:
+    every build and form gives the reference kernels' bits, which read the int8 weights the same
+    way, and agree with onnxruntime on the quantized file."""
+    model = quantized_file(deeplog)
+    keys = np.random.default_rng(batch).integers(0, DEEPLOG["vocab_size"] + 1, (batch, DEEPLOG["window"]))
+    results = every_build(runners, model, [keys], tmp_path, batch)
+    (reference,) = results.pop("reference")
+    assert np.abs(reference - onnxruntime_run(model, [keys])[0]).max() <= 1e-5
+    for name, (logits,) in results.items():
+        assert logits.tobytes() == reference.tobytes(), name
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_int8_mscred_same_bits_in_every_build(runners, mscred, tmp_path, batch):
+    model = quantized_file(mscred)
+    shape = (batch, MSCRED["steps"], MSCRED["scales"], MSCRED["n"], MSCRED["n"])
+    x = np.random.default_rng(batch).random(shape, dtype=np.float32) * 4.0
+    results = every_build(runners, model, [x], tmp_path, batch)
+    (reference,) = results.pop("reference")
+    assert np.abs(reference - onnxruntime_run(model, [x])[0]).max() <= 1e-5
+    for name, (recon,) in results.items():
+        assert recon.tobytes() == reference.tobytes(), name
+
+
+def test_int8_panels_take_a_quarter_of_the_bytes(runners, deeplog, tmp_path):
+    """The packed int8 weights (one byte per weight, a float scale per row) against the packed
+    float ones: over the reference build's arena (which packs nothing, and reads the int8 weights
+    in place) the fast build's grows by less than half as much (a quarter for the weights; the
+    row scales and the LSTM's scratch, the same in both, weigh on a model this small)."""
+    keys = np.zeros((1, DEEPLOG["window"]), dtype=np.int64)
+    grown = {}
+    for kind, model in (("float", deeplog), ("int8", quantized_file(deeplog))):
+        fast = cbuild.run_model(runners["O2"], model, [keys], tmp_path / f"{kind}-fast")
+        reference = cbuild.run_model(runners["reference"], model, [keys], tmp_path / f"{kind}-ref")
+        grown[kind] = fast.arena_size - reference.arena_size
+    assert 0 < grown["int8"] < grown["float"] / 2
+
+
+@pytest.mark.parametrize("name", weight_cases())
+def test_node_case_with_int8_weights(runners, tmp_path, name):
+    """The node cases of the packed operators with their weights quantized: the int8 panels on
+    every attribute (bidirectional and batch-major LSTMs, groups, strides, transposed Gemm...)
+    give the reference kernels' bits, and agree with the onnx reference evaluator on the
+    quantized model."""
+    import onnx
+
+    case = node_cases()[name]
+    for k, (inputs, _) in enumerate(case.data_sets):
+        model, engine_inputs = constant_weights(case.model, list(inputs))
+        model = quantize(model)
+        path = tmp_path / f"{k}.onnx"
+        onnx.save(model, str(path))
+        fast = cbuild.run_model(runners["O2"], path, engine_inputs, tmp_path / f"fast{k}")
+        baseline = cbuild.run_model(runners["O2"], path, engine_inputs, tmp_path / f"base{k}", isa="baseline")
+        reference = cbuild.run_model(runners["reference"], path, engine_inputs, tmp_path / f"ref{k}")
+        assert fast.returncode == 0 and reference.returncode == 0, fast.stderr + reference.stderr
+        expected = onnx_reference_run(model, engine_inputs)
+        for e, f, b, r in zip(expected, fast.outputs, baseline.outputs, reference.outputs):
+            np.testing.assert_allclose(f, e, rtol=1e-5, atol=1e-6)
+            assert f.tobytes() == r.tobytes() and b.tobytes() == r.tobytes()
+
+
+def dequantized_conv(axis: int | None, extra_reader: bool = False):
+    """A Conv whose W (40, 3, 3, 3) is a DequantizeLinear of int8: per tensor (axis None), or
+    per slice of `axis`; with extra_reader, W is also added to a constant (an Add reads the
+    float tensor, so it must be made)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    q = rng.integers(-127, 128, (40, 3, 3, 3)).astype(np.int8)
+    scale = np.float32(0.01) if axis is None else (rng.random(q.shape[axis]) * 0.02 + 0.001).astype(np.float32)
+    nodes = [helper.make_node("DequantizeLinear", ["w_q", "w_s"], ["w"], **({} if axis is None else {"axis": axis})),
+             helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    inits = [numpy_helper.from_array(q, "w_q"), numpy_helper.from_array(scale, "w_s"),
+             numpy_helper.from_array(rng.standard_normal(40).astype(np.float32), "b")]
+    if extra_reader:
+        nodes.append(helper.make_node("Add", ["w", "one"], ["w_plus_one"]))
+        outputs.append(helper.make_tensor_value_info("w_plus_one", TensorProto.FLOAT, None))
+        inits.append(numpy_helper.from_array(np.ones(1, np.float32), "one"))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 9, 8])],
+                              outputs, inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_dequantized_weights_of_any_layout(runners, tmp_path):
+    """Scales per tensor or per output channel pack as int8; per input channel (a scale that
+    changes along a row) packs the same floats as float panels; a W that another operator reads
+    as a float tensor is made by DequantizeLinear at each run. All: the reference's bits and
+    onnxruntime's values."""
+    x = np.random.default_rng(1).standard_normal((1, 3, 9, 8)).astype(np.float32)
+    arenas = {}
+    for case, axis in (("per_tensor", None), ("per_output_channel", 0), ("per_input_channel", 1),
+                       ("read_as_float_too", 0)):
+        model = dequantized_conv(axis, extra_reader=case == "read_as_float_too")
+        fast, reference = run_both(runners, model, x, tmp_path / case)
+        expected = onnxruntime_run(model, [x])
+        assert len(fast.outputs) == len(expected)
+        for e, f, r in zip(expected, fast.outputs, reference.outputs):
+            np.testing.assert_allclose(f, e, rtol=1e-5, atol=1e-5)
+            assert f.tobytes() == r.tobytes()
+        # the same model in float weights: panels of 4 bytes a weight
+        as_float, _ = run_both(runners, dequantized(model), x, tmp_path / f"{case}-float")
+        arenas[case] = (fast.arena_size, as_float.arena_size)
+    # int8 panels: a byte a weight and a float scale a row, two 32-row panels of 27 columns here;
+    # the int8 model's metadata (two initializers and a node more) is the slack
+    metadata = 256
+    for case in ("per_tensor", "per_output_channel"):
+        int8, plain = arenas[case]
+        assert abs((plain - int8) - (4 * 64 * 27 - (64 * 27 + 4 * 64))) <= metadata, case
+    int8, plain = arenas["per_input_channel"]
+    assert 0 <= int8 - plain <= metadata  # float panels of the dequantized weights
+    # the Add reads the float W: DequantizeLinear makes it (40 x 27 floats) beside the panels
+    made = arenas["read_as_float_too"][0] - arenas["per_output_channel"][0]
+    assert 4 * 40 * 27 <= made <= 2 * 4 * 40 * 27 + metadata

@@ -22,7 +22,9 @@ UNSUPPORTED_CASES = Path(__file__).parent / "data" / "engine_node_tests_unsuppor
 # Inputs the engine needs as constants, since it resolves every shape at load time. The node tests
 # feed them as graph inputs; the test folds the case's values into initializers (same numbers).
 LOAD_TIME_INPUTS = {"Reshape": {1}, "Slice": {1, 2, 3, 4}, "Squeeze": {1}, "Unsqueeze": {1},
-                    "Split": {1}, "ReduceSum": {1}}
+                    "Split": {1}, "ReduceSum": {1},
+                    # the engine dequantizes weights only: its inputs are initializers
+                    "DequantizeLinear": {0, 1, 2}}
 
 
 def supported_ops() -> set[str]:
@@ -60,7 +62,13 @@ def fold_load_time_inputs(model, inputs: list[np.ndarray]):
     folded = {node.input[i] for node in model.graph.node
               for i in LOAD_TIME_INPUTS.get(node.op_type, ()) if i < len(node.input) and node.input[i] in values}
     for name in sorted(folded):
-        model.graph.initializer.append(numpy_helper.from_array(values[name], name))
+        value = values[name]
+        if isinstance(value, onnx.TensorProto):  # types numpy lacks (int4, ...) come as tensors
+            tensor = onnx.TensorProto.FromString(value.SerializeToString())
+            tensor.name = name
+        else:
+            tensor = numpy_helper.from_array(value, name)
+        model.graph.initializer.append(tensor)
     kept = [i for i in model.graph.input if i.name not in folded]
     del model.graph.input[:]
     model.graph.input.extend(kept)

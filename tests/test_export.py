@@ -471,6 +471,56 @@ def test_validation_mismatch_fails_and_writes_nothing(trained, tmp_path, engine_
     assert not out.exists()
 
 
+# ---- int8 weights (--quantize int8) --------------------------------------------------------------
+
+def test_quantize_int8_writes_int8_weights_validates_and_reports_agreement(trained, tmp_path, engine_runner):
+    """Each model's LSTM/Gemm/Conv weights become int8 behind DequantizeLinear: the files shrink,
+    the metadata says what changed, the engine's party is checked against onnxruntime on the int8
+    file, and the int8 model's agreement with the float one is reported (not a check)."""
+    from onnx import TensorProto
+
+    plain, int8 = tmp_path / "f", tmp_path / "q"
+    convert_onnx(_config(trained, plain), say=lambda line: None)
+    lines = []
+    result = convert_onnx(_config(trained, int8, validate=True, quantize="int8"), say=lines.append)
+    for model in result.models:
+        meta = _meta(int8, model.kind)
+        assert model.quantized is not None and meta["quantization"]["tensors"] == model.quantized.tensors > 0
+        # a byte a weight and a float scale a channel: under half on models this tiny, a quarter on real ones
+        assert meta["quantization"]["int8_bytes"] < meta["quantization"]["float_bytes"] / 2
+        assert "DequantizeLinear" in meta["ops"] and _meta(plain, model.kind)["quantization"] is None
+        graph = onnx.load(str(model.onnx)).graph
+        weights = {t.name: t for t in graph.initializer}
+        dequantized = [n for n in graph.node if n.op_type == "DequantizeLinear"]
+        assert len(dequantized) == model.quantized.tensors
+        for node in dequantized:
+            assert weights[node.input[0]].data_type == TensorProto.INT8 and len(node.input) == 2
+        assert (int8 / model.onnx.name).stat().st_size < (plain / model.onnx.name).stat().st_size
+    assert [r.reference for r in result.reports] == ["onnxruntime on the int8 file"] * 2
+    for report in result.reports:
+        assert report.ok and [r.party for r in report.results] == ["fake_engine_runner:run"]
+    for agreement in result.agreements:
+        (party,) = agreement.results
+        assert agreement.reference == "the float model (PyTorch)" and party.count == len(agreement.inputs.arrays)
+        assert 0 < party.max_abs_diff < 1.0
+    text = "\n".join(lines)
+    assert "quantize deeplog: " in text and "compare mscred against the float model (PyTorch): " in text
+
+
+def test_quantize_int8_mismatch_with_the_engine_fails_and_writes_nothing(trained, tmp_path, engine_runner, capsys):
+    engine_runner.OFFSET = 1e-3
+    out = tmp_path / "m"
+    err = _cli_error(capsys, *_args(trained, out, deeplog=trained / "deeplog.pth"), "--validate",
+                     "--quantize", "int8")
+    assert f"{out / 'deeplog.onnx'}: validation failed" in err and "fake_engine_runner:run: max |diff| 1.00e-03" in err
+    assert not out.exists()
+
+
+def test_quantize_choice_is_checked(trained, tmp_path):
+    with pytest.raises(UserError, match="--quantize int4 is not a quantization"):
+        _config(trained, tmp_path / "m", quantize="int4")
+
+
 def test_validation_data_flags_and_discovery(trained, tmp_path):
     # Checkpoints and vocabulary copied away from their data: no real windows to be found ...
     lonely = tmp_path / "lonely"

@@ -466,3 +466,20 @@ def test_model_bytes_other_than_the_headers_describe_are_refused(built, tmp_path
     assert (f"firmware: deeplog.onnx: the bytes in alog_model_data.c (sha256 {meta['sha256'][:12]}...) are not "
             f"the model alog_model_meta.h describes ({original[:12]}...) (fix: generate both from one model "
             "directory) (model or vocabulary mismatch)") in run.stderr
+
+
+def test_int8_models_are_smaller_and_pass_the_check(built):
+    """quantize=int8: the firmware library (reference kernels) reads the int8 weights in place
+    from flash through DequantizeLinear, kept in the image as the models' operator; the models
+    take less flash, and the verdicts under QEMU are still the host engine's on the same files."""
+    tree, _ = built
+    plain = {kind: entry["size"] for kind, entry in _manifest(tree)["models"].items() if kind != "vocab"}
+    proc = tree.scons("-j2", "firmware_models=deeplog+mscred", "firmware_lines=1000", "quantize=int8",
+                      "bundle", "check")
+    assert re.search(r"^PASS firmware \(\d+ verdicts", proc.stdout, re.M)
+    assert b'"model":"mscred"' in tree.check_log.read_bytes()
+    quantized = {kind: entry["size"] for kind, entry in _manifest(tree)["models"].items() if kind != "vocab"}
+    assert plain and all(quantized[k] < plain[k] for k in plain)
+    symbols = subprocess.run([fw.TOOLCHAIN.PREFIX + "nm", str(tree.image)], capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert {"alog_op_dequantize_linear", "alog_op_lstm", "alog_op_conv"} <= set(symbols)

@@ -395,3 +395,27 @@ def test_train_config_errors(data_dir, tmp_path):
     with pytest.raises(UserError, match="cannot be split"):
         train_mscred(MSCREDTrainConfig(data=data_dir, out=tmp_path / "x.pth", valid_fraction=0.001))
     assert not (tmp_path / "x.pth").exists()
+
+
+def test_one_default_architecture_everywhere():
+    """The device-sized channels are the default of the model, of mscred-train (which spells them
+    out to import no torch) and of scons; the paper's stay one option away."""
+    import argparse
+    import sys
+
+    from alog_detect.commands import mscred_train
+    from alog_detect.models.mscred import EDGE_CHANNELS, PAPER_CHANNELS, MSCREDConfig
+    from alog_detect.train.mscred import MSCREDTrainConfig
+
+    repo = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(repo / "site_scons"))
+    import alog_options
+
+    parser = argparse.ArgumentParser()
+    mscred_train.add_arguments(parser)
+    cli_default = parser.parse_args(["--data", "d", "--out", "o"]).channels
+    assert tuple(cli_default) == EDGE_CHANNELS == MSCREDConfig(n=8).channels
+    assert MSCREDTrainConfig(data=Path("d"), out=Path("o")).channels == EDGE_CHANNELS
+    assert alog_options.parse_mscred_channels(alog_options.MSCRED_CHANNELS_DEFAULT) == EDGE_CHANNELS
+    assert alog_options.parse_mscred_channels(alog_options.MSCRED_CHANNELS_PAPER) == PAPER_CHANNELS
+    assert EDGE_CHANNELS != PAPER_CHANNELS

@@ -141,10 +141,10 @@ def test_help_lists_every_option_with_its_default(tree):
     out = scons(tree, "-h").stdout
     for name, default in (("target", "host"), ("logs", ""), ("window", "10"), ("top_k", "5"),
                           ("hidden", "64"), ("layers", "2"), ("epochs", "30"), ("mscred_windows", "10,30,60"),
-                          ("mscred_epochs", "3"), ("mscred_channels", "32,64,128,256"), ("cpu", ""),
+                          ("mscred_epochs", "3"), ("mscred_channels", "8,16,32,64"), ("cpu", ""),
                           ("session_key", "auto"), ("header_tokens", "auto"), ("log_format", "auto"),
                           ("timestamp", "auto"), ("timestamp_format", "auto"), ("models", "auto"),
-                          ("mscred_bucket", "lines:20"), ("mscred_step", "10"),
+                          ("mscred_bucket", "lines:20"), ("mscred_step", "10"), ("quantize", "none"),
                           ("sim_th", "0.4"), ("optimize", "auto"), ("embed_model", "auto"),
                           ("san", "no"), ("fuzz", "no"), ("firmware_models", "deeplog"),
                           ("flash_budget", "auto"), ("ram_budget", "auto"), ("firmware_lines", "200")):

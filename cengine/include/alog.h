@@ -55,6 +55,7 @@ const char *alog_status_str(alog_status status);
 /* Element types, numbered as ONNX's TensorProto.DataType. */
 typedef enum alog_dtype {
     ALOG_DTYPE_FLOAT32 = 1,
+    ALOG_DTYPE_INT8 = 3,          /* constants only: quantized weights (DequantizeLinear's input) */
     ALOG_DTYPE_INT64 = 7
 } alog_dtype;
 
@@ -128,13 +129,15 @@ size_t alog_model_arena_used(const alog_model *model);
 
 /*
  * Vector extensions the fast paths use (bits). alog_model_open() takes all that the CPU has and
- * the build can use (ALOG_ISA_AVX2 and ALOG_ISA_AVX512 on x86-64 builds by gcc or clang, 0
- * elsewhere: the target's baseline, SSE2 or NEON) and runs the widest. Every choice computes the
- * same bits; a wider one is faster. alog_model_limit_isa() keeps only the `allowed` bits (0: the
+ * the build can use (ALOG_ISA_AVX2 and ALOG_ISA_AVX512 on x86-64 builds by gcc or clang,
+ * ALOG_ISA_NEON on AArch64 builds by gcc or clang, 0 elsewhere: the target's baseline, what the
+ * compiler makes of portable C) and runs the widest. Every choice computes the same bits; a wider
+ * one is faster. alog_model_limit_isa() keeps only the `allowed` bits (0: the
  * baseline), for tests and benchmarks that compare them, and returns what the model now uses.
  */
 #define ALOG_ISA_AVX2 1u
 #define ALOG_ISA_AVX512 2u /* AVX-512F */
+#define ALOG_ISA_NEON 4u   /* AArch64: the explicit Advanced SIMD forms */
 unsigned alog_model_isa(const alog_model *model);
 unsigned alog_model_limit_isa(alog_model *model, unsigned allowed);
 

@@ -94,7 +94,7 @@ static void bind(alog_model *m)
     m->used += m->activation_size;
     for (i = 0; i < m->n_values; ++i) {
         alog_value *v = &m->values[i];
-        if (v->kind == ALOG_VALUE_INPUT || v->kind == ALOG_VALUE_ACTIVATION)
+        if ((v->kind == ALOG_VALUE_INPUT || v->kind == ALOG_VALUE_ACTIVATION) && !v->folded)
             v->data = m->activations + v->offset;
     }
     for (i = 0; i < m->n_nodes; ++i)

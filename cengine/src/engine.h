@@ -19,6 +19,31 @@
 /* Every arena block starts on this boundary (wide enough for any vector load). */
 #define ALOG_ALIGN ALOG_ARENA_ALIGN
 
+/* ---- weights ----------------------------------------------------------------------------- */
+
+/*
+ * A constant weight tensor as the operators that multiply by one (LSTM, Gemm, Conv,
+ * ConvTranspose) read it: float32 values, or int8 ones with float scales along one axis (the
+ * output of a DequantizeLinear of constants, dequantize.c). Element i is then
+ * (float)q[i] * scale[(i / inner) % scales], the very float DequantizeLinear computes, so a kernel
+ * that reads the int8 form gives the bits it would give on the dequantized tensor.
+ */
+typedef struct alog_weights {
+    const float *f;               /* float32 elements, or NULL: the int8 form */
+    const int8_t *q;              /* int8 elements (when f is NULL) */
+    const float *scale;           /* (scales) each finite and > 0 */
+    size_t inner;                 /* elements per step along the scale's axis (>= 1) */
+    size_t scales;                /* 1: one scale for the whole tensor */
+} alog_weights;
+
+/* Element i as a float (see above). */
+static inline float alog_weight_at(const alog_weights *w, size_t i)
+{
+    if (w->f)
+        return w->f[i];
+    return (float)w->q[i] * w->scale[w->scales == 1 ? 0 : (i / w->inner) % w->scales];
+}
+
 /* ---- values (tensors) -------------------------------------------------------------------- */
 
 typedef enum alog_value_kind {
@@ -40,6 +65,11 @@ typedef struct alog_value {
     int first;                    /* node index that defines it (-1: before the first node) */
     int last;                     /* last node index that reads it (n_nodes: a graph output) */
     size_t offset;                /* planned offset in the activation region */
+    /* A DequantizeLinear of constants: its int8 form (else NULL). An operator that reads the
+     * weights through it (alog_input_weights) claims that input; when every reader has, the
+     * float tensor is never made (folded: no memory, the DequantizeLinear does not run). */
+    const alog_weights *quantized;
+    int folded;
 } alog_value;
 
 /* ---- nodes --------------------------------------------------------------------------------- */
@@ -60,6 +90,7 @@ typedef struct alog_node {
     size_t scratch_size;          /* bytes of working memory op->run needs, set by prepare */
     size_t scratch_offset;        /* planned offset in the activation region */
     void *scratch;
+    uint32_t claimed;             /* bit i: input i is read only as weights (alog_input_weights) */
 } alog_node;
 
 /* ---- the model ----------------------------------------------------------------------------- */
@@ -135,6 +166,14 @@ alog_status alog_require_arity(alog_model *m, const alog_node *node, int min_in,
 /* Sets an output's dtype and shape and computes its element count (checking overflow). */
 alog_status alog_set_output(alog_model *m, const alog_node *node, int i, alog_dtype dtype,
                             int rank, const int64_t *dims);
+
+/*
+ * Input i as constant weights (float32 constant or quantized, see alog_weights): *out_found is
+ * 0 when it is neither (an activation), and *out is then zeroed. A quantized input is claimed:
+ * the caller promises never to read its data, only *out.
+ */
+alog_status alog_input_weights(alog_model *m, alog_node *node, int i, alog_weights *out,
+                               int *out_found);
 
 /* Copies a constant int64 input (a shape, axes, starts...) into out (at most cap values). */
 alog_status alog_const_ints(alog_model *m, const alog_node *node, int i, int64_t *out,

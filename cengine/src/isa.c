@@ -33,6 +33,11 @@ unsigned alog_isa_detect(void)
         isa |= ALOG_ISA_AVX512;
     return isa;
 }
+#elif ALOG_ISA_NEON_FORMS
+unsigned alog_isa_detect(void)
+{
+    return ALOG_ISA_NEON; /* every AArch64 Linux CPU has it */
+}
 #else
 unsigned alog_isa_detect(void)
 {

@@ -28,6 +28,16 @@
 #define ALOG_ISA_DISPATCH 0
 #endif
 
+/* AArch64: the explicit NEON forms (ALOG_ISA_NEON) beside the portable ones. Advanced SIMD is
+ * part of every AArch64 Linux CPU and computes IEEE floats (subnormals included), so its forms
+ * give the reference's bits. Not on 32-bit Arm: ARMv7's Advanced SIMD flushes subnormals to
+ * zero, which would change the bits, so armv7 keeps its VFP code with or without NEON. */
+#if defined(__aarch64__) && defined(__GNUC__) && !defined(ALOG_REFERENCE_KERNELS)
+#define ALOG_ISA_NEON_FORMS 1
+#else
+#define ALOG_ISA_NEON_FORMS 0
+#endif
+
 /* A loop body written once and inlined into each form (the baseline and the wider ones). */
 #if defined(__GNUC__)
 #define ALOG_ALWAYS_INLINE __attribute__((always_inline)) inline
@@ -35,7 +45,8 @@
 #define ALOG_ALWAYS_INLINE inline
 #endif
 
-/* The ALOG_ISA_* bits this CPU and its OS support and this build can use (0 off x86-64). */
+/* The ALOG_ISA_* bits this CPU and its OS support and this build can use (0 where the build
+ * has only the portable forms). */
 unsigned alog_isa_detect(void);
 
 #endif /* ALOG_ISA_H */

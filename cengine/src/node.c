@@ -41,6 +41,8 @@ static const char *dtype_name(alog_dtype dtype)
     switch (dtype) {
     case ALOG_DTYPE_FLOAT32:
         return "float32";
+    case ALOG_DTYPE_INT8:
+        return "int8";
     case ALOG_DTYPE_INT64:
         return "int64";
     }
@@ -132,5 +134,29 @@ alog_status alog_axis(alog_model *m, const alog_node *node, int64_t axis, int ra
         return alog_node_fail(m, node, ALOG_ERR_SHAPE, "axis %lld is out of range for rank %d",
                               (long long)axis, rank);
     *out_axis = (int)(axis < 0 ? axis + rank : axis);
+    return ALOG_OK;
+}
+
+alog_status alog_input_weights(alog_model *m, alog_node *node, int i, alog_weights *out,
+                               int *out_found)
+{
+    alog_value *v = alog_input(m, node, i);
+    memset(out, 0, sizeof *out);
+    *out_found = 0;
+    if (!v)
+        return ALOG_OK;
+    if (v->dtype != ALOG_DTYPE_FLOAT32)
+        return alog_node_fail(m, node, ALOG_ERR_UNSUPPORTED_ATTR, "input %d is %s, expected %s", i,
+                              dtype_name(v->dtype), dtype_name(ALOG_DTYPE_FLOAT32));
+    if (v->quantized) {
+        *out = *v->quantized;
+        if (i < 32)
+            node->claimed |= (uint32_t)1 << i;
+        *out_found = 1;
+    } else if (v->kind == ALOG_VALUE_CONSTANT) {
+        out->f = (const float *)v->data;
+        out->inner = out->scales = 1;
+        *out_found = 1;
+    }
     return ALOG_OK;
 }

@@ -77,7 +77,27 @@ static alog_status prepare_node(alog_model *m, int index)
 
 static int needs_memory(const alog_value *v)
 {
-    return v->kind == ALOG_VALUE_INPUT || v->kind == ALOG_VALUE_ACTIVATION;
+    return (v->kind == ALOG_VALUE_INPUT || v->kind == ALOG_VALUE_ACTIVATION) && !v->folded;
+}
+
+/* A quantized value (a DequantizeLinear of constants) that every reader claimed, and that is no
+ * graph output, is folded: nothing reads its float form, so it gets no memory and its
+ * DequantizeLinear does not run. */
+static void fold_quantized(alog_model *m)
+{
+    int n, i;
+    for (i = 0; i < m->n_values; ++i)
+        m->values[i].folded = m->values[i].quantized != NULL;
+    for (n = 0; n < m->n_nodes; ++n) {
+        const alog_node *node = &m->nodes[n];
+        for (i = 0; i < node->n_inputs; ++i) {
+            alog_value *v = alog_input(m, node, i);
+            if (v && v->quantized && (i >= 32 || !((node->claimed >> i) & 1u)))
+                v->folded = 0;
+        }
+    }
+    for (i = 0; i < m->n_graph_outputs; ++i)
+        m->values[m->graph_outputs[i]].folded = 0;
 }
 
 static void compute_lifetimes(alog_model *m)
@@ -213,6 +233,7 @@ alog_status alog_plan(alog_model *m)
     int i;
     for (i = 0; i < m->n_nodes; ++i)
         ALOG_TRY(prepare_node(m, i));
+    fold_quantized(m);
     compute_lifetimes(m);
     return assign_offsets(m);
 }

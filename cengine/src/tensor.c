@@ -21,6 +21,8 @@ size_t alog_dtype_size(alog_dtype dtype)
     switch (dtype) {
     case ALOG_DTYPE_FLOAT32:
         return 4;
+    case ALOG_DTYPE_INT8:
+        return 1;
     case ALOG_DTYPE_INT64:
         return 8;
     }
@@ -128,7 +130,7 @@ static alog_status use_le_bytes(alog_model *m, const uint8_t *bytes, size_t elem
 {
     size_t n = v->count, i, k;
     uint8_t *copy;
-    if (host_is_little_endian() && (uintptr_t)bytes % elem == 0) {
+    if (elem == 1 || (host_is_little_endian() && (uintptr_t)bytes % elem == 0)) {
         v->data = (void *)(uintptr_t)bytes; /* read only: constants are never written */
         return ALOG_OK;
     }
@@ -187,7 +189,8 @@ alog_status alog_tensor_decode(alog_model *m, const uint8_t *proto, size_t len, 
     ALOG_TRY(scan_tensor(proto, len, v, &tf));
     if (tf.external || !tf.has_data_type)
         return tf.external ? ALOG_ERR_UNSUPPORTED_ATTR : ALOG_ERR_MALFORMED;
-    if (tf.data_type != ALOG_DTYPE_FLOAT32 && tf.data_type != ALOG_DTYPE_INT64)
+    if (tf.data_type != ALOG_DTYPE_FLOAT32 && tf.data_type != ALOG_DTYPE_INT64 &&
+        tf.data_type != ALOG_DTYPE_INT8)
         return ALOG_ERR_UNSUPPORTED_ATTR;
     v->dtype = (alog_dtype)tf.data_type;
     v->kind = ALOG_VALUE_CONSTANT;
@@ -199,6 +202,8 @@ alog_status alog_tensor_decode(alog_model *m, const uint8_t *proto, size_t len, 
             return ALOG_ERR_MALFORMED;
         return use_le_bytes(m, tf.raw, elem, v);
     }
+    if (v->dtype == ALOG_DTYPE_INT8) /* int32_data, one varint per byte: not what exporters write */
+        return ALOG_ERR_UNSUPPORTED_ATTR;
     if (v->dtype == ALOG_DTYPE_FLOAT32) {
         if (tf.n_floats != v->count || tf.n_int64s)
             return ALOG_ERR_MALFORMED;

@@ -93,7 +93,7 @@ alog_status alog_conv_read_attrs(alog_model *m, const alog_node *node, const alo
 /* ---- reference kernel --------------------------------------------------------------------- */
 
 /* y: (N, M, OD, OH, OW); x: (N, C, ID, IH, IW); w: (M, C/group, KD, KH, KW); bias: (M) or NULL */
-static void alog_conv_f32(float *y, const float *x, const float *w, const float *bias,
+static void alog_conv_f32(float *y, const float *x, const alog_weights *w, const float *bias,
                           const alog_conv_geom *g)
 {
     const int64_t *in = g->in, *out = g->out, *k = g->kernel, *s = g->stride, *dl = g->dilation;
@@ -110,7 +110,7 @@ static void alog_conv_f32(float *y, const float *x, const float *w, const float 
             float acc = 0.0f;
             for (ic = 0; ic < cin_g; ++ic) {
                 const float *xc = x + (size_t)(n * g->in_channels + grp * cin_g + ic) * in_plane;
-                const float *wc = w + (size_t)(oc * cin_g + ic) * kvol;
+                size_t wc = (size_t)(oc * cin_g + ic) * kvol; /* this filter's first weight */
                 for (k0 = 0; k0 < k[0]; ++k0) {
                     int64_t i0 = o0 * s[0] - pb[0] + k0 * dl[0];
                     if (i0 < 0 || i0 >= in[0])
@@ -124,7 +124,7 @@ static void alog_conv_f32(float *y, const float *x, const float *w, const float 
                             if (i2 < 0 || i2 >= in[2])
                                 continue;
                             acc += xc[(i0 * in[1] + i1) * in[2] + i2] *
-                                   wc[(k0 * k[1] + k1) * k[2] + k2];
+                                   alog_weight_at(w, wc + (size_t)((k0 * k[1] + k1) * k[2] + k2));
                         }
                     }
                 }
@@ -186,7 +186,7 @@ alog_status alog_conv_prepare(alog_model *m, alog_node *node, int transposed, al
             return alog_node_fail(m, node, ALOG_ERR_SHAPE, "B must have one value per channel");
         g->has_bias = 1;
     }
-    return ALOG_OK;
+    return alog_input_weights(m, node, 1, &g->weights, &g->constant);
 }
 
 static alog_status set_output(alog_model *m, const alog_node *node, const alog_conv_geom *g)
@@ -213,10 +213,17 @@ alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel
     const float *bias = b ? (const float *)b->data : NULL;
     float *y = (float *)alog_output(m, node, 0)->data;
     const float *x = (const float *)alog_input(m, node, 0)->data;
-    if (ALOG_PACK_WEIGHTS && alog_conv_packed_exact(g, bias)) /* not in a reference build */
+    alog_weights w = g->weights;
+    if (ALOG_PACK_WEIGHTS && alog_conv_packed_exact(g, bias)) { /* not in a reference build */
         alog_conv_packed_f32(y, x, bias, g, node->scratch, m->isa);
-    else
-        kernel(y, x, (const float *)alog_input(m, node, 1)->data, bias, g);
+        return ALOG_OK;
+    }
+    if (!g->constant) { /* W is an activation: this run's values */
+        memset(&w, 0, sizeof w);
+        w.f = (const float *)alog_input(m, node, 1)->data;
+        w.inner = w.scales = 1;
+    }
+    kernel(y, x, &w, bias, g);
     return ALOG_OK;
 }
 

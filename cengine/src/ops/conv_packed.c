@@ -87,46 +87,38 @@ static size_t table_entries(const alog_conv_geom *g)
 
 /* ---- packing ------------------------------------------------------------------------------- */
 
-/*
- * packed: (group, alog_panel_rows(cout_g) / ALOG_PANEL, cols, ALOG_PANEL), the padding rows 0.
- * Conv's W rows are already (channel, tap) in order; ConvTranspose's W is (C, M/group, taps)
- * and its taps go reversed.
- */
-static void pack(float *packed, const float *w, const alog_conv_geom *g)
+/* Where weight (row, col) of a ConvTranspose group's matrix lies in W (C, M/group, taps): row m,
+ * column (c, tap) with the taps reversed. */
+typedef struct transposed_index {
+    size_t group, cin_g, cout_g, kvol;
+} transposed_index;
+
+static size_t transposed_at(const void *ctx, size_t r, size_t col)
 {
-    size_t kvol = kernel_volume(g), cols = unfolded_cols(g);
-    size_t cin_g = (size_t)(g->in_channels / g->group), cout_g = (size_t)(g->out_channels / g->group);
-    size_t per_group = alog_panel_rows(cout_g) * cols, p, c, k, j;
-    int64_t grp;
-    for (grp = 0; grp < g->group; ++grp) {
-        float *dst = packed + (size_t)grp * per_group;
-        if (!g->transposed) {
-            alog_panel_pack(dst, w + (size_t)grp * cout_g * cols, cout_g, cols, cols, 1);
-            continue;
-        }
-        for (p = 0; p < cout_g; p += ALOG_PANEL)
-            for (c = 0; c < cin_g; ++c)
-                for (k = 0; k < kvol; ++k) {
-                    const float *src = w + ((size_t)grp * cin_g + c) * cout_g * kvol + kvol - 1 - k;
-                    float *panel = dst + p * cols + (c * kvol + k) * ALOG_PANEL;
-                    for (j = 0; j < ALOG_PANEL; ++j)
-                        panel[j] = p + j < cout_g ? src[(p + j) * kvol] : 0.0f;
-                }
-    }
+    const transposed_index *t = (const transposed_index *)ctx;
+    size_t c = col / t->kvol, k = col % t->kvol;
+    return ((t->group * t->cin_g + c) * t->cout_g + r) * t->kvol + t->kvol - 1 - k;
 }
 
-static int all_finite(const float *w, size_t n)
+/* Whether every weight is a finite number (0 times it is then +0 or -0, see the top). */
+static int all_finite(const alog_weights *w, size_t n)
 {
     size_t i;
+    if (w->q) { /* |q| <= 128: finite when 128 * scale is */
+        for (i = 0; i < w->scales; ++i)
+            if (!(w->scale[i] * 128.0f - w->scale[i] * 128.0f == 0.0f))
+                return 0;
+        return 1;
+    }
     for (i = 0; i < n; ++i)
-        if (!(w[i] - w[i] == 0.0f)) /* NaN and +-inf give NaN */
+        if (!(w->f[i] - w->f[i] == 0.0f)) /* NaN and +-inf give NaN */
             return 0;
     return 1;
 }
 
 /* The packed copy of an earlier node of the same op over the same weights (ConvLSTM steps). */
-static const float *shared_packing(const alog_model *m, const alog_node *node,
-                                   const alog_conv_geom *g)
+static const alog_panels *shared_packing(const alog_model *m, const alog_node *node,
+                                         const alog_conv_geom *g)
 {
     const alog_node *other;
     for (other = m->nodes; other < node; ++other) {
@@ -138,21 +130,47 @@ static const float *shared_packing(const alog_model *m, const alog_node *node,
     return NULL;
 }
 
+/*
+ * One group's weights as panels: (alog_panel_rows(cout_g) / ALOG_PANEL, cols, ALOG_PANEL), one
+ * row per output channel, the columns (input channel, tap). Conv's W rows are already in that
+ * order; ConvTranspose's W is (C, M/group, taps) and its taps go reversed.
+ */
+static alog_status pack_group(alog_model *m, alog_panels *out, const alog_conv_geom *g,
+                              size_t grp)
+{
+    size_t cols = unfolded_cols(g), cout_g = (size_t)(g->out_channels / g->group);
+    alog_panel_strides conv;
+    transposed_index transposed;
+    alog_panel_index index = g->transposed ? transposed_at : alog_panel_strided;
+    const void *ctx = g->transposed ? (const void *)&transposed : (const void *)&conv;
+    void *mem;
+    int int8;
+    conv.base = grp * cout_g * cols;
+    conv.row_stride = cols;
+    conv.col_stride = 1;
+    transposed.group = grp;
+    transposed.cin_g = (size_t)(g->in_channels / g->group);
+    transposed.cout_g = cout_g;
+    transposed.kvol = kernel_volume(g);
+    int8 = alog_panel_int8_fits(&g->weights, index, ctx, cout_g, cols);
+    ALOG_TRY(alog_arena_alloc(m, alog_panel_bytes(cout_g, cols, int8), &mem));
+    /* measuring needs the bytes, not what goes in them */
+    alog_panel_pack(out, mem, &g->weights, index, ctx, cout_g, cols, int8, !m->measuring);
+    return ALOG_OK;
+}
+
 alog_status alog_conv_pack(alog_model *m, alog_node *node, alog_conv_geom *g)
 {
     const alog_value *w = alog_input(m, node, 1);
-    size_t rows = (size_t)(g->out_channels / g->group);
-    float *packed;
-    if (!ALOG_PACK_WEIGHTS || w->kind != ALOG_VALUE_CONSTANT ||
-        !all_finite((const float *)w->data, w->count))
+    alog_panels *packed;
+    size_t grp;
+    if (!ALOG_PACK_WEIGHTS || !g->constant || !all_finite(&g->weights, w->count))
         return ALOG_OK;
     g->packed = shared_packing(m, node, g);
     if (!g->packed) {
-        ALOG_TRY(alog_arena_alloc(m, (size_t)g->group * alog_panel_rows(rows) *
-                                         unfolded_cols(g) * sizeof(float),
-                                  (void **)&packed));
-        if (!m->measuring) /* measuring needs the bytes, not what goes in them */
-            pack(packed, (const float *)w->data, g);
+        ALOG_TRY(alog_arena_alloc(m, (size_t)g->group * sizeof *packed, (void **)&packed));
+        for (grp = 0; grp < (size_t)g->group; ++grp)
+            ALOG_TRY(pack_group(m, &packed[grp], g, grp));
         g->packed = packed;
     }
     node->scratch_size = tile_floats(g) * sizeof(float) + table_entries(g) * sizeof(int64_t);
@@ -250,7 +268,7 @@ void alog_conv_packed_f32(float *y, const float *x, const float *bias, const alo
     size_t cols = unfolded_cols(g), pixels = output_pixels(g), tile = tile_pixels(g);
     size_t cin_g = (size_t)(g->in_channels / g->group), cout_g = (size_t)(g->out_channels / g->group);
     size_t in_plane = (size_t)(g->in[0] * g->in[1] * g->in[2]);
-    size_t per_group = alog_panel_rows(cout_g) * cols, first, j;
+    size_t first, j;
     float *col = (float *)scratch; /* (tile, cols) */
     int64_t *table[ALOG_CONV_MAX_SPATIAL], n, grp, oc;
     int a;
@@ -268,8 +286,8 @@ void alog_conv_packed_f32(float *y, const float *x, const float *bias, const alo
         for (first = 0; first < pixels; first += tile) {
             size_t count = pixels - first < tile ? pixels - first : tile;
             unfold(col, xg, g, table, first, count);
-            alog_panel_matmul_strided(yg + first, pixels, 1, g->packed + (size_t)grp * per_group,
-                                      cout_g, cols, start, col, cols, count, isa);
+            alog_panel_matmul_strided(yg + first, pixels, 1, &g->packed[grp], cout_g, cols, start,
+                                      col, cols, count, isa);
         }
     }
     if (g->transposed)

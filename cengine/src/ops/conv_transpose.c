@@ -13,8 +13,8 @@ static const char *const attrs[] = {"auto_pad", "dilations", "group", "kernel_sh
 /* ---- reference kernel --------------------------------------------------------------------- */
 
 /* y: (N, M, OD, OH, OW); x: (N, C, ID, IH, IW); w: (C, M/group, KD, KH, KW); bias: (M) or NULL */
-static void alog_conv_transpose_f32(float *y, const float *x, const float *w, const float *bias,
-                                    const alog_conv_geom *g)
+static void alog_conv_transpose_f32(float *y, const float *x, const alog_weights *w,
+                                    const float *bias, const alog_conv_geom *g)
 {
     const int64_t *in = g->in, *out = g->out, *k = g->kernel, *s = g->stride, *dl = g->dilation;
     const int64_t *pb = g->pad_begin;
@@ -32,7 +32,7 @@ static void alog_conv_transpose_f32(float *y, const float *x, const float *w, co
         const float *xc = x + (size_t)(n * g->in_channels + c) * in_plane;
         for (om = 0; om < cout_g; ++om) {
             float *yc = y + (size_t)(n * g->out_channels + grp * cout_g + om) * out_plane;
-            const float *wc = w + (size_t)(c * cout_g + om) * kvol;
+            size_t wc = (size_t)(c * cout_g + om) * kvol; /* this filter's first weight */
             for (i0 = 0; i0 < in[0]; ++i0)
             for (i1 = 0; i1 < in[1]; ++i1)
             for (i2 = 0; i2 < in[2]; ++i2) {
@@ -50,7 +50,7 @@ static void alog_conv_transpose_f32(float *y, const float *x, const float *w, co
                             if (o2 < 0 || o2 >= out[2])
                                 continue;
                             yc[(o0 * out[1] + o1) * out[2] + o2] +=
-                                xv * wc[(k0 * k[1] + k1) * k[2] + k2];
+                                xv * alog_weight_at(w, wc + (size_t)((k0 * k[1] + k1) * k[2] + k2));
                         }
                     }
                 }

@@ -5,6 +5,8 @@
  * at load (panel.c) and the products run vectorized, in the reference's order and so with its
  * bits; -DALOG_REFERENCE_KERNELS keeps the reference kernel for every Gemm.
  */
+#include <string.h>
+
 #include "ops.h"
 
 typedef struct gemm_params {
@@ -12,7 +14,10 @@ typedef struct gemm_params {
     int trans_a, trans_b;
     float alpha, beta;
     size_t c_row, c_col;          /* C's strides over (M, N): 0 where broadcast */
-    float *packed_b;              /* op(B)^T as panels of (N, K), or NULL: the reference path */
+    int constant;                 /* B is weights (alog_input_weights), else an activation */
+    alog_weights b;               /* B when constant */
+    int packed;                   /* the fast path: */
+    alog_panels packed_b;         /* op(B)^T as panels of (N, K), float or int8 */
 } gemm_params;
 
 static const char *const attrs[] = {"alpha", "beta", "transA", "transB", NULL};
@@ -20,8 +25,8 @@ static const char *const attrs[] = {"alpha", "beta", "transA", "transB", NULL};
 /* ---- reference kernel --------------------------------------------------------------------- */
 
 /* y: (M, N); a: (M, K) or (K, M) if ta; b: (K, N) or (N, K) if tb; c: NULL or strided. */
-static void alog_gemm_f32(float *y, const float *a, const float *b, const float *c, size_t M,
-                          size_t N, size_t K, int ta, int tb, float alpha, float beta,
+static void alog_gemm_f32(float *y, const float *a, const alog_weights *b, const float *c,
+                          size_t M, size_t N, size_t K, int ta, int tb, float alpha, float beta,
                           size_t c_row, size_t c_col)
 {
     size_t i, j, k;
@@ -29,7 +34,8 @@ static void alog_gemm_f32(float *y, const float *a, const float *b, const float 
         for (j = 0; j < N; ++j) {
             float acc = 0.0f;
             for (k = 0; k < K; ++k)
-                acc += (ta ? a[k * M + i] : a[i * K + k]) * (tb ? b[j * K + k] : b[k * N + j]);
+                acc += (ta ? a[k * M + i] : a[i * K + k]) *
+                       alog_weight_at(b, tb ? j * K + k : k * N + j);
             y[i * N + j] = alpha * acc + (c ? beta * c[i * c_row + j * c_col] : 0.0f);
         }
     }
@@ -39,7 +45,8 @@ static void alog_gemm_f32(float *y, const float *a, const float *b, const float 
  * The same Gemm with op(B)^T packed (N rows of K) and A not transposed: acc from the panels,
  * then the reference's own epilogue expression.
  */
-static void alog_gemm_f32_packed(float *y, const float *a, const float *packed_b, const float *c,
+static void alog_gemm_f32_packed(float *y, const float *a, const alog_panels *packed_b,
+                                 const float *c,
                                  size_t M, size_t N, size_t K, float alpha, float beta,
                                  size_t c_row, size_t c_col, unsigned isa)
 {
@@ -52,16 +59,22 @@ static void alog_gemm_f32_packed(float *y, const float *a, const float *packed_b
 
 /* ---- adapter ------------------------------------------------------------------------------ */
 
-static alog_status pack_b(alog_model *m, const alog_node *node, gemm_params *p)
+static alog_status pack_b(alog_model *m, gemm_params *p)
 {
-    const alog_value *b = alog_input(m, node, 1);
-    if (!ALOG_PACK_WEIGHTS || p->trans_a || b->kind != ALOG_VALUE_CONSTANT)
+    alog_panel_strides at; /* row n of op(B)^T, column k */
+    void *mem;
+    int int8;
+    if (!ALOG_PACK_WEIGHTS || p->trans_a || !p->constant)
         return ALOG_OK;
-    ALOG_TRY(alog_arena_alloc(m, alog_panel_rows(p->N) * p->K * sizeof(float),
-                              (void **)&p->packed_b));
-    if (!m->measuring) /* measuring needs the bytes, not what goes in them */
-        alog_panel_pack(p->packed_b, (const float *)b->data, p->N, p->K, p->trans_b ? p->K : 1,
-                        p->trans_b ? 1 : p->N);
+    at.base = 0;
+    at.row_stride = p->trans_b ? p->K : 1;
+    at.col_stride = p->trans_b ? 1 : p->N;
+    int8 = alog_panel_int8_fits(&p->b, alog_panel_strided, &at, p->N, p->K);
+    ALOG_TRY(alog_arena_alloc(m, alog_panel_bytes(p->N, p->K, int8), &mem));
+    /* measuring needs the bytes, not what goes in them */
+    alog_panel_pack(&p->packed_b, mem, &p->b, alog_panel_strided, &at, p->N, p->K, int8,
+                    !m->measuring);
+    p->packed = 1;
     return ALOG_OK;
 }
 
@@ -105,7 +118,8 @@ static alog_status prepare(alog_model *m, alog_node *node)
         ALOG_TRY(alog_require_input(&c, m, node, 2, ALOG_DTYPE_FLOAT32));
         ALOG_TRY(check_c(m, node, c, p));
     }
-    ALOG_TRY(pack_b(m, node, p));
+    ALOG_TRY(alog_input_weights(m, node, 1, &p->b, &p->constant));
+    ALOG_TRY(pack_b(m, p));
     dims[0] = (int64_t)p->M;
     dims[1] = (int64_t)p->N;
     return alog_set_output(m, node, 0, ALOG_DTYPE_FLOAT32, 2, dims);
@@ -117,12 +131,19 @@ static alog_status run(alog_model *m, const alog_node *node)
     const alog_value *a = alog_input(m, node, 0), *b = alog_input(m, node, 1);
     const alog_value *c = alog_input(m, node, 2), *y = alog_output(m, node, 0);
     const float *cd = c ? (const float *)c->data : NULL;
-    if (ALOG_PACK_WEIGHTS && p->packed_b) /* a reference build leaves this path out */
-        alog_gemm_f32_packed((float *)y->data, (const float *)a->data, p->packed_b, cd, p->M,
+    alog_weights bw = p->b;
+    if (ALOG_PACK_WEIGHTS && p->packed) { /* a reference build leaves this path out */
+        alog_gemm_f32_packed((float *)y->data, (const float *)a->data, &p->packed_b, cd, p->M,
                              p->N, p->K, p->alpha, p->beta, p->c_row, p->c_col, m->isa);
-    else
-        alog_gemm_f32((float *)y->data, (const float *)a->data, (const float *)b->data, cd, p->M,
-                      p->N, p->K, p->trans_a, p->trans_b, p->alpha, p->beta, p->c_row, p->c_col);
+        return ALOG_OK;
+    }
+    if (!p->constant) { /* B is an activation: this run's values */
+        memset(&bw, 0, sizeof bw);
+        bw.f = (const float *)b->data;
+        bw.inner = bw.scales = 1;
+    }
+    alog_gemm_f32((float *)y->data, (const float *)a->data, &bw, cd, p->M, p->N, p->K,
+                  p->trans_a, p->trans_b, p->alpha, p->beta, p->c_row, p->c_col);
     return ALOG_OK;
 }
 

@@ -23,8 +23,11 @@ typedef struct lstm_params {
     int direction;                /* DIR_* */
     int layout;                   /* 0: (seq, batch, ...), 1: (batch, seq, ...) */
     float clip;                   /* 0: no clipping */
-    float *packed_w;              /* (dirs, W panels), or NULL: the reference path */
-    float *packed_r;              /* (dirs, R panels) */
+    int constant;                 /* W and R are weights (alog_input_weights), else activations */
+    alog_weights w, r;            /* W (dirs, 4H, I) and R (dirs, 4H, H) when constant */
+    int packed;                   /* the fast path: W and R packed, per direction */
+    alog_panels packed_w[2];      /* W of each direction as panels (float or int8) */
+    alog_panels packed_r[2];      /* R likewise */
     float *bias;                  /* (dirs, 4H) Wb + Rb, or NULL */
 } lstm_params;
 
@@ -36,8 +39,9 @@ static const char *const attrs[] = {"activation_alpha", "activation_beta", "acti
 
 /* Weights of one direction. */
 typedef struct lstm_weights {
-    const float *w;               /* (4H, I) */
-    const float *r;               /* (4H, H) */
+    const alog_weights *w;        /* W: this direction's (4H, I) from element w_base */
+    const alog_weights *r;        /* R: (4H, H) from element r_base */
+    size_t w_base, r_base;
     const float *wb, *rb;         /* (4H) each, or NULL */
     const float *p;               /* (3H) peepholes i, o, f, or NULL */
 } lstm_weights;
@@ -49,14 +53,15 @@ static float clip_to(float x, float clip)
     return x;
 }
 
-/* out[r] = sum over k of w[r * n + k] * v[k] for r < rows, each sum in k order. */
-static void matvec_reference(float *out, const float *w, const float *v, size_t rows, size_t n)
+/* out[r] = sum over k of w(base + r * n + k) * v[k] for r < rows, each sum in k order. */
+static void matvec_reference(float *out, const alog_weights *w, size_t base, const float *v,
+                             size_t rows, size_t n)
 {
     size_t r, k;
     for (r = 0; r < rows; ++r) {
         float acc = 0.0f;
         for (k = 0; k < n; ++k)
-            acc += w[r * n + k] * v[k];
+            acc += alog_weight_at(w, base + r * n + k) * v[k];
         out[r] = acc;
     }
 }
@@ -95,8 +100,8 @@ static void alog_lstm_step(float *gates, float *rec, float *h, float *c, const f
                            const lstm_weights *lw, size_t in, size_t hidden, float clip)
 {
     size_t g;
-    matvec_reference(gates, lw->w, x, 4 * hidden, in);
-    matvec_reference(rec, lw->r, h, 4 * hidden, hidden);
+    matvec_reference(gates, lw->w, lw->w_base, x, 4 * hidden, in);
+    matvec_reference(rec, lw->r, lw->r_base, h, 4 * hidden, hidden);
     for (g = 0; g < 4 * hidden; ++g) {
         gates[g] += rec[g];
         if (lw->wb)
@@ -109,8 +114,8 @@ static void alog_lstm_step(float *gates, float *rec, float *h, float *c, const f
 
 /* Weights of one direction, packed at load (ops.h: alog_panel_pack). */
 typedef struct lstm_packed {
-    const float *w;               /* W as panels of (4H, I) */
-    const float *r;               /* R as panels of (4H, H) */
+    const alog_panels *w;         /* W as panels of (4H, I), float or int8 */
+    const alog_panels *r;         /* R as panels of (4H, H) */
     const float *bias;            /* (4H) Wb + Rb, added once at load, or NULL */
     const float *p;               /* (3H) peepholes, or NULL */
 } lstm_packed;
@@ -138,28 +143,51 @@ static void lstm_cell_arrays(float *gates, float *h, float *c, size_t hidden, fl
         h[j] = go[j] * gi[j];
 }
 
+/* Where the batch rows' steps lie: step t of row b is input vector b * row_step + t * t_step,
+ * and its output at element b * y_row + t * y_t of y. */
+typedef struct lstm_rows {
+    size_t batch;
+    size_t row_step, t_step;      /* vectors of X (and of the W x scratch) */
+    size_t y_row, y_t;            /* floats of Y */
+} lstm_rows;
+
 /*
- * The whole sequence of one direction of one batch row. xw: (seq, 4H) scratch, filled with W x_t
- * for every step up front; x_t at x + t * x_stride; y_t (or NULL) at y + t * y_stride; h, c:
- * (H) state. Same sums in the same order as alog_lstm_step.
+ * The whole sequence of one direction for every batch row at once, step by step, so that each
+ * step's R is read once for all rows (a batch of windows). x: (seq * batch vectors of I), y: the
+ * direction's first output or NULL, both placed by `rows`; h, c: (batch, H) state. xw:
+ * (seq * batch, 4H) scratch, W x for every vector up front; rec: (batch, 4H) scratch. Per row,
+ * the same sums in the same order as alog_lstm_step.
  */
-static void alog_lstm_sequence_packed(float *xw, float *h, float *c, const float *x,
-                                      size_t x_stride, float *y, size_t y_stride,
-                                      const lstm_packed *pk, size_t seq, int reverse, size_t in,
+static void alog_lstm_sequence_packed(float *xw, float *rec, float *h, float *c, const float *x,
+                                      float *y, const lstm_packed *pk,
+                                      const lstm_rows *rows, size_t seq, int reverse, size_t in,
                                       size_t hidden, float clip, unsigned isa)
 {
-    size_t rows = 4 * hidden, s;
-    alog_panel_matmul(xw, rows, pk->w, rows, in, x, x_stride, seq, isa);
+    size_t g4 = 4 * hidden, s, b, j;
+    alog_panel_matmul(xw, g4, pk->w, g4, in, x, in, seq * rows->batch, isa);
     for (s = 0; s < seq; ++s) {
         size_t t = reverse ? seq - 1 - s : s;
-        float *gates = xw + t * rows;
-        alog_panel_matvec_add(gates, pk->r, rows, hidden, h, pk->bias, isa);
-        if (pk->p)
-            lstm_cell(gates, pk->p, h, c, hidden, clip);
-        else
-            lstm_cell_arrays(gates, h, c, hidden, clip, isa);
-        if (y)
-            memcpy(y + t * y_stride, h, hidden * sizeof(float));
+        if (rows->batch > 1) /* R h for every row at once: each weight read serves them all */
+            alog_panel_matmul(rec, g4, pk->r, g4, hidden, h, hidden, rows->batch, isa);
+        for (b = 0; b < rows->batch; ++b) {
+            size_t vector = b * rows->row_step + t * rows->t_step;
+            float *gates = xw + vector * g4, *hb = h + b * hidden, *cb = c + b * hidden;
+            const float *rb = rec + b * g4;
+            if (rows->batch == 1) { /* (W x + R h) + (Wb + Rb), the product added as it ends */
+                alog_panel_matvec_add(gates, pk->r, g4, hidden, h, pk->bias, isa);
+            } else {
+                for (j = 0; j < g4; ++j)
+                    gates[j] += rb[j];
+                for (j = 0; pk->bias && j < g4; ++j)
+                    gates[j] += pk->bias[j];
+            }
+            if (pk->p)
+                lstm_cell(gates, pk->p, hb, cb, hidden, clip);
+            else
+                lstm_cell_arrays(gates, hb, cb, hidden, clip, isa);
+            if (y)
+                memcpy(y + b * rows->y_row + t * rows->y_t, hb, hidden * sizeof(float));
+        }
     }
 }
 
@@ -258,44 +286,97 @@ static const float *data_or_null(const alog_value *v)
     return v ? (const float *)v->data : NULL;
 }
 
+/* W and R as weights: the constant ones read at load, or (activations) the run's values. */
 static void weights_of(const alog_model *m, const alog_node *node, const lstm_params *p,
-                       size_t dir, lstm_weights *lw)
+                       size_t dir, alog_weights *w_now, alog_weights *r_now, lstm_weights *lw)
 {
     const alog_value *b = alog_input(m, node, IN_B), *pp = alog_input(m, node, IN_P);
     size_t H = p->hidden;
-    lw->w = (const float *)alog_input(m, node, IN_W)->data + dir * 4 * H * p->input;
-    lw->r = (const float *)alog_input(m, node, IN_R)->data + dir * 4 * H * H;
+    if (p->constant) {
+        *w_now = p->w;
+        *r_now = p->r;
+    } else {
+        memset(w_now, 0, sizeof *w_now);
+        memset(r_now, 0, sizeof *r_now);
+        w_now->f = (const float *)alog_input(m, node, IN_W)->data;
+        r_now->f = (const float *)alog_input(m, node, IN_R)->data;
+        w_now->inner = w_now->scales = r_now->inner = r_now->scales = 1;
+    }
+    lw->w = w_now;
+    lw->r = r_now;
+    lw->w_base = dir * 4 * H * p->input;
+    lw->r_base = dir * 4 * H * H;
     lw->wb = b ? data_or_null(b) + dir * 8 * H : NULL;
     lw->rb = b ? lw->wb + 4 * H : NULL;
     lw->p = pp ? data_or_null(pp) + dir * 3 * H : NULL;
 }
 
-static int is_constant(const alog_model *m, const alog_node *node, int i)
+/* W and R as weights (claiming them when quantized), or neither. */
+static alog_status read_weights(alog_model *m, alog_node *node, lstm_params *p)
 {
-    const alog_value *v = alog_input(m, node, i);
-    return v && v->kind == ALOG_VALUE_CONSTANT;
+    int w_found, r_found;
+    ALOG_TRY(alog_input_weights(m, node, IN_W, &p->w, &w_found));
+    ALOG_TRY(alog_input_weights(m, node, IN_R, &p->r, &r_found));
+    if (w_found != r_found && (p->w.q || p->r.q))
+        return alog_node_fail(m, node, ALOG_ERR_UNSUPPORTED_ATTR,
+                              "W and R must both be constants when either is quantized");
+    p->constant = w_found && r_found;
+    return ALOG_OK;
+}
+
+/* One direction's matrix (rows 4H, `cols` columns) packed into the arena. */
+static alog_status pack_matrix(alog_model *m, alog_panels *out, const alog_weights *w,
+                               size_t base, size_t rows, size_t cols)
+{
+    alog_panel_strides at;
+    void *mem;
+    int int8;
+    at.base = base;
+    at.row_stride = cols;
+    at.col_stride = 1;
+    int8 = alog_panel_int8_fits(w, alog_panel_strided, &at, rows, cols);
+    ALOG_TRY(alog_arena_alloc(m, alog_panel_bytes(rows, cols, int8), &mem));
+    /* measuring: the bytes, not their values */
+    alog_panel_pack(out, mem, w, alog_panel_strided, &at, rows, cols, int8, !m->measuring);
+    return ALOG_OK;
 }
 
 /* Packs W and R (and sums the biases) into the arena when they are constants. */
 static alog_status pack_weights(alog_model *m, const alog_node *node, lstm_params *p)
 {
     const alog_value *b = alog_input(m, node, IN_B);
-    size_t H = p->hidden, I = p->input, rows = alog_panel_rows(4 * H), d, g;
-    if (!ALOG_PACK_WEIGHTS || !is_constant(m, node, IN_W) || !is_constant(m, node, IN_R) ||
-        (b && !is_constant(m, node, IN_B)))
+    size_t H = p->hidden, I = p->input, d, g;
+    if (!ALOG_PACK_WEIGHTS || !p->constant || (b && b->kind != ALOG_VALUE_CONSTANT))
         return ALOG_OK;
-    ALOG_TRY(alog_arena_alloc(m, p->dirs * rows * I * sizeof(float), (void **)&p->packed_w));
-    ALOG_TRY(alog_arena_alloc(m, p->dirs * rows * H * sizeof(float), (void **)&p->packed_r));
+    for (d = 0; d < p->dirs; ++d) {
+        ALOG_TRY(pack_matrix(m, &p->packed_w[d], &p->w, d * 4 * H * I, 4 * H, I));
+        ALOG_TRY(pack_matrix(m, &p->packed_r[d], &p->r, d * 4 * H * H, 4 * H, H));
+    }
     if (b)
         ALOG_TRY(alog_arena_alloc(m, p->dirs * 4 * H * sizeof(float), (void **)&p->bias));
-    for (d = 0; d < p->dirs && !m->measuring; ++d) { /* measuring: the bytes, not their values */
-        lstm_weights lw;
-        weights_of(m, node, p, d, &lw);
-        alog_panel_pack(p->packed_w + d * rows * I, lw.w, 4 * H, I, I, 1);
-        alog_panel_pack(p->packed_r + d * rows * H, lw.r, 4 * H, H, H, 1);
-        for (g = 0; b && g < 4 * H; ++g)
-            p->bias[d * 4 * H + g] = lw.wb[g] + lw.rb[g];
+    for (d = 0; b && d < p->dirs && !m->measuring; ++d) {
+        const float *wb = (const float *)b->data + d * 8 * H, *rb = wb + 4 * H;
+        for (g = 0; g < 4 * H; ++g)
+            p->bias[d * 4 * H + g] = wb[g] + rb[g];
     }
+    p->packed = 1;
+    return ALOG_OK;
+}
+
+/* Reference, one row at a time: h, c (H each), gates, rec (4H each). Packed, every row at once:
+ * h, c (batch, H) each, W x for every step (seq, batch, 4H), R h (batch, 4H). */
+static alog_status scratch_size(alog_model *m, alog_node *node, const lstm_params *p)
+{
+    const size_t limit = SIZE_MAX / 64;
+    size_t floats = 10;
+    if (p->packed) {
+        if (p->seq > limit || (p->batch && 6 + 4 * p->seq > limit / p->batch))
+            return alog_node_fail(m, node, ALOG_ERR_LIMIT, "the sequence is too long");
+        floats = p->batch * (6 + 4 * p->seq);
+    }
+    if (p->hidden && floats > limit / p->hidden)
+        return alog_node_fail(m, node, ALOG_ERR_LIMIT, "hidden_size is too large");
+    node->scratch_size = floats * p->hidden * sizeof(float);
     return ALOG_OK;
 }
 
@@ -312,6 +393,8 @@ static alog_status prepare(alog_model *m, alog_node *node)
         return alog_node_fail(m, node, ALOG_ERR_SHAPE, "X and W must have rank 3");
     if (hidden <= 0)
         hidden = w->dims[1] / 4;
+    if (hidden > INT32_MAX)
+        return alog_node_fail(m, node, ALOG_ERR_LIMIT, "hidden_size is too large");
     d = (int64_t)p->dirs;
     s = x->dims[p->layout ? 1 : 0];
     b = x->dims[p->layout ? 0 : 1];
@@ -330,9 +413,9 @@ static alog_status prepare(alog_model *m, alog_node *node)
     ALOG_TRY(check_shape(m, node, IN_H0, p->layout ? b : d, p->layout ? d : b, hidden, 3));
     ALOG_TRY(check_shape(m, node, IN_C0, p->layout ? b : d, p->layout ? d : b, hidden, 3));
     ALOG_TRY(check_shape(m, node, IN_P, d, 3 * hidden, 0, 2));
+    ALOG_TRY(read_weights(m, node, p));
     ALOG_TRY(pack_weights(m, node, p));
-    /* h, c (H each), then reference: gates, rec (4H each); packed: W x for every step (seq, 4H) */
-    node->scratch_size = (2 + (p->packed_w ? p->seq * 4 : 8)) * p->hidden * sizeof(float);
+    ALOG_TRY(scratch_size(m, node, p));
     if (p->layout) {
         dims[0] = b; dims[1] = s; dims[2] = d; dims[3] = hidden;
     } else {
@@ -358,55 +441,98 @@ static size_t state_offset(const lstm_params *p, size_t dir, size_t row)
     return (p->layout ? row * p->dirs + dir : dir * p->batch + row) * p->hidden;
 }
 
-/* One direction of one batch row. */
-static void run_row(const alog_model *m, const alog_node *node, const lstm_params *p, size_t dir,
-                    size_t row)
+/* The initial state of one direction of one batch row into h, c (H each). */
+static void initial_state(const alog_model *m, const alog_node *node, const lstm_params *p,
+                          size_t dir, size_t row, float *h, float *c)
 {
-    const alog_value *x = alog_input(m, node, IN_X), *y = alog_output(m, node, 0);
     const alog_value *h0 = alog_input(m, node, IN_H0), *c0 = alog_input(m, node, IN_C0);
-    const alog_value *yh = alog_output(m, node, 1), *yc = alog_output(m, node, 2);
     size_t H = p->hidden, so = state_offset(p, dir, row);
-    float *h = (float *)node->scratch, *c = h + H, *work = c + H;
-    int reverse = p->direction == DIR_REVERSE || dir == 1;
-    const float *xs = (const float *)x->data + (p->layout ? row * p->seq : row) * p->input;
-    size_t x_stride = (p->layout ? 1 : p->batch) * p->input;
-    float *ys = y ? (float *)y->data + y_offset(p, 0, dir, row) : NULL;
-    size_t y_stride = (p->layout ? 1 : p->batch) * p->dirs * H;
-    lstm_weights lw;
-    weights_of(m, node, p, dir, &lw);
-    memset(h, 0, 2 * H * sizeof(float));
+    memset(h, 0, H * sizeof(float));
+    memset(c, 0, H * sizeof(float));
     if (h0)
         memcpy(h, (const float *)h0->data + so, H * sizeof(float));
     if (c0)
         memcpy(c, (const float *)c0->data + so, H * sizeof(float));
-    if (ALOG_PACK_WEIGHTS && p->packed_w) { /* a reference build leaves this path out */
-        lstm_packed pk;
-        pk.w = p->packed_w + dir * alog_panel_rows(4 * H) * p->input;
-        pk.r = p->packed_r + dir * alog_panel_rows(4 * H) * H;
-        pk.bias = p->bias ? p->bias + dir * 4 * H : NULL;
-        pk.p = lw.p;
-        alog_lstm_sequence_packed(work, h, c, xs, x_stride, ys, y_stride, &pk, p->seq, reverse,
-                                  p->input, H, p->clip, m->isa);
-    } else {
-        size_t s;
-        for (s = 0; s < p->seq; ++s) {
-            size_t t = reverse ? p->seq - 1 - s : s;
-            alog_lstm_step(work, work + 4 * H, h, c, xs + t * x_stride, &lw, p->input, H,
-                           p->clip);
-            if (ys)
-                memcpy(ys + t * y_stride, h, H * sizeof(float));
-        }
-    }
+}
+
+/* The final state of one direction of one batch row from h, c (H each). */
+static void final_state(const alog_model *m, const alog_node *node, const lstm_params *p,
+                        size_t dir, size_t row, const float *h, const float *c)
+{
+    const alog_value *yh = alog_output(m, node, 1), *yc = alog_output(m, node, 2);
+    size_t H = p->hidden, so = state_offset(p, dir, row);
     if (yh)
         memcpy((float *)yh->data + so, h, H * sizeof(float));
     if (yc)
         memcpy((float *)yc->data + so, c, H * sizeof(float));
 }
 
+/* One direction of one batch row: the reference path. */
+static void run_row(const alog_model *m, const alog_node *node, const lstm_params *p, size_t dir,
+                    size_t row)
+{
+    const alog_value *x = alog_input(m, node, IN_X), *y = alog_output(m, node, 0);
+    size_t H = p->hidden, s;
+    float *h = (float *)node->scratch, *c = h + H, *work = c + H;
+    int reverse = p->direction == DIR_REVERSE || dir == 1;
+    const float *xs = (const float *)x->data + (p->layout ? row * p->seq : row) * p->input;
+    size_t x_stride = (p->layout ? 1 : p->batch) * p->input;
+    float *ys = y ? (float *)y->data + y_offset(p, 0, dir, row) : NULL;
+    size_t y_stride = (p->layout ? 1 : p->batch) * p->dirs * H;
+    alog_weights w_now, r_now;
+    lstm_weights lw;
+    weights_of(m, node, p, dir, &w_now, &r_now, &lw);
+    initial_state(m, node, p, dir, row, h, c);
+    for (s = 0; s < p->seq; ++s) {
+        size_t t = reverse ? p->seq - 1 - s : s;
+        alog_lstm_step(work, work + 4 * H, h, c, xs + t * x_stride, &lw, p->input, H, p->clip);
+        if (ys)
+            memcpy(ys + t * y_stride, h, H * sizeof(float));
+    }
+    final_state(m, node, p, dir, row, h, c);
+}
+
+/* One direction of every batch row: the packed path. */
+static void run_packed(const alog_model *m, const alog_node *node, const lstm_params *p,
+                       size_t dir)
+{
+    const alog_value *x = alog_input(m, node, IN_X), *y = alog_output(m, node, 0);
+    const alog_value *pp = alog_input(m, node, IN_P);
+    size_t H = p->hidden, B = p->batch, b;
+    float *h = (float *)node->scratch, *c = h + B * H, *xw = c + B * H;
+    float *rec = xw + p->seq * B * 4 * H;
+    int reverse = p->direction == DIR_REVERSE || dir == 1;
+    lstm_packed pk;
+    lstm_rows rows;
+    /* layout 0: X (seq, batch, I), Y (seq, dirs, batch, H); 1: X (batch, seq, I), Y (batch,
+     * seq, dirs, H) */
+    rows.batch = B;
+    rows.row_step = p->layout ? p->seq : 1;
+    rows.t_step = p->layout ? 1 : B;
+    rows.y_row = p->layout ? p->seq * p->dirs * H : H;
+    rows.y_t = p->layout ? p->dirs * H : p->dirs * B * H;
+    pk.w = &p->packed_w[dir];
+    pk.r = &p->packed_r[dir];
+    pk.bias = p->bias ? p->bias + dir * 4 * H : NULL;
+    pk.p = pp ? data_or_null(pp) + dir * 3 * H : NULL;
+    for (b = 0; b < B; ++b)
+        initial_state(m, node, p, dir, b, h + b * H, c + b * H);
+    alog_lstm_sequence_packed(xw, rec, h, c, (const float *)x->data,
+                              y ? (float *)y->data + y_offset(p, 0, dir, 0) : NULL, &pk, &rows,
+                              p->seq, reverse, p->input, H, p->clip, m->isa);
+    for (b = 0; b < B; ++b)
+        final_state(m, node, p, dir, b, h + b * H, c + b * H);
+}
+
 static alog_status run(alog_model *m, const alog_node *node)
 {
     const lstm_params *p = (const lstm_params *)node->params;
     size_t dir, row;
+    if (ALOG_PACK_WEIGHTS && p->packed) { /* a reference build leaves this path out */
+        for (dir = 0; dir < p->dirs; ++dir)
+            run_packed(m, node, p, dir);
+        return ALOG_OK;
+    }
     for (row = 0; row < p->batch; ++row)
         for (dir = 0; dir < p->dirs; ++dir)
             run_row(m, node, p, dir, row);

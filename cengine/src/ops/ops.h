@@ -10,10 +10,23 @@
 #include "../engine.h"
 
 extern const alog_op alog_op_add, alog_op_concat, alog_op_constant, alog_op_conv,
-    alog_op_conv_transpose, alog_op_div, alog_op_gather, alog_op_gemm, alog_op_lstm,
+    alog_op_conv_transpose, alog_op_dequantize_linear, alog_op_div, alog_op_gather, alog_op_gemm, alog_op_lstm,
     alog_op_matmul, alog_op_mul, alog_op_reduce_sum, alog_op_relu, alog_op_reshape, alog_op_selu,
     alog_op_sigmoid, alog_op_slice, alog_op_softmax, alog_op_split, alog_op_squeeze, alog_op_sub,
     alog_op_tanh, alog_op_transpose, alog_op_unsqueeze;
+
+/* ---- packed weights (panel.c) ------------------------------------------------------------- */
+
+/*
+ * A weight matrix packed into row panels at load, (alog_panel_rows(rows) / ALOG_PANEL, cols,
+ * ALOG_PANEL), the rows past `rows` zero: float, or int8 with one scale per row (the weights of
+ * a DequantizeLinear, a quarter of the bytes). Every product form reads either.
+ */
+typedef struct alog_panels {
+    const float *f;               /* float panels, or NULL */
+    const int8_t *q;              /* int8 panels (f NULL): weight (r, k) is (float)q * scale[r] */
+    const float *scale;           /* (alog_panel_rows(rows)) with q */
+} alog_panels;
 
 /* ---- element-wise (elementwise.c) --------------------------------------------------------- */
 
@@ -84,7 +97,9 @@ typedef struct alog_conv_geom {
     int64_t pad_begin[ALOG_CONV_MAX_SPATIAL];
     int has_bias;
     int transposed;                                 /* ConvTranspose: W is (C, M/group, k...) */
-    const float *packed;                            /* W as panels (conv_packed.c), or NULL */
+    int constant;                                   /* W is weights (alog_input_weights) */
+    alog_weights weights;                           /* W when constant */
+    const alog_panels *packed;                      /* W as panels (conv_packed.c), or NULL */
 } alog_conv_geom;
 
 /* Reads kernel_shape, strides, dilations, pads (explicit) and group into g (3-D padded). */
@@ -102,17 +117,18 @@ alog_status alog_conv_prepare(alog_model *m, alog_node *node, int transposed, al
 alog_status alog_conv_set_output_and_pack(alog_model *m, alog_node *node, alog_conv_geom *g);
 
 /* y, x, w, bias (or NULL), geometry: a reference kernel of Conv or ConvTranspose. */
-typedef void (*alog_conv_kernel)(float *y, const float *x, const float *w, const float *bias,
-                                 const alog_conv_geom *g);
+typedef void (*alog_conv_kernel)(float *y, const float *x, const alog_weights *w,
+                                 const float *bias, const alog_conv_geom *g);
 /* The packed path when it gives the reference's bits (alog_conv_packed_exact), else kernel. */
 alog_status alog_conv_run(alog_model *m, const alog_node *node, alog_conv_kernel kernel);
 
 /* ---- convolutions over packed weights (conv_packed.c) ------------------------------------- */
 
 /*
- * Once g is complete: when W is a constant of finite numbers, sets g->packed (shared with an
- * earlier node of the same op over the same W) and the node's scratch; otherwise leaves the
- * reference kernel in charge. -DALOG_REFERENCE_KERNELS never packs.
+ * Once g is complete: when W is constant weights of finite numbers (float, or int8 with finite
+ * scales), sets g->packed (shared with an earlier node of the same op over the same W) and the
+ * node's scratch; otherwise leaves the reference kernel in charge. -DALOG_REFERENCE_KERNELS
+ * never packs.
  */
 alog_status alog_conv_pack(alog_model *m, alog_node *node, alog_conv_geom *g);
 
@@ -142,22 +158,40 @@ void alog_conv_packed_f32(float *y, const float *x, const float *bias, const alo
 /* Rows per panel: two AVX-512 vectors, four AVX ones, eight SSE or NEON ones. */
 #define ALOG_PANEL 32
 
-/* rows rounded up to whole panels: a packed matrix holds alog_panel_rows(rows) * cols floats. */
+/* rows rounded up to whole panels: a packed matrix holds alog_panel_rows(rows) * cols weights. */
 size_t alog_panel_rows(size_t rows);
 
+/* Where element (r, k) of the matrix lies in its weights (an index for alog_weight_at). */
+typedef size_t (*alog_panel_index)(const void *ctx, size_t r, size_t k);
+
+/* The common layout: base + r * row_stride + k * col_stride (alog_panel_strided's ctx). */
+typedef struct alog_panel_strides {
+    size_t base, row_stride, col_stride;
+} alog_panel_strides;
+size_t alog_panel_strided(const void *ctx, size_t r, size_t k);
+
+/* Whether the matrix packs as int8: quantized weights with one scale along each row. Otherwise
+ * it packs as floats (quantized weights then dequantized at load, the same floats). */
+int alog_panel_int8_fits(const alog_weights *w, alog_panel_index index, const void *ctx,
+                         size_t rows, size_t cols);
+
+/* Bytes of a packed matrix (alog_arena_alloc'd, so aligned for any vector load). */
+size_t alog_panel_bytes(size_t rows, size_t cols, int int8);
+
 /*
- * packed: (alog_panel_rows(rows) / ALOG_PANEL, cols, ALOG_PANEL), the rows past `rows` zero;
- * w: element (r, k) at w[r * row_stride + k * col_stride] (a matrix or its transpose).
+ * Sets *out to the panels in mem (alog_panel_bytes bytes) and, when `write`, packs the matrix
+ * there: as int8 when int8 (alog_panel_int8_fits), else as floats (alog_weight_at). A model
+ * being measured (m->measuring) passes write 0: the bytes count, their values do not.
  */
-void alog_panel_pack(float *packed, const float *w, size_t rows, size_t cols, size_t row_stride,
-                     size_t col_stride);
+void alog_panel_pack(alog_panels *out, void *mem, const alog_weights *w, alog_panel_index index,
+                     const void *ctx, size_t rows, size_t cols, int int8, int write);
 
 /*
  * y[s * y_stride + r] = sum over k of w(r, k) * x[s * x_stride + k], each sum from 0 in k order
  * (the reference kernels' order, so their exact bits), for r < rows and s < n. isa: the
- * model's (m->isa), which picks the baseline or the AVX2 form (isa.h): the same bits.
+ * model's (m->isa), which picks the form (isa.h): the same bits.
  */
-void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t rows, size_t cols,
+void alog_panel_matmul(float *y, size_t y_stride, const alog_panels *w, size_t rows, size_t cols,
                        const float *x, size_t x_stride, size_t n, unsigned isa);
 
 /*
@@ -165,14 +199,14 @@ void alog_panel_matmul(float *y, size_t y_stride, const float *packed, size_t ro
  * y[r * y_row_stride + s * y_vec_stride]: a product that lands channel-major.
  */
 void alog_panel_matmul_strided(float *y, size_t y_row_stride, size_t y_vec_stride,
-                               const float *packed, size_t rows, size_t cols, const float *init,
+                               const alog_panels *w, size_t rows, size_t cols, const float *init,
                                const float *x, size_t x_stride, size_t n, unsigned isa);
 
 /*
  * y[r] = (y[r] + sum over k of w(r, k) * x[k]) + bias[r] for r < rows, bias optional: a second
  * product added to a first, then a bias, in the reference kernels' order.
  */
-void alog_panel_matvec_add(float *y, const float *packed, size_t rows, size_t cols,
+void alog_panel_matvec_add(float *y, const alog_panels *w, size_t rows, size_t cols,
                            const float *x, const float *bias, unsigned isa);
 
 #endif /* ALOG_OPS_H */

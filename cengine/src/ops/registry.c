@@ -32,6 +32,7 @@ static const registry_row registry[] = {
     ROW("Constant", alog_op_constant, ALOG_OP_CONSTANT),
     ROW("Conv", alog_op_conv, ALOG_OP_CONV),
     ROW("ConvTranspose", alog_op_conv_transpose, ALOG_OP_CONVTRANSPOSE),
+    ROW("DequantizeLinear", alog_op_dequantize_linear, ALOG_OP_DEQUANTIZELINEAR),
     ROW("Div", alog_op_div, ALOG_OP_DIV),
     ROW("Gather", alog_op_gather, ALOG_OP_GATHER),
     ROW("Gemm", alog_op_gemm, ALOG_OP_GEMM),

@@ -11,7 +11,9 @@ checkout; crash inputs are copied to a directory outside it, whose path is print
     python -m alog_detect.bench.fuzz [--seconds N] [--harness NAME]... [--results FILE] [--no-write]
 
 Seeds: for fuzz_model, small valid .onnx files exported from tiny DeepLog and MSCRED models by the
-export pipeline's own functions, plus prefixes of each (truncation is the commonest corruption);
+export pipeline's own functions, float and quantized (int8 weights behind DequantizeLinear), plus
+prefixes of each (truncation is the commonest corruption), and quantized models broken in each way
+the engine refuses (``--write-seeds DIR`` writes the quantized ones; cengine/fuzz/seeds/model/);
 for fuzz_match, inputs in the harness's format (cengine/fuzz/fuzz_match.c: one byte of mask rules
 and header tokens, '\\n'-terminated templates, an empty line, then one raw line).
 """
@@ -31,12 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ..errors import UserError
 from .results_md import update_section
 from .scons import HOST, scons
 
 REPO = Path(__file__).resolve().parents[3]
 FUZZ_DIR = HOST / "fuzz"
+SEEDS_DIR = REPO / "cengine" / "fuzz" / "seeds" / "model"
 SCONS_WORDS = ("fuzz", "fuzz=1")
 DEFAULT_RESULTS = REPO / "docs" / "results.md"
 SECTION = "fuzz"
@@ -86,10 +91,74 @@ def export_seed_models(out: Path) -> list[Path]:
     return paths
 
 
+def _break_int8(model, how: str):
+    """A copy of a quantized model with its first DequantizeLinear's weights broken `how`."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    node = next(n for n in model.graph.node if n.op_type == "DequantizeLinear")
+    inits = {t.name: t for t in model.graph.initializer}
+    weights, scales = inits[node.input[0]], inits[node.input[1]]
+    scale = numpy_helper.to_array(scales).copy()
+    if how in ("zero_scale", "negative_scale", "nan_scale", "infinite_scale"):
+        scale[-1] = {"zero_scale": 0.0, "negative_scale": -scale[-1], "nan_scale": np.nan,
+                     "infinite_scale": np.inf}[how]
+    elif how == "scales_too_few":
+        scale = scale[:-1]
+    if how == "int8_bytes_short":
+        weights.raw_data = weights.raw_data[:-1]
+    elif how == "nonzero_zero_point":
+        zero = np.zeros(scale.shape, np.int8)
+        zero[-1] = 1
+        model.graph.initializer.append(numpy_helper.from_array(zero, node.input[1] + "_zero_point"))
+        node.input.append(node.input[1] + "_zero_point")
+    scales.CopyFrom(numpy_helper.from_array(scale.astype(np.float32), scales.name))
+    return model
+
+
+# Quantized models (convert-onnx --quantize int8) with bad weights, which the engine refuses at load.
+BROKEN_INT8 = ("zero_scale", "negative_scale", "nan_scale", "infinite_scale", "scales_too_few",
+               "int8_bytes_short", "nonzero_zero_point")
+
+
+def int8_seed_models(out: Path, float_models: list[Path]) -> list[Path]:
+    """Each tiny model with int8 weights behind DequantizeLinear (the export's own quantizer), and
+    the first one broken in each way of BROKEN_INT8."""
+    import onnx
+
+    from ..export.portable import serialize_aligned
+    from ..export.quantize import quantize_weights
+
+    paths = []
+    for path in float_models:
+        model, _ = quantize_weights(onnx.load(str(path)))
+        paths.append(out / f"{path.stem}_int8.onnx")
+        paths[-1].write_bytes(serialize_aligned(model, paths[-1]))
+    first, _ = quantize_weights(onnx.load(str(float_models[0])))
+    for how in BROKEN_INT8:
+        paths.append(out / f"{float_models[0].stem}_int8_{how}.onnx")
+        paths[-1].write_bytes(_break_int8(first, how).SerializeToString())
+    return paths
+
+
+def write_int8_seeds(out: Path) -> list[Path]:
+    """The int8 seeds, written into `out` (cengine/fuzz/seeds/model/ holds them for the tests and
+    for libFuzzer runs by hand)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        float_models = export_seed_models(Path(work))
+        return int8_seed_models(out, float_models)
+
+
 def model_seeds(corpus: Path) -> list[Path]:
-    """Each tiny model and four of its prefixes (a quarter, a half, three quarters, all but a byte)."""
+    """Each tiny model and four of its prefixes (a quarter, a half, three quarters, all but a byte),
+    float and with int8 weights, and int8 models broken in each way the engine refuses."""
     seeds = []
-    for model in export_seed_models(corpus):
+    float_models = export_seed_models(corpus)
+    int8_models = int8_seed_models(corpus, float_models)
+    seeds += int8_models[len(float_models):]
+    for model in float_models + int8_models[:len(float_models)]:
         data = model.read_bytes()
         seeds.append(model)
         for cut in sorted({len(data) // 4, len(data) // 2, 3 * len(data) // 4, len(data) - 1}):
@@ -298,7 +367,9 @@ def section(stats: list[FuzzStats], command: str) -> str:
         f"-timeout={UNIT_TIMEOUT} -max_len=<per harness> -print_final_stats=1`).",
         "",
         "Seeds: `fuzz_model` gets tiny DeepLog (2 layers and 1 layer) and MSCRED models exported like "
-        "`convert-onnx` exports them, plus four prefixes of each; `fuzz_match` gets template/line inputs "
+        "`convert-onnx` exports them, float and with int8 weights (`--quantize int8`), plus four "
+        "prefixes of each, and int8 models broken in each way the engine refuses at load (scales "
+        "zero, negative, NaN, infinite or too few, int8 bytes short, a zero point); `fuzz_match` gets template/line inputs "
         "(HDFS and sshd lines with their headers, UUID/hex/path masking, invalid UTF-8 with NUL bytes, no "
         "templates). `cov` counts covered edges, `ft` libFuzzer's features (edges with hit counts); "
         "corpus is the final in-memory corpus. libFuzzer stops at its first crash, so a crash count "
@@ -333,7 +404,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only this harness (repeatable; default: all)")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results file to update")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument("--write-seeds", type=Path, metavar="DIR",
+                        help="write the int8 model seeds (good and broken) into DIR and exit "
+                             f"(the repository keeps them in {SEEDS_DIR.relative_to(REPO)})")
     args = parser.parse_args(argv)
+    if args.write_seeds:
+        for path in write_int8_seeds(args.write_seeds):
+            print(f"wrote {path}")
+        return 0
     if args.seconds < 1:
         parser.error("--seconds must be >= 1")
     names = args.harness or [h.name for h in HARNESSES]

@@ -75,6 +75,21 @@ class Labelled:
 
 
 @dataclass(frozen=True)
+class TrainedPart:
+    """A part's model, trained on its training sessions, and the sessions it is tested on: what
+    the other benchmarks reuse (bench_int8 judges the same sessions with other predictors)."""
+
+    name: str
+    n_train_sessions: int
+    test: Labelled
+    loaded: object        # train.deeplog's loaded checkpoint (.model, .vocab, .checkpoint)
+    checkpoint: Path      # deeplog.pth
+    vocab_path: Path      # vocab.json beside it
+    start: float          # time.monotonic() when the part began
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PartResult:
     name: str
     n_train_sessions: int
@@ -96,9 +111,12 @@ def _train(vocab_path: Path, seq_path: Path, out: Path, overrides: dict):
     return load_deeplog_checkpoint(out, vocab_path)
 
 
-def _judge(loaded, test: Labelled) -> dict[str, Confusion]:
+def judge_part(loaded, test: Labelled, predict=None) -> dict[str, Confusion]:
+    """Session confusions per g (and the ``+ short`` variant) with ``predict`` (windows -> logits;
+    default: the PyTorch model)."""
     from ..train.deeplog import torch_predictor
 
+    predict = predict or torch_predictor(loaded.model)
     vocab = loaded.vocab
     index = vocab.index()
     names = list(test.templates)
@@ -106,7 +124,7 @@ def _judge(loaded, test: Labelled) -> dict[str, Confusion]:
     labels = {s: test.labels[s] for s in names}
     out = {}
     for k in TOP_KS:
-        verdicts = judge_sessions(torch_predictor(loaded.model), keys, WINDOW, vocab.size, k)
+        verdicts = judge_sessions(predict, keys, WINDOW, vocab.size, k)
         anomalous = {s for s, v in zip(names, verdicts) if session_is_anomalous(v)}
         out[str(k)] = session_confusion(anomalous, labels)
         if k == TOP_KS[0]:
@@ -116,18 +134,23 @@ def _judge(loaded, test: Labelled) -> dict[str, Confusion]:
 
 
 def _train_on_sessions(train: dict[str, list[str]], work: Path, overrides: dict):
-    """Sessions held in memory -> vocab.json + sequences.parquet (build-deeplog's formats) -> model."""
+    """Sessions held in memory -> vocab.json + sequences.parquet (build-deeplog's formats) -> model;
+    returns (loaded, checkpoint path, vocab path)."""
     vocab = vocab_from_sessions(train)
     # Event positions stand in for line numbers: session files have none.
     positions = {s: list(range(1, len(t) + 1)) for s, t in train.items()}
     save_vocab(work / "vocab.json", vocab)
     write_sequences(work / "sequences.parquet", encode_sessions(train, positions, vocab, WINDOW))
-    return _train(work / "vocab.json", work / "sequences.parquet", work / "deeplog.pth", overrides)
+    loaded = _train(work / "vocab.json", work / "sequences.parquet", work / "deeplog.pth", overrides)
+    return loaded, work / "deeplog.pth", work / "vocab.json"
 
 
-def _result(name: str, n_train: int, test: Labelled, loaded, start: float, notes=()) -> PartResult:
-    return PartResult(name, n_train, len(test.labels), sum(test.labels.values()), loaded.vocab.size,
-                      _judge(loaded, test), time.monotonic() - start, loaded.checkpoint["config"], tuple(notes))
+def _result(part: TrainedPart) -> PartResult:
+    loaded, test = part.loaded, part.test
+    by_k = judge_part(loaded, test)
+    return PartResult(part.name, part.n_train_sessions, len(test.labels), sum(test.labels.values()),
+                      loaded.vocab.size, by_k, time.monotonic() - part.start, loaded.checkpoint["config"],
+                      part.notes)
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -166,12 +189,13 @@ def _ceiling(train: dict[str, list[str]], test: Labelled) -> tuple[int, Confusio
     return hidden, session_confusion(flagged, test.labels)
 
 
-def run_100k(data: Path, work: Path, overrides: dict) -> PartResult:
+def train_100k(data: Path, work: Path, overrides: dict) -> TrainedPart:
     start = time.monotonic()
     train, test = load_100k(data)
-    loaded = _train_on_sessions(train, work / "100k", overrides)
+    loaded, checkpoint, vocab = _train_on_sessions(train, work / "100k", overrides)
     notes = (_ceiling_note("HDFS_100k", train, test, 100_000),)
-    return _result("HDFS_100k (deep-loglizer split)", len(train), test, loaded, start, notes)
+    return TrainedPart("HDFS_100k (deep-loglizer split)", len(train), test, loaded, checkpoint, vocab, start,
+                       notes)
 
 
 def _ceiling_note(name: str, train: dict[str, list[str]], test: Labelled, last_line: int) -> str:
@@ -200,7 +224,7 @@ def _write_parsed_subset(parsed: Path, sessions: set[str], out: Path) -> None:
         pq.write_table(table.filter(keep), tmp)
 
 
-def run_20k(data: Path, work: Path, overrides: dict) -> PartResult:
+def train_20k(data: Path, work: Path, overrides: dict) -> TrainedPart:
     from ..parse import ParseConfig, parse_logs
 
     start = time.monotonic()
@@ -223,8 +247,8 @@ def run_20k(data: Path, work: Path, overrides: dict) -> PartResult:
     notes = (f"Raw text: `parse` found {len(set(cols['template']))} templates in HDFS_20k.log; "
              f"{len(order)} labelled blocks, split by first appearance. "
              + _ceiling_note("HDFS_20k", {s: by_session[s] for s in train_sessions}, test, 20_000),)
-    return _result("HDFS_20k.log raw text (chronological halves)", len(train_sessions), test, loaded,
-                   start, notes)
+    return TrainedPart("HDFS_20k.log raw text (chronological halves)", len(train_sessions), test, loaded,
+                       part / "deeplog.pth", built.vocab_path, start, notes)
 
 
 # ---- part 3: DeepLog's own session files -----------------------------------------------------
@@ -235,7 +259,7 @@ def _deeplog_sessions(path: Path, template_of: dict[str, str]) -> list[list[str]
     return [[template_of[f"E{k}"] for k in line.split()] for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_deeplog_files(data: Path, work: Path, overrides: dict) -> PartResult:
+def train_deeplog_files(data: Path, work: Path, overrides: dict) -> TrainedPart:
     start = time.monotonic()
     template_of = {r["EventId"]: r["EventTemplate"]
                    for r in _read_csv(data / "loghub_2k" / "HDFS" / "HDFS_templates.csv")}
@@ -245,14 +269,23 @@ def run_deeplog_files(data: Path, work: Path, overrides: dict) -> PartResult:
     held_out = {f"n{i}": t for i, t in enumerate(normal) if i % 5 == 4}
     test = Labelled({**held_out, **{f"a{i}": t for i, t in enumerate(abnormal)}},
                     {**{s: False for s in held_out}, **{f"a{i}": True for i in range(len(abnormal))}})
-    loaded = _train_on_sessions(train, work / "deeplog_files", overrides)
-    result = _result("DeepLog's hdfs_train / hdfs_test_abnormal", len(train), test, loaded, start)
+    loaded, checkpoint, vocab = _train_on_sessions(train, work / "deeplog_files", overrides)
+    return TrainedPart("DeepLog's hdfs_train / hdfs_test_abnormal", len(train), test, loaded, checkpoint, vocab,
+                       start)
+
+
+def run_deeplog_files(data: Path, work: Path, overrides: dict) -> PartResult:
+    result = _result(train_deeplog_files(data, work, overrides))
     fpr = {k: c.fp / (c.fp + c.tn) if c.fp + c.tn else 0.0 for k, c in result.by_k.items()}
     notes = ("DeepLog's files: precision and F1 are dominated by the anomaly-heavy test mix (its "
              "hdfs_test_normal is not available); compare recall and the false-positive rate "
              + ", ".join(f"g={k}: {v:.4f}" for k, v in fpr.items())
              + " with the paper's 0.963 and 0.0015.",)
     return replace(result, notes=notes)
+
+
+# The parts by their --parts name: each trains its model and names its test sessions.
+TRAINERS = {"100k": train_100k, "20k": train_20k, "deeplog": train_deeplog_files}
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -311,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("hidden", args.hidden), ("seed", args.seed))
                  if v is not None}
-    runners = {"100k": run_100k, "20k": run_20k, "deeplog": run_deeplog_files}
+    runners = {"100k": lambda *a: _result(train_100k(*a)), "20k": lambda *a: _result(train_20k(*a)),
+               "deeplog": run_deeplog_files}
     start = time.monotonic()
     try:
         results = [runners[name](args.data, args.work_dir, overrides) for name in args.parts.split(",")]

@@ -102,7 +102,10 @@ def export_models(out: Path) -> list[Model]:
 
     exporters = installed_exporters()
     torch.manual_seed(0)
-    deeplog_config, mscred_config = DeepLogConfig(vocab_size=VOCAB), MSCREDConfig(n=MSCRED_N)
+    from ..models.mscred import PAPER_CHANNELS
+
+    deeplog_config = DeepLogConfig(vocab_size=VOCAB)
+    mscred_config = MSCREDConfig(n=MSCRED_N, channels=PAPER_CHANNELS)
     specs = [
         ("deeplog", DeepLog(deeplog_config), torch.zeros(1, deeplog_config.window, dtype=torch.long),
          "keys", "logits", "int64", (deeplog_config.window,), (VOCAB,)),
@@ -457,7 +460,7 @@ def render(cells: dict, models: list[Model], sizes: list[tuple[str, int | str]],
         f"inference repeated for about {args.seconds} s per round, with the spread of the rounds "
         "beside it). One thread everywhere; fp32; the same ONNX files and the same inputs for every "
         f"peer: DeepLog of the default architecture (window 10, embed 32, hidden 64, 2 layers, {VOCAB} "
-        f"templates) and MSCRED of the default architecture at n = {MSCRED_N} (channels 32, 64, 128, "
+        f"templates) and MSCRED of the paper's architecture at n = {MSCRED_N} (channels 32, 64, 128, "
         "256, 5 steps, 3 scales), randomly initialised and exported with the pipeline's recipe.",
         "",
         "Peers: the engine as shipped (`scons tools`: -O2 portable, the widest vector form the CPU "

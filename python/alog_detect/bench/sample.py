@@ -6,9 +6,10 @@ directory: parse -> build-deeplog -> build-mscred. Then:
 
 1. DeepLog, for each (top_k, epochs) setting: deeplog-train -> convert-onnx (DeepLog only) ->
    the reference detector over sample.log -> session-level metrics against sample_labels.csv.
-2. MSCRED with the SCons defaults: mscred-train -> convert-onnx (MSCRED only) -> the detector ->
-   window-level metrics against sample_windows.csv, as
-   ``alog-detect evaluate --labels sample_windows.csv --model mscred`` computes them.
+2. MSCRED with the SCons defaults, at the default (device-sized) channels and at the paper's:
+   mscred-train -> convert-onnx (MSCRED only) -> the detector -> window-level metrics against
+   sample_windows.csv, as ``alog-detect evaluate --labels sample_windows.csv --model mscred``
+   computes them, and the exported file's size.
 
 Writes the ``sample`` section of docs/results.md.
 
@@ -49,6 +50,8 @@ def scons_defaults() -> dict:
     return {"parse": {**alog_options.SAMPLE_FRONTEND, "sim_th": alog_options.SIM_TH_DEFAULT},
             "deeplog": {k: integers[k] for k in ("hidden", "layers", "window", "top_k", "epochs")},
             "mscred_epochs": integers["mscred_epochs"],
+            "mscred_channels": [alog_options.parse_mscred_channels(alog_options.MSCRED_CHANNELS_DEFAULT),
+                                alog_options.parse_mscred_channels(alog_options.MSCRED_CHANNELS_PAPER)],
             "mscred_windows": alog_options.parse_mscred_windows(alog_options.MSCRED_WINDOWS_DEFAULT)}
 
 
@@ -115,21 +118,24 @@ def run_deeplog(work: Path, prep: Prepared, defaults: dict, top_k: int, epochs: 
     return Row(f"{top_k} | {epochs}", confusion, seconds)
 
 
-def run_mscred(work: Path, prep: Prepared, defaults: dict) -> Row:
+def run_mscred(work: Path, prep: Prepared, defaults: dict, channels: tuple[int, ...]) -> Row:
     from ..export import ExportConfig, convert_onnx
     from ..train.mscred import MSCREDTrainConfig, train_mscred
 
-    run_dir = work / "mscred_run"
+    named = ",".join(map(str, channels))
+    run_dir = work / f"mscred_run_{named.replace(',', '_')}"
     checkpoint = run_dir / "mscred.pth"
     start = time.monotonic()
     train_mscred(MSCREDTrainConfig(data=prep.signatures_dir, out=checkpoint, epochs=defaults["mscred_epochs"],
-                                   progress=False))
+                                   channels=tuple(channels), progress=False))
     seconds = time.monotonic() - start
     convert_onnx(ExportConfig(vocab=prep.vocab, output_dir=run_dir / "models", mscred_model=checkpoint,
                               portable=True), say=lambda _: None)
     confusion = _detect_and_evaluate(run_dir / "models", prep, prep.sample.windows, "mscred")
-    return Row(f"{','.join(map(str, defaults['mscred_windows']))} | {defaults['mscred_epochs']}",
-               confusion, seconds)
+    role = "default" if tuple(channels) == tuple(defaults["mscred_channels"][0]) else "paper's"
+    size = (run_dir / "models" / "mscred.onnx").stat().st_size
+    return Row(f"{','.join(map(str, defaults['mscred_windows']))} | {named} ({role}) | {size:,} "
+               f"| {defaults['mscred_epochs']}", confusion, seconds)
 
 
 # ---- report ----------------------------------------------------------------------------------
@@ -144,7 +150,7 @@ def _row(r: Row) -> str:
             f"| {c.tn} | {r.train_seconds:.1f} |")
 
 
-def _section(prep: Prepared, defaults: dict, deeplog: list[Row], mscred: Row | None,
+def _section(prep: Prepared, defaults: dict, deeplog: list[Row], mscred: list[Row],
              command: str, seconds: float) -> str:
     import torch
 
@@ -172,18 +178,21 @@ def _section(prep: Prepared, defaults: dict, deeplog: list[Row], mscred: Row | N
         "| ---: | ---: " + _ALIGN,
         *(_row(r) for r in deeplog),
     ]
-    if mscred is not None:
+    if mscred:
         lines += [
             "",
             f"MSCRED (SCons defaults: mscred_windows "
-            f"{','.join(map(str, defaults['mscred_windows']))}, mscred_epochs {defaults['mscred_epochs']}): "
+            f"{','.join(map(str, defaults['mscred_windows']))}, mscred_epochs {defaults['mscred_epochs']}; "
+            "the default channels, sized for devices, and the paper's, `mscred_channels=`): "
             "window level against sample_windows.csv, as `alog-detect evaluate --labels "
             "sample_windows.csv --model mscred` computes it (every listed window is an anomaly; the lines "
-            "between them are cut into normal windows of the listed windows' median length).",
+            "between them are cut into normal windows of the listed windows' median length). "
+            f"mscred.onnx bytes: the file convert-onnx wrote (float32, matrix side n = {prep.n_templates} "
+            "templates padded to a multiple of 8).",
             "",
-            "| signature windows | epochs " + _HEADER,
-            "| --- | ---: " + _ALIGN,
-            _row(mscred),
+            "| signature windows | channels | mscred.onnx bytes | epochs " + _HEADER,
+            "| --- | --- | ---: | ---: " + _ALIGN,
+            *(_row(r) for r in mscred),
         ]
     return "\n".join(lines)
 
@@ -207,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settings", type=_settings, default=DEFAULT_SETTINGS,
                    help="DeepLog TOP_K:EPOCHS pairs, comma-separated (default: "
                         + ",".join(f"{k}:{e}" for k, e in DEFAULT_SETTINGS) + ")")
-    p.add_argument("--no-mscred", action="store_true", help="skip the MSCRED row")
+    p.add_argument("--no-mscred", action="store_true", help="skip the MSCRED rows")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="the results file to update")
     p.add_argument("--no-write", action="store_true", help="print only; leave the results file alone")
     args = p.parse_args(argv)
@@ -223,13 +232,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"model": "deeplog", "top_k": top_k, "epochs": epochs,
                                   **deeplog[-1].confusion.as_dict(),
                                   "train_seconds": round(deeplog[-1].train_seconds, 1)}), flush=True)
-            mscred = None if args.no_mscred else run_mscred(work, prep, defaults)
+            mscred = [] if args.no_mscred else [run_mscred(work, prep, defaults, channels)
+                                                for channels in defaults["mscred_channels"]]
     except UserError as exc:
         print(f"{COMMAND}: error: {exc.one_line()}", file=sys.stderr)
         return 2
-    if mscred is not None:
-        print(json.dumps({"model": "mscred", **mscred.confusion.as_dict(),
-                          "train_seconds": round(mscred.train_seconds, 1)}))
+    for row in mscred:
+        print(json.dumps({"model": "mscred", "setting": row.label, **row.confusion.as_dict(),
+                          "train_seconds": round(row.train_seconds, 1)}))
     command = " ".join([COMMAND, *(argv if argv is not None else sys.argv[1:])])
     section = _section(prep, defaults, deeplog, mscred, command, time.monotonic() - start)
     print(section)

@@ -31,6 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validate", action="store_true",
                    help="compare PyTorch with onnxruntime (and the C engine's runner when installed) "
                         "on 100 inputs; fail on a mismatch")
+    p.add_argument("--quantize", choices=("none", "int8"), default="none",
+                   help="int8: store the LSTM/Gemm/Conv weights as int8 with per-output-channel scales "
+                        "(standard DequantizeLinear, about 4x smaller files); with --validate, also "
+                        "reports how far the int8 model is from the float one (default: none)")
     p.add_argument("--validation-report", type=Path, metavar="FILE",
                    help="with --validate: where to write the validation figures as JSON (default: "
                         "<output-dir>.validation.json, beside the model directory)")
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     config = ExportConfig(vocab=args.vocab, output_dir=args.output_dir, deeplog_model=args.deeplog_model,
                           mscred_model=args.mscred_model, seq_len=args.seq_len,
                           window_size=args.window_size, feature_dim=args.feature_dim, opset=args.opset,
-                          portable=args.portable, validate=args.validate,
+                          portable=args.portable, validate=args.validate, quantize=args.quantize,
                           deeplog_data=args.deeplog_data, mscred_data=args.mscred_data,
                           validation_report=args.validation_report)
     result = convert_onnx(config)

@@ -21,6 +21,8 @@ VALIDATION_KIND = "validation"
 # reference kernels all agree on. The dynamo exporter cannot go below 18, so it defaults to 18.
 DEFAULT_OPSET = 17
 VALIDATION_SAMPLES = 100
+# convert-onnx --quantize: float32 weights, or int8 weights with per-channel scales (quantize.py)
+QUANTIZE_CHOICES = ("none", "int8")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ExportConfig:
     mscred_data: Path | None = None    # build-mscred output directory, likewise
     portable: bool = True
     validate: bool = False
+    quantize: str = "none"             # "none" or "int8" (export/quantize.py)
     validation_report: Path | None = None  # None: validation_path(output_dir)
 
     def __post_init__(self):
@@ -55,6 +58,9 @@ class ExportConfig:
                             ("--feature-dim", self.feature_dim)):
             if value is not None and value < 1:
                 raise UserError(f"{flag} must be >= 1, got {value}", None, f"pass a positive {flag}")
+        if self.quantize not in QUANTIZE_CHOICES:
+            raise UserError(f"--quantize {self.quantize} is not a quantization", None,
+                            f"pass --quantize {' or '.join(QUANTIZE_CHOICES)}")
         if self.feature_dim is not None and self.feature_dim % 8:
             raise UserError(f"--feature-dim must be a multiple of 8 (MSCRED's encoder halves it "
                             f"three times), got {self.feature_dim}", None,

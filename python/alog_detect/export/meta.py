@@ -63,8 +63,9 @@ def producers(exporter: str) -> dict:
 
 
 def build_meta(plan, graph, onnx_path, *, opset: int, ops: list[str], portable: bool,
-               vocab: Vocab, producer: dict) -> dict:
-    """``graph`` is the ModelProto written to ``onnx_path`` (after simplification, if any)."""
+               vocab: Vocab, producer: dict, quantization: dict | None = None) -> dict:
+    """``graph`` is the ModelProto written to ``onnx_path`` (after simplification, if any);
+    ``quantization``: what --quantize int8 did (QuantizeReport.to_dict()), None for float weights."""
     inputs = [_value_info(v) for v in graph.graph.input]
     outputs = [_value_info(v) for v in graph.graph.output]
     return {
@@ -74,6 +75,7 @@ def build_meta(plan, graph, onnx_path, *, opset: int, ops: list[str], portable: 
         "sha256": file_sha256(onnx_path),
         "opset": opset,
         "portable": portable,
+        "quantization": quantization,
         "inputs": inputs,
         "outputs": outputs,
         "dynamic_axes": _dynamic_axes(inputs + outputs),

@@ -23,7 +23,8 @@ from .exporters import (TorchExporters, export_graph, installed_exporters, requi
 from .meta import build_meta, producers
 from .plan import ModelPlan
 from .portable import check_portable, load_supported_ops, op_types, serialize_aligned, simplify
-from .validate import (ValidationReport, engine_parties, onnxruntime_party, validate_graph,
+from .quantize import QuantizeReport, quantize_weights
+from .validate import (Party, ValidationReport, engine_parties, onnxruntime_party, validate_graph,
                        validation_report_json)
 
 
@@ -33,6 +34,7 @@ class ExportedModel:
     onnx: Path
     meta: Path
     ops: tuple[str, ...]
+    quantized: QuantizeReport | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class ExportSettings:
     exporter: str
     opset: int
     portable: bool
+    quantize: str
     supported: frozenset[str]
     vocab: Vocab
     output_dir: Path
@@ -53,6 +56,9 @@ class ExportResult:
     settings: ExportSettings
     models: tuple[ExportedModel, ...]
     reports: tuple[ValidationReport, ...]
+    # --quantize int8 --validate: each quantized model (onnxruntime on the file) against PyTorch's
+    # float model, a measure of what quantization changed, not a pass/fail check
+    agreements: tuple[ValidationReport, ...] = ()
 
     @property
     def vocab(self) -> Path:
@@ -78,8 +84,9 @@ def _check_output_dir(path: Path) -> None:
                         "pass a directory path to --output-dir")
 
 
-def _export(plan: ModelPlan, run: ExportSettings, workdir: Path) -> tuple[object, Path]:
-    """Export, simplify and check one model into ``workdir``; returns (ModelProto, its path)."""
+def _export(plan: ModelPlan, run: ExportSettings, workdir: Path) -> tuple[object, Path, QuantizeReport | None]:
+    """Export, simplify, check and (``run.quantize``) quantize one model into ``workdir``;
+    returns (ModelProto, its path, what quantization did)."""
     import onnx
 
     path = workdir / plan.onnx_name
@@ -92,16 +99,29 @@ def _export(plan: ModelPlan, run: ExportSettings, workdir: Path) -> tuple[object
                         f"{type(exc).__name__}: {first}", plan.checkpoint,
                         "see docs/troubleshooting.md, 'ONNX export errors'") from None
     graph = onnx.load(str(path))
+    quantized = None
     if run.portable:
         graph = simplify(graph, shown)
         check_portable(graph, run.opset, run.supported, shown)
+    if run.quantize == "int8":  # after onnxsim, which would fold the DequantizeLinear nodes away
+        graph, quantized = quantize_weights(graph)
+        if run.portable:
+            check_portable(graph, run.opset, run.supported, shown)
+    if run.portable:
         # Weights at aligned offsets: a device reads them in place (serialize_aligned).
         path.write_bytes(serialize_aligned(graph, shown))
+    elif quantized is not None:
+        path.write_bytes(graph.SerializeToString())
     onnx.checker.check_model(graph, full_check=True)
-    return graph, path
+    return graph, path, quantized
 
 
-def _validate(plan: ModelPlan, onnx_path: Path, parties) -> ValidationReport:
+def _validate(plan: ModelPlan, onnx_path: Path, parties: list[Party],
+              quantized: bool) -> tuple[ValidationReport, ValidationReport | None]:
+    """The check, and for a quantized model the agreement with the float one. A float model:
+    every party against PyTorch. A quantized one computes another function than PyTorch's float
+    model: the engine (and any other party) against onnxruntime, both on the quantized file; and,
+    reported only, onnxruntime on that file against the float model."""
     import numpy as np
     import torch
 
@@ -109,8 +129,18 @@ def _validate(plan: ModelPlan, onnx_path: Path, parties) -> ValidationReport:
         with torch.inference_mode():
             return [plan.model(torch.from_numpy(feeds[plan.signature.input_name])).numpy()]
 
-    return validate_graph(plan.kind, onnx_path, plan.signature.input_name, reference,
-                          plan.validation_inputs(VALIDATION_SAMPLES), plan.decision, parties)
+    inputs = plan.validation_inputs(VALIDATION_SAMPLES)
+    name = plan.signature.input_name
+    if not quantized:
+        return validate_graph(plan.kind, onnx_path, name, reference, inputs, plan.decision, parties), None
+    ort = next(p for p in parties if p.name == "onnxruntime")
+    others = [p for p in parties if p is not ort]
+    check = validate_graph(plan.kind, onnx_path, name, ort.run, inputs, plan.decision, others,
+                           reference_name="onnxruntime on the int8 file")
+    agreement = validate_graph(plan.kind, onnx_path, name, reference, inputs, plan.decision,
+                               [Party("int8 file (onnxruntime)", ort.run)],
+                               reference_name="the float model (PyTorch)")
+    return check, agreement
 
 
 def _fail_validation(report: ValidationReport, run: ExportSettings, onnx_name: str) -> None:
@@ -163,11 +193,11 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
     opset = resolve_opset(exporter, config.opset, plans[0].checkpoint)
     require_exporter_packages(exporter, plans[0].checkpoint)
     _check_output_dir(Path(config.output_dir))
-    run = ExportSettings(exporters, exporter, opset, config.portable,
+    run = ExportSettings(exporters, exporter, opset, config.portable, config.quantize,
                load_supported_ops() if config.portable else frozenset(), vocab, Path(config.output_dir))
     producer = producers(exporter)
 
-    exported, reports, notes = [], [], []
+    exported, reports, agreements, notes = [], [], {}, []
 
     def note(line: str) -> None:
         # The file keeps no absolute path: this checkout's top is written as "."
@@ -180,17 +210,26 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
         say(exporters.describe(exporter, opset))
         parties = [onnxruntime_party(), *engine_parties(note)] if config.validate else []
         for plan in plans:
-            graph, path = _export(plan, run, workdir)
+            graph, path, quantized = _export(plan, run, workdir)
             ops = op_types(graph)
             meta = build_meta(plan, graph, path, opset=opset, ops=ops, portable=config.portable,
-                              vocab=vocab, producer=producer)
+                              vocab=vocab, producer=producer,
+                              quantization=quantized.to_dict() if quantized else None)
             atomic.write_json(path.with_name(path.name + META_SUFFIX), meta)
             exported.append(ExportedModel(plan.kind, run.output_dir / path.name,
-                                          run.output_dir / (path.name + META_SUFFIX), tuple(ops)))
+                                          run.output_dir / (path.name + META_SUFFIX), tuple(ops),
+                                          quantized))
+            if quantized is not None:
+                say(f"quantize {plan.kind}: {quantized.tensors} weight tensors to int8, "
+                    f"{quantized.float_bytes:,} -> {quantized.int8_bytes:,} bytes")
             if config.validate:
-                report = _validate(plan, path, parties)
+                report, agreement = _validate(plan, path, parties, quantized is not None)
                 for line in report.lines():
                     say(line)
+                if agreement is not None:
+                    for line in agreement.lines(verdict=False):
+                        say(line)
+                    agreements[path.name] = agreement
                 if not report.ok:
                     _fail_validation(report, run, plan.onnx_name)
                 reports.append(report)
@@ -199,6 +238,6 @@ def _convert(config: ExportConfig, say: Callable[[str], None]) -> ExportResult:
     if config.validate:
         report_path = config.validation_report or validation_path(run.output_dir)
         atomic.write_json(report_path, validation_report_json(
-            [(m.onnx.name, r) for m, r in zip(exported, reports)], notes))
+            [(m.onnx.name, r) for m, r in zip(exported, reports)], notes, agreements))
         say(f"validation figures: {report_path}")
-    return ExportResult(run, tuple(exported), tuple(reports))
+    return ExportResult(run, tuple(exported), tuple(reports), tuple(agreements.values()))

@@ -23,7 +23,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -78,6 +78,7 @@ class ValidationReport:
     decision: str
     inputs: ValidationInputs
     results: tuple[PartyResult, ...]
+    reference: str = "PyTorch"
 
     @property
     def ok(self) -> bool:
@@ -85,31 +86,45 @@ class ValidationReport:
 
     def to_json(self, onnx_name: str) -> dict:
         """The figures `validation_report_json` records for this model."""
-        return {"kind": self.kind, "onnx": onnx_name, "decision": self.decision,
+        return {"kind": self.kind, "onnx": onnx_name, "reference": self.reference, "decision": self.decision,
                 "inputs": len(self.inputs.arrays), "real": self.inputs.real, "source": self.inputs.source,
                 "parties": [{"party": r.party, "max_abs_diff": r.max_abs_diff, "max_output": r.max_output,
                              "decisions_equal": r.decisions_equal, "count": r.count, "ok": r.ok}
                             for r in self.results]}
 
-    def lines(self) -> list[str]:
+    def lines(self, verdict: bool = True) -> list[str]:
+        """The report; verdict=False for a comparison that measures rather than checks."""
         n, real = len(self.inputs.arrays), self.inputs.real
-        head = (f"validate {self.kind}: {n} inputs ({real} real from {self.inputs.source}, "
-                f"{n - real} random), batch 1 and {BATCH_SIZE}")
+        head = (f"{'validate' if verdict else 'compare'} {self.kind} against {self.reference}: "
+                f"{n} inputs ({real} real from {self.inputs.source}, {n - real} random), batch 1 "
+                f"and {BATCH_SIZE}")
         return [head] + [
-            f"  {r.party}: max |diff| {r.max_abs_diff:.2e} (limit {TOLERANCE:.0e}) at |output| <= "
-            f"{r.max_output:.3g}, {self.decision} "
-            f"{r.decisions_equal}/{r.count} identical: {'ok' if r.ok else 'MISMATCH'}"
+            f"  {r.party}: max |diff| {r.max_abs_diff:.2e}"
+            + (f" (limit {TOLERANCE:.0e})" if verdict else "")
+            + f" at |output| <= {r.max_output:.3g}, {self.decision} {r.decisions_equal}/{r.count} identical"
+            + (f": {'ok' if r.ok else 'MISMATCH'}" if verdict else "")
             for r in self.results]
 
 
-def validation_report_json(reports: Sequence[tuple[str, ValidationReport]], notes: Sequence[str]) -> dict:
+def validation_report_json(reports: Sequence[tuple[str, ValidationReport]], notes: Sequence[str],
+                           agreements: Mapping[str, ValidationReport] | None = None) -> dict:
     """The validation file (``<model dir>.validation.json``, docs/formats.md): every model's
-    figures against PyTorch, and why a party did not take part (``notes``)."""
+    figures against its reference (PyTorch; onnxruntime on the file for an int8 model), why a
+    party did not take part (``notes``), and for an int8 model how far it is from the float one
+    (``agreements`` by onnx name, measured, not checked)."""
     from .config import VALIDATION_FORMAT_VERSION, VALIDATION_KIND
+
+    agreements = agreements or {}
+
+    def model(onnx_name: str, report: ValidationReport) -> dict:
+        entry = report.to_json(onnx_name)
+        if onnx_name in agreements:
+            entry["float_agreement"] = agreements[onnx_name].to_json(onnx_name)["parties"]
+        return entry
 
     return {"format_version": VALIDATION_FORMAT_VERSION, "kind": VALIDATION_KIND, "reference": "pytorch",
             "tolerance": TOLERANCE, "batch_sizes": [1, BATCH_SIZE], "notes": list(notes),
-            "models": [report.to_json(onnx_name) for onnx_name, report in reports]}
+            "models": [model(onnx_name, report) for onnx_name, report in reports]}
 
 
 def onnxruntime_party() -> Party:
@@ -164,8 +179,10 @@ def _outputs(run: Runner, model_path: str, input_name: str, arrays: np.ndarray) 
 
 
 def validate_graph(kind: str, model_path: Path, input_name: str, reference: Runner,
-                   inputs: ValidationInputs, decision: Decision, parties: Sequence[Party]) -> ValidationReport:
-    """Compare every party with ``reference`` on ``inputs``."""
+                   inputs: ValidationInputs, decision: Decision, parties: Sequence[Party],
+                   reference_name: str = "PyTorch") -> ValidationReport:
+    """Compare every party with ``reference`` (called ``reference_name`` in the report) on
+    ``inputs``."""
     x = inputs.arrays
     want = _outputs(reference, str(model_path), input_name, x)
     want_decisions = decision.decide(x, want)
@@ -177,7 +194,7 @@ def validate_graph(kind: str, model_path: Path, input_name: str, reference: Runn
                             "the graph's output shape is wrong: export again without changing it")
         same = np.all(decision.decide(x, got) == want_decisions, axis=tuple(range(1, want_decisions.ndim)))
         results.append(_compare(party.name, want, got, int(same.sum())))
-    return ValidationReport(kind, decision.name, inputs, tuple(results))
+    return ValidationReport(kind, decision.name, inputs, tuple(results), reference_name)
 
 
 def _compare(party: str, want: np.ndarray, got: np.ndarray, decisions_equal: int) -> PartyResult:

@@ -38,7 +38,7 @@ import torch
 from .. import __version__, atomic
 from ..deeplog_data import file_sha256
 from ..errors import UserError
-from ..models.mscred import MSCRED, MSCREDConfig
+from ..models.mscred import EDGE_CHANNELS, MSCRED, MSCREDConfig
 from ..mscred_data import NPZ_NAME, SignatureSet, SignatureSpec, load_signatures, residual_scores
 from ..vocab import vocab_sha256
 from . import checkpoint_bytes, read_checkpoint, render_training_curve, training_curve_path
@@ -58,7 +58,7 @@ class MSCREDTrainConfig:
     lr: float = 1e-3
     seed: int = 0
     batch_size: int = 16
-    channels: tuple[int, int, int, int] = (32, 64, 128, 256)
+    channels: tuple[int, int, int, int] = EDGE_CHANNELS
     valid_fraction: float = 0.2
     cell_quantile: float = 0.999
     progress: bool = True
