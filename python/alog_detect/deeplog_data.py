@@ -169,7 +169,9 @@ def _write_sequences_table(path: Path, seqs: SessionSequences, template_col: str
     pq.write_table(table, path)
 
 
-def read_sequences(path: str | Path) -> SessionSequences:
+def read_sequences(path: str | Path, lines: bool = True) -> SessionSequences:
+    """The sessions of a sequences.parquet; with ``lines`` False their line numbers are left out
+    (empty tuples), which training does not need."""
     path = Path(path)
     fix = "regenerate it with `alog-detect build-deeplog`"
     schema = _open_schema(path, fix)
@@ -180,11 +182,11 @@ def read_sequences(path: str | Path) -> SessionSequences:
     if int(version) > SEQUENCES_FORMAT_VERSION:
         raise UserError(f"sequences format_version {version} is newer than this alog-detect "
                         f"understands ({SEQUENCES_FORMAT_VERSION})", path, "upgrade alog-detect")
-    cols = read_parsed_columns(path, ["session", "keys", "lines"], fix)
+    cols = read_parsed_columns(path, ["session", "keys", "lines"] if lines else ["session", "keys"], fix)
     return SessionSequences(
         sessions=tuple(cols["session"]),
         keys=tuple(tuple(k) for k in cols["keys"]),
-        lines=tuple(tuple(x) for x in cols["lines"]),
+        lines=tuple(tuple(x) for x in cols["lines"]) if lines else ((),) * len(cols["session"]),
         vocab_sha256=meta[f"{_META_PREFIX}vocab_sha256"],
         window_size=int(meta[f"{_META_PREFIX}window_size"]),
     )
