@@ -215,7 +215,9 @@ def format_markdown(sizes: list[SizeRow], accuracy: list[dict], mine_lines: int,
         f"{epochs} epochs over the distinct windows; `detect` is the reference detector over all N lines with the "
         "DeepLog checkpoint (PyTorch, one thread), anomalies written to /dev/null. Parse, build-deeplog and "
         "detect read and write in bounded batches (row groups of 65,536 lines), so their peak RSS stays nearly "
-        "flat as N grows; `sample` builds the whole log in memory before writing it.",
+        "flat as N grows; `sample` writes the log as it simulates it (two passes over the same random numbers) "
+        "and keeps only the sessions' ids and labels; `deeplog-train` holds every session's key sequence "
+        "(about 8 bytes an event) besides PyTorch.",
         "",
         "| N | stage | lines/s | seconds | peak RSS (MB) |",
         "| ---: | --- | ---: | ---: | ---: |",
