@@ -4,6 +4,12 @@ Each line's first ``header_tokens`` tokens (the line header: date, time, host, `
 are dropped, the rest is masked by ``alog_detect.masking`` (the same rules the C engine applies, see
 docs/matching.md), then mined with Drain3 (in-memory configuration, no persistence, nothing read
 from the current directory). After the last line every line gets its cluster's final template.
+With ``mine_lines`` M (``--mine-lines``) Drain3 mines only the first M lines (and lines no template
+matches) and every line gets what match mode gives over the final templates (docs/matching.md 3.1).
+
+Memory does not grow with the input: rows are written ROW_GROUP_ROWS at a time to a staged parquet
+file beside the output (without the template, known only at the end), which is then copied row
+group by row group into the output with each row's final template.
 
 Columns of the parquet file (docs/architecture.md): ``line_no`` (1-based in its file; ``LineId``
 for loghub CSVs), ``source`` (the path as given or as matched by the glob), ``timestamp`` (seconds
