@@ -227,11 +227,12 @@ def format_markdown(sizes: list[SizeRow], accuracy: list[dict], mine_lines: int,
         f"`parse --mine-lines {mine_lines}` mines the first {mine_lines:,} lines and assigns every line by match "
         "mode (docs/matching.md 3.1). `build-deeplog` reads the first parse's output; `deeplog-train` runs "
         f"{epochs} epochs over the distinct windows; `detect` is the reference detector over all N lines with the "
-        "DeepLog checkpoint (PyTorch, one thread), anomalies written to /dev/null. Parse, build-deeplog and "
-        "detect read and write in bounded batches (row groups of 65,536 lines), so their peak RSS stays nearly "
-        "flat as N grows; `sample` writes the log as it simulates it (two passes over the same random numbers) "
-        "and keeps only the sessions' ids and labels; `deeplog-train` holds every session's key sequence "
-        "(about 8 bytes an event) besides PyTorch.",
+        "DeepLog checkpoint (PyTorch, one thread), anomalies written to /dev/null. No stage holds every line: "
+        "parse reads and writes row groups of 65,536 lines, build-deeplog reads batches of as many rows and "
+        "keeps each session's keys and line numbers as compact arrays (12 bytes an event), `deeplog-train` "
+        "keeps every session's key sequence and the distinct windows, detect keeps at most 65,536 sessions' "
+        "windows, and `sample` writes the log as it simulates it (two passes over the same random numbers), "
+        "keeping the sessions' ids and labels. What still grows with N is in the line under the table.",
         "",
         "| N | stage | lines/s | seconds | peak RSS (MB) |",
         "| ---: | --- | ---: | ---: | ---: |",
@@ -241,6 +242,12 @@ def format_markdown(sizes: list[SizeRow], accuracy: list[dict], mine_lines: int,
             m = size.stages[stage]
             out.append(f"| {size.lines:,} | {stage} | {size.lines / m.seconds:,.0f} | {m.seconds:,.1f} | "
                        f"{_mb(m.peak_rss_kb)} |")
+    if len(sizes) > 1:
+        low, high = sizes[0], sizes[-1]
+        growth = ", ".join(f"{stage} {high.stages[stage].peak_rss_kb / low.stages[stage].peak_rss_kb:.1f}x"
+                           for stage in STAGES)
+        out += ["", f"Peak RSS at {high.lines:,} lines over peak RSS at {low.lines:,} "
+                f"({high.lines / low.lines:.0f}x the lines): {growth}."]
     out += ["", "Both parses of the same N: templates, lines Drain3 saw, and how many lines are grouped alike "
             "(grouping accuracy of `--mine-lines` with the full parse as the truth).", "",
             "| N | templates, all lines mined | templates, first lines mined | lines Drain3 saw | groups alike | "
