@@ -49,6 +49,7 @@ AUTO = "auto"
 SAMPLE_FRONTEND = {"session_key": f"prefix:{SESSION_PREFIX}", "header_tokens": HEADER_TOKENS}
 LOGS_FRONTEND = {"session_key": "none", "header_tokens": 0}
 SIM_TH_DEFAULT = 0.4
+MINE_LINES_MAX = (1 << 31) - 1
 NONE = "none"
 MODELS = ("deeplog", "mscred")
 MODELS_CHOICES = "deeplog,mscred, deeplog or mscred"
@@ -243,6 +244,9 @@ def parse_settings(env, builtin_sample: bool, logs: list[str] | None = None) -> 
     settings = {name: env[name] if env[name] != AUTO else default for name, default in fitting.items()}
     settings["header_tokens"] = int(settings["header_tokens"])
     settings["sim_th"] = float(env["sim_th"])
+    mine_lines = int(env.get("mine_lines", 0))
+    if mine_lines:  # absent when 0, so that builds from before the option keep their signatures
+        settings["mine_lines"] = mine_lines
     log_format = env["log_format"]
     if log_format == NONE:
         log_format = ""
@@ -365,6 +369,9 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
                   "'%Y-%m-%d %H:%M:%S,%f' (auto: the known pattern that reads the first lines)", AUTO,
                   _timestamp_format)
     variables.Add("sim_th", "parse: Drain similarity threshold (0..1)", str(SIM_TH_DEFAULT), _sim_th)
+    convert, validate = _integer("mine_lines", 0, MINE_LINES_MAX)
+    variables.Add("mine_lines", "parse: Drain mines only the first N lines, match mode assigns every line "
+                  f"(docs/matching.md 3.1; 0: Drain mines every line) (0..{MINE_LINES_MAX})", 0, validate, convert)
     variables.Add(EnumVariable(
         "optimize", f"optimization of the C engine ({AUTO}: the target's choice, site_tools/alog_flags.py: "
         "size for cortex-m4, speed for the others)", AUTO,

@@ -435,3 +435,19 @@ def test_the_reader_keeps_the_head_of_an_overlong_line(tmp_path):
         with open(tmp_path / "x.log", "rb") as f:
             lines = [line for chunk in read_chunks(f.fileno(), size) for line in chunk]
         assert lines == [b"first", long_line[:LINE_KEEP_BYTES], b"last", long_line[:LINE_KEEP_BYTES]]
+
+
+def test_progress_bar_counts_the_lines_and_changes_no_verdict(pipeline, verdict_lines, capsys):
+    log = pipeline / "sample" / "sample.log"
+    out = io.StringIO()
+    detect(DetectConfig(models=pipeline / "onnx", logs=(str(log),), all_verdicts=True, session_key=SESSION_KEY,
+                        progress=True), out=out)
+    assert out.getvalue().splitlines() == verdict_lines
+    err = capsys.readouterr().err
+    assert "detect" in err and "5000/5000" in err
+
+
+def test_no_progress_flag_keeps_stderr_empty(pipeline, cli):
+    proc = cli("detect", "--models", pipeline / "onnx", "--logs", pipeline / "sample" / "sample.log",
+               "--no-progress")
+    assert proc.stderr_text == ""

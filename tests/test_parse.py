@@ -325,3 +325,100 @@ def test_cli_prints_a_summary_and_no_progress_bar_when_not_a_tty(tmp_path, cli):
     proc = cli("parse", "--logs", log, "--out", tmp_path / "p.parquet", "--sim-th", "0.5")
     assert "50 lines, 1 templates" in proc.stdout_text
     assert proc.stderr_text == ""
+
+
+# ---- large inputs: row groups, --mine-lines (issue 12, item 5) ---------------------------------
+
+def test_parse_writes_row_groups_and_holds_no_more_than_one(tmp_path, monkeypatch):
+    """Memory is bounded by construction: rows leave in row groups of ROW_GROUP_ROWS, and the
+    staged file is gone afterwards; the output is the one a single write gives."""
+    import alog_detect.parse as parse
+
+    sample = generate_sample(SampleConfig(out_dir=tmp_path, lines=5000, seed=4))
+    whole = parse_logs(ParseConfig(logs=(str(sample.log),), out=tmp_path / "whole.parquet", **SAMPLE_SETTINGS))
+    monkeypatch.setattr(parse, "ROW_GROUP_ROWS", 1000)
+    sizes = []
+    real = parse._RowGroupWriter.flush
+
+    def flush(self):
+        sizes.append(len(self.columns["line_no"]))
+        real(self)
+    monkeypatch.setattr(parse._RowGroupWriter, "flush", flush)
+    grouped = parse_logs(ParseConfig(logs=(str(sample.log),), out=tmp_path / "grouped.parquet", **SAMPLE_SETTINGS))
+    assert max(sizes) == 1000 and sum(sizes) == grouped.lines == 5000
+    assert pq.ParquetFile(grouped.parquet).num_row_groups == 5
+    assert pq.read_table(grouped.parquet).equals(pq.read_table(whole.parquet))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def _engine_assignment(table, frontend):
+    """What the engine's matcher gives every row: the vocabulary build-deeplog would write (by
+    count), matched with the recorded front-end settings."""
+    from alog_detect.vocab import Vocab
+
+    rows = table.to_pydict()
+    vocab = Vocab.from_counts(collections.Counter(rows["template"]))
+    matcher = frontend.matcher(vocab.templates)
+    return [vocab.templates[i] if i >= 0 else None for i in map(matcher.match, rows["content"])]
+
+
+def test_mine_lines_assigns_every_line_as_the_engine_matches_it(tmp_path):
+    sample = generate_sample(SampleConfig(out_dir=tmp_path, lines=8000, seed=3))
+    settings = dict(session_key="prefix:ses_", header_tokens=4)
+    result = parse_logs(ParseConfig(logs=(str(sample.log),), out=tmp_path / "mined.parquet", mine_lines=1500,
+                                    **settings))
+    table = pq.read_table(result.parquet)
+    assert table.column_names == COLUMNS
+    assert table.column("template").to_pylist() == _engine_assignment(table, result.frontend)
+    mining = json.loads(result.templates.read_text())["mining"]
+    assert mining == {"mine_lines": 1500, "lines_mined": result.lines_mined}
+    assert 1500 <= result.lines_mined < 8000
+    # Mining every line gives nearly the same groups (the sample's templates are all early).
+    full = parse_logs(ParseConfig(logs=(str(sample.log),), out=tmp_path / "all.parquet", **settings))
+    full_templates = pq.read_table(full.parquet).column("template").to_pylist()
+    same = sum(a == b for a, b in zip(full_templates, table.column("template").to_pylist()))
+    assert same / len(full_templates) > 0.99
+    assert json.loads(full.templates.read_text())["mining"] == {"mine_lines": 0, "lines_mined": 8000}
+
+
+def test_mine_lines_matches_again_the_rows_a_later_template_takes(tmp_path):
+    """R matches the sample's template 'a b p <*> <*> e' (4 literals) when it arrives; two later
+    lines no template matches form 'a b p c d <*>' (5 literals), which R matches better: R's row
+    must hold what match mode gives over the final templates, as the engine would."""
+    log = tmp_path / "tiny.log"
+    log.write_text("a b p q r e\na b p t u e\na b p c d e\na b p c d f\na b p c d g\n", encoding="utf-8")
+    result = parse_logs(ParseConfig(logs=(str(log),), out=tmp_path / "p.parquet", sim_th=0.6, mine_lines=2))
+    table = pq.read_table(result.parquet)
+    assert table.column("template").to_pylist() == [
+        "a b p <*> <*> e", "a b p <*> <*> e", "a b p c d <*>", "a b p c d <*>", "a b p c d <*>"]
+    assert table.column("template").to_pylist() == _engine_assignment(table, result.frontend)
+    assert result.lines_mined == 4
+    # Drain3 over every line keeps R where it arrived.
+    full = parse_logs(ParseConfig(logs=(str(log),), out=tmp_path / "all.parquet", sim_th=0.6))
+    assert pq.read_table(full.parquet).column("template").to_pylist()[2] == "a b p <*> <*> e"
+
+
+def test_mine_lines_with_a_log_format_counts_unfit_lines(tmp_path):
+    log = tmp_path / "fmt.log"
+    log.write_text("".join(f"2026-01-0{1 + i % 9} INFO worker {i} started\n" for i in range(40))
+                   + "garbage\n" + "2026-01-01 WARN disk 3 full\n", encoding="utf-8")
+    fmt = "<Date> <Level> <Content>"
+    mined = parse_logs(ParseConfig(logs=(str(log),), out=tmp_path / "m.parquet", log_format=fmt, timestamp="none",
+                                   mine_lines=10))
+    full = parse_logs(ParseConfig(logs=(str(log),), out=tmp_path / "a.parquet", log_format=fmt, timestamp="none"))
+    assert mined.unfit_lines == full.unfit_lines == 1
+    table = pq.read_table(mined.parquet)
+    assert table.column("template").to_pylist() == _engine_assignment(table, mined.frontend)
+    assert table.column("template").to_pylist() == pq.read_table(full.parquet).column("template").to_pylist()
+
+
+@pytest.mark.parametrize("value", ["-1", "x"])
+def test_bad_mine_lines_is_one_error_line_and_exit_2(tmp_path, cli, value):
+    log = tmp_path / "a.log"
+    log.write_text("hello world\n", encoding="utf-8")
+    proc = cli("parse", "--logs", log, "--out", tmp_path / "p.parquet", "--mine-lines", value, check=False)
+    assert proc.returncode == 2
+    assert "--mine-lines" in proc.stderr_text.strip().splitlines()[-1]
+    assert not (tmp_path / "p.parquet").exists()
+    if value == "-1":
+        assert len(proc.stderr_text.strip().splitlines()) == 1

@@ -145,7 +145,7 @@ def test_help_lists_every_option_with_its_default(tree):
                           ("session_key", "auto"), ("header_tokens", "auto"), ("log_format", "auto"),
                           ("timestamp", "auto"), ("timestamp_format", "auto"), ("models", "auto"),
                           ("mscred_bucket", "lines:20"), ("mscred_step", "10"), ("quantize", "none"),
-                          ("sim_th", "0.4"), ("optimize", "auto"), ("embed_model", "auto"),
+                          ("sim_th", "0.4"), ("mine_lines", "0"), ("optimize", "auto"), ("embed_model", "auto"),
                           ("san", "no"), ("fuzz", "no"), ("firmware_models", "deeplog"),
                           ("flash_budget", "auto"), ("ram_budget", "auto"), ("firmware_lines", "200")):
         assert re.search(rf"^{name}: .*\n\s+default: {re.escape(default)}$", out, re.M), name
@@ -189,6 +189,8 @@ def test_target_alias_builds_into_the_canonical_target_dir(tree):
     ("header_tokens=four", "header_tokens=four: header_tokens must be an integer"),
     ("sim_th=2", "sim_th=2: not a similarity threshold"),
     ("sim_th=high", "sim_th=high: not a similarity threshold"),
+    ("mine_lines=-5", "mine_lines=-5: out of range"),
+    ("mine_lines=many", "mine_lines=many: not an integer"),
 ])
 def test_bad_option_is_reported_before_any_work(tree, option, message):
     proc = scons(tree, option, check=False)
@@ -293,6 +295,8 @@ def test_parse_options_resolve_auto_for_the_logs_being_parsed():
         "session_key": "prefix:blk_", "header_tokens": 0, "sim_th": 0.7, "log_format": "auto", **resolved}
     fmt = {**given, "header_tokens": "auto", "log_format": "<Date> <Content>"}
     assert alog_options.parse_settings(fmt, builtin_sample=False)["log_format"] == "<Date> <Content>"
+    assert alog_options.parse_settings({**given, "mine_lines": 5000}, builtin_sample=True)["mine_lines"] == 5000
+    assert "mine_lines" not in alog_options.parse_settings({**given, "mine_lines": 0}, builtin_sample=True)
 
 
 TS = '"timestamp": "auto", "timestamp_format": "auto"'

@@ -146,24 +146,32 @@ def write_sequences(path: str | Path, seqs: SessionSequences, template_col: str 
     return Path(path)
 
 
+def _sequences_schema(vocab_sha256: str, window_size: int, template_col: str):
+    import pyarrow as pa
+
+    return pa.schema(
+        [("session", pa.string()), ("keys", pa.list_(pa.int32())), ("n_events", pa.int32()),
+         ("lines", pa.list_(pa.int64()))],
+        metadata={f"{_META_PREFIX}format_version": str(SEQUENCES_FORMAT_VERSION),
+                  f"{_META_PREFIX}vocab_sha256": vocab_sha256,
+                  f"{_META_PREFIX}window_size": str(window_size),
+                  f"{_META_PREFIX}template_col": template_col})
+
+
 def _write_sequences_table(path: Path, seqs: SessionSequences, template_col: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema(
-        [("session", pa.string()), ("keys", pa.list_(pa.int32())), ("n_events", pa.int32()),
-         ("lines", pa.list_(pa.int64()))],
-        metadata={f"{_META_PREFIX}format_version": str(SEQUENCES_FORMAT_VERSION),
-                  f"{_META_PREFIX}vocab_sha256": seqs.vocab_sha256,
-                  f"{_META_PREFIX}window_size": str(seqs.window_size),
-                  f"{_META_PREFIX}template_col": template_col})
+    schema = _sequences_schema(seqs.vocab_sha256, seqs.window_size, template_col)
     table = pa.table({"session": list(seqs.sessions), "keys": [list(k) for k in seqs.keys],
                       "n_events": [len(k) for k in seqs.keys], "lines": [list(x) for x in seqs.lines]},
                      schema=schema)
     pq.write_table(table, path)
 
 
-def read_sequences(path: str | Path) -> SessionSequences:
+def read_sequences(path: str | Path, lines: bool = True) -> SessionSequences:
+    """The sessions of a sequences.parquet; with ``lines`` False their line numbers are left out
+    (empty tuples), which training does not need."""
     path = Path(path)
     fix = "regenerate it with `alog-detect build-deeplog`"
     schema = _open_schema(path, fix)
@@ -174,11 +182,11 @@ def read_sequences(path: str | Path) -> SessionSequences:
     if int(version) > SEQUENCES_FORMAT_VERSION:
         raise UserError(f"sequences format_version {version} is newer than this alog-detect "
                         f"understands ({SEQUENCES_FORMAT_VERSION})", path, "upgrade alog-detect")
-    cols = read_parsed_columns(path, ["session", "keys", "lines"], fix)
+    cols = read_parsed_columns(path, ["session", "keys", "lines"] if lines else ["session", "keys"], fix)
     return SessionSequences(
         sessions=tuple(cols["session"]),
         keys=tuple(tuple(k) for k in cols["keys"]),
-        lines=tuple(tuple(x) for x in cols["lines"]),
+        lines=tuple(tuple(x) for x in cols["lines"]) if lines else ((),) * len(cols["session"]),
         vocab_sha256=meta[f"{_META_PREFIX}vocab_sha256"],
         window_size=int(meta[f"{_META_PREFIX}window_size"]),
     )
@@ -199,27 +207,100 @@ def file_sha256(path: str | Path) -> str:
 
 # ---- the stage -------------------------------------------------------------------------------
 
-def build_deeplog(config: BuildDeepLogConfig) -> BuildDeepLogResult:
-    rerun = "re-run `alog-detect parse` to produce it"
-    cols = read_parsed_columns(
-        config.parsed, [config.session_col, config.template_col, "line_no"],
-        fix=rerun,
-        column_fixes={config.template_col: "name the column holding the template strings with "
-                                           "--template-col"})
-    templates = cols[config.template_col]
-    if any(t is None for t in templates):
-        raise UserError(f"column {config.template_col!r} has null templates", config.parsed,
-                        "name a column holding template strings with --template-col, or re-run parse")
-    if templates and not isinstance(templates[0], str):
-        raise UserError(f"column {config.template_col!r} holds {type(templates[0]).__name__} values, "
-                        "not template strings", config.parsed,
+# Rows read from parsed.parquet at a time: build-deeplog holds a batch of strings, not the file's.
+READ_BATCH_ROWS = 1 << 16
+
+
+class _SessionKeys:
+    """Every session's events as compact arrays (template numbers in order of first sight, line
+    numbers): memory grows by 12 bytes an event, not by the Python objects of every row."""
+
+    def __init__(self):
+        from array import array
+
+        self._array = array
+        self.names: dict[str, int] = {}       # session -> its number, in order of first appearance
+        self.keys: list = []                  # per session: array('i') of template numbers
+        self.lines: list = []                 # per session: array('q') of line numbers
+        self.templates: dict[str, int] = {}   # template -> its number, in order of first sight
+        self.counts: list[int] = []
+        self.skipped = 0
+
+    def add(self, sessions: list, templates: list, lines: list) -> None:
+        names, numbers, counts = self.names, self.templates, self.counts
+        for session, template, line in zip(sessions, templates, lines):
+            if not session:
+                self.skipped += 1
+                continue
+            s = names.get(session)
+            if s is None:
+                s = names[session] = len(names)
+                self.keys.append(self._array("i"))
+                self.lines.append(self._array("q"))
+            t = numbers.get(template)
+            if t is None:
+                t = numbers[template] = len(numbers)
+                counts.append(0)
+            counts[t] += 1
+            self.keys[s].append(t)
+            self.lines[s].append(line)
+
+
+def _read_session_keys(config: BuildDeepLogConfig, rerun: str) -> _SessionKeys:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = [config.session_col, config.template_col, "line_no"]
+    schema = _open_schema(Path(config.parsed), rerun)
+    for col in columns:
+        if col not in schema.names:
+            raise UserError(f"no column {col!r} (columns: {', '.join(schema.names)})", config.parsed,
+                            "name the column holding the template strings with --template-col"
+                            if col == config.template_col else rerun)
+    kind = schema.field(config.template_col).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
+        raise UserError(f"column {config.template_col!r} holds {kind} values, not template strings", config.parsed,
                         "name the column holding the template strings with --template-col")
-    by_session, lines, skipped = group_sessions(cols[config.session_col], templates, cols["line_no"])
-    if not by_session:
+    found = _SessionKeys()
+    for batch in pq.ParquetFile(config.parsed).iter_batches(batch_size=READ_BATCH_ROWS, columns=columns):
+        templates = batch.column(1)
+        if templates.null_count:
+            raise UserError(f"column {config.template_col!r} has null templates", config.parsed,
+                            "name a column holding template strings with --template-col, or re-run parse")
+        found.add(batch.column(0).to_pylist(), templates.to_pylist(), batch.column(2).to_pylist())
+    return found
+
+
+def _sequences_table(found: _SessionKeys, vocab: Vocab, window_size: int, template_col: str):
+    """sequences.parquet's table, built from flat arrays (no Python object per event)."""
+    import numpy as np
+    import pyarrow as pa
+
+    index = vocab.index()
+    to_vocab = np.array([index[t] for t in found.templates], dtype=np.int32)
+    sizes = np.array([len(k) for k in found.keys], dtype=np.int64)
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int32)
+    np.cumsum(sizes, out=offsets[1:])
+    keys = to_vocab[np.concatenate([np.frombuffer(k, dtype=np.int32) for k in found.keys])]
+    lines = np.concatenate([np.frombuffer(x, dtype=np.int64) for x in found.lines])
+    schema = _sequences_schema(vocab.sha256, window_size, template_col)
+    return pa.table({"session": pa.array(list(found.names), pa.string()),
+                     "keys": pa.ListArray.from_arrays(pa.array(offsets), pa.array(keys, pa.int32())),
+                     "n_events": pa.array(sizes.astype(np.int32)),
+                     "lines": pa.ListArray.from_arrays(pa.array(offsets), pa.array(lines, pa.int64()))},
+                    schema=schema)
+
+
+def build_deeplog(config: BuildDeepLogConfig) -> BuildDeepLogResult:
+    import pyarrow.parquet as pq
+
+    rerun = "re-run `alog-detect parse` to produce it"
+    found = _read_session_keys(config, rerun)
+    if not found.names:
         raise UserError("no session has any event (empty file or every session key is empty)",
                         config.parsed, "parse non-empty logs with a --session-key that matches them")
-    vocab = vocab_from_sessions(by_session)
-    seqs = encode_sessions(by_session, lines, vocab, config.window_size)
+    vocab = Vocab.from_counts(dict(zip(found.templates, found.counts)))
+    table = _sequences_table(found, vocab, config.window_size, config.template_col)
     recorded = recorded_frontend(config.parsed)
 
     out = Path(config.out_dir)
@@ -227,8 +308,8 @@ def build_deeplog(config: BuildDeepLogConfig) -> BuildDeepLogResult:
     # All files or none: the renames happen only once all are fully written.
     with atomic.atomic_path(seq_path) as seq_tmp, atomic.atomic_path(vocab_path) as vocab_tmp, \
             atomic.atomic_path(frontend_path) as frontend_tmp:
-        _write_sequences_table(seq_tmp, seqs, config.template_col)
+        pq.write_table(table, seq_tmp)
         vocab_tmp.write_text(training_vocab_text(vocab), encoding="utf-8")
         frontend_tmp.write_text(frontend_text(recorded or Frontend()), encoding="utf-8")
     return BuildDeepLogResult(vocab_path, seq_path, frontend_path, recorded is not None, vocab,
-                              len(seqs.sessions), sum(len(k) for k in seqs.keys), skipped)
+                              len(found.names), sum(found.counts), found.skipped)

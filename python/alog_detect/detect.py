@@ -243,6 +243,9 @@ class DetectConfig:
     header_tokens: int | None = None
     masking_config: Path | None = None
     max_sessions: int = DEFAULT_MAX_SESSIONS   # DeepLog sessions kept at once
+    # A progress bar on stderr: None on when stderr is a terminal and the files are long (never
+    # for standard input), True always, False never.
+    progress: bool | None = None
 
 
 class Detector:
@@ -406,11 +409,27 @@ def detect(config: DetectConfig, out: TextIO | None = None) -> int:
     detector = Detector(dataclasses.replace(models, frontend=frontend), all_verdicts=config.all_verdicts,
                         max_sessions=config.max_sessions)
     written = 0
-    for log in config.logs:
-        for lines in _chunks(log):
-            verdicts = detector.feed(lines)
-            if verdicts:
-                out.write("\n".join(verdicts) + "\n")
-                out.flush()
-                written += len(verdicts)
+    with _progress_bar(config) as bar:
+        for log in config.logs:
+            for lines in _chunks(log):
+                verdicts = detector.feed(lines)
+                bar.update(len(lines))
+                if verdicts:
+                    out.write("\n".join(verdicts) + "\n")
+                    out.flush()
+                    written += len(verdicts)
     return written
+
+
+def _progress_bar(config: DetectConfig):
+    """A tqdm bar over the lines read (as parse's): counted first when the input is files."""
+    from tqdm import tqdm
+
+    from .parse import PROGRESS_MIN_LINES, _count_lines
+
+    enabled, total = config.progress, None
+    files = [log for log in config.logs if log != "-"]
+    if enabled is not False and len(files) == len(config.logs) and (enabled or sys.stderr.isatty()):
+        total = _count_lines(files)
+        enabled = enabled or total >= PROGRESS_MIN_LINES
+    return tqdm(total=total, disable=not enabled, file=sys.stderr, unit=" lines", desc="detect", mininterval=0.5)

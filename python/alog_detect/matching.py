@@ -18,6 +18,11 @@ from .logformat import LogFormat
 from .masking import DEFAULT_MASKER, MAX_LINE_BYTES, Masker, strip_line_end, to_bytes, tokenize
 
 UNKNOWN = -1
+# Masked contents (up to MATCH_CACHE_BYTES long) remembered with their answer: most lines repeat
+# a few masked shapes, and the wildcard scan costs as much as Drain3's. Forgotten all at once when
+# full, so the cache holds at most about 16 MiB.
+MATCH_CACHE_ENTRIES = 1 << 14
+MATCH_CACHE_BYTES = 1024
 WILDCARD = b"<*>"
 
 REASON_OK = "ok"
@@ -66,6 +71,7 @@ class Matcher:
             self._candidates.setdefault((len(tokens), first), []).append(_Template(index, literals))
         for group in self._candidates.values():
             group.sort(key=lambda t: t.rank)
+        self._cache: dict[bytes, int] = {}
 
     @classmethod
     def from_templates(cls, templates: Iterable[str | bytes], masker: Masker = DEFAULT_MASKER,
@@ -75,7 +81,18 @@ class Matcher:
         return cls([to_bytes(t) for t in templates], masker, header_tokens, log_format)
 
     def _best(self, tokens: list[bytes]) -> int:
-        exact = self._exact.get(tuple(tokens))
+        key = b" ".join(tokens)
+        if len(key) > MATCH_CACHE_BYTES:
+            return self._scan(tuple(tokens))
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= MATCH_CACHE_ENTRIES:
+                self._cache.clear()
+            found = self._cache[key] = self._scan(tuple(tokens))
+        return found
+
+    def _scan(self, tokens: tuple[bytes, ...]) -> int:
+        exact = self._exact.get(tokens)
         if exact is not None:
             return exact
         n = len(tokens)
@@ -110,6 +127,10 @@ class Matcher:
         if len(data) > MAX_LINE_BYTES:
             return UNKNOWN
         return self._best(self.masker.mask_tokens(content))
+
+    def match_tokens(self, tokens: list[bytes]) -> int:
+        """`match` for a line's content already masked (`Masker.mask_tokens`); no length check."""
+        return self._best(tokens)
 
     def match(self, line: str | bytes) -> int:
         """The index of the template a raw line matches, or UNKNOWN (-1)."""

@@ -4,6 +4,12 @@ Each line's first ``header_tokens`` tokens (the line header: date, time, host, `
 are dropped, the rest is masked by ``alog_detect.masking`` (the same rules the C engine applies, see
 docs/matching.md), then mined with Drain3 (in-memory configuration, no persistence, nothing read
 from the current directory). After the last line every line gets its cluster's final template.
+With ``mine_lines`` M (``--mine-lines``) Drain3 mines only the first M lines (and lines no template
+matches) and every line gets what match mode gives over the final templates (docs/matching.md 3.1).
+
+Memory does not grow with the input: rows are written ROW_GROUP_ROWS at a time to a staged parquet
+file beside the output (without the template, known only at the end), which is then copied row
+group by row group into the output with each row's final template.
 
 Columns of the parquet file (docs/architecture.md): ``line_no`` (1-based in its file; ``LineId``
 for loghub CSVs), ``source`` (the path as given or as matched by the glob), ``timestamp`` (seconds
@@ -36,6 +42,7 @@ import csv
 import dataclasses
 import glob
 import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -50,6 +57,11 @@ MAX_LINE_BYTES = 1 << 20
 TEMPLATES_FORMAT_VERSION = 2
 # Below this many lines a progress bar is noise.
 PROGRESS_MIN_LINES = 20_000
+# How many rows parse holds before writing them as one parquet row group: memory stays bounded
+# by this, not by the input's length (tests/test_parse.py checks the row groups).
+ROW_GROUP_ROWS = 1 << 16
+# --mine-lines 0: Drain3 mines every line.
+MINE_ALL = 0
 
 
 AUTO = "auto"
@@ -101,6 +113,10 @@ class ParseConfig:
     sim_th: float = 0.4
     max_children: int = 100
     progress: bool | None = None  # None: on when stderr is a terminal and the input is long
+    # 0: Drain3 mines every line. M > 0: Drain3 mines the first M lines only and every line is
+    # assigned by match mode against the templates (lines they miss are mined as well): faster
+    # on large inputs, and the assignment is the engine's (docs/matching.md, "Mining a sample").
+    mine_lines: int = MINE_ALL
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +128,7 @@ class ParseResult:
     frontend: Frontend = Frontend()
     detection: object | None = None   # known_formats.Detection with log_format=auto
     unfit_lines: int = 0              # lines that do not fit the log format (mined whole)
+    lines_mined: int = 0              # lines Drain3 saw (all of them unless mine_lines)
 
     def notes(self) -> list[str]:
         """What a user should read about the parse: the detected format, the lines that did not fit."""
@@ -336,53 +353,189 @@ def _frontend_for(config: ParseConfig, paths: list[str] | None) -> tuple[Fronten
         raise UserError(exc.message, exc.path if exc.path else names.timestamp, exc.fix) from None
 
 
-def _mine(records: Iterable[_Record], config: ParseConfig, frontend: Frontend) -> tuple[dict[str, list], object, int]:
-    miner = new_template_miner(config.depth, config.sim_th, config.max_children)
-    raw = config.format == "raw"
-    header = config.header_tokens if raw else 0
-    fmt = frontend.log_format if raw else None
-    columns: dict[str, list] = {name: [] for name in
-                                ("line_no", "source", "timestamp", "session", "template_id", "content")}
-    unfit = 0
-    mask = frontend.masker.mask
+_STAGE_COLUMNS = ("line_no", "source", "timestamp", "session", "template_id", "content")
+
+
+def _stage_schema(masked: bool = False):
+    """The columns parse writes while it mines: the final ones but the template (known at the
+    end), and with `masked` each line's masked content (to match it again without masking)."""
+    import pyarrow as pa
+
+    fields = [("line_no", pa.int64()), ("source", pa.string()), ("timestamp", pa.float64()),
+              ("session", pa.string()), ("template_id", pa.int64()), ("content", pa.string())]
+    return pa.schema(fields + ([("masked", pa.binary())] if masked else []))
+
+
+class _RowGroupWriter:
+    """Rows appended one at a time, written to a parquet file ROW_GROUP_ROWS at a time."""
+
+    def __init__(self, path: Path, schema):
+        import pyarrow.parquet as pq
+
+        self.schema = schema
+        self.writer = pq.ParquetWriter(path, schema)
+        self.columns: dict[str, list] = {name: [] for name in schema.names}
+        self.rows = 0
+
+    def add(self, *values) -> None:
+        for column, value in zip(self.columns.values(), values):
+            column.append(value)
+        self.rows += 1
+        if len(self.columns["line_no"]) >= ROW_GROUP_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        import pyarrow as pa
+
+        if self.columns["line_no"]:
+            self.writer.write_table(pa.table(self.columns, schema=self.schema), row_group_size=ROW_GROUP_ROWS)
+            self.columns = {name: [] for name in self.schema.names}
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+@dataclasses.dataclass
+class _Mined:
+    """What the mining pass leaves for the write: the Drain3 miner and its counts."""
+    miner: object
+    unfit: int = 0
+    lines_mined: int = 0         # lines Drain3 saw
+    rematch_before: int = 0      # rows before this one are assigned again by match mode at the write
+
+
+class _LineMasker:
+    """A record's content as parse masks it: with the log format's view, or without its header."""
+
+    def __init__(self, config: ParseConfig, frontend: Frontend):
+        raw = config.format == "raw"
+        self.header = config.header_tokens if raw else 0
+        self.fmt = frontend.log_format if raw else None
+        self.frontend = frontend
+
+    def __call__(self, record: _Record):
+        """(view or None, masked tokens)."""
+        if self.fmt is not None:
+            view = self.frontend.view(record.content)
+            return view, self.frontend.masker.mask_tokens(view.content)
+        return None, self.frontend.masker.mask_tokens(record.content, self.header)
+
+
+def _mine_all(records: Iterable[_Record], config: ParseConfig, frontend: Frontend, rows: _RowGroupWriter) -> _Mined:
+    """Drain3 over every line; each row gets its cluster id."""
+    from .masking import to_text
+
+    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children))
+    masked = _LineMasker(config, frontend)
+    add = mined.miner.add_log_message
     for record in records:
-        if fmt is not None:
-            view = frontend.view(record.content)
-            unfit += view.fields is None
-            mined = mask(view.content)
-        else:
-            view = None
-            mined = mask(record.content, header)
-        cluster_id = miner.add_log_message(mined)["cluster_id"]
-        columns["line_no"].append(record.line_no)
-        columns["source"].append(record.source)
-        columns["timestamp"].append(frontend.seconds(record.content, view))
-        columns["session"].append(frontend.session(record.content, view))
-        columns["template_id"].append(cluster_id)
-        columns["content"].append(record.content)
-    return columns, miner, unfit
+        view, tokens = masked(record)
+        mined.unfit += masked.fmt is not None and view.fields is None
+        cluster_id = add(to_text(b" ".join(tokens)))["cluster_id"]
+        rows.add(record.line_no, record.source, frontend.seconds(record.content, view),
+                 frontend.session(record.content, view), cluster_id, record.content)
+    mined.lines_mined = rows.rows
+    return mined
+
+
+class _ClusterMatcher:
+    """Match mode over a miner's current templates, answering with cluster ids; rebuilt after the
+    miner changes."""
+
+    def __init__(self, miner, frontend: Frontend):
+        self.miner, self.frontend = miner, frontend
+        self.stale = True
+
+    def match(self, tokens: list[bytes]) -> int | None:
+        from .matching import UNKNOWN
+
+        if self.stale:
+            clusters = sorted(self.miner.drain.clusters, key=lambda c: c.cluster_id)
+            self.ids = [c.cluster_id for c in clusters]
+            self.matcher = self.frontend.matcher([c.get_template() for c in clusters])
+            self.stale = False
+        index = self.matcher.match_tokens(tokens)
+        return None if index == UNKNOWN else self.ids[index]
+
+
+def _mine_sample(paths: list[str], records: Iterable[_Record], config: ParseConfig, frontend: Frontend,
+                 rows: _RowGroupWriter) -> _Mined:
+    """Drain3 over the first `config.mine_lines` lines, then match mode over every line (docs/matching.md);
+    a line no template matches is mined too, and the lines before the last such line are matched
+    again at the write, so that every row holds what match mode gives over the final templates."""
+    from .masking import to_text
+
+    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children))
+    masked = _LineMasker(config, frontend)
+    add = mined.miner.add_log_message
+    for record in _first(read_records(paths, config.format), config.mine_lines):
+        add(to_text(b" ".join(masked(record)[1])))
+        mined.lines_mined += 1
+    matcher = _ClusterMatcher(mined.miner, frontend)
+    for record in records:
+        view, tokens = masked(record)
+        mined.unfit += masked.fmt is not None and view.fields is None
+        cluster_id = matcher.match(tokens)
+        if cluster_id is None:
+            cluster_id = add(to_text(b" ".join(tokens)))["cluster_id"]
+            mined.lines_mined += 1
+            mined.rematch_before = rows.rows
+            matcher.stale = True
+        rows.add(record.line_no, record.source, frontend.seconds(record.content, view),
+                 frontend.session(record.content, view), cluster_id, record.content, b" ".join(tokens))
+    return mined
+
+
+def _first(records: Iterable[_Record], n: int) -> Iterator[_Record]:
+    for i, record in enumerate(records):
+        if i >= n:
+            return
+        yield record
 
 
 def _final_templates(miner) -> dict[int, str]:
     return {cluster.cluster_id: cluster.get_template() for cluster in miner.drain.clusters}
 
 
-def _write_parquet(path: Path, columns: dict[str, list], templates: dict[int, str], frontend: Frontend) -> None:
+def _write_final(stage: Path, out: Path, templates: dict[int, str], mined: _Mined, config: ParseConfig,
+                 frontend: Frontend) -> dict[int, int]:
+    """Copy the staged rows to the parquet file one row group at a time, adding each row's final
+    template (and assigning again by match mode the rows before `mined.rematch_before`). Returns
+    the line count of every cluster id."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({
-        "line_no": pa.array(columns["line_no"], pa.int64()),
-        "source": pa.array(columns["source"], pa.string()),
-        "timestamp": pa.array(columns["timestamp"], pa.float64()),
-        "session": pa.array(columns["session"], pa.string()),
-        "template": pa.array([templates[i] for i in columns["template_id"]], pa.string()),
-        "template_id": pa.array(columns["template_id"], pa.int64()),
-        "content": pa.array(columns["content"], pa.string()),
-    })
-    table = table.replace_schema_metadata(parquet_metadata(frontend))
-    with atomic.atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    ids = sorted(templates)
+    position = np.full(max(ids) + 1, -1, dtype=np.int64)
+    position[ids] = np.arange(len(ids))
+    texts = pa.array([templates[i] for i in ids], pa.string())
+    schema = _stage_schema().insert(4, pa.field("template", pa.string())).with_metadata(parquet_metadata(frontend))
+    rematch = _ClusterMatcher(mined.miner, frontend) if mined.rematch_before else None
+    counts = np.zeros(len(ids), dtype=np.int64)
+    done = 0
+    with atomic.atomic_path(out) as tmp:
+        writer = pq.ParquetWriter(tmp, schema)
+        try:
+            for batch in pq.ParquetFile(stage).iter_batches(batch_size=ROW_GROUP_ROWS):
+                cluster = batch.column("template_id").to_numpy()
+                if rematch is not None and done < mined.rematch_before:
+                    cluster = cluster.copy()
+                    masked = batch.column("masked").to_pylist()
+                    for i in range(min(len(masked), mined.rematch_before - done)):
+                        found = rematch.match(masked[i].split(b" ") if masked[i] else [])
+                        cluster[i] = cluster[i] if found is None else found
+                done += len(cluster)
+                pos = position[cluster]
+                counts += np.bincount(pos, minlength=len(ids))
+                columns = [batch.column(name) for name in _STAGE_COLUMNS]
+                columns[4] = pa.array(cluster, pa.int64())
+                columns.insert(4, texts.take(pa.array(pos)))
+                writer.write_table(pa.Table.from_arrays(columns, schema=schema), row_group_size=ROW_GROUP_ROWS)
+        finally:
+            writer.close()
+    return {cid: int(n) for cid, n in zip(ids, counts)}
 
 
 def templates_path_for(parquet: Path) -> Path:
@@ -390,31 +543,49 @@ def templates_path_for(parquet: Path) -> Path:
 
 
 def parse_logs(config: ParseConfig) -> ParseResult:
+    import tempfile
+
+    if isinstance(config.mine_lines, bool) or not isinstance(config.mine_lines, int) or config.mine_lines < 0:
+        raise UserError(f"--mine-lines must be a whole number >= 0, got {config.mine_lines!r}", None,
+                        "give 0 (Drain3 mines every line) or a line count such as 200000")
     paths = expand_logs(config.logs)
     frontend, detection = frontend_for(config, paths)
-    records = read_records(paths, config.format)
-    columns, miner, unfit = _mine(_progress(records, paths, config.progress), config, frontend)
-    if not columns["line_no"]:
-        raise UserError("no log lines (only blank lines)", paths[0], "give files with log lines")
-    templates = _final_templates(miner)
-    counts = {cid: 0 for cid in templates}
-    for cid in columns["template_id"]:
-        counts[cid] += 1
+    records = _progress(read_records(paths, config.format), paths, config.progress)
     out = Path(config.out)
-    templates_json = templates_path_for(out)
-    atomic.write_json(templates_json, {
-        "format_version": TEMPLATES_FORMAT_VERSION,
-        "drain": {"depth": config.depth, "sim_th": config.sim_th, "max_children": config.max_children},
-        "frontend": frontend.to_json(),
-        "lines_not_fitting": unfit,
-        "templates": [{"id": cid, "template": templates[cid], "count": counts[cid]}
-                      for cid in sorted(templates)],
-    })
+    atomic._prepare_parent(out)
+    fd, stage_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".stage", dir=out.parent)
+    os.close(fd)
+    stage = Path(stage_name)
     try:
-        _write_parquet(out, columns, templates, frontend)
+        rows = _RowGroupWriter(stage, _stage_schema(masked=config.mine_lines != MINE_ALL))
+        try:
+            if config.mine_lines == MINE_ALL:
+                mined = _mine_all(records, config, frontend, rows)
+            else:
+                mined = _mine_sample(paths, records, config, frontend, rows)
+        finally:
+            rows.close()
+        if not rows.rows:
+            raise UserError("no log lines (only blank lines)", paths[0], "give files with log lines")
+        templates = _final_templates(mined.miner)
+        templates_json = templates_path_for(out)
+        counts = _write_final(stage, out, templates, mined, config, frontend)
+    finally:
+        stage.unlink(missing_ok=True)
+    try:
+        atomic.write_json(templates_json, {
+            "format_version": TEMPLATES_FORMAT_VERSION,
+            "drain": {"depth": config.depth, "sim_th": config.sim_th, "max_children": config.max_children},
+            "mining": {"mine_lines": config.mine_lines, "lines_mined": mined.lines_mined},
+            "frontend": frontend.to_json(),
+            "lines_not_fitting": mined.unfit,
+            "templates": [{"id": cid, "template": templates[cid], "count": counts[cid]}
+                          for cid in sorted(templates)],
+        })
     except BaseException:
-        # The pair is one output: never leave a templates file without its parquet.
-        templates_json.unlink(missing_ok=True)
+        # The pair is one output: never leave a parquet without its templates file.
+        out.unlink(missing_ok=True)
         raise
-    return ParseResult(parquet=out, templates=templates_json, lines=len(columns["line_no"]),
-                       num_templates=len(templates), frontend=frontend, detection=detection, unfit_lines=unfit)
+    return ParseResult(parquet=out, templates=templates_json, lines=rows.rows,
+                       num_templates=len(templates), frontend=frontend, detection=detection,
+                       unfit_lines=mined.unfit, lines_mined=mined.lines_mined)

@@ -404,8 +404,11 @@ def _plan_windows(duration_ms: int) -> tuple[_Window, ...]:
             at("message_surge", 0.70, 0.02))
 
 
-def _background(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
-    """Periodic sessionless lines of each service: (t_ms, service, pid, level, message)."""
+# The periodic sessionless lines of each service: (t_ms, service, pid, level, message), each stream
+# in time order. One random generator runs through them in this order (after the sessions and the
+# windows' lines), so each stream starts from the state the previous one left.
+
+def _netmgr_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
     silent = [w for w in windows if w.kind == "service_silent"]
     rx = tx = 0
     t = EPOCH_MS + rng.randrange(0, 10000)
@@ -416,15 +419,24 @@ def _background(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
             yield t, "netmgr", 611, "INFO", (f"link eth0 up speed=1000Mb/s rx_packets={rx} tx_packets={tx} "
                                              f"rx_errors=0")
         t += rng.randrange(9000, 11000)
+
+
+def _storaged_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
     t = EPOCH_MS + rng.randrange(0, 30000)
     while t < end_ms:
         yield t, "storaged", 455, "INFO", (f"health check ok disks=4 max_temp={rng.randrange(38, 52)}C "
                                            f"free={rng.randrange(20, 80)}%")
         t += rng.randrange(29000, 31000)
+
+
+def _apid_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
     t = EPOCH_MS + rng.randrange(0, 15000)
     while t < end_ms:
         yield t, "apid", 884, "INFO", f"worker pool busy={rng.randrange(0, 32)}/32 queue={rng.randrange(0, 8)}"
         t += rng.randrange(14000, 16000)
+
+
+def _systemd_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
     t = EPOCH_MS + rng.randrange(0, 300000)
     while t < end_ms:
         unit = rng.choice(("Daily rotation of log files", "Cleanup of Temporary Directories",
@@ -432,6 +444,9 @@ def _background(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
         yield t, "systemd", 1, "INFO", f"Starting {unit}..."
         yield t + rng.randrange(50, 2000), "systemd", 1, "INFO", f"Finished {unit}."
         t += rng.randrange(240000, 420000)
+
+
+BACKGROUND = (_netmgr_lines, _storaged_lines, _apid_lines, _systemd_lines)
 
 
 def _window_lines(rng: random.Random, window: _Window):
@@ -454,22 +469,35 @@ def _window_lines(rng: random.Random, window: _Window):
 
 # ---- assembly -----------------------------------------------------------------------------------
 
-def _simulate(seed: int, duration_ms: int, windows: tuple[_Window, ...]) -> list[_Line]:
-    rng = random.Random(seed)
-    lines: list[_Line] = []
-    order = 0
-    cache: dict[int, str] = {}
+# The log is written as it is simulated, in two passes over the same random numbers, so that
+# memory does not grow with the line count (only with the sessions, whose ids and labels are kept):
+# the first pass counts the lines a duration gives and notes the generator's state where each
+# background stream starts; the second merges the sessions' lines (each session arrives later than
+# the one before and its lines follow its arrival) with the background streams by (time, order),
+# writing every line that no later one can precede. Lines of equal time keep the order in which
+# they were generated: sessions' lines first, then the background's stream by stream.
+
+@dataclasses.dataclass(frozen=True)
+class _Session:
+    arrival_ms: int
+    sid: str
+    steps: list
+    times: list
+    deviation: int | None
+
+
+def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]):
+    """The sessions in order of arrival, drawing from `rng` in a fixed order."""
     end_ms = EPOCH_MS + duration_ms
     used_ids: set[str] = set()
     workflows = [w for w, _ in SESSION_TYPES]
     weights = [p for _, p in SESSION_TYPES]
     silent = [w for w in windows if w.kind == "service_silent"]
-
     t = EPOCH_MS
     while True:
         t += int(rng.expovariate(1.0 / MEAN_SESSION_GAP_MS))
         if t >= end_ms:
-            break
+            return
         workflow = rng.choices(workflows, weights)[0]
         steps, rare = workflow(rng)
         deviation = None
@@ -488,68 +516,134 @@ def _simulate(seed: int, duration_ms: int, windows: tuple[_Window, ...]) -> list
         if any(s.service == "netmgr" for s in steps) and any(
                 times[0] < w.end_ms and times[-1] >= w.start_ms for w in silent):
             continue
-        for i, (step, st) in enumerate(zip(steps, times)):
-            text = _format_line(st, step.service, step.pid, step.level, step.message, sid, cache)
-            lines.append(_Line(st, order, text, sid, i == deviation))
+        yield _Session(t, sid, steps, times, deviation)
+
+
+def _streams(windows: tuple[_Window, ...]):
+    """(stream function, its window or None) in the order the generator runs through them."""
+    return [(lambda rng, end_ms, ws, w=w: _window_lines(rng, w), w) for w in windows] + \
+        [(f, None) for f in BACKGROUND]
+
+
+def _plan(seed: int, duration_ms: int, windows: tuple[_Window, ...]) -> tuple[int, list]:
+    """First pass: how many lines the duration gives, and the generator's state at the start of
+    each background stream."""
+    rng = random.Random(seed)
+    count = sum(len(session.steps) for session in _sessions(rng, duration_ms, windows))
+    states = []
+    for stream, _ in _streams(windows):
+        states.append(rng.getstate())
+        count += sum(1 for _ in stream(rng, EPOCH_MS + duration_ms, windows))
+    return count, states
+
+
+def _background_lines(states: list, duration_ms: int, windows: tuple[_Window, ...]):
+    """The background and window lines as ((t_ms, 1, rank, i), _Line) in that order: rank is the
+    stream's place among the lines generated after the sessions (background streams, then windows)."""
+    import heapq
+
+    cache: dict[int, str] = {}
+    streams = _streams(windows)
+    ranks = {id(f): rank for rank, f in enumerate([f for f, w in streams if w is None] +
+                                                  [f for f, w in streams if w is not None])}
+
+    def keyed(stream, window, state):
+        rng = random.Random()
+        rng.setstate(state)
+        rank = ranks[id(stream)]
+        for i, (st, service, pid, level, message) in enumerate(stream(rng, EPOCH_MS + duration_ms, windows)):
+            yield (st, 1, rank, i), _Line(st, 0, _format_line(st, service, pid, level, message, None, cache),
+                                         window=window.kind if window is not None else None)
+
+    return heapq.merge(*(keyed(f, w, state) for (f, w), state in zip(streams, states)), key=lambda x: x[0])
+
+
+def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], states: list):
+    """Second pass: every _Line in (time, order) order, one at a time."""
+    import heapq
+
+    rng = random.Random(seed)
+    cache: dict[int, str] = {}
+    pending: list = []                  # heap of ((t_ms, 0, order), _Line) for sessions' lines
+    background = _background_lines(states, duration_ms, windows)
+    head = next(background, None)
+    order = 0
+
+    def until(limit):
+        nonlocal head
+        while True:
+            mine = pending[0] if pending else None
+            if head is not None and (mine is None or head[0] < mine[0]):
+                if limit is not None and head[0][0] >= limit:
+                    return
+                yield head[1]
+                head = next(background, None)
+            elif mine is not None:
+                if limit is not None and mine[0][0] >= limit:
+                    return
+                yield heapq.heappop(pending)[1]
+            else:
+                return
+
+    for session in _sessions(rng, duration_ms, windows):
+        # No later session has a line before its arrival: what comes earlier is final.
+        yield from until(session.arrival_ms)
+        for i, (step, st) in enumerate(zip(session.steps, session.times)):
+            text = _format_line(st, step.service, step.pid, step.level, step.message, session.sid, cache)
+            heapq.heappush(pending, ((st, 0, order), _Line(st, order, text, session.sid, i == session.deviation)))
             order += 1
-
-    injected = [(row, w.kind) for w in windows for row in _window_lines(rng, w)]
-    for row, window_kind in [(row, None) for row in _background(rng, end_ms, windows)] + injected:
-        st, service, pid, level, message = row
-        lines.append(_Line(st, order, _format_line(st, service, pid, level, message, None, cache),
-                           window=window_kind))
-        order += 1
-    lines.sort()
-    return lines
+    yield from until(None)
 
 
-def _generate_lines(config: SampleConfig) -> tuple[list[_Line], tuple[_Window, ...]]:
+def _plan_duration(config: SampleConfig) -> tuple[int, tuple[_Window, ...], list]:
     planned_ms = int(config.lines / EXPECTED_LINES_PER_S * 1000)
     windows = _plan_windows(planned_ms)
     duration_ms = int(planned_ms * 1.15)
     while True:
-        lines = _simulate(config.seed, duration_ms, windows)
-        if len(lines) >= config.lines:
-            return lines[:config.lines], windows
+        count, states = _plan(config.seed, duration_ms, windows)
+        if count >= config.lines:
+            return duration_ms, windows, states
         duration_ms = int(duration_ms * 1.3)
-
-
-def _labels_csv(lines: list[_Line]) -> str:
-    label: dict[str, str] = {}
-    for line in lines:
-        if line.session is not None:
-            if line.deviates or label.get(line.session) == "Anomaly":
-                label[line.session] = "Anomaly"
-            else:
-                label.setdefault(line.session, "Normal")
-    return "session,label\n" + "".join(f"{s},{v}\n" for s, v in label.items())
-
-
-def _windows_csv(lines: list[_Line], windows: tuple[_Window, ...]) -> str:
-    rows = []
-    for w in windows:
-        if w.kind == "service_silent":
-            inside = [n for n, line in enumerate(lines, 1) if w.start_ms <= line.t_ms < w.end_ms]
-        else:
-            inside = [n for n, line in enumerate(lines, 1) if line.window == w.kind]
-        if inside:
-            rows.append(f"{inside[0]},{inside[-1]},{w.kind}\n")
-    return "first_line,last_line,kind\n" + "".join(rows)
 
 
 def generate_sample(config: SampleConfig) -> SampleResult:
     if config.lines < MIN_LINES:
         raise UserError(f"--lines must be at least {MIN_LINES} (got {config.lines})", config.out_dir,
                         f"ask for {MIN_LINES} lines or more")
-    lines, windows = _generate_lines(config)
-    labels = _labels_csv(lines)
-    windows_text = _windows_csv(lines, windows)
+    duration_ms, windows, states = _plan_duration(config)
+    label: dict[str, str] = {}
+    seen: dict[str, list[int]] = {}     # window kind -> [first line, last line]
+    silent = [w for w in windows if w.kind == "service_silent"]
     out = Path(config.out_dir)
-    log_path = atomic.write_text(out / LOG_NAME, "".join(line.text + "\n" for line in lines))
+    written = 0
+    with atomic.atomic_path(out / LOG_NAME) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as log:
+        batch: list[str] = []
+        for line in _lines_in_order(config.seed, duration_ms, windows, states):
+            written += 1
+            batch.append(line.text + "\n")
+            if len(batch) >= 4096:
+                log.write("".join(batch))
+                batch = []
+            if line.session is not None:
+                if line.deviates or label.get(line.session) == "Anomaly":
+                    label[line.session] = "Anomaly"
+                else:
+                    label.setdefault(line.session, "Normal")
+            kinds = [line.window] if line.window else []
+            kinds += [w.kind for w in silent if w.start_ms <= line.t_ms < w.end_ms]
+            for kind in kinds:
+                seen.setdefault(kind, [written, written])[1] = written
+            if written == config.lines:
+                break
+        log.write("".join(batch))
+    labels = "session,label\n" + "".join(f"{s},{v}\n" for s, v in label.items())
+    windows_text = "first_line,last_line,kind\n" + "".join(
+        f"{seen[w.kind][0]},{seen[w.kind][1]},{w.kind}\n" for w in windows if w.kind in seen)
     labels_path = atomic.write_text(out / LABELS_NAME, labels)
     windows_path = atomic.write_text(out / WINDOWS_NAME, windows_text)
+    anomalous = sum(v == "Anomaly" for v in label.values())
     return SampleResult(
-        log=log_path, labels=labels_path, windows=windows_path, lines=len(lines),
-        sessions=labels.count("\n") - 1, anomalous_sessions=labels.count(",Anomaly\n"),
+        log=out / LOG_NAME, labels=labels_path, windows=windows_path, lines=written,
+        sessions=len(label), anomalous_sessions=anomalous,
         mix_windows=windows_text.count("\n") - 1,
     )

@@ -9,6 +9,7 @@ holds the two equal.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from .errors import UserError
@@ -177,12 +178,17 @@ def _seconds(year: int, month: int, day: int, hour: int, minute: int, second: in
     return _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_whole(head: bytes) -> int | None:
+    """The whole seconds of YYYY-MM-DD[ T]HH:MM:SS, a function of these 19 bytes alone: cached,
+    because consecutive lines mostly share their second (a third of parse's time without)."""
+    fields = _fields(head, 0, "dddd-dd-dd?dd:dd:dd")
+    return None if fields is None else _seconds(*fields)
+
+
 def _iso(line: bytes) -> float | None:
     """YYYY-MM-DD[ T]HH:MM:SS, then optionally [.,] and digits (the first 9 count)."""
-    fields = _fields(line, 0, "dddd-dd-dd?dd:dd:dd")
-    if fields is None:
-        return None
-    whole = _seconds(*fields)
+    whole = _iso_whole(line[:19])
     pos = 19
     if whole is None:
         return None

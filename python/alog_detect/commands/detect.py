@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="DeepLog sessions kept at once, as alog-engine --max-sessions: when a new one "
                         "arrives beyond N, the one idle longest is forgotten (default 65536)")
 
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (default: one on stderr when it is a terminal and the files are long)")
+
 
 def run(args: argparse.Namespace) -> int:
     from ..detect import DEFAULT_MAX_SESSIONS, DetectConfig, detect
@@ -41,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
     detect(DetectConfig(models=args.models, logs=tuple(args.logs), all_verdicts=args.all_verdicts,
                         session_key=args.session_key, header_tokens=args.header_tokens,
                         masking_config=args.config,
-                        max_sessions=DEFAULT_MAX_SESSIONS if args.max_sessions is None else args.max_sessions))
+                        max_sessions=DEFAULT_MAX_SESSIONS if args.max_sessions is None else args.max_sessions,
+                        progress=False if args.no_progress else None))
     return 0

@@ -103,15 +103,52 @@ def _check_sequences(seqs: SessionSequences, vocab: Vocab, config: DeepLogTrainC
         raise UserError("no session has any event", config.seq, "rebuild it from non-empty logs")
 
 
+# Events turned into windows at a time: memory follows the distinct windows, not the events.
+DATASET_CHUNK_EVENTS = 1 << 18
+
+
 def _dataset(seqs: SessionSequences, window: int, vocab_size: int) -> _Dataset:
-    windows = np.concatenate([session_windows(k, window, vocab_size) for k in seqs.keys if k])
-    targets = np.concatenate([np.asarray(k, dtype=np.int64) for k in seqs.keys if k])
-    unique, inverse = np.unique(windows, axis=0, return_inverse=True)
-    counts = np.zeros((len(unique), vocab_size), dtype=np.float64)
-    np.add.at(counts, (inverse.reshape(-1), targets), 1.0)
+    """The distinct windows (sorted as np.unique sorts them) with their next-key counts, gathered
+    a chunk of sessions at a time."""
+    seen: dict[bytes, int] = {}
+    rows: list[np.ndarray] = []
+    counts = np.zeros((0, vocab_size), dtype=np.float64)
+    n_pairs = 0
+
+    def add(windows: list[np.ndarray], targets: list) -> None:
+        nonlocal counts
+        chunk, inverse = np.unique(np.concatenate(windows), axis=0, return_inverse=True)
+        ids = np.empty(len(chunk), dtype=np.int64)
+        for i, row in enumerate(chunk):
+            ids[i] = seen.setdefault(row.tobytes(), len(seen))
+            if ids[i] == len(rows):
+                rows.append(row)
+        if len(rows) > len(counts):
+            counts = np.concatenate([counts, np.zeros((len(rows) - len(counts), vocab_size))])
+        np.add.at(counts, (ids[inverse.reshape(-1)], np.concatenate(targets)), 1.0)
+
+    windows: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    pending = 0
+    for keys in seqs.keys:
+        if not keys:
+            continue
+        windows.append(session_windows(keys, window, vocab_size))
+        targets.append(np.asarray(keys, dtype=np.int64))
+        pending += len(keys)
+        if pending >= DATASET_CHUNK_EVENTS:
+            add(windows, targets)
+            n_pairs, pending, windows, targets = n_pairs + pending, 0, [], []
+    if windows:
+        add(windows, targets)
+        n_pairs += pending
+    unique, order = np.unique(np.stack(rows), axis=0, return_inverse=True)
+    counts_sorted = np.zeros((len(unique), vocab_size), dtype=np.float64)
+    counts_sorted[order.reshape(-1)] = counts
+    counts = counts_sorted
     weights = counts.sum(axis=1)
     return _Dataset(torch.from_numpy(unique), torch.from_numpy((counts / weights[:, None]).astype(np.float32)),
-                    torch.from_numpy(weights.astype(np.float32)), len(targets))
+                    torch.from_numpy(weights.astype(np.float32)), n_pairs)
 
 
 # ---- training --------------------------------------------------------------------------------
@@ -179,7 +216,7 @@ def _checkpoint(model: DeepLog, config: DeepLogTrainConfig, vocab: Vocab, losses
 
 def train_deeplog(config: DeepLogTrainConfig) -> DeepLogTrainResult:
     vocab = load_vocab(config.vocab)
-    seqs = read_sequences(config.seq)
+    seqs = read_sequences(config.seq, lines=False)
     _check_sequences(seqs, vocab, config)
     model_config = DeepLogConfig(vocab_size=vocab.size, window=config.window or seqs.window_size,
                                  embed_dim=config.embed_dim, hidden=config.hidden,
