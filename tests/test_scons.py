@@ -674,3 +674,11 @@ def test_check_runs_the_test_programs_and_reports_failures(built):
         failing.unlink()
     assert proc.returncode != 0
     assert "expected 1, got 2" in proc.stdout and "FAIL test_fails (exit 3" in proc.stdout
+
+
+def test_the_operator_header_depends_on_the_engines_operator_list(tree):
+    """alog_ops_config.h lists every operator the engine has: a build redoes it when one is added
+    (without the dependency a firmware build kept a stale header and failed to compile)."""
+    out = scons(tree, "-n", "-Q", "--tree=prune", "target=cortex-m4", "build/cortex-m4/gen/alog_ops_config.h").stdout
+    children = [line.strip(" |+-") for line in out.splitlines()[1:] if re.match(r"^  \+-", line)]
+    assert "python/alog_detect/data/supported_ops.json" in children

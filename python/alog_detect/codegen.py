@@ -107,6 +107,14 @@ def environment():
     return env
 
 
+def data_dependencies(name: str) -> list[Path]:
+    """Files besides the models and templates that output `name` is made from: the engine's
+    operator list for alog_ops_config.h (a build must redo the header when an operator is added)."""
+    from .export.portable import supported_ops_path
+
+    return [supported_ops_path()] if name == "alog_ops_config.h" else []
+
+
 def template_dependencies(name: str) -> list[str]:
     """The template `name` and every template it extends, includes or imports, sorted."""
     import jinja2.meta
