@@ -25,6 +25,7 @@ from typing import Iterable
 
 from . import atomic
 from .errors import UserError
+from .jsonfile import read_json_of_kind
 from .logformat import FormatError, LogFormat, parse_log_format
 from .masking import DEFAULT_MASKER, MASK_RULES, MAX_LINE_BYTES, Masker, load_masking, strip_line_end, to_bytes
 from .matching import Matcher
@@ -255,16 +256,7 @@ def write_frontend(path: str | Path, frontend: Frontend) -> Path:
 
 def read_frontend(path: str | Path) -> Frontend:
     path = Path(path)
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("file not found", path, _FIX) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"not a readable {FRONTEND_KIND} JSON file ({exc})", path, _FIX) from None
-    if not isinstance(obj, dict) or obj.get("kind") != FRONTEND_KIND:
-        found = obj.get("kind") if isinstance(obj, dict) else type(obj).__name__
-        raise UserError(f"not a {FRONTEND_KIND} file (kind {found!r})", path, _FIX)
-    return Frontend.from_json(obj, path)
+    return Frontend.from_json(read_json_of_kind(path, FRONTEND_KIND, _FIX), path)
 
 
 def load_model_frontend(models_dir: str | Path) -> Frontend | None:
