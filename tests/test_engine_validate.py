@@ -169,11 +169,16 @@ def test_model_seeds_load_and_run_in_the_fuzz_harness_limits(tmp_path):
     mutate = cbuild.build_tool("mutate_model")  # runs alog_check_model, fuzz_model's body
     seeds = model_seeds(tmp_path)
     full = {p.stem: p for p in seeds if ".prefix" not in p.name}
-    assert sorted(full) == ["deeplog", "deeplog_1layer", "mscred"] and len(seeds) == 15
-    for path in full.values():
+    models = ["deeplog", "deeplog_1layer", "mscred", "deeplog_int8", "deeplog_1layer_int8", "mscred_int8"]
+    broken = {name for name in full if name not in models}
+    # Each model whole and four prefixes of it, and one int8 model broken in each way the engine
+    # refuses (zero, negative, NaN, infinite or too few scales; short int8 bytes; a zero point).
+    assert sorted(models) == sorted(set(full) - broken) and len(broken) == 7
+    assert len(seeds) == 5 * len(models) + len(broken)
+    for name, path in full.items():
         report = json.loads(subprocess.run([str(mutate), str(path), "0"], capture_output=True, text=True,
                                            check=True).stdout)
-        assert report["full"] == "ok", (path.name, report["full"])
+        assert (report["full"] == "ok") == (name not in broken), (path.name, report["full"])
     for path in seeds:
         assert 0 < path.stat().st_size <= harness.max_len, path.name
         whole = full[path.name.split(".")[0]].read_bytes()
