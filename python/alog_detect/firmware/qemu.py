@@ -13,7 +13,7 @@ same input (the bytes compiled into the image, inputs.input_bytes), with the sam
 A fault (exit status 5, startup.c), another exit status, a timeout or the first differing
 verdict fails it with a UserError that says which.
 
-``measure_memory`` runs a probe image (the example built with large arenas and an empty input)
+``measure_probe`` runs a probe image (the example built with large arenas and an empty input)
 and reads the exact arena and detector sizes the engine reports on the device itself: sizes
 measured on the 64-bit host differ (pointers are 8 bytes there), so a device build takes them
 from the device. ``render_memory_header`` writes them as example_memory.h.
@@ -157,16 +157,11 @@ class ProbeMeasurement:
                 "deeplog_window_instructions": self.window_ticks * INSTRUCTIONS_PER_TICK}
 
 
-def measure_memory(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
-                   runner: tuple[str, ...] = RUNNER) -> dict[str, int]:
-    """{"EXAMPLE_DEEPLOG_ARENA": bytes, ...}: what the engine needs on the device, read from the
-    notes of a probe image (the example built with PROBE_MEMORY and an empty input)."""
-    return measure_probe(probe, timeout=timeout, runner=runner).sizes
-
-
 def measure_probe(probe: Path, *, timeout: float = DEFAULT_TIMEOUT,
                   runner: tuple[str, ...] = RUNNER) -> ProbeMeasurement:
-    """The sizes measure_memory reads, and the time of one DeepLog window, from one probe run."""
+    """{"EXAMPLE_DEEPLOG_ARENA": bytes, ...}: what the engine needs on the device, read from the
+    notes of a probe image (the example built with PROBE_MEMORY and an empty input), and the time
+    of one DeepLog window, from that one run."""
     run = run_image(probe, timeout=timeout, runner=runner)
     sizes = {name: int(need) for name, need, _ in _SIZE_NOTE.findall(run.stderr)}
     too_small = dict((name, int(need)) for name, need in _SIZE_FIX.findall(run.stderr))
@@ -185,7 +180,7 @@ def render_memory_header(sizes: dict[str, int], out: Path, settings: dict[str, i
     `settings` (EXAMPLE_MAX_SESSIONS, ...) the probe measured them with: the detector's memory
     depends on them, so the image must be built with the same."""
     lines = ["/* example_memory.h: generated, do not edit. The sizes the engine reported on the",
-             " * device (alog_detect.firmware.qemu.measure_memory), for cengine/examples/firmware/main.c. */",
+             " * device (alog_detect.firmware.qemu.measure_probe), for cengine/examples/firmware/main.c. */",
              "#ifndef EXAMPLE_MEMORY_H", "#define EXAMPLE_MEMORY_H", ""]
     if settings:
         lines += ["/* The example's settings, which the sizes below were measured with. */"]
