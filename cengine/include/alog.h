@@ -174,7 +174,9 @@ typedef struct alog_verdict {
     int has_score;          /* MSCRED: 1 and score set */
     int64_t score;          /* MSCRED: residual cells over the cell threshold */
     int anomaly;
-    const char *reason;     /* "ok", "not_in_topk", "unseen" or "residual" */
+    const char *reason;     /* "ok", "not_in_topk", "low_probability", "unseen", "early_end"
+                               (a closed session's END verdict: template_index is V) or
+                               "residual" */
 } alog_verdict;
 
 typedef void (*alog_verdict_fn)(void *ctx, const alog_verdict *verdict);
@@ -225,6 +227,11 @@ void alog_sha256_hex(char out[65], const void *data, size_t len);
  *     alog_detector_open(&det, mem, need, &c, deeplog, mscred, &msg);
  *     alog_detector_feed_line(det, line, len, on_verdict, ctx);        // a raw log line
  *     alog_event e = {"blk_1", 5, 3, 0, 0}; alog_detector_feed_event(det, &e, on_verdict, ctx);
+ *     alog_detector_finish(det, on_verdict, ctx);                       // at the end of input
+ *
+ * Sessions close (docs/detection.md 2.2) when idle past a timeout, when evicted, by
+ * alog_detector_close_session() and at alog_detector_finish(); with a model that has the END key,
+ * each close is judged as one more verdict.
  */
 
 #define ALOG_MAX_LINE ((size_t)1 << 20) /* longer lines are unseen (bytes, without the line end) */
@@ -249,6 +256,12 @@ typedef struct alog_signature_spec {
  * vocabulary and ALOG_FRONTEND_*) and alog_model_meta.h (ALOG_META_*); alog-engine reads them
  * from the model directory's JSON files.
  */
+/* DeepLog's decision rule (docs/detection.md 2.3). */
+typedef enum alog_rule {
+    ALOG_RULE_TOPK = 0,        /* anomaly: the key is not among the top_k largest logits */
+    ALOG_RULE_PROBABILITY = 1  /* anomaly: the key's softmax probability < prob_threshold */
+} alog_rule;
+
 typedef struct alog_detector_config {
     /* the vocabulary */
     uint32_t vocab_size;             /* V: template indices 0..V-1 (DeepLog's PAD key is V) */
@@ -269,6 +282,18 @@ typedef struct alog_detector_config {
     uint32_t top_k;
     uint32_t max_sessions;           /* sessions kept at once: the idle-longest is forgotten */
     uint32_t cache_entries;          /* windows whose top-k is remembered (0: none) */
+    int end_key;                     /* 1: the model has V+1 outputs, index V the END key that a
+                                        closing session is judged with (docs/detection.md 2.2);
+                                        0: V outputs, closing only forgets the window */
+    alog_rule rule;
+    double prob_threshold;           /* ALOG_RULE_PROBABILITY: a finite threshold */
+    /* When an idle session closes (at most one of the two; 0: never, only by eviction, by
+     * alog_detector_close_session() and alog_detector_finish()). */
+    uint64_t session_timeout_lines;  /* closes when more lines than this passed since its last
+                                        known event */
+    double session_timeout_seconds;  /* closes when the clock (the largest timestamp read) is more
+                                        than this past its last known event; needs timestamps
+                                        (timestamp rule not "none") */
     /* MSCRED (mscred.onnx.meta.json) */
     int has_mscred;
     alog_signature_spec signature;
@@ -305,7 +330,7 @@ alog_status alog_detector_size(size_t *out_size, const alog_detector_config *con
                                alog_message *message);
 
 /* Builds the detector in mem[0..mem_len) and checks the models' input and output shapes against
- * the config: DeepLog int64 (1, window) -> float (1, V), MSCRED float (1, steps, scales, n, n) ->
+ * the config: DeepLog int64 (1, window) -> float (1, V) (V + 1 with end_key), MSCRED float (1, steps, scales, n, n) ->
  * float (1, scales, n, n), both opened with batch 1; a model the config does not use may be NULL. */
 alog_status alog_detector_open(alog_detector **out_detector, void *mem, size_t mem_len,
                                const alog_detector_config *config, alog_model *deeplog,
@@ -327,6 +352,19 @@ alog_status alog_detector_feed_line_head(alog_detector *detector, const char *he
 /* One event whose template index is known: the next line number, judged as a matched line. */
 alog_status alog_detector_feed_event(alog_detector *detector, const alog_event *event,
                                      alog_verdict_fn emit, void *ctx);
+
+/*
+ * Closes one session (docs/detection.md 2.2): what a firmware calls when it knows a session ended.
+ * With the END key the session's END verdict goes to `emit` (reason "early_end" or "ok", the line
+ * of its last known event); then its window is forgotten. A session not kept (never fed, or
+ * already closed) gives nothing. session NULL with session_len 0: the one session "all".
+ */
+alog_status alog_detector_close_session(alog_detector *detector, const char *session,
+                                        size_t session_len, alog_verdict_fn emit, void *ctx);
+
+/* The end of the input: closes every kept session, idle longest first, as
+ * alog_detector_close_session() does. Feeding may go on afterwards (a new stream of sessions). */
+alog_status alog_detector_finish(alog_detector *detector, alog_verdict_fn emit, void *ctx);
 
 /* The failed model run's reason ("" while none has failed). */
 const char *alog_detector_error(const alog_detector *detector);

@@ -2,13 +2,15 @@
  * main.c - alog-engine: raw log lines in (a file or stdin), verdict JSON lines out.
  *
  *     alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]
- *                 [--max-sessions N] [--memory] [FILE|-]
+ *                 [--max-sessions N] [--session-timeout N|Ts] [--rule topk|probability]
+ *                 [--memory] [FILE|-]
  *
  * Usage, exit codes and behaviour on bad input: docs/engine.md.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,8 @@ enum exit_code {
 
 static const char USAGE[] =
     "usage: alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]\n"
-    "                   [--max-sessions N] [--isa auto|avx2|baseline] [--memory] [FILE|-]\n";
+    "                   [--max-sessions N] [--session-timeout N|Ts] [--rule topk|probability]\n"
+    "                   [--isa auto|avx2|baseline] [--memory] [FILE|-]\n";
 
 static const char HELP[] =
     "\n"
@@ -49,6 +52,12 @@ static const char HELP[] =
     "  --header-tokens N     instead of frontend.json's: leading tokens of a line not matched\n"
     "  --max-sessions N      DeepLog sessions kept at once; beyond, the one idle longest is\n"
     "                        forgotten (default 65536)\n"
+    "  --session-timeout N|Ts  a session closes when idle for more than N lines, or T seconds\n"
+    "                        of the lines' timestamps (e.g. 30s); default: sessions close only\n"
+    "                        when forgotten and at the end of the input. With a model trained\n"
+    "                        with the END key a closing session is judged (reason early_end)\n"
+    "  --rule topk|probability  DeepLog's decision rule (default: the model's): not among the\n"
+    "                        top-k, or a probability below the model's calibrated threshold\n"
     "  --isa auto|avx2|baseline  vector extensions the models may use: the widest this CPU has\n"
     "                        (auto, the default), AVX2 at most, or the target's baseline; the\n"
     "                        verdicts are the same, only the speed differs\n"
@@ -68,6 +77,9 @@ typedef struct options {
     int all;
     int memory;               /* --memory: report the allocations, read no input */
     uint32_t max_sessions;
+    uint64_t timeout_lines;   /* --session-timeout N (0: none) */
+    double timeout_seconds;   /* --session-timeout Ts (0: none) */
+    int rule;                 /* -1: the model's; else an alog_rule */
     unsigned isa;             /* the ALOG_ISA_* bits the models may use */
 } options;
 
@@ -104,11 +116,36 @@ static int parse_header_tokens(long *out, const char *text)
     return 1;
 }
 
+/* --session-timeout: N (a whole number of lines >= 1) or Ts (seconds, finite, above 0). */
+static int parse_timeout(options *o, const char *text)
+{
+    size_t n = strlen(text);
+    char *end;
+    if (n == 0 || (!(text[0] >= '0' && text[0] <= '9') && text[0] != '.'))
+        return 0;
+    errno = 0;
+    if (text[n - 1] == 's') {
+        double v = strtod(text, &end);
+        if (errno || end != text + n - 1 || !isfinite(v) || !(v > 0))
+            return 0;
+        o->timeout_seconds = v;
+        o->timeout_lines = 0;
+    } else {
+        unsigned long long v = strtoull(text, &end, 10);
+        if (errno || *end || v == 0)
+            return 0;
+        o->timeout_lines = v;
+        o->timeout_seconds = 0;
+    }
+    return 1;
+}
+
 static int takes_value(const char *a)
 {
     return strcmp(a, "--models") == 0 || strcmp(a, "--session-key") == 0 ||
            strcmp(a, "--header-tokens") == 0 || strcmp(a, "--max-sessions") == 0 ||
-           strcmp(a, "--isa") == 0;
+           strcmp(a, "--isa") == 0 || strcmp(a, "--session-timeout") == 0 ||
+           strcmp(a, "--rule") == 0;
 }
 
 /* Returns -1 to go on, or the exit code (after --help/--version or an error). */
@@ -120,6 +157,7 @@ static int parse_args(options *o, int argc, char **argv)
     o->session_key = NULL; /* the model directory's frontend.json decides */
     o->header_tokens = -1;
     o->max_sessions = DEFAULT_MAX_SESSIONS;
+    o->rule = -1;
     o->isa = ~0u;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -144,6 +182,18 @@ static int parse_args(options *o, int argc, char **argv)
                 if (!parse_header_tokens(&o->header_tokens, argv[++i]))
                     return usage_error("--header-tokens needs a whole number from 0 to 4294967295",
                                        argv[i]);
+            } else if (strcmp(a, "--session-timeout") == 0) {
+                if (!parse_timeout(o, argv[++i]))
+                    return usage_error("--session-timeout needs a whole number of lines above 0 "
+                                       "or seconds above 0 such as 30s", argv[i]);
+            } else if (strcmp(a, "--rule") == 0) {
+                const char *v = argv[++i];
+                if (strcmp(v, "topk") == 0)
+                    o->rule = ALOG_RULE_TOPK;
+                else if (strcmp(v, "probability") == 0)
+                    o->rule = ALOG_RULE_PROBABILITY;
+                else
+                    return usage_error("--rule must be topk or probability", v);
             } else if (strcmp(a, "--isa") == 0) {
                 const char *v = argv[++i];
                 if (strcmp(v, "auto") == 0)
@@ -241,6 +291,9 @@ static int run_stream(alog_detector *det, int fd, const char *name, output *out)
         if (status != ALOG_OK)
             break;
     }
+    /* The end of the input closes every session still kept (docs/detection.md 2.2). */
+    if (status == ALOG_OK && r == LINE_EOF && !out->broken_pipe)
+        status = alog_detector_finish(det, emit_verdict, out);
     alog_sink_flush(&out->sink);
     free(buf);
     if (out->broken_pipe)
@@ -261,6 +314,24 @@ static int run_stream(alog_detector *det, int fd, const char *name, output *out)
 
 /* ---- main -------------------------------------------------------------------------------- */
 
+/* The options that depend on the model directory: -1 to go on, or EXIT_USAGE after one line. */
+static int check_options(const model_files *files, const options *o)
+{
+    const alog_detector_config *c = &files->config;
+    if (o->rule == ALOG_RULE_PROBABILITY && c->has_deeplog && !isfinite(c->prob_threshold)) {
+        fprintf(stderr, "alog-engine: error: %s/deeplog.onnx.meta.json: --rule probability, but "
+                        "the model has no calibrated prob_threshold (fix: use --rule topk, or "
+                        "retrain with deeplog-train and re-export)\n", o->models);
+        return EXIT_USAGE;
+    }
+    if (o->timeout_seconds > 0 && strcmp(files->frontend.timestamp, "none") == 0) {
+        fprintf(stderr, "alog-engine: error: --session-timeout %gs: the model directory's front "
+                        "end reads no timestamps; give a line count\n", o->timeout_seconds);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
 static int setup_detector(alog_detector **det, void **mem, size_t *mem_len, model_files *files,
                           const options *o)
 {
@@ -274,6 +345,10 @@ static int setup_detector(alog_detector **det, void **mem, size_t *mem_len, mode
         c->header_tokens = (uint32_t)o->header_tokens;
     c->max_sessions = o->max_sessions;
     c->cache_entries = TOPK_CACHE_ENTRIES;
+    c->session_timeout_lines = o->timeout_lines;
+    c->session_timeout_seconds = o->timeout_seconds;
+    if (o->rule >= 0)
+        c->rule = (alog_rule)o->rule;
     status = alog_detector_size(&need, c, &msg);
     if (status == ALOG_OK)
         status = (*mem = malloc(need)) != NULL
@@ -337,6 +412,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "alog-engine: error: %s: %s (fix: %s)\n", err.path, err.message, err.fix);
         code = EXIT_MODELS;
     }
+    if (code < 0)
+        code = check_options(&files, &o);
     if (code < 0) {
         size_t kind;
         for (kind = 0; kind < sizeof files.models / sizeof files.models[0]; kind++)

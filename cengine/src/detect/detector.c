@@ -5,10 +5,13 @@
 #include "detect/detector.h"
 #include "detect/util.h"
 
+#include <math.h>
 #include <string.h>
 
 static const char REASON_OK[] = "ok";
 static const char REASON_NOT_IN_TOPK[] = "not_in_topk";
+static const char REASON_LOW_PROBABILITY[] = "low_probability";
+static const char REASON_EARLY_END[] = "early_end";
 static const char REASON_RESIDUAL[] = "residual";
 static const char REASON_UNSEEN[] = "unseen";
 
@@ -104,12 +107,29 @@ static alog_status check_config(alog_frontend *fe, const alog_detector_config *c
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
                     "detector: DeepLog needs a window, a top_k and max_sessions above 0 (and at "
                     "most 2^24 cache entries)");
+    if (c->has_deeplog && c->rule != ALOG_RULE_TOPK && c->rule != ALOG_RULE_PROBABILITY)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: rule must be ALOG_RULE_TOPK or ALOG_RULE_PROBABILITY");
+    if (c->has_deeplog && c->rule == ALOG_RULE_PROBABILITY && !isfinite(c->prob_threshold))
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: the probability rule needs a finite prob_threshold (the model "
+                    "metadata's calibrated one)");
+    if (!(c->session_timeout_seconds >= 0) || isinf(c->session_timeout_seconds) ||
+        (c->session_timeout_seconds > 0 && c->session_timeout_lines > 0))
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: a session timeout is in lines or in seconds (finite, above 0), "
+                    "not both");
     if (c->has_mscred && alog_signature_spec_check(&c->signature) != ALOG_OK)
         return fail(message, ALOG_ERR_INVALID_ARGUMENT, "detector: invalid MSCRED signature spec");
     if (c->has_mscred && c->signature.num_templates != c->vocab_size)
         return fail(message, ALOG_ERR_MISMATCH,
                     "detector: MSCRED counts another number of templates than the vocabulary has");
-    return read_frontend(fe, c, message);
+    ALOG_TRY(read_frontend(fe, c, message));
+    if (c->session_timeout_seconds > 0 && fe->timestamp.kind == ALOG_TIMESTAMP_NONE)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: a session timeout in seconds, but the front end reads no "
+                    "timestamps (timestamp rule none); give a line count");
+    return ALOG_OK;
 }
 
 /* ---- memory layout ----------------------------------------------------------------------- */
@@ -120,13 +140,25 @@ typedef struct part {
 } part;
 
 typedef struct layout {
-    part matcher, sessions, cache, topk, signatures;
+    part matcher, sessions, cache, topk, bits, signatures;
     size_t end;
 } layout;
 
+/* DeepLog's logits: V, or V + 1 with the END key. */
+static uint32_t outputs_of(const alog_detector_config *c)
+{
+    return c->vocab_size + (c->end_key ? 1u : 0u);
+}
+
 static uint32_t topk_len(const alog_detector_config *c)
 {
-    return c->top_k < c->vocab_size ? c->top_k : c->vocab_size;
+    return c->top_k < outputs_of(c) ? c->top_k : outputs_of(c);
+}
+
+/* 32-bit words of verdict bits per window: one bit per output under the probability rule. */
+static uint32_t bit_words(const alog_detector_config *c)
+{
+    return c->rule == ALOG_RULE_PROBABILITY ? (outputs_of(c) + 31) / 32 : 0;
 }
 
 /* Adds a part of `size` bytes at the end (a size function's 0 means it overflowed). */
@@ -149,8 +181,12 @@ static alog_status plan_layout(layout *l, const alog_detector_config *c, alog_me
         ok &= append(l, &l->matcher, alog_matcher_size(c->vocab_size));
     if (c->has_deeplog) {
         ok &= append(l, &l->sessions, alog_session_table_size(c->max_sessions, c->window));
-        ok &= append(l, &l->cache, alog_topk_cache_size(c->cache_entries, c->window, topk_len(c)));
+        if (c->cache_entries > 0)
+            ok &= append(l, &l->cache, alog_topk_cache_size(c->cache_entries, c->window,
+                                                            topk_len(c), bit_words(c)));
         ok &= append(l, &l->topk, topk_len(c) * sizeof(int32_t));
+        if (bit_words(c) > 0)
+            ok &= append(l, &l->bits, bit_words(c) * sizeof(uint32_t));
     }
     if (c->has_mscred)
         ok &= append(l, &l->signatures, alog_signature_stream_size(&c->signature));
@@ -209,9 +245,10 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     if (c->has_deeplog) {
         if (!deeplog)
             return fail(message, ALOG_ERR_INVALID_ARGUMENT, "DeepLog configured without its model");
-        ALOG_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, c->vocab_size,
+        ALOG_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, outputs_of(c),
                                 message, "deeplog.onnx: expected one int64 input (1, window) and "
-                                "one float output (1, vocab_size) as its metadata says"));
+                                "one float output (1, outputs) as its metadata says (outputs: "
+                                "vocab_size, + 1 with the END key)"));
         det->deeplog = deeplog;
         det->keys = in;
         det->logits = out;
@@ -249,8 +286,11 @@ static alog_status init_tables(alog_detector *det, char *base, const layout *l,
                                                 l->sessions.size, c->max_sessions, c->window,
                                                 (int32_t)c->vocab_size));
         ALOG_TRY(alog_topk_cache_init(&det->cache, base + l->cache.offset, l->cache.size,
-                                             c->cache_entries, c->window, topk_len(c)));
+                                             c->cache_entries, c->window, topk_len(c),
+                                             bit_words(c)));
+        det->outputs = outputs_of(c);
         det->topk = (int32_t *)(void *)(base + l->topk.offset);
+        det->bits = bit_words(c) ? (uint32_t *)(void *)(base + l->bits.offset) : NULL;
     }
     if (c->has_mscred)
         ALOG_TRY(alog_signature_stream_init(&det->signatures, base + l->signatures.offset,
@@ -307,11 +347,35 @@ static alog_status run_model(alog_detector *det, alog_model *model)
     return status;
 }
 
-/* The top-k of a window: from the cache, or a model run that then fills it. */
-static alog_status window_topk(const int32_t **out, alog_detector *det, const int32_t *window)
+/* The probability rule's verdict bits of the logits (docs/detection.md 2.3): bit i set when
+ * p_i >= threshold, p the softmax in float64 with the sum taken in index order (NaN anywhere
+ * makes every p NaN, which is not below the threshold: no anomaly, as numpy decides). */
+static void probability_bits(uint32_t *bits, const float *logits, uint32_t n, double threshold)
+{
+    double m = -INFINITY, sum = 0;
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        double l = logits[i];
+        if (l != l || m != m)
+            m = NAN;
+        else if (l > m)
+            m = l;
+    }
+    for (i = 0; i < n; i++)
+        sum += exp((double)logits[i] - m);
+    memset(bits, 0, ((n + 31) / 32) * sizeof *bits);
+    for (i = 0; i < n; i++)
+        if (!(exp((double)logits[i] - m) / sum < threshold))
+            bits[i / 32] |= 1u << (i % 32);
+}
+
+/* The top-k (and, under the probability rule, the verdict bits) of a window: from the cache,
+ * or a model run that then fills it. */
+static alog_status window_topk(const int32_t **out, const uint32_t **bits, alog_detector *det,
+                               const int32_t *window)
 {
     uint32_t i;
-    const int32_t *hit = alog_topk_cache_get(&det->cache, window);
+    const int32_t *hit = alog_topk_cache_get(&det->cache, window, bits);
     if (hit) {
         *out = hit;
         return ALOG_OK;
@@ -319,36 +383,130 @@ static alog_status window_topk(const int32_t **out, alog_detector *det, const in
     for (i = 0; i < det->config.window; i++)
         det->keys[i] = window[i];
     ALOG_TRY(run_model(det, det->deeplog));
-    alog_topk(det->topk, det->logits, det->config.vocab_size, det->config.top_k);
-    alog_topk_cache_put(&det->cache, window, det->topk);
+    alog_topk(det->topk, det->logits, det->outputs, det->config.top_k);
+    if (det->bits)
+        probability_bits(det->bits, det->logits, det->outputs, det->config.prob_threshold);
+    alog_topk_cache_put(&det->cache, window, det->topk, det->bits);
     *out = det->topk;
+    *bits = det->bits;
     return ALOG_OK;
+}
+
+/* Key `key`'s verdict for a window: its top-k, anomaly and reason (`anomalous`: the reason of
+ * an anomaly). */
+static alog_status judge_key(alog_verdict *v, alog_detector *det, const int32_t *window,
+                             int32_t key, const char *anomalous)
+{
+    const int32_t *top = NULL;
+    const uint32_t *bits = NULL;
+    uint32_t i, k = topk_len(&det->config);
+    ALOG_TRY(window_topk(&top, &bits, det, window));
+    v->topk = top;
+    v->topk_len = k;
+    if (det->config.rule == ALOG_RULE_PROBABILITY) {
+        v->anomaly = !(bits[(uint32_t)key / 32] >> ((uint32_t)key % 32) & 1u);
+        anomalous = key == (int32_t)det->config.vocab_size ? anomalous : REASON_LOW_PROBABILITY;
+    } else {
+        for (i = 0; i < k && top[i] != key; i++)
+            ;
+        v->anomaly = i == k;
+    }
+    v->reason = v->anomaly ? anomalous : REASON_OK;
+    return ALOG_OK;
+}
+
+/* Closes the session in `slot` (docs/detection.md 2.2): its END verdict when the model has the
+ * END key, then its window is forgotten. */
+static alog_status close_slot(alog_detector *det, uint32_t slot, alog_verdict_fn emit, void *ctx)
+{
+    const alog_session *s = &det->sessions.slots[slot];
+    if (det->config.end_key) {
+        alog_verdict v;
+        memset(&v, 0, sizeof v);
+        v.model = ALOG_MODEL_DEEPLOG;
+        v.session = s->prefix;
+        v.session_len = s->name_len < ALOG_SESSION_NAME_PREFIX ? s->name_len
+                                                              : ALOG_SESSION_NAME_PREFIX;
+        v.line = s->last_line;
+        v.template_index = (int32_t)det->config.vocab_size;
+        ALOG_TRY(judge_key(&v, det, alog_session_window(&det->sessions, slot),
+                           v.template_index, REASON_EARLY_END));
+        emit(ctx, &v);
+    }
+    alog_session_remove(&det->sessions, slot);
+    return ALOG_OK;
+}
+
+/* The stamp a session's timeout in seconds counts from. */
+static double stamp_of(const alog_detector *det, const alog_session *s)
+{
+    return s->has_stamp ? s->stamp : det->first_clock;
+}
+
+/* The timeouts (docs/detection.md 2.2): sessions idle past the limit close, idle longest first
+ * (the LRU order is the order of their last lines and stamps, so the scan stops at the first
+ * that stays). Lines: at the start of line `line`; seconds: after the clock moved. */
+static alog_status close_idle(alog_detector *det, uint64_t line, int seconds,
+                              alog_verdict_fn emit, void *ctx)
+{
+    const alog_detector_config *c = &det->config;
+    alog_session_table *t = &det->sessions;
+    while (t->oldest != ALOG_SESSION_NONE && det->failed == ALOG_OK) {
+        const alog_session *s = &t->slots[t->oldest];
+        int stale = seconds ? det->clock - stamp_of(det, s) > c->session_timeout_seconds
+                            : line - s->last_line > c->session_timeout_lines;
+        if (!stale)
+            break;
+        ALOG_TRY(close_slot(det, t->oldest, emit, ctx));
+    }
+    return det->failed;
+}
+
+/* A line's timestamp moves the clock (the largest read so far), then the seconds timeout. */
+static alog_status tick(alog_detector *det, int has_time, double seconds, alog_verdict_fn emit,
+                        void *ctx)
+{
+    if (!det->config.has_deeplog || !(det->config.session_timeout_seconds > 0) || !has_time ||
+        seconds != seconds)
+        return ALOG_OK;
+    if (!det->has_clock) {
+        det->has_clock = 1;
+        det->clock = det->first_clock = seconds;
+    } else if (seconds > det->clock) {
+        det->clock = seconds;
+    }
+    return close_idle(det, 0, 1, emit, ctx);
 }
 
 static alog_status judge_deeplog(alog_detector *det, const char *session, size_t session_len,
                                  uint64_t line, int32_t index, alog_verdict_fn emit, void *ctx)
 {
-    const int32_t *top = NULL;
-    uint32_t i, k = 0, slot;
     alog_verdict v;
-    if (index >= 0) {
-        k = topk_len(&det->config);
-        ALOG_TRY(alog_session_find(&slot, &det->sessions, session, session_len));
-        ALOG_TRY(window_topk(&top, det, alog_session_window(&det->sessions, slot)));
-        alog_session_push(&det->sessions, slot, index);
-    }
     memset(&v, 0, sizeof v);
     v.model = ALOG_MODEL_DEEPLOG;
     v.session = session;
     v.session_len = session_len;
     v.line = line;
     v.template_index = index;
-    v.topk = top;
-    v.topk_len = k;
-    for (i = 0; i < k && top[i] != index; i++)
-        ;
-    v.anomaly = index < 0 || i == k;
-    v.reason = index < 0 ? REASON_UNSEEN : v.anomaly ? REASON_NOT_IN_TOPK : REASON_OK;
+    if (index >= 0) {
+        alog_session_table *t = &det->sessions;
+        alog_session *s;
+        uint32_t slot = alog_session_lookup(t, session, session_len);
+        /* An eviction closes the idle-longest session first: its END verdict comes before
+         * this event's. */
+        if (slot == ALOG_SESSION_NONE && alog_session_table_full(t))
+            ALOG_TRY(close_slot(det, t->oldest, emit, ctx));
+        ALOG_TRY(alog_session_find(&slot, t, session, session_len));
+        ALOG_TRY(judge_key(&v, det, alog_session_window(t, slot), index, REASON_NOT_IN_TOPK));
+        alog_session_push(t, slot, index);
+        s = &t->slots[slot];
+        s->last_line = line;
+        s->has_stamp = (uint32_t)det->has_clock;
+        s->stamp = det->clock;
+    } else {
+        v.anomaly = 1;
+        v.reason = REASON_UNSEEN;
+    }
     emit(ctx, &v);
     return ALOG_OK;
 }
@@ -410,6 +568,7 @@ static alog_status judge(alog_detector *det, const char *session, size_t session
 {
     int mscred = det->config.has_mscred && index >= 0;
     int closes_first = mscred && det->config.signature.bucket_by_seconds;
+    ALOG_TRY(tick(det, has_time, seconds, emit, ctx));
     if (closes_first)
         count_for_mscred(det, index, line, has_time, seconds, emit, ctx);
     if (det->config.has_deeplog && det->failed == ALOG_OK)
@@ -417,6 +576,15 @@ static alog_status judge(alog_detector *det, const char *session, size_t session
     if (mscred && !closes_first)
         count_for_mscred(det, index, line, has_time, seconds, emit, ctx);
     return det->failed;
+}
+
+/* The start of line (or event) `number`: the timeout in lines closes what it passed. */
+static alog_status start_line(alog_detector *det, uint64_t number, alog_verdict_fn emit,
+                              void *ctx)
+{
+    if (!det->config.has_deeplog || det->config.session_timeout_lines == 0)
+        return ALOG_OK;
+    return close_idle(det, number, 0, emit, ctx);
 }
 
 /* A raw line (or the head of an overlong one, `whole` 0: unseen without matching). */
@@ -432,6 +600,7 @@ static alog_status feed_text(alog_detector *det, const char *line, size_t len, i
     if (det->failed != ALOG_OK)
         return det->failed;
     number = ++det->lines;
+    ALOG_TRY(start_line(det, number, emit, ctx));
     if (!line)
         line = "";
     /* blank (counted, no event) when the line's head holds no token (docs/matching.md, 0) */
@@ -439,9 +608,9 @@ static alog_status feed_text(alog_detector *det, const char *line, size_t len, i
                          len < ALOG_LINE_HEAD ? len : ALOG_LINE_HEAD, &pos))
         return ALOG_OK;
     ALOG_TRY(alog_frontend_line(&r, &det->frontend, whole ? det->matcher : NULL, line, len,
-                                det->config.has_mscred && det->config.signature.bucket_by_seconds));
-    if (r.index < 0)
-        r.has_time = 0; /* an unseen line is not counted, so its time is not read */
+                                (det->config.has_mscred && det->config.signature.bucket_by_seconds) ||
+                                    (det->config.has_deeplog &&
+                                     det->config.session_timeout_seconds > 0)));
     return judge(det, r.session, r.session_len, number, r.index, r.has_time, r.seconds, emit, ctx);
 }
 
@@ -470,6 +639,38 @@ alog_status alog_detector_feed_event(alog_detector *detector, const alog_event *
         return detector->failed;
     session = event->session ? event->session : ALOG_SESSION_ALL;
     session_len = event->session ? event->session_len : sizeof ALOG_SESSION_ALL - 1;
-    return judge(detector, session, session_len, ++detector->lines, event->template_index,
+    ALOG_TRY(start_line(detector, ++detector->lines, emit, ctx));
+    return judge(detector, session, session_len, detector->lines, event->template_index,
                  event->has_time, event->seconds, emit, ctx);
+}
+
+alog_status alog_detector_close_session(alog_detector *detector, const char *session,
+                                        size_t session_len, alog_verdict_fn emit, void *ctx)
+{
+    uint32_t slot;
+    if (!detector || !emit || (!session && session_len))
+        return ALOG_ERR_INVALID_ARGUMENT;
+    if (detector->failed != ALOG_OK)
+        return detector->failed;
+    if (!detector->config.has_deeplog)
+        return ALOG_OK;
+    if (!session) {
+        session = ALOG_SESSION_ALL;
+        session_len = sizeof ALOG_SESSION_ALL - 1;
+    }
+    slot = alog_session_lookup(&detector->sessions, session, session_len);
+    return slot == ALOG_SESSION_NONE ? ALOG_OK : close_slot(detector, slot, emit, ctx);
+}
+
+alog_status alog_detector_finish(alog_detector *detector, alog_verdict_fn emit, void *ctx)
+{
+    if (!detector || !emit)
+        return ALOG_ERR_INVALID_ARGUMENT;
+    if (detector->failed != ALOG_OK)
+        return detector->failed;
+    if (!detector->config.has_deeplog)
+        return ALOG_OK;
+    while (detector->sessions.oldest != ALOG_SESSION_NONE)
+        ALOG_TRY(close_slot(detector, detector->sessions.oldest, emit, ctx));
+    return ALOG_OK;
 }

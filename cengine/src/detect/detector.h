@@ -5,8 +5,10 @@
  *
  * DeepLog: every event of a session is judged with the session's window (its last `window`
  * known keys, left-padded with PAD = vocab_size): anomaly when its key is not among the top-k
- * of the model's logits. A line whose template is unseen is an anomaly without a model run and
- * touches no session.
+ * of the model's logits (or, under the probability rule, when its softmax probability is below
+ * the threshold). A line whose template is unseen is an anomaly without a model run and
+ * touches no session. A session closes on a timeout, on eviction, on request and at the end of
+ * input; with the END key (index V of the model's V + 1 outputs) the close is judged too.
  * MSCRED: the whole stream's counted events make signature matrices (signature.h); each time a
  * model input is complete the model reconstructs the newest signature and the residual decides.
  *
@@ -34,7 +36,13 @@ struct alog_detector {
     uint64_t lines;               /* lines and events fed so far: the next one's number - 1 */
     alog_session_table sessions;
     alog_topk_cache cache;
-    int32_t *topk;                /* (min(top_k, V)) the current event's top-k */
+    uint32_t outputs;             /* DeepLog's logits: V, or V + 1 with the END key */
+    int32_t *topk;                /* (min(top_k, outputs)) the current event's top-k */
+    uint32_t *bits;               /* probability rule: the current window's verdict bits (bit i:
+                                     p_i >= prob_threshold); NULL under the top-k rule */
+    int has_clock;                /* the seconds timeout's clock: the largest timestamp read */
+    double clock;
+    double first_clock;           /* its first value: the stamp of sessions fed before it */
     alog_model *deeplog;          /* NULL without DeepLog */
     int64_t *keys;                /* (1, window) the DeepLog input tensor */
     const float *logits;          /* (1, V) the DeepLog output tensor */

@@ -4,6 +4,7 @@
 #include "detect/modeldir.h"
 #include "detect/util.h"
 
+#include <math.h>
 #include <string.h>
 
 static alog_status fail(alog_message *message, alog_status status, const char *text)
@@ -159,16 +160,50 @@ static alog_status get_u32(uint32_t *out, const alog_json_doc *doc, uint32_t obj
     return ALOG_OK;
 }
 
-static alog_status parse_deeplog(alog_detector_config *c, const alog_json_doc *doc, uint32_t sec)
+/* Version 2's decision fields (docs/detection.md 2.2, 2.3). */
+static alog_status parse_deeplog_rule(alog_detector_config *c, const alog_json_doc *doc,
+                                      uint32_t sec)
+{
+    uint32_t v, outputs;
+    ALOG_TRY(alog_json_get(&v, doc, sec, "end_key"));
+    ALOG_TRY(alog_json_bool(&c->end_key, doc, v));
+    ALOG_TRY(get_u32(&outputs, doc, sec, "outputs", 1, (1 << 24) + 1));
+    if (outputs != c->vocab_size + (c->end_key ? 1u : 0u))
+        return ALOG_ERR_MALFORMED;
+    ALOG_TRY(alog_json_get(&v, doc, sec, "rule"));
+    if (alog_json_string_equals(doc, v, "topk", 4))
+        c->rule = ALOG_RULE_TOPK;
+    else if (alog_json_string_equals(doc, v, "probability", 11))
+        c->rule = ALOG_RULE_PROBABILITY;
+    else
+        return ALOG_ERR_MALFORMED;
+    ALOG_TRY(alog_json_get(&v, doc, sec, "prob_threshold"));
+    if (doc->tokens[v].type == ALOG_JSON_NULL) {
+        /* No calibrated threshold: a model that names the probability rule cannot run. */
+        c->prob_threshold = NAN;
+        return c->rule == ALOG_RULE_PROBABILITY ? ALOG_ERR_MALFORMED : ALOG_OK;
+    }
+    ALOG_TRY(alog_json_double(&c->prob_threshold, doc, v));
+    return isfinite(c->prob_threshold) ? ALOG_OK : ALOG_ERR_MALFORMED;
+}
+
+static alog_status parse_deeplog(alog_detector_config *c, const alog_json_doc *doc, uint32_t sec,
+                                 int64_t version)
 {
     ALOG_TRY(get_u32(&c->window, doc, sec, "seq_len", 1, 4096));
     ALOG_TRY(get_u32(&c->top_k, doc, sec, "top_k", 1, 1 << 20));
     ALOG_TRY(get_u32(&c->vocab_size, doc, sec, "vocab_size", 1, 1 << 24));
+    c->end_key = 0;
+    c->rule = ALOG_RULE_TOPK;
+    c->prob_threshold = NAN;
+    if (version >= 2)
+        ALOG_TRY(parse_deeplog_rule(c, doc, sec));
     c->has_deeplog = 1;
     return ALOG_OK;
 }
 
-static alog_status parse_mscred(alog_detector_config *c, const alog_json_doc *doc, uint32_t sec)
+static alog_status parse_mscred(alog_detector_config *c, const alog_json_doc *doc, uint32_t sec,
+                                int64_t version)
 {
     alog_signature_spec *s = &c->signature;
     uint32_t sizes, bucket, unit, i;
@@ -204,6 +239,7 @@ static alog_status parse_mscred(alog_detector_config *c, const alog_json_doc *do
     if (!s->bucket_by_seconds && s->norm != s->bucket_size)
         return ALOG_ERR_MALFORMED;
     ALOG_TRY(alog_signature_spec_check(s));
+    (void)version; /* version 2 changed nothing of MSCRED's */
     c->has_mscred = 1;
     return ALOG_OK;
 }
@@ -225,14 +261,32 @@ alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *conf
         tokens[section].type != ALOG_JSON_OBJECT)
         return fail(message, ALOG_ERR_MALFORMED, is_deeplog ? "not deeplog metadata"
                                                             : "not mscred metadata");
-    if (alog_json_get_int(&version, &doc, 0, "format_version", INT64_MIN, INT64_MAX) != ALOG_OK ||
-        version != ALOG_META_FORMAT)
-        return fail(message, ALOG_ERR_MALFORMED, "metadata format_version is not 1");
+    if (alog_json_get_int(&version, &doc, 0, "format_version", INT64_MIN, INT64_MAX) != ALOG_OK)
+        return fail(message, ALOG_ERR_MALFORMED, "metadata lacks an integer format_version");
+    if (version < 1 || version > ALOG_META_FORMAT) {
+        /* "metadata format_version <n> is not 1 or 2 (...)": the version named */
+        static const char head[] = "metadata format_version ";
+        static const char tail[] = " is not 1 or 2 (this engine reads both)";
+        char text[ALOG_MESSAGE_LEN], digits[24];
+        size_t n = sizeof digits, used = sizeof head - 1;
+        uint64_t u = version < 0 ? 0 - (uint64_t)version : (uint64_t)version;
+        do {
+            digits[--n] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (version < 0)
+            digits[--n] = '-';
+        memcpy(text, head, used);
+        memcpy(text + used, digits + n, sizeof digits - n);
+        used += sizeof digits - n;
+        memcpy(text + used, tail, sizeof tail);
+        return fail(message, ALOG_ERR_MALFORMED, text);
+    }
     if (get_sha256(hashes->onnx_sha256, &doc, 0, "sha256") != ALOG_OK ||
         alog_json_get(&vocab, &doc, 0, "vocab") != ALOG_OK ||
         get_sha256(hashes->vocab_sha256, &doc, vocab, "sha256") != ALOG_OK)
         return fail(message, ALOG_ERR_MALFORMED, "metadata lacks sha256 or vocab.sha256");
-    if ((is_deeplog ? parse_deeplog : parse_mscred)(config, &doc, section) != ALOG_OK)
+    if ((is_deeplog ? parse_deeplog : parse_mscred)(config, &doc, section, version) != ALOG_OK)
         return fail(message, ALOG_ERR_MALFORMED, is_deeplog ? "malformed deeplog metadata"
                                                             : "malformed mscred metadata");
     return ALOG_OK;

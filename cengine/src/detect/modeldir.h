@@ -15,7 +15,7 @@
 #include "detect/verdict.h"
 #include "match/match.h"
 
-#define ALOG_META_FORMAT 1
+#define ALOG_META_FORMAT 2 /* version 1 (no END key, top-k rule, no threshold) still reads */
 
 typedef struct alog_vocab {
     uint32_t size;
@@ -43,7 +43,10 @@ typedef struct alog_meta_hashes {
 } alog_meta_hashes;
 
 /* Parse <kind>.onnx.meta.json (kind "deeplog" or "mscred") with `tokens` as scratch: checks
- * format_version and kind, fills the hashes and the kind's part of the detector config. */
+ * format_version (1 or 2) and kind, fills the hashes and the kind's part of the detector config.
+ * DeepLog's version 2 adds end_key, outputs (vocab_size, + 1 with the END key), rule ("topk" or
+ * "probability") and prob_threshold (a number, or null: prob_threshold is NaN, and the
+ * probability rule is unavailable); version 1 reads as no END key, rule topk, no threshold. */
 alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *config,
                             alog_json_token *tokens, uint32_t ntokens, const char *kind,
                             const char *text, size_t len, alog_message *message);

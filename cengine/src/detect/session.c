@@ -42,7 +42,7 @@ alog_status alog_session_table_init(alog_session_table *table, void *mem, size_t
     table->window = window;
     table->pad = pad;
     table->buckets = bucket_count(capacity);
-    table->newest = table->oldest = ALOG_SESSION_NONE;
+    table->newest = table->oldest = table->free = ALOG_SESSION_NONE;
     table->slots = (alog_session *)(void *)p;
     p += alog_align8((size_t)capacity * sizeof(alog_session));
     table->windows = (int32_t *)(void *)p;
@@ -126,16 +126,19 @@ static void index_remove(alog_session_table *t, uint32_t b)
     t->index[b] = 0;
 }
 
-static uint32_t evict_oldest(alog_session_table *t)
+/* Takes the session in `slot` out of the index and the LRU list; 0 when it is not kept. */
+static int unlink_session(alog_session_table *t, uint32_t slot)
 {
-    uint32_t slot = t->oldest;
     alog_session *s = &t->slots[slot];
     uint32_t b = (uint32_t)s->hash & (t->buckets - 1);
-    while (t->index[b] != slot + 1)
+    while (t->index[b] != 0 && t->index[b] != slot + 1)
         b = (b + 1) & (t->buckets - 1);
+    if (t->index[b] == 0)
+        return 0;
     index_remove(t, b);
     lru_unlink(t, slot);
-    return slot;
+    t->live--;
+    return 1;
 }
 
 /* ---- public ------------------------------------------------------------------------------ */
@@ -159,13 +162,19 @@ alog_status alog_session_find(uint32_t *slot, alog_session_table *table, const c
         *slot = s;
         return ALOG_OK;
     }
-    if (table->used < table->capacity) {
+    if (table->free != ALOG_SESSION_NONE) {
+        s = table->free;
+        table->free = table->slots[s].older;
+    } else if (table->used < table->capacity) {
         s = table->used++;
     } else {
-        s = evict_oldest(table);
+        s = table->oldest;
+        (void)unlink_session(table, s);
         b = probe(table, hash, name, len); /* the removal may have shifted the empty bucket */
     }
+    table->live++;
     table->index[b] = s + 1;
+    memset(&table->slots[s], 0, sizeof table->slots[s]);
     table->slots[s].hash = hash;
     table->slots[s].name_len = (uint32_t)len;
     memcpy(table->slots[s].prefix, name,
@@ -182,4 +191,26 @@ void alog_session_push(alog_session_table *table, uint32_t slot, int32_t key)
     int32_t *w = table->windows + (size_t)slot * table->window;
     memmove(w, w + 1, (table->window - 1) * sizeof *w);
     w[table->window - 1] = key;
+}
+
+uint32_t alog_session_lookup(const alog_session_table *table, const char *name, size_t len)
+{
+    uint64_t hash;
+    uint32_t b;
+    if (!table || (!name && len) || len > UINT32_MAX)
+        return ALOG_SESSION_NONE;
+    if (!name)
+        name = "";
+    hash = alog_session_hash(name, len);
+    b = probe(table, hash, name, len);
+    return table->index[b] != 0 ? table->index[b] - 1 : ALOG_SESSION_NONE;
+}
+
+void alog_session_remove(alog_session_table *table, uint32_t slot)
+{
+    if (!table || slot >= table->used || !unlink_session(table, slot))
+        return;
+    table->slots[slot].older = table->free;
+    table->slots[slot].newer = ALOG_SESSION_NONE;
+    table->free = slot;
 }

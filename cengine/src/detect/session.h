@@ -10,6 +10,10 @@
  * ALOG_SESSION_NAME_PREFIX bytes: exact for names up to that length, and for longer ones (block
  * ids are ~25 bytes) exact up to a 64-bit hash collision, so memory stays bounded per session
  * whatever a line holds.
+ *
+ * Sessions also close (docs/detection.md 2.2): the detector removes one by name, the idle-longest
+ * on a timeout or eviction, or all at the end of input. Each remembers the line of its last known
+ * event and the clock (seconds) when it was fed, for the timeouts; a removed slot is reused.
  */
 #ifndef ALOG_DETECT_SESSION_H
 #define ALOG_DETECT_SESSION_H
@@ -24,7 +28,11 @@
 typedef struct alog_session {
     uint64_t hash;
     uint32_t name_len;
-    uint32_t older, newer; /* LRU list links (slot indices; ALOG_SESSION_NONE at the ends) */
+    uint32_t older, newer; /* LRU list links (slot indices; ALOG_SESSION_NONE at the ends); a
+                              free slot links the next free one through `older` */
+    uint32_t has_stamp;    /* 0: fed while the detector's clock had no value */
+    uint64_t last_line;    /* line number of the session's last known event */
+    double stamp;          /* the clock when that event was fed (has_stamp) */
     char prefix[ALOG_SESSION_NAME_PREFIX];
 } alog_session;
 
@@ -34,7 +42,9 @@ typedef struct alog_session_table {
     uint32_t capacity; /* sessions */
     uint32_t window;   /* keys per session window */
     int32_t pad;       /* the PAD key a new window is filled with */
-    uint32_t used;
+    uint32_t used;     /* slots ever handed out (free ones included) */
+    uint32_t live;     /* sessions kept now */
+    uint32_t free;     /* the first free slot below `used`, or ALOG_SESSION_NONE */
     uint32_t buckets;  /* a power of two >= 2 * capacity */
     uint32_t newest, oldest;
     alog_session *slots;  /* (capacity) */
@@ -53,6 +63,18 @@ alog_status alog_session_table_init(alog_session_table *table, void *mem, size_t
  * becomes the most recently used. *slot receives its slot for alog_session_push. */
 alog_status alog_session_find(uint32_t *slot, alog_session_table *table, const char *name,
                               size_t len);
+
+/* The slot of the session named name[0..len), or ALOG_SESSION_NONE; the LRU order is unchanged. */
+uint32_t alog_session_lookup(const alog_session_table *table, const char *name, size_t len);
+
+/* Forget the session in `slot` (its slot is reused by the next new session). */
+void alog_session_remove(alog_session_table *table, uint32_t slot);
+
+/* Whether a new session would evict the idle-longest one. */
+static inline int alog_session_table_full(const alog_session_table *table)
+{
+    return table->live == table->capacity;
+}
 
 /* Shift key into the session's window (the oldest key drops out). */
 void alog_session_push(alog_session_table *table, uint32_t slot, int32_t key);

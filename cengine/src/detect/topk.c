@@ -51,14 +51,15 @@ static uint32_t power_of_two_floor(uint32_t n)
 }
 
 
-size_t alog_topk_cache_size(uint32_t entries, uint32_t window, uint32_t k)
+size_t alog_topk_cache_size(uint32_t entries, uint32_t window, uint32_t k, uint32_t words)
 {
     size_t e = power_of_two_floor(entries);
-    return alog_align8(e) + alog_align8(e * window * sizeof(int32_t)) + alog_align8(e * k * sizeof(int32_t));
+    return alog_align8(e) + alog_align8(e * window * sizeof(int32_t)) +
+           alog_align8(e * k * sizeof(int32_t)) + alog_align8(e * words * sizeof(uint32_t));
 }
 
 alog_status alog_topk_cache_init(alog_topk_cache *cache, void *mem, size_t mem_len,
-                                 uint32_t entries, uint32_t window, uint32_t k)
+                                 uint32_t entries, uint32_t window, uint32_t k, uint32_t words)
 {
     char *p = mem;
     size_t e = power_of_two_floor(entries);
@@ -67,17 +68,20 @@ alog_status alog_topk_cache_init(alog_topk_cache *cache, void *mem, size_t mem_l
         return ALOG_OK;
     if (!mem || ((uintptr_t)mem & 7) || window == 0 || k == 0)
         return ALOG_ERR_INVALID_ARGUMENT;
-    if (mem_len < alog_topk_cache_size(entries, window, k))
+    if (mem_len < alog_topk_cache_size(entries, window, k, words))
         return ALOG_ERR_ARENA_TOO_SMALL;
     cache->entries = (uint32_t)e;
     cache->window = window;
     cache->k = k;
+    cache->words = words;
     cache->valid = (uint8_t *)p;
     memset(cache->valid, 0, e);
     p += alog_align8(e);
     cache->keys = (int32_t *)(void *)p;
     p += alog_align8(e * window * sizeof(int32_t));
     cache->topk = (int32_t *)(void *)p;
+    p += alog_align8(e * k * sizeof(int32_t));
+    cache->bits = (uint32_t *)(void *)p;
     return ALOG_OK;
 }
 
@@ -92,7 +96,8 @@ static uint32_t slot_of(const alog_topk_cache *cache, const int32_t *window)
     return (uint32_t)(h ^ (h >> 32)) & (cache->entries - 1);
 }
 
-const int32_t *alog_topk_cache_get(const alog_topk_cache *cache, const int32_t *window)
+const int32_t *alog_topk_cache_get(const alog_topk_cache *cache, const int32_t *window,
+                                   const uint32_t **bits)
 {
     uint32_t s;
     if (cache->entries == 0)
@@ -101,10 +106,13 @@ const int32_t *alog_topk_cache_get(const alog_topk_cache *cache, const int32_t *
     if (!cache->valid[s] ||
         memcmp(cache->keys + (size_t)s * cache->window, window, cache->window * sizeof *window))
         return NULL;
+    if (bits)
+        *bits = cache->bits + (size_t)s * cache->words;
     return cache->topk + (size_t)s * cache->k;
 }
 
-void alog_topk_cache_put(alog_topk_cache *cache, const int32_t *window, const int32_t *topk)
+void alog_topk_cache_put(alog_topk_cache *cache, const int32_t *window, const int32_t *topk,
+                         const uint32_t *bits)
 {
     uint32_t s;
     if (cache->entries == 0)
@@ -113,4 +121,6 @@ void alog_topk_cache_put(alog_topk_cache *cache, const int32_t *window, const in
     cache->valid[s] = 1;
     memcpy(cache->keys + (size_t)s * cache->window, window, cache->window * sizeof *window);
     memcpy(cache->topk + (size_t)s * cache->k, topk, cache->k * sizeof *topk);
+    if (cache->words)
+        memcpy(cache->bits + (size_t)s * cache->words, bits, cache->words * sizeof *bits);
 }
