@@ -424,6 +424,17 @@ def test_public_api_program_passes(san):
 
 
 @pytest.mark.parametrize("san", [False, True], ids=["plain", "san"])
+def test_session_end_program_passes(san):
+    """cengine/tests/test_session_end.c: sessions closed by close_session, finish, the timeouts in
+    lines and seconds and eviction, with the END verdict of a V + 1-output model; the probability
+    rule; the top-k cache changes no verdict."""
+    proc = subprocess.run([str(cbuild.build_test("test_session_end", san=san))], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == "test_session_end: ok"
+
+
+@pytest.mark.parametrize("san", [False, True], ids=["plain", "san"])
 def test_message_formatting_gives_snprintfs_bytes(san):
     """cengine/tests/test_format.c: the engine formats its messages without stdio (format.c),
     byte for byte as snprintf would, cut and terminated at every buffer size."""

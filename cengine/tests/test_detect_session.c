@@ -59,6 +59,22 @@ static int *model_touch(model *m, int name)
     return m->windows[m->count - 1];
 }
 
+/* Forgets a name (a closed session); whether it was kept. */
+static int model_remove(model *m, int name)
+{
+    int i, j;
+    for (i = 0; i < m->count && m->names[i] != name; i++)
+        ;
+    if (i == m->count)
+        return 0;
+    for (j = i; j < m->count - 1; j++) {
+        m->names[j] = m->names[j + 1];
+        memcpy(m->windows[j], m->windows[j + 1], sizeof m->windows[j]);
+    }
+    m->count--;
+    return 1;
+}
+
 /* Names that share a prefix and differ only past ALOG_SESSION_NAME_PREFIX, and short ones. */
 static size_t make_name(char *buf, int name)
 {
@@ -85,9 +101,34 @@ static int test_against_model(void)
         char name[128];
         int id = (int)rng(NAMES), key = (int)rng(50), j;
         size_t len = make_name(name, id);
-        uint32_t slot;
-        int *expect = model_touch(&m, id);
+        uint32_t slot = alog_session_lookup(&t, name, len);
+        int *expect, kept;
+        if (rng(8) == 0) {
+            /* a close: the session goes, its slot is reused by the next new one */
+            kept = model_remove(&m, id);
+            CHECK((slot != ALOG_SESSION_NONE) == kept);
+            if (kept)
+                alog_session_remove(&t, slot);
+            alog_session_remove(&t, slot); /* a second remove (or of NONE) changes nothing */
+            CHECK(alog_session_lookup(&t, name, len) == ALOG_SESSION_NONE);
+            CHECK(t.live == (uint32_t)m.count);
+            continue;
+        }
+        CHECK(alog_session_table_full(&t) == (m.count == CAP));
+        expect = model_touch(&m, id);
         CHECK(alog_session_find(&slot, &t, name, len) == ALOG_OK);
+        CHECK(t.live == (uint32_t)m.count);
+        /* the LRU list runs from the idle-longest as the model's order */
+        {
+            uint32_t at = t.oldest;
+            int n = 0;
+            for (; at != ALOG_SESSION_NONE; at = t.slots[at].newer, n++) {
+                char other[128];
+                size_t other_len = make_name(other, m.names[n]);
+                CHECK(n < m.count && alog_session_lookup(&t, other, other_len) == at);
+            }
+            CHECK(n == m.count);
+        }
         for (j = 0; j < WINDOW; j++)
             if (alog_session_window(&t, slot)[j] != expect[j]) {
                 fprintf(stderr, "step %d name %d: window[%d] = %d, expected %d\n", step, id, j,

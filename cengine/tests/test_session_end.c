@@ -1,0 +1,438 @@
+/*
+ * test_session_end.c - sessions that close (docs/detection.md 2.2) and the probability rule (2.3)
+ * through alog.h: a tiny DeepLog with the END key (V + 1 outputs) from a const array; closing by
+ * alog_detector_close_session(), alog_detector_finish(), the timeouts in lines and seconds and
+ * eviction, each with its END verdict in its place; and the top-k cache, which under the
+ * probability rule also holds the verdict bits, giving the same verdicts as no cache.
+ * Exit 0 on success; every failure prints what differed.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alog.h"
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            return 1;                                                                \
+        }                                                                            \
+    } while (0)
+
+#define TRY(expr)            \
+    do {                     \
+        if ((expr) != 0)     \
+            return 1;        \
+    } while (0)
+
+/*
+ * Made with onnx.helper, opset 17: keys int64 (1, 2) -> Gather(table, axis 0) -> ReduceSum(axes
+ * [1], keepdims 0) -> logits float (1, 5): a window's logits are the sum of its keys' rows of
+ * table (5, 5), whose columns are the templates 0..3 and END (4), and whose row 4 is PAD:
+ *   row 0: 0 2 0 0 0.5     row 1: 0 0 2 0 0.25    row 2: 0 0 0 2 0
+ *   row 3: 0.5 0 0 0 3     row 4 (PAD): 1 0 0 0 0
+ * So 0 -> 1 -> 2 -> 3 -> END is the expected course of a session.
+ */
+static const unsigned char DEEPLOG_END_ONNX[305] = {
+    0x08, 0x08, 0x3a, 0xa6, 0x02, 0x0a, 0x28, 0x0a, 0x05, 0x74, 0x61, 0x62, 0x6c, 0x65, 0x0a, 0x04,
+    0x6b, 0x65, 0x79, 0x73, 0x12, 0x04, 0x72, 0x6f, 0x77, 0x73, 0x22, 0x06, 0x47, 0x61, 0x74, 0x68,
+    0x65, 0x72, 0x2a, 0x0b, 0x0a, 0x04, 0x61, 0x78, 0x69, 0x73, 0x18, 0x00, 0xa0, 0x01, 0x02, 0x0a,
+    0x30, 0x0a, 0x04, 0x72, 0x6f, 0x77, 0x73, 0x0a, 0x04, 0x61, 0x78, 0x65, 0x73, 0x12, 0x06, 0x6c,
+    0x6f, 0x67, 0x69, 0x74, 0x73, 0x22, 0x09, 0x52, 0x65, 0x64, 0x75, 0x63, 0x65, 0x53, 0x75, 0x6d,
+    0x2a, 0x0f, 0x0a, 0x08, 0x6b, 0x65, 0x65, 0x70, 0x64, 0x69, 0x6d, 0x73, 0x18, 0x00, 0xa0, 0x01,
+    0x02, 0x12, 0x0b, 0x64, 0x65, 0x65, 0x70, 0x6c, 0x6f, 0x67, 0x5f, 0x65, 0x6e, 0x64, 0x2a, 0x73,
+    0x08, 0x05, 0x08, 0x05, 0x10, 0x01, 0x42, 0x05, 0x74, 0x61, 0x62, 0x6c, 0x65, 0x4a, 0x64, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3f, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x40, 0x00,
+    0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x2a, 0x14, 0x08, 0x01, 0x10, 0x07, 0x42, 0x04, 0x61, 0x78, 0x65, 0x73, 0x4a,
+    0x08, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x5a, 0x16, 0x0a, 0x04, 0x6b, 0x65, 0x79,
+    0x73, 0x12, 0x0e, 0x0a, 0x0c, 0x08, 0x07, 0x12, 0x08, 0x0a, 0x02, 0x08, 0x01, 0x0a, 0x02, 0x08,
+    0x02, 0x62, 0x18, 0x0a, 0x06, 0x6c, 0x6f, 0x67, 0x69, 0x74, 0x73, 0x12, 0x0e, 0x0a, 0x0c, 0x08,
+    0x01, 0x12, 0x08, 0x0a, 0x02, 0x08, 0x01, 0x0a, 0x02, 0x08, 0x05, 0x42, 0x04, 0x0a, 0x00, 0x10,
+    0x11,
+};
+
+enum { V = 4, WINDOW = 2, TOP_K = 2 };
+
+static unsigned char model_memory[1 << 15];
+static unsigned char detector_memory[2][1 << 15];
+
+static alog_detector_config end_config(void)
+{
+    alog_detector_config c;
+    memset(&c, 0, sizeof c);
+    c.vocab_size = V;
+    c.has_deeplog = 1;
+    c.window = WINDOW;
+    c.top_k = TOP_K;
+    c.max_sessions = 8;
+    c.cache_entries = 16;
+    c.end_key = 1;
+    c.rule = ALOG_RULE_TOPK;
+    return c;
+}
+
+/* ---- verdicts as JSON lines -------------------------------------------------------------- */
+
+typedef struct output {
+    alog_sink sink;
+    char buf[64];
+    char text[1 << 16];
+    size_t len;
+} output;
+
+static int keep(void *ctx, const char *data, size_t len)
+{
+    output *o = ctx;
+    if (len > sizeof o->text - 1 - o->len)
+        return 1;
+    memcpy(o->text + o->len, data, len);
+    o->len += len;
+    o->text[o->len] = '\0';
+    return 0;
+}
+
+static void output_init(output *o)
+{
+    o->len = 0;
+    o->text[0] = '\0';
+    alog_sink_init(&o->sink, o->buf, sizeof o->buf, keep, o);
+}
+
+static void on_verdict(void *ctx, const alog_verdict *verdict)
+{
+    alog_verdict_write(&((output *)ctx)->sink, verdict);
+}
+
+static int expect(output *o, const char *expected)
+{
+    CHECK(alog_sink_flush(&o->sink) == ALOG_OK);
+    if (strcmp(o->text, expected) != 0) {
+        fprintf(stderr, "verdicts:\n%s\nexpected:\n%s\n", o->text, expected);
+        return 1;
+    }
+    output_init(o);
+    return 0;
+}
+
+static int open_detector(alog_detector **det, int which, const alog_detector_config *c,
+                         alog_model *deeplog)
+{
+    alog_message msg;
+    size_t need;
+    CHECK(alog_detector_size(&need, c, &msg) == ALOG_OK);
+    CHECK(need <= sizeof detector_memory[which]);
+    CHECK(alog_detector_open(det, detector_memory[which], need, c, deeplog, NULL, &msg) == ALOG_OK);
+    return 0;
+}
+
+static alog_status event(alog_detector *det, const char *session, int32_t index, int has_time,
+                         double seconds, output *out)
+{
+    alog_event e;
+    memset(&e, 0, sizeof e);
+    e.session = session;
+    e.session_len = session ? strlen(session) : 0;
+    e.template_index = index;
+    e.has_time = has_time;
+    e.seconds = seconds;
+    return alog_detector_feed_event(det, &e, on_verdict, out);
+}
+
+static alog_status close_session(alog_detector *det, const char *session, output *out)
+{
+    return alog_detector_close_session(det, session, strlen(session), on_verdict, out);
+}
+
+#define DL(session, line, template, topk, anomaly, reason)                                    \
+    "{\"model\":\"deeplog\",\"session\":\"" session "\",\"line\":" #line ",\"template\":"      \
+    #template ",\"topk\":[" topk "],\"score\":null,\"anomaly\":" anomaly ",\"reason\":\""      \
+    reason "\"}\n"
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+static int test_config_errors(alog_model *deeplog)
+{
+    alog_detector_config c = end_config();
+    alog_detector *det;
+    alog_message msg;
+    size_t need;
+    c.rule = ALOG_RULE_PROBABILITY;
+    c.prob_threshold = NAN;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(msg.text, "prob_threshold") != NULL);
+    c = end_config();
+    c.rule = (alog_rule)7;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
+    c = end_config();
+    c.session_timeout_lines = 3;
+    c.session_timeout_seconds = 2;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
+    c.session_timeout_lines = 0;
+    c.session_timeout_seconds = -1;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
+    c.session_timeout_seconds = NAN;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
+    c.session_timeout_seconds = INFINITY;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
+    c.session_timeout_seconds = 2;
+    c.timestamp = "none";
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(msg.text, "timestamps") != NULL);
+    c.timestamp = NULL;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_OK);
+    /* the model's outputs decide: 5 logits are V + 1, not V */
+    c = end_config();
+    c.end_key = 0;
+    CHECK(alog_detector_open(&det, detector_memory[0], sizeof detector_memory[0], &c, deeplog,
+                             NULL, &msg) == ALOG_ERR_SHAPE);
+    /* bad arguments */
+    c = end_config();
+    TRY(open_detector(&det, 0, &c, deeplog));
+    CHECK(alog_detector_close_session(NULL, "a", 1, on_verdict, NULL) == ALOG_ERR_INVALID_ARGUMENT);
+    CHECK(alog_detector_close_session(det, NULL, 1, on_verdict, NULL) == ALOG_ERR_INVALID_ARGUMENT);
+    CHECK(alog_detector_close_session(det, "a", 1, NULL, NULL) == ALOG_ERR_INVALID_ARGUMENT);
+    CHECK(alog_detector_finish(NULL, on_verdict, NULL) == ALOG_ERR_INVALID_ARGUMENT);
+    CHECK(alog_detector_finish(det, NULL, NULL) == ALOG_ERR_INVALID_ARGUMENT);
+    return 0;
+}
+
+/* The windows of the sequence below and their logits:
+ *   s:0 [P,P] 2 0 0 0 0      s:1 [P,0] 1 2 0 0 .5    s END [0,1] 0 2 2 0 .75
+ *   t:2 [P,P] 2 0 0 0 0      t:3 [P,2] 1 0 0 2 0     t END [2,3] .5 0 0 2 3
+ * Probabilities (threshold 0.3): s:0 .649, s:1 .537, s END .112; t:2 .088, t:3 .564, t END .645. */
+static int run_sequence(alog_detector *det, output *out)
+{
+    CHECK(event(det, "s", 0, 0, 0, out) == ALOG_OK);
+    CHECK(event(det, "s", 1, 0, 0, out) == ALOG_OK);
+    CHECK(event(det, "t", 2, 0, 0, out) == ALOG_OK);
+    CHECK(event(det, "t", 3, 0, 0, out) == ALOG_OK);
+    CHECK(close_session(det, "s", out) == ALOG_OK);
+    CHECK(close_session(det, "s", out) == ALOG_OK);     /* closed already: nothing */
+    CHECK(close_session(det, "nope", out) == ALOG_OK);  /* never fed: nothing */
+    CHECK(alog_detector_finish(det, on_verdict, out) == ALOG_OK);
+    CHECK(alog_detector_finish(det, on_verdict, out) == ALOG_OK); /* nothing left */
+    return 0;
+}
+
+static int test_close_and_finish(alog_model *deeplog)
+{
+    alog_detector_config c = end_config();
+    alog_detector *det;
+    static output out;
+    output_init(&out);
+    TRY(open_detector(&det, 0, &c, deeplog));
+    TRY(run_sequence(det, &out));
+    TRY(expect(&out,
+        DL("s", 1, 0, "0,1", "false", "ok")
+        DL("s", 2, 1, "1,0", "false", "ok")
+        DL("t", 3, 2, "0,1", "true", "not_in_topk")
+        DL("t", 4, 3, "3,0", "false", "ok")
+        DL("s", 2, 4, "1,2", "true", "early_end")
+        DL("t", 4, 4, "4,3", "false", "ok")));
+    /* a closed session that comes back starts again from an all-PAD window */
+    CHECK(event(det, "s", 1, 0, 0, &out) == ALOG_OK);
+    CHECK(alog_detector_finish(det, on_verdict, &out) == ALOG_OK);
+    TRY(expect(&out,
+        DL("s", 5, 1, "0,1", "false", "ok")
+        DL("s", 5, 4, "2,0", "true", "early_end")));
+    return 0;
+}
+
+static int test_probability_rule(alog_model *deeplog)
+{
+    alog_detector_config c = end_config();
+    alog_detector *det;
+    static output out;
+    output_init(&out);
+    c.rule = ALOG_RULE_PROBABILITY;
+    c.prob_threshold = 0.3;
+    TRY(open_detector(&det, 0, &c, deeplog));
+    TRY(run_sequence(det, &out));
+    TRY(expect(&out,
+        DL("s", 1, 0, "0,1", "false", "ok")
+        DL("s", 2, 1, "1,0", "false", "ok")
+        DL("t", 3, 2, "0,1", "true", "low_probability")
+        DL("t", 4, 3, "3,0", "false", "ok")
+        DL("s", 2, 4, "1,2", "true", "early_end")
+        DL("t", 4, 4, "4,3", "false", "ok")));
+    /* p < threshold is strict: at threshold 0 nothing is anomalous, at 1 everything is */
+    c.prob_threshold = 0;
+    TRY(open_detector(&det, 0, &c, deeplog));
+    CHECK(event(det, "s", 3, 0, 0, &out) == ALOG_OK);
+    c.prob_threshold = 1;
+    TRY(open_detector(&det, 0, &c, deeplog));
+    CHECK(event(det, "s", 0, 0, 0, &out) == ALOG_OK);
+    TRY(expect(&out,
+        DL("s", 1, 3, "0,1", "false", "ok")
+        DL("s", 1, 0, "0,1", "true", "low_probability")));
+    return 0;
+}
+
+/* Timeout in lines (2): at the start of line 4, s (last line 1) is 3 lines idle; t (line 3) is
+ * not; unseen events touch no session; line 7 closes t (last line 4) and u (line 5)... */
+static int test_timeout_lines(alog_model *deeplog)
+{
+    alog_detector_config c = end_config();
+    alog_detector *det;
+    static output out;
+    output_init(&out);
+    c.session_timeout_lines = 2;
+    TRY(open_detector(&det, 0, &c, deeplog));
+    CHECK(event(det, "s", 0, 0, 0, &out) == ALOG_OK);  /* 1 */
+    CHECK(event(det, "t", 2, 0, 0, &out) == ALOG_OK);  /* 2 */
+    CHECK(event(det, "t", 3, 0, 0, &out) == ALOG_OK);  /* 3 */
+    CHECK(event(det, "t", -1, 0, 0, &out) == ALOG_OK); /* 4: s closes first; t unchanged */
+    CHECK(event(det, "u", 0, 0, 0, &out) == ALOG_OK);  /* 5 */
+    CHECK(event(det, "u", -1, 0, 0, &out) == ALOG_OK); /* 6: t (3) closes */
+    TRY(expect(&out,
+        DL("s", 1, 0, "0,1", "false", "ok")
+        DL("t", 2, 2, "0,1", "true", "not_in_topk")
+        DL("t", 3, 3, "3,0", "false", "ok")
+        DL("s", 1, 4, "1,0", "true", "early_end")
+        "{\"model\":\"deeplog\",\"session\":\"t\",\"line\":4,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"
+        DL("u", 5, 0, "0,1", "false", "ok")
+        DL("t", 3, 4, "4,3", "false", "ok")
+        "{\"model\":\"deeplog\",\"session\":\"u\",\"line\":6,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"));
+    return 0;
+}
+
+/* Timeout in seconds (10): the clock is the largest time read, unseen events' included; a session
+ * fed before the clock had a value counts from the clock's first value. */
+static int test_timeout_seconds(alog_model *deeplog)
+{
+    alog_detector_config c = end_config();
+    alog_detector *det;
+    static output out;
+    output_init(&out);
+    c.session_timeout_seconds = 10;
+    TRY(open_detector(&det, 0, &c, deeplog));
+    CHECK(event(det, "s", 0, 0, 0, &out) == ALOG_OK);        /* 1: no clock yet */
+    CHECK(event(det, "t", 2, 1, 100, &out) == ALOG_OK);      /* 2: clock 100; s counts from it */
+    CHECK(event(det, "t", 3, 1, 90, &out) == ALOG_OK);       /* 3: an older time: clock stays */
+    CHECK(event(det, "u", -1, 1, 110, &out) == ALOG_OK);     /* 4: 110 - 100 = 10: stays */
+    CHECK(event(det, "u", -1, 1, 110.5, &out) == ALOG_OK);   /* 5: s and t close */
+    CHECK(event(det, "t", 0, 0, 0, &out) == ALOG_OK);        /* 6: a new t, stamp 110.5 */
+    CHECK(event(det, "u", -1, 1, 120.5, &out) == ALOG_OK);   /* 7: 10 exactly: stays */
+    CHECK(alog_detector_finish(det, on_verdict, &out) == ALOG_OK);
+    TRY(expect(&out,
+        DL("s", 1, 0, "0,1", "false", "ok")
+        DL("t", 2, 2, "0,1", "true", "not_in_topk")
+        DL("t", 3, 3, "3,0", "false", "ok")
+        "{\"model\":\"deeplog\",\"session\":\"u\",\"line\":4,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"
+        DL("s", 1, 4, "1,0", "true", "early_end")
+        DL("t", 3, 4, "4,3", "false", "ok")
+        "{\"model\":\"deeplog\",\"session\":\"u\",\"line\":5,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"
+        DL("t", 6, 0, "0,1", "false", "ok")
+        "{\"model\":\"deeplog\",\"session\":\"u\",\"line\":7,\"template\":-1,\"topk\":[],\"score\":null,\"anomaly\":true,\"reason\":\"unseen\"}\n"
+        DL("t", 6, 4, "1,0", "true", "early_end")));
+    return 0;
+}
+
+/* Eviction: with 2 sessions kept, a third closes the idle-longest just before its own verdict. */
+static int test_eviction(alog_model *deeplog)
+{
+    alog_detector_config c = end_config();
+    alog_detector *det;
+    static output out;
+    output_init(&out);
+    c.max_sessions = 2;
+    TRY(open_detector(&det, 0, &c, deeplog));
+    CHECK(event(det, "s", 0, 0, 0, &out) == ALOG_OK);
+    CHECK(event(det, "t", 2, 0, 0, &out) == ALOG_OK);
+    CHECK(event(det, "s", 1, 0, 0, &out) == ALOG_OK);
+    CHECK(event(det, "u", 0, 0, 0, &out) == ALOG_OK);  /* t is idle longest */
+    CHECK(close_session(det, "s", &out) == ALOG_OK);     /* a slot freed by a close ... */
+    CHECK(event(det, "v", 0, 0, 0, &out) == ALOG_OK);  /* ... is reused: no eviction */
+    TRY(expect(&out,
+        DL("s", 1, 0, "0,1", "false", "ok")
+        DL("t", 2, 2, "0,1", "true", "not_in_topk")
+        DL("s", 3, 1, "1,0", "false", "ok")
+        DL("t", 2, 4, "3,0", "true", "early_end")
+        DL("u", 4, 0, "0,1", "false", "ok")
+        DL("s", 3, 4, "1,2", "true", "early_end")
+        DL("v", 5, 0, "0,1", "false", "ok")));
+    return 0;
+}
+
+/* ---- the cache: the same verdicts with and without it ----------------------------------- */
+
+static unsigned long long rng_state = 0x2545F4914F6CDD1Dull;
+
+static unsigned rng(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static int test_cache_is_transparent(alog_model *deeplog)
+{
+    static const char *const names[] = {"a", "b", "c", "d", "e", "f"};
+    static output with, without;
+    int round;
+    for (round = 0; round < 8; round++) {
+        alog_detector_config c = end_config();
+        alog_detector *cached, *plain;
+        int step;
+        c.rule = round % 2 ? ALOG_RULE_PROBABILITY : ALOG_RULE_TOPK;
+        c.prob_threshold = 0.05 * (round + 1);
+        c.max_sessions = 1 + (unsigned)round % 4;
+        c.session_timeout_lines = round % 3 == 0 ? 5 : 0;
+        c.session_timeout_seconds = round % 3 == 1 ? 3 : 0;
+        c.cache_entries = 4;
+        TRY(open_detector(&cached, 0, &c, deeplog));
+        c.cache_entries = 0;
+        TRY(open_detector(&plain, 1, &c, deeplog));
+        output_init(&with);
+        output_init(&without);
+        for (step = 0; step < 300; step++) {
+            const char *name = names[rng(6)];
+            int32_t key = (int32_t)rng(V + 1) - 1;
+            int has_time = rng(4) != 0;
+            double seconds = step / 2.0 + rng(3);
+            if (rng(20) == 0) {
+                CHECK(close_session(cached, name, &with) == ALOG_OK);
+                CHECK(close_session(plain, name, &without) == ALOG_OK);
+            } else {
+                CHECK(event(cached, name, key, has_time, seconds, &with) == ALOG_OK);
+                CHECK(event(plain, name, key, has_time, seconds, &without) == ALOG_OK);
+            }
+        }
+        CHECK(alog_detector_finish(cached, on_verdict, &with) == ALOG_OK);
+        CHECK(alog_detector_finish(plain, on_verdict, &without) == ALOG_OK);
+        CHECK(alog_sink_flush(&with.sink) == ALOG_OK && alog_sink_flush(&without.sink) == ALOG_OK);
+        CHECK(strcmp(with.text, without.text) == 0);
+        CHECK(strstr(with.text, "\"template\":4") != NULL); /* END verdicts were made */
+        CHECK(strstr(with.text, c.rule == ALOG_RULE_PROBABILITY ? "low_probability"
+                                                                : "not_in_topk") != NULL);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    alog_message msg;
+    alog_model *deeplog;
+    size_t need = 0;
+    CHECK(alog_model_arena_size(&need, model_memory, sizeof model_memory, DEEPLOG_END_ONNX,
+                                sizeof DEEPLOG_END_ONNX, 1, &msg) == ALOG_OK);
+    CHECK(alog_model_open(&deeplog, model_memory, need, DEEPLOG_END_ONNX, sizeof DEEPLOG_END_ONNX,
+                          1, &msg) == ALOG_OK);
+    TRY(test_config_errors(deeplog));
+    TRY(test_close_and_finish(deeplog));
+    TRY(test_probability_rule(deeplog));
+    TRY(test_timeout_lines(deeplog));
+    TRY(test_timeout_seconds(deeplog));
+    TRY(test_eviction(deeplog));
+    TRY(test_cache_is_transparent(deeplog));
+    puts("test_session_end: ok");
+    return 0;
+}
