@@ -121,7 +121,8 @@ def run_plain(binary: Path, *args: str, input: bytes = b"") -> subprocess.Comple
 def test_help_and_version(engine):
     help_text = run_plain(engine, "--help")
     assert help_text.returncode == 0
-    for option in ("--models", "--all", "--session-key", "--max-sessions", "--version", "exit codes"):
+    for option in ("--models", "--all", "--session-key", "--max-sessions", "--session-timeout", "--rule",
+                   "--version", "exit codes"):
         assert option in help_text.stdout.decode()
     version = run_plain(engine, "--version")
     assert version.returncode == 0
@@ -140,6 +141,11 @@ def test_help_and_version(engine):
     (["--models", "m", "--max-sessions", "12x"], "--max-sessions"),
     (["--models", "m", "a.log", "b.log"], "one input only"),
     (["--models", "m", "--isa", "sse9"], "--isa must be auto, avx2 or baseline: sse9"),
+    *[(["--models", "m", "--session-timeout", bad], f"--session-timeout needs a whole number of lines above 0 "
+       f"or seconds above 0 such as 30s: {bad}")
+      for bad in ("0", "-3", "abc", "", "0s", "-1s", "nans", "infs", "1e999s", "2.5", "s", "3x", " 5", "99999999999999999999")],
+    (["--models", "m", "--session-timeout"], "option needs a value: --session-timeout"),
+    (["--models", "m", "--rule", "best"], "--rule must be topk or probability: best"),
 ])
 def test_bad_command_line_exits_2_with_usage(engine, args, message):
     proc = run_plain(engine, *args)
