@@ -14,7 +14,10 @@
  * The caller chooses the capacities: how many DeepLog sessions are kept at once (the idle-longest
  * is forgotten beyond) and how many windows' top-k are remembered. Everything else is the model
  * directory's: the vocabulary, the line front end's settings (mask rules, session rule, header
- * tokens) and each model's shapes and thresholds.
+ * tokens) and each model's shapes and thresholds, DeepLog's END key and default rule with its
+ * calibrated threshold included (ALOG_META_DEEPLOG_END_KEY, _RULE, _PROB_THRESHOLD; headers of
+ * an older directory lack them: no END key, the top-k rule). A session timeout
+ * (session_timeout_lines or _seconds) is the caller's to set after this call.
  */
 #ifndef ALOG_CONFIG_H
 #define ALOG_CONFIG_H
@@ -47,6 +50,11 @@ static inline void alog_config_from_headers(alog_detector_config *c, uint32_t ma
     c->top_k = ALOG_META_DEEPLOG_TOP_K;
     c->max_sessions = max_sessions;
     c->cache_entries = cache_entries;
+#ifdef ALOG_META_DEEPLOG_END_KEY /* headers of a metadata format 2 directory */
+    c->end_key = ALOG_META_DEEPLOG_END_KEY;
+    c->rule = ALOG_META_DEEPLOG_RULE ? ALOG_RULE_PROBABILITY : ALOG_RULE_TOPK;
+    c->prob_threshold = ALOG_META_DEEPLOG_PROB_THRESHOLD; /* used by the probability rule only */
+#endif
 #else
     (void)max_sessions;
     (void)cache_entries;

@@ -70,6 +70,11 @@
 #ifndef EXAMPLE_CACHE_ENTRIES
 #define EXAMPLE_CACHE_ENTRIES 1024u
 #endif
+/* A session closes when idle for more than this many lines (alog-engine --session-timeout N;
+ * 0: only when forgotten and at the end of the log). */
+#ifndef EXAMPLE_SESSION_TIMEOUT_LINES
+#define EXAMPLE_SESSION_TIMEOUT_LINES 0u
+#endif
 /* The longest line this device holds; a longer one is judged from its head (unseen), with a
  * note (alog-engine holds ALOG_MAX_LINE bytes). */
 #ifndef EXAMPLE_LINE_MAX
@@ -253,6 +258,7 @@ static alog_status setup(alog_detector **det, alog_detector_config *config, cons
         return status;
     *what = "detector";
     alog_config_from_headers(config, EXAMPLE_MAX_SESSIONS, EXAMPLE_CACHE_ENTRIES);
+    config->session_timeout_lines = EXAMPLE_SESSION_TIMEOUT_LINES;
     status = alog_detector_size(&need, config, message);
     need_text = decimal(need_digits, (unsigned long)need);
     have_text = decimal(have_digits, (unsigned long)sizeof detector_memory);
@@ -363,6 +369,11 @@ int main(int argc, char **argv)
         status = events ? event_from_text(det, line, len, &out)
                         : log_line(det, line, len, truncated, &out);
     }
+    /* The end of the log closes every session still open (with the END key, each is judged:
+     * docs/detection.md 2.2); a firmware that knows one session ended calls
+     * alog_detector_close_session() for it. */
+    if (status == ALOG_OK)
+        status = alog_detector_finish(det, on_verdict, &out);
     if (alog_sink_flush(&out) != ALOG_OK) {
         note("firmware: the verdicts could not be written", (const char *)NULL);
         return 4;

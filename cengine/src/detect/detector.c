@@ -4,6 +4,7 @@
  */
 #include "detect/detector.h"
 #include "detect/util.h"
+#include "math/alog_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -349,7 +350,9 @@ static alog_status run_model(alog_detector *det, alog_model *model)
 
 /* The probability rule's verdict bits of the logits (docs/detection.md 2.3): bit i set when
  * p_i >= threshold, p the softmax in float64 with the sum taken in index order (NaN anywhere
- * makes every p NaN, which is not below the threshold: no anomaly, as numpy decides). */
+ * makes every p NaN, which is not below the threshold: no anomaly, as numpy decides). exp is the
+ * engine's own (alog_exp, no libm): the same bits on every target, within 1 ulp of the C
+ * library's that the Python reference calls. */
 static void probability_bits(uint32_t *bits, const float *logits, uint32_t n, double threshold)
 {
     double m = -INFINITY, sum = 0;
@@ -362,10 +365,10 @@ static void probability_bits(uint32_t *bits, const float *logits, uint32_t n, do
             m = l;
     }
     for (i = 0; i < n; i++)
-        sum += exp((double)logits[i] - m);
+        sum += alog_exp((double)logits[i] - m);
     memset(bits, 0, ((n + 31) / 32) * sizeof *bits);
     for (i = 0; i < n; i++)
-        if (!(exp((double)logits[i] - m) / sum < threshold))
+        if (!(alog_exp((double)logits[i] - m) / sum < threshold))
             bits[i / 32] |= 1u << (i % 32);
 }
 

@@ -173,3 +173,45 @@ void alog_sigmoidf_array(float *v, size_t n, unsigned isa)
 {
     each_block(v, n, PICK(sigmoid, isa));
 }
+
+/* ---- double exp (the probability rule, docs/detection.md 2.3) ------------------------------- */
+
+/* 2^n as a double for n in [-1022, 1023], built from its bits. */
+static double pow2d(int n)
+{
+    uint64_t u = (uint64_t)(n + 1023) << 52;
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* fdlibm's e_exp.c (Sun Microsystems, 1993): x = k ln2 + r, |r| <= ln2 / 2, ln2 split so that
+ * k ln2 is exact; exp(r) from a degree-5 minimax rational form. Within 1 ulp of e^x, the same
+ * bits on every target (plain double arithmetic, no fused multiply-add). */
+double alog_exp(double x)
+{
+    static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10,
+                        inv_ln2 = 1.44269504088896338700e+00, p1 = 1.66666666666666019037e-01,
+                        p2 = -2.77777777770155933842e-03, p3 = 6.61375632143793436117e-05,
+                        p4 = -1.65339022054652515390e-06, p5 = 4.13813679705723846039e-08;
+    double hi, lo, r, t, c, y;
+    int k;
+    if (x != x)
+        return x;
+    if (x > 709.782712893383973096)
+        return x * 1e308 * 10.0; /* +inf */
+    if (x < -745.13321910194110842)
+        return 0.0;
+    if (x > -3.7252902984e-09 && x < 3.7252902984e-09)
+        return 1.0 + x;
+    k = (int)(x * inv_ln2 + (x < 0 ? -0.5 : 0.5));
+    hi = x - k * ln2_hi;
+    lo = k * ln2_lo;
+    r = hi - lo;
+    t = r * r;
+    c = r - t * (p1 + t * (p2 + t * (p3 + t * (p4 + t * p5))));
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+    if (k >= -1021)
+        return k > 1023 ? y * 2.0 * pow2d(k - 1) : y * pow2d(k);
+    return y * pow2d(k + 1000) * pow2d(-1000); /* a subnormal result */
+}

@@ -14,6 +14,9 @@ float alog_expf(float x);
 float alog_tanhf(float x);
 float alog_sigmoidf(float x);
 
+/* e^x in double precision, within 1 ulp (fdlibm's method): DeepLog's probability rule. */
+double alog_exp(double x);
+
 /* v[i] = f(v[i]) for i < n, the same bits as the scalar functions; vectorized by the compiler,
  * in the form isa picks (ALOG_ISA_* bits, a model's alog_model_isa(); 0: the baseline). */
 void alog_expf_array(float *v, size_t n, unsigned isa);
