@@ -143,7 +143,8 @@ def test_help_and_version(engine):
     (["--models", "m", "--isa", "sse9"], "--isa must be auto, avx2 or baseline: sse9"),
     *[(["--models", "m", "--session-timeout", bad], f"--session-timeout needs a whole number of lines above 0 "
        f"or seconds above 0 such as 30s: {bad}")
-      for bad in ("0", "-3", "abc", "", "0s", "-1s", "nans", "infs", "1e999s", "2.5", "s", "3x", " 5", "99999999999999999999")],
+      for bad in ("0", "-3", "abc", "", "0s", "-1s", "nans", "infs", "1e999s", "2.5", "s", "3x", " 5",
+                  "99999999999999999999", "0x10s", "1es", ".s")],
     (["--models", "m", "--session-timeout"], "option needs a value: --session-timeout"),
     (["--models", "m", "--rule", "best"], "--rule must be topk or probability: best"),
 ])

@@ -105,7 +105,8 @@ def layout_program(tmp_path: Path) -> dict[str, str]:
     for name in _capi.STATUS_NAMES + ("ALOG_STATUS_COUNT",):
         lines.append(f'    printf("{name} %d\\n", (int){name});')
     for name in ("ALOG_MESSAGE_LEN", "ALOG_MAX_RANK", "ALOG_MSCRED_MAX_SCALES", "ALOG_MAX_LINE",
-                 "ALOG_ISA_AVX2", "ALOG_ISA_AVX512", "ALOG_MODEL_DEEPLOG", "ALOG_MODEL_MSCRED"):
+                 "ALOG_ISA_AVX2", "ALOG_ISA_AVX512", "ALOG_MODEL_DEEPLOG", "ALOG_MODEL_MSCRED",
+                 "ALOG_RULE_TOPK", "ALOG_RULE_PROBABILITY"):
         lines.append(f'    printf("{name} %llu\\n", (unsigned long long){name});')
     lines += ['    printf("ALOG_VERSION_STRING %s\\n", ALOG_VERSION_STRING);', "    return 0;", "}"]
     source = tmp_path / "layout.c"
@@ -130,7 +131,8 @@ def test_structures_constants_and_version_are_alog_hs(tmp_path):
     assert [int(c[name]) for name in _capi.STATUS_NAMES] == list(range(len(_capi.STATUS_NAMES)))
     assert int(c["ALOG_STATUS_COUNT"]) == len(_capi.STATUS_NAMES)
     for name in ("ALOG_MESSAGE_LEN", "ALOG_MAX_RANK", "ALOG_MSCRED_MAX_SCALES", "ALOG_MAX_LINE",
-                 "ALOG_ISA_AVX2", "ALOG_ISA_AVX512", "ALOG_MODEL_DEEPLOG", "ALOG_MODEL_MSCRED"):
+                 "ALOG_ISA_AVX2", "ALOG_ISA_AVX512", "ALOG_MODEL_DEEPLOG", "ALOG_MODEL_MSCRED",
+                 "ALOG_RULE_TOPK", "ALOG_RULE_PROBABILITY"):
         assert int(c[name]) == getattr(_capi, name), name
     assert c["ALOG_VERSION_STRING"] == _capi.ALOG_VERSION_STRING == alog_runtime.__version__ \
         == alog_detect.__version__
@@ -353,8 +355,8 @@ def break_models(models: Path, how: str) -> None:
         write_meta("deeplog", {**meta("deeplog"), "sha256": hashlib.sha256(data).hexdigest()})
     elif how == "no_meta":
         (models / "mscred.onnx.meta.json").unlink()
-    elif how == "meta_format_2":
-        write_meta("deeplog", {**meta("deeplog"), "format_version": 2})
+    elif how == "meta_format_3":
+        write_meta("deeplog", {**meta("deeplog"), "format_version": 3})
     elif how == "meta_of_another_kind":
         write_meta("mscred", {**meta("mscred"), "kind": "deeplog"})
     elif how == "repeated_window_sizes":  # the signature rule, judged by the library
@@ -382,7 +384,7 @@ def break_models(models: Path, how: str) -> None:
 
 
 BROKEN = ["no_vocab", "truncated_vocab", "vocab_with_a_gap", "other_vocabulary", "onnx_bit_flip",
-          "truncated_onnx_with_its_hash", "no_meta", "meta_format_2", "meta_of_another_kind",
+          "truncated_onnx_with_its_hash", "no_meta", "meta_format_3", "meta_of_another_kind",
           "repeated_window_sizes", "deeplog_of_another_size", "no_model", "frontend_bad_rule",
           "frontend_repeated_field", "frontend_unknown_field"]
 
@@ -422,6 +424,9 @@ def test_missing_model_directory_and_input_file(engine, library, sample, tmp_pat
     (["--models", "m", "--header-tokens", "-1"], "--header-tokens"),
     (["--models", "m", "a.log", "b.log"], "one input only"),
     (["--models", "m", "--isa", "sse9"], "--isa must be auto, avx2 or baseline: sse9"),
+    *[(["--models", "m", "--session-timeout", bad], "--session-timeout needs a whole number")
+      for bad in ("0", "-3", "abc", "0s", "nans", "1e999s", "2.5", "0x10s", "1es", ".s", "99999999999999999999")],
+    (["--models", "m", "--rule", "best"], "--rule must be topk or probability: best"),
 ])
 def test_bad_command_line_fails_like_alog_engine(engine, library, args, message):
     code, line = same_failure(engine, library, args)

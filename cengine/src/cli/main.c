@@ -125,7 +125,10 @@ static int parse_timeout(options *o, const char *text)
         return 0;
     errno = 0;
     if (text[n - 1] == 's') {
-        double v = strtod(text, &end);
+        double v;
+        if (strspn(text, "0123456789.eE+-") != n - 1)
+            return 0; /* decimal only: no hex float, no inf or nan */
+        v = strtod(text, &end);
         if (errno || end != text + n - 1 || !isfinite(v) || !(v > 0))
             return 0;
         o->timeout_seconds = v;
@@ -319,14 +322,16 @@ static int check_options(const model_files *files, const options *o)
 {
     const alog_detector_config *c = &files->config;
     if (o->rule == ALOG_RULE_PROBABILITY && c->has_deeplog && !isfinite(c->prob_threshold)) {
-        fprintf(stderr, "alog-engine: error: %s/deeplog.onnx.meta.json: --rule probability, but "
-                        "the model has no calibrated prob_threshold (fix: use --rule topk, or "
-                        "retrain with deeplog-train and re-export)\n", o->models);
+        fprintf(stderr, "alog-engine: error: %s/deeplog.onnx.meta.json: the probability rule "
+                        "needs a calibrated prob_threshold, and this model has none (fix: use "
+                        "the topk rule, or retrain with deeplog-train and re-export)\n",
+                o->models);
         return EXIT_USAGE;
     }
     if (o->timeout_seconds > 0 && strcmp(files->frontend.timestamp, "none") == 0) {
-        fprintf(stderr, "alog-engine: error: --session-timeout %gs: the model directory's front "
-                        "end reads no timestamps; give a line count\n", o->timeout_seconds);
+        fprintf(stderr, "alog-engine: error: %s/frontend.json: a session timeout in seconds, but "
+                        "this front end reads no timestamps (timestamp none); give a line "
+                        "count\n", o->models);
         return EXIT_USAGE;
     }
     return -1;

@@ -35,6 +35,8 @@ ALOG_ISA_AVX2 = 1
 ALOG_ISA_AVX512 = 2
 ALOG_MODEL_DEEPLOG = 0
 ALOG_MODEL_MSCRED = 1
+ALOG_RULE_TOPK = 0
+ALOG_RULE_PROBABILITY = 1
 
 ALOG_OK = 0
 ALOG_ERR_IO = 2
@@ -103,6 +105,11 @@ class alog_detector_config(Structure):
         ("top_k", c_uint32),
         ("max_sessions", c_uint32),
         ("cache_entries", c_uint32),
+        ("end_key", c_int),
+        ("rule", c_int),                  # alog_rule
+        ("prob_threshold", c_double),
+        ("session_timeout_lines", c_uint64),
+        ("session_timeout_seconds", c_double),
         ("has_mscred", c_int),
         ("signature", alog_signature_spec),
         ("cell_threshold", ctypes.c_float),
@@ -179,6 +186,9 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "alog_detector_feed_line_head": (_status, [_detector_p, c_char_p, c_size_t, VERDICT_FN,
                                                c_void_p]),
     "alog_detector_feed_event": (_status, [_detector_p, POINTER(alog_event), VERDICT_FN, c_void_p]),
+    "alog_detector_close_session": (_status, [_detector_p, c_char_p, c_size_t, VERDICT_FN,
+                                              c_void_p]),
+    "alog_detector_finish": (_status, [_detector_p, VERDICT_FN, c_void_p]),
     "alog_detector_error": (c_char_p, [_detector_p]),
     "alog_sink_init": (None, [POINTER(alog_sink), c_void_p, c_size_t, FLUSH_FN, c_void_p]),
     "alog_sink_flush": (_status, [POINTER(alog_sink)]),
@@ -204,6 +214,8 @@ class Library:
     alog_detector_feed_line: Callable[..., int]
     alog_detector_feed_line_head: Callable[..., int]
     alog_detector_feed_event: Callable[..., int]
+    alog_detector_close_session: Callable[..., int]
+    alog_detector_finish: Callable[..., int]
     alog_detector_error: Callable[..., Optional[bytes]]
     alog_sink_init: Callable[..., None]
     alog_sink_flush: Callable[..., int]

@@ -21,6 +21,7 @@ import ctypes
 import hashlib
 import io
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from .errors import ModelDirError
 KINDS = ("deeplog", "mscred")
 VOCAB_NAME = "vocab.json"
 FRONTEND_NAME = "frontend.json"
-META_FORMAT = 1
+META_FORMAT = 2                 # version 1 (no END key, top-k rule, no threshold) still reads
 FRONTEND_FORMAT = 2   # version 1 (without log format and timestamp settings) reads too
 MASK_RULES = ("uuid", "ip", "hex", "num", "path")
 DEFAULT_MASK_RULES = "uuid,ip,hex,num,path"
@@ -210,10 +211,46 @@ def _sha256_field(obj: Any, key: str) -> str:
     return value
 
 
-def _parse_deeplog(config: alog_detector_config, section: Dict[str, Any]) -> None:
+def _parse_deeplog_rule(config: alog_detector_config, section: Dict[str, Any]) -> None:
+    """Version 2's decision fields (docs/detection.md 2.2, 2.3), as parse_deeplog_rule reads them."""
+    end_key = section.get("end_key")
+    if not isinstance(end_key, bool):
+        raise _Malformed("end_key")
+    config.end_key = int(end_key)
+    if _u32(section, "outputs", 1, (1 << 24) + 1) != config.vocab_size + config.end_key:
+        raise _Malformed("outputs")
+    rule = section.get("rule")
+    if rule not in ("topk", "probability") or not isinstance(rule, str):
+        raise _Malformed("rule")
+    config.rule = _capi.ALOG_RULE_PROBABILITY if rule == "probability" else _capi.ALOG_RULE_TOPK
+    if "prob_threshold" not in section:
+        raise _Malformed("prob_threshold")
+    threshold = section["prob_threshold"]
+    if threshold is None:
+        # No calibrated threshold: a model that names the probability rule cannot run.
+        config.prob_threshold = math.nan
+        if rule == "probability":
+            raise _Malformed("prob_threshold")
+        return
+    if not _is_number(threshold):
+        raise _Malformed("prob_threshold")
+    try:
+        config.prob_threshold = float(threshold)
+    except OverflowError:
+        raise _Malformed("prob_threshold") from None
+    if not math.isfinite(config.prob_threshold):
+        raise _Malformed("prob_threshold")
+
+
+def _parse_deeplog(config: alog_detector_config, section: Dict[str, Any], version: int) -> None:
     config.window = _u32(section, "seq_len", 1, 4096)
     config.top_k = _u32(section, "top_k", 1, 1 << 20)
     config.vocab_size = _u32(section, "vocab_size", 1, 1 << 24)
+    config.end_key = 0
+    config.rule = _capi.ALOG_RULE_TOPK
+    config.prob_threshold = math.nan
+    if version >= 2:
+        _parse_deeplog_rule(config, section)
     config.has_deeplog = 1
 
 
@@ -287,9 +324,12 @@ def parse_meta(config: alog_detector_config, kind: str, data: bytes, lib: Librar
     section = meta.get(kind)
     if meta.get("kind") != kind or not isinstance(section, dict):
         raise _Refused(MALFORMED, name, f"not {kind} metadata", REEXPORT)
-    if not _is_int(meta.get("format_version"), INT64_MIN, INT64_MAX) or \
-            meta["format_version"] != META_FORMAT:
-        raise _Refused(MALFORMED, name, "metadata format_version is not 1", REEXPORT)
+    if not _is_int(meta.get("format_version"), INT64_MIN, INT64_MAX):
+        raise _Refused(MALFORMED, name, "metadata lacks an integer format_version", REEXPORT)
+    version = meta["format_version"]
+    if not 1 <= version <= META_FORMAT:
+        raise _Refused(MALFORMED, name, f"metadata format_version {version} is not 1 or 2 "
+                       f"(this engine reads both)", REEXPORT)
     try:
         onnx_sha256 = _sha256_field(meta, "sha256")
         vocab_sha256 = _sha256_field(meta.get("vocab"), "sha256")
@@ -297,7 +337,7 @@ def parse_meta(config: alog_detector_config, kind: str, data: bytes, lib: Librar
         raise _Refused(MALFORMED, name, "metadata lacks sha256 or vocab.sha256", REEXPORT) from None
     try:
         if kind == "deeplog":
-            _parse_deeplog(config, section)
+            _parse_deeplog(config, section, version)
         else:
             _parse_mscred(config, section, lib)
     except _Malformed:

@@ -1,7 +1,8 @@
 """`python -m alog_runtime` (or `alog-runtime`): alog-engine in Python, over the same library.
 
     alog-runtime [--models DIR] [--all] [--session-key RULE] [--header-tokens N]
-                 [--max-sessions N] [--isa auto|avx2|baseline] [FILE|-]
+                 [--max-sessions N] [--session-timeout N|Ts] [--rule topk|probability]
+                 [--isa auto|avx2|baseline] [FILE|-]
 
 The same options as alog-engine (cengine/src/cli/main.c), except that --models defaults to the
 model directory inside the package; the same verdict bytes on standard output, the same exit
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import math
 import os
 import re
 import signal
@@ -27,7 +29,7 @@ from . import __version__
 from ._capi import ALOG_MAX_LINE, FLUSH_FN, VERDICT_FN, alog_sink, library_path, load_library
 from .detector import (DEFAULT_MAX_SESSIONS, ISA_CHOICES, MAX_SESSIONS_LIMIT, MODELS_DIR,
                        CallbackSink, Detector, _context, _from_context, session_rule_ok)
-from .errors import AlogError, LibraryError, ModelDirError, RunError
+from .errors import AlogError, ArgumentError, LibraryError, ModelDirError, RunError
 
 PROG = "alog-runtime"
 EXIT_OK, EXIT_USAGE, EXIT_MODELS, EXIT_IO = 0, 2, 3, 4
@@ -35,7 +37,8 @@ READ_CHUNK = 1 << 16
 OUTPUT_BUFFER = 1 << 16
 
 USAGE = ("usage: alog-runtime [--models DIR] [--all] [--session-key RULE] [--header-tokens N]\n"
-         "                    [--max-sessions N] [--isa auto|avx2|baseline] [FILE|-]\n")
+         "                    [--max-sessions N] [--session-timeout N|Ts] [--rule topk|probability]\n"
+         "                    [--isa auto|avx2|baseline] [FILE|-]\n")
 
 HELP = """
 Reads raw log lines from FILE (or standard input: -, the default) and writes one JSON verdict per
@@ -53,6 +56,12 @@ options:
   --header-tokens N     instead of frontend.json's: leading tokens of a line not matched
   --max-sessions N      DeepLog sessions kept at once; beyond, the one idle longest is
                         forgotten (default 65536)
+  --session-timeout N|Ts  a session closes when idle for more than N lines, or T seconds
+                        of the lines' timestamps (e.g. 30s); default: sessions close only
+                        when forgotten and at the end of the input. With a model trained
+                        with the END key a closing session is judged (reason early_end)
+  --rule topk|probability  DeepLog's decision rule (default: the model's): not among the
+                        top-k, or a probability below the model's calibrated threshold
   --isa auto|avx2|baseline  vector extensions the models may use: the widest this CPU has
                         (auto, the default), AVX2 at most, or the target's baseline; the
                         verdicts are the same, only the speed differs
@@ -63,7 +72,13 @@ exit codes: 0 done, 2 bad command line, 3 bad model directory or libalog.so, 4 i
 model failure (docs/runtime.md)
 """
 
-_TAKES_VALUE = ("--models", "--session-key", "--header-tokens", "--max-sessions", "--isa")
+_TAKES_VALUE = ("--models", "--session-key", "--header-tokens", "--max-sessions", "--isa",
+                "--session-timeout", "--rule")
+# --session-timeout as alog-engine's parse_timeout reads it: a whole number of lines (strtoull,
+# starting with a digit), or seconds (strtod, starting with a digit or '.') and an 's'.
+_TIMEOUT_LINES = re.compile(r"[0-9]+\Z")
+_TIMEOUT_SECONDS = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?s\Z")
+_TIMEOUT_ERROR = "--session-timeout needs a whole number of lines above 0 or seconds above 0 such as 30s"
 # strtoul's view of a whole number: leading white space, an optional '+', decimal digits.
 _WHOLE_NUMBER = re.compile(r"[ \t\n\v\f\r]*\+?([0-9]+)\Z")
 
@@ -77,6 +92,9 @@ class Options:
     all: bool = False
     max_sessions: int = DEFAULT_MAX_SESSIONS
     isa: str = "auto"
+    timeout_lines: Optional[int] = None
+    timeout_seconds: Optional[float] = None
+    rule: Optional[str] = None
 
 
 class _Exit(Exception):
@@ -99,6 +117,21 @@ def _whole_number(text: str, lo: int, hi: int) -> Optional[int]:
     match = None if text.startswith("-") else _WHOLE_NUMBER.match(text)
     value = int(match.group(1)) if match else -1
     return value if lo <= value <= hi else None
+
+
+def _parse_timeout(o: Options, text: str) -> None:
+    if _TIMEOUT_LINES.match(text):
+        lines = int(text)
+        if not 0 < lines < 1 << 64:
+            raise _usage_error(_TIMEOUT_ERROR, text)
+        o.timeout_lines, o.timeout_seconds = lines, None
+    elif _TIMEOUT_SECONDS.match(text):
+        seconds = float(text[:-1])
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise _usage_error(_TIMEOUT_ERROR, text)
+        o.timeout_lines, o.timeout_seconds = None, seconds
+    else:
+        raise _usage_error(_TIMEOUT_ERROR, text)
 
 
 def parse_args(argv: List[str]) -> Options:
@@ -131,6 +164,12 @@ def parse_args(argv: List[str]) -> Options:
                     raise _usage_error("--header-tokens needs a whole number from 0 to 4294967295",
                                        value)
                 o.header_tokens = number
+            elif a == "--session-timeout":
+                _parse_timeout(o, value)
+            elif a == "--rule":
+                if value not in ("topk", "probability"):
+                    raise _usage_error("--rule must be topk or probability", value)
+                o.rule = value
             elif a == "--isa":
                 if value not in ISA_CHOICES:
                     raise _usage_error("--isa must be auto, avx2 or baseline", value)
@@ -282,7 +321,12 @@ def run_stream(detector: Detector, fd: int, name: str, out: Output) -> int:
             line, overlong = next(lines)
             detector._feed_raw(line, len(line), overlong, _EMIT_VERDICT, out)
     except StopIteration:
-        pass
+        # the end of the input closes every session still kept (docs/detection.md 2.2)
+        try:
+            if not out.broken_pipe:
+                detector._finish(_EMIT_VERDICT, out)
+        except RunError as exc:
+            failure = exc
     except _ReadError as exc:
         read_error = exc.error
     except RunError as exc:
@@ -326,7 +370,12 @@ def run(argv: List[str]) -> int:
                             o.session_key).code
     try:
         detector = Detector(o.models, max_sessions=o.max_sessions, isa=o.isa,
-                            session_key=o.session_key, header_tokens=o.header_tokens)
+                            session_key=o.session_key, header_tokens=o.header_tokens, rule=o.rule,
+                            session_timeout_lines=o.timeout_lines,
+                            session_timeout_seconds=o.timeout_seconds)
+    except ArgumentError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
     except (ModelDirError, AlogError) as exc:
         _error(exc.one_line())
         return EXIT_MODELS

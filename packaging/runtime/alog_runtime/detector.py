@@ -14,6 +14,7 @@ order; ``Verdict.to_json()`` gives its exact bytes, written by the library itsel
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,8 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 Line = Union[bytes, bytearray, memoryview, str]
 ModelName = Literal["deeplog", "mscred"]
-Reason = Literal["ok", "not_in_topk", "unseen", "residual"]
+Reason = Literal["ok", "not_in_topk", "low_probability", "unseen", "early_end", "residual"]
+RULES = {"topk": _capi.ALOG_RULE_TOPK, "probability": _capi.ALOG_RULE_PROBABILITY}
 
 
 # ---- verdicts -----------------------------------------------------------------------------------
@@ -195,11 +197,17 @@ class Detector:
     ``session_key`` (``"none"`` or ``"prefix:<p>"``) and ``header_tokens`` override the directory's
     frontend.json, as alog-engine's --session-key and --header-tokens do. ``max_sessions``: DeepLog
     sessions kept at once (1 to 16777216). ``isa``: ``"auto"``, ``"avx2"`` or ``"baseline"``, the
-    vector extensions the models may use (the verdicts are the same).
+    vector extensions the models may use (the verdicts are the same). ``rule``: ``"topk"`` or
+    ``"probability"``, DeepLog's decision rule (None: the model's; docs/detection.md 2.3).
+    ``session_timeout_lines`` / ``session_timeout_seconds`` (at most one): a session closes when
+    idle for more lines, or seconds of the lines' timestamps, than this (alog-engine's
+    --session-timeout N|Ts; docs/detection.md 2.2).
 
     Verdicts are decided as lines arrive: every verdict a line causes is returned by the call that
-    feeds it, and nothing waits for later input, so there is no end-of-input call to make (the C
-    API has none: a partly filled MSCRED bucket is never closed, as in the reference).
+    feeds it. Sessions also close: ``close_session(key)`` closes one (a program that knows a
+    session ended), ``finish()`` all of them at the end of the input, as alog-engine does at the
+    end of its input; with a model trained with the END key each close is judged (one verdict,
+    template V, reason "early_end" or "ok").
 
     Not thread-safe: feed one detector from one thread at a time. ``close()`` (or leaving a
     ``with`` block) releases its memory; a closed detector raises ClosedError.
@@ -207,9 +215,26 @@ class Detector:
 
     def __init__(self, models_dir: Union[str, "os.PathLike[str]", None] = None, *,
                  max_sessions: int = DEFAULT_MAX_SESSIONS, isa: str = "auto",
-                 session_key: Optional[str] = None, header_tokens: Optional[int] = None):
+                 session_key: Optional[str] = None, header_tokens: Optional[int] = None,
+                 rule: Optional[str] = None, session_timeout_lines: Optional[int] = None,
+                 session_timeout_seconds: Optional[float] = None):
         self._state: Optional[_OpenDetector] = None
         self._lines = 0
+        if rule is not None and rule not in RULES:
+            raise ArgumentError(f"rule must be topk or probability, not {rule!r}")
+        if session_timeout_lines is not None and (isinstance(session_timeout_lines, bool) or
+                                                  not isinstance(session_timeout_lines, int) or
+                                                  not 1 <= session_timeout_lines < 1 << 64):
+            raise ArgumentError(f"session_timeout_lines must be a whole number above 0, not "
+                                f"{session_timeout_lines!r}")
+        if session_timeout_seconds is not None and (
+                isinstance(session_timeout_seconds, bool) or
+                not isinstance(session_timeout_seconds, (int, float)) or
+                not math.isfinite(session_timeout_seconds) or not session_timeout_seconds > 0):
+            raise ArgumentError(f"session_timeout_seconds must be a finite number above 0, not "
+                                f"{session_timeout_seconds!r}")
+        if session_timeout_lines is not None and session_timeout_seconds is not None:
+            raise ArgumentError("a session timeout is in lines or in seconds, not both")
         if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or \
                 not 1 <= max_sessions <= MAX_SESSIONS_LIMIT:
             raise ArgumentError(f"max_sessions must be a whole number from 1 to {MAX_SESSIONS_LIMIT}, "
@@ -234,6 +259,20 @@ class Detector:
         files = load_model_files(lib, self.models_dir)
         for model in files.models.values():
             lib.alog_model_limit_isa(model, ISA_CHOICES[isa])
+        c = files.config
+        if rule is not None:
+            c.rule = RULES[rule]
+        if rule == "probability" and c.has_deeplog and not math.isfinite(c.prob_threshold):
+            raise ArgumentError(f"{os.path.join(self.models_dir, 'deeplog.onnx.meta.json')}: the "
+                                f"probability rule needs a calibrated prob_threshold, and this model "
+                                f"has none (fix: use the topk rule, or retrain with deeplog-train "
+                                f"and re-export)")
+        if session_timeout_seconds is not None and files.frontend.timestamp == b"none":
+            raise ArgumentError(f"{os.path.join(self.models_dir, 'frontend.json')}: a session timeout "
+                                f"in seconds, but this front end reads no timestamps (timestamp none); "
+                                f"give a line count")
+        c.session_timeout_lines = session_timeout_lines or 0
+        c.session_timeout_seconds = float(session_timeout_seconds or 0)
         self._state = self._open(files, session_key, header_tokens, max_sessions)
 
     def _open(self, files: ModelFiles, session_key: Optional[str], header_tokens: Optional[int],
@@ -347,14 +386,7 @@ class Detector:
         ``seconds`` (since 1970-01-01 UTC) is what MSCRED's seconds buckets need."""
         if isinstance(template_index, bool) or not isinstance(template_index, int):
             raise ArgumentTypeError(f"template_index is an int, not {type(template_index).__name__}")
-        if session is None:
-            key = None
-        elif isinstance(session, str):
-            key = string_bytes(session)
-        elif isinstance(session, bytes):
-            key = session
-        else:
-            raise ArgumentTypeError(f"session is str, bytes or None, not {type(session).__name__}")
+        key = self._session_key(session)
         state = self._live()
         size = len(state.files.templates)
         if not -1 <= template_index < size:
@@ -374,6 +406,49 @@ class Detector:
         verdicts.raise_failure()
         self._check(state, status)
         return verdicts.items
+
+    def close_session(self, session: Union[str, bytes, None]) -> List[Verdict]:
+        """Close one session (alog_detector_close_session): with the END key its END verdict
+        (template V, reason "early_end" or "ok", the line of its last known event); then its
+        window is forgotten. A session not kept gives nothing. None: the one session "all"."""
+        key = self._session_key(session)
+        state = self._live()
+        verdicts = CallbackSink()
+        keep_alive, ctx = _context(verdicts)
+        status = self._lib.alog_detector_close_session(state.detector, key,
+                                                       len(key) if key is not None else 0,
+                                                       _COLLECT_VERDICT, ctx)
+        verdicts.raise_failure()
+        self._check_close(state, status)
+        return verdicts.items
+
+    def finish(self) -> List[Verdict]:
+        """The end of the input (alog_detector_finish): closes every session still kept, idle
+        longest first, each as close_session() does. Feeding may go on afterwards."""
+        return self._finish(_COLLECT_VERDICT, CallbackSink()).items
+
+    def _finish(self, emit: Any, sink: CallbackSink) -> CallbackSink:
+        state = self._live()
+        keep_alive, ctx = _context(sink)
+        status = self._lib.alog_detector_finish(state.detector, emit, ctx)
+        sink.raise_failure()
+        self._check_close(state, status)
+        return sink
+
+    @staticmethod
+    def _session_key(session: Union[str, bytes, None]) -> Optional[bytes]:
+        if session is None:
+            return None
+        if isinstance(session, str):
+            return string_bytes(session)
+        if isinstance(session, bytes):
+            return session
+        raise ArgumentTypeError(f"session is str, bytes or None, not {type(session).__name__}")
+
+    def _check_close(self, state: "_OpenDetector", status: int) -> None:
+        """A close takes no line number; a failed model run is raised as a feed's would be."""
+        if status != ALOG_OK:
+            self._check(state, status)
 
     def _feed_raw(self, data: bytes, length: int, head_only: bool, emit: Any,
                   sink: CallbackSink) -> None:
