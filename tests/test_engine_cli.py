@@ -236,6 +236,76 @@ def test_frontend_json_is_checked_like_the_reference(engine_san, models_copy, ch
     assert run_reference(models_copy, input=b"a line\n").returncode == 2
 
 
+def deeplog_meta_v2(models: Path) -> dict:
+    """deeplog.onnx.meta.json in format 2 (docs/detection.md 2: end_key, outputs, rule,
+    prob_threshold), whatever format the fixture's export wrote."""
+    meta = json.loads((models / "deeplog.onnx.meta.json").read_text())
+    if meta["format_version"] == 1:
+        section = meta["deeplog"]
+        section.update(end_key=False, outputs=section["vocab_size"], rule="topk", prob_threshold=None,
+                       calibration=None)
+        meta["format_version"] = 2
+    return meta
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"format_version": 3}, "metadata format_version 3 is not 1 or 2"),
+    ({"format_version": 0}, "metadata format_version 0 is not 1 or 2"),
+    ({"format_version": "2"}, "metadata lacks an integer format_version"),
+    ({"deeplog": {"end_key": "yes"}}, "malformed deeplog metadata"),
+    ({"deeplog": {"outputs": "V+5"}}, "malformed deeplog metadata"),
+    ({"deeplog": {"rule": "best"}}, "malformed deeplog metadata"),
+    ({"deeplog": {"prob_threshold": "low"}}, "malformed deeplog metadata"),
+    ({"deeplog": {"prob_threshold": None, "rule": "probability"}}, "malformed deeplog metadata"),
+    ({"deeplog": {"prob_threshold": ...}}, "malformed deeplog metadata"),
+])
+def test_deeplog_metadata_format_2_is_checked(engine_san, models_copy, change, fragment):
+    """Each new field of format 2 is checked; a version this engine does not read is named."""
+    meta = deeplog_meta_v2(models_copy)
+    for key, value in change.items():
+        if key != "deeplog":
+            meta[key] = value
+            continue
+        for field, v in value.items():
+            if v is ...:
+                del meta["deeplog"][field]
+            elif v == "V+5":
+                meta["deeplog"][field] = meta["deeplog"]["vocab_size"] + 5
+            else:
+                meta["deeplog"][field] = v
+    (models_copy / "deeplog.onnx.meta.json").write_text(json.dumps(meta))
+    expect_model_error(engine_san, models_copy, "deeplog.onnx.meta.json", fragment)
+
+
+def test_deeplog_metadata_outputs_must_be_the_models(engine_san, models_copy):
+    """`outputs` says V + 1 (the END key) while the graph gives V logits, or the reverse."""
+    meta = deeplog_meta_v2(models_copy)
+    section = meta["deeplog"]
+    section["end_key"] = not section["end_key"]
+    section["outputs"] = section["vocab_size"] + int(section["end_key"])
+    (models_copy / "deeplog.onnx.meta.json").write_text(json.dumps(meta))
+    expect_model_error(engine_san, models_copy, "deeplog.onnx", "outputs")
+
+
+def test_probability_rule_without_a_threshold_and_seconds_without_timestamps_exit_2(engine, models_copy):
+    meta = deeplog_meta_v2(models_copy)
+    meta["deeplog"].update(rule="topk", prob_threshold=None)
+    (models_copy / "deeplog.onnx.meta.json").write_text(json.dumps(meta))
+    proc = run_engine(engine, models_copy, extra=("--rule", "probability"), input=b"a line\n")
+    err = proc.stderr.decode()
+    assert proc.returncode == EXIT_USAGE and err.count("\n") == 1, err
+    assert f"{models_copy}/deeplog.onnx.meta.json: the probability rule needs a calibrated prob_threshold" in err
+    assert proc.stdout == b""
+    assert run_engine(engine, models_copy, extra=("--rule", "topk"), input=b"a line\n").returncode == 0
+    frontend = json.loads((models_copy / "frontend.json").read_text())
+    (models_copy / "frontend.json").write_text(json.dumps({**frontend, "timestamp": "none"}))
+    proc = run_engine(engine, models_copy, extra=("--session-timeout", "30s"), input=b"a line\n")
+    err = proc.stderr.decode()
+    assert proc.returncode == EXIT_USAGE and err.count("\n") == 1, err
+    assert "reads no timestamps" in err and "give a line count" in err and "frontend.json" in err
+    assert run_engine(engine, models_copy, extra=("--session-timeout", "30"), input=b"a line\n").returncode == 0
+
+
 def test_frontend_json_decides_how_lines_are_read(engine, sample, models_copy):
     """The model directory's frontend.json (prefix:ses_, 4 header tokens) is what the engine
     applies unasked, as the reference does; flags override it, and without the file the defaults
