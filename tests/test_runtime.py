@@ -83,8 +83,9 @@ def assert_same_bytes(ours: subprocess.CompletedProcess, theirs: subprocess.Comp
 
 
 def api_verdicts(models: Path, lines, **options) -> list[alog_runtime.Verdict]:
+    """Every verdict of the lines, and of the end of the input (finish), as alog-engine prints them."""
     with alog_runtime.Detector(models, **options) as detector:
-        return list(detector.feed_many(lines))
+        return list(detector.feed_many(lines)) + detector.finish()
 
 
 def as_json_lines(verdicts) -> bytes:
@@ -200,6 +201,8 @@ def test_api_gives_alog_engines_verdicts_and_bytes(engine, library, sample):
     with alog_runtime.Detector(models) as detector:
         one_by_one = [v for line in log.read_text().splitlines() for v in detector.feed(line)]
         assert detector.lines_fed == len(log.read_bytes().splitlines())
+        one_by_one += detector.finish()
+        assert detector.finish() == []  # every session closed already
     assert one_by_one == verdicts
     mscred = next(v for v in verdicts if v.model == "mscred")
     assert mscred.session is None and mscred.topk == () and isinstance(mscred.score, int)
@@ -207,6 +210,60 @@ def test_api_gives_alog_engines_verdicts_and_bytes(engine, library, sample):
     assert isinstance(deeplog.topk, tuple) and deeplog.score is None
     with pytest.raises(AttributeError):
         deeplog.line = 0  # frozen
+
+
+@pytest.mark.parametrize("options", [("--session-timeout", "7"), ("--session-timeout", "2.5s"),
+                                     ("--rule", "probability"), ("--max-sessions", "3", "--rule", "topk")],
+                         ids=["lines", "seconds", "probability", "evictions"])
+def test_session_ends_and_rules_give_alog_engines_bytes(engine, library, sample, options):
+    """--session-timeout, --rule and the closes at eviction and at the end of the input: the
+    command line and the API (close_session, finish) print alog-engine's bytes."""
+    log, models = sample
+    head = b"".join(log.read_bytes().splitlines(keepends=True)[:600])
+    theirs = run_engine(engine, models, "-", extra=options, input=head)
+    assert_same_bytes(run_runtime(library, "--models", models, "--all", *options, "-", input=head), theirs)
+    keywords = {"--session-timeout": lambda v: ({"session_timeout_seconds": float(v[:-1])} if v.endswith("s")
+                                                else {"session_timeout_lines": int(v)}),
+                "--rule": lambda v: {"rule": v}, "--max-sessions": lambda v: {"max_sessions": int(v)}}
+    kwargs = {}
+    for flag, value in zip(options[::2], options[1::2]):
+        kwargs.update(keywords[flag](value))
+    assert as_json_lines(api_verdicts(models, head.splitlines(), **kwargs)) == theirs.stdout
+    got = [json.loads(v) for v in theirs.stdout.splitlines()]
+    end = len(json.loads((models / "vocab.json").read_text()))
+    closes = [v for v in got if v["model"] == "deeplog" and v["template"] == end]
+    assert closes and {v["reason"] for v in closes} <= {"ok", "early_end"}
+    if options[0] != "--rule":  # sessions closed before the end of the input, not only by finish
+        is_end = [v["model"] == "deeplog" and v["template"] == end for v in got]
+        assert is_end.index(True) < len(is_end) - 1 - is_end[::-1].index(False)
+    if "probability" in options:
+        assert "low_probability" in {v["reason"] for v in got}
+
+
+def test_close_session_judges_that_session_alone(library, sample):
+    log, models = sample
+    lines = log.read_bytes().splitlines()[:200]
+    end = len(json.loads((models / "vocab.json").read_text()))
+    with alog_runtime.Detector(models) as detector:
+        verdicts = list(detector.feed_many(lines))
+        session = next(v.session for v in verdicts if v.model == "deeplog" and v.template >= 0)
+        closed = detector.close_session(session)
+        assert detector.close_session(session) == [] and detector.close_session("never-seen") == []
+        rest = detector.finish()
+    assert [(v.session, v.template) for v in closed] == [(session, end)]
+    assert closed[0].line == max(v.line for v in verdicts if v.session == session and v.template >= 0)
+    assert session not in {v.session for v in rest} and rest and all(v.template == end for v in rest)
+    with pytest.raises(alog_runtime.ArgumentTypeError):
+        alog_runtime.Detector(models).close_session(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kwargs", [{"rule": "best"}, {"session_timeout_lines": 0},
+                                    {"session_timeout_lines": True}, {"session_timeout_seconds": -1.0},
+                                    {"session_timeout_seconds": float("nan")},
+                                    {"session_timeout_lines": 3, "session_timeout_seconds": 2.0}])
+def test_bad_session_end_and_rule_arguments(library, sample, kwargs):
+    with pytest.raises(alog_runtime.ArgumentError):
+        alog_runtime.Detector(sample[1], **kwargs)
 
 
 def test_to_json_of_a_verdict_made_in_python(library):
@@ -227,9 +284,11 @@ def test_feed_event_judges_events_as_their_lines(engine, library, sample):
     log, models = sample
     assert all(line.strip() for line in log.read_bytes().splitlines())
     lines_verdicts = api_verdicts(models, log.open("rb"))
+    end = len(json.loads((models / "vocab.json").read_text()))   # END verdicts: template V
     with alog_runtime.Detector(models) as detector:
-        replayed = [v for e in lines_verdicts if e.model == "deeplog"
+        replayed = [v for e in lines_verdicts if e.model == "deeplog" and e.template != end
                     for v in detector.feed_event(e.session, e.template)]
+        replayed += detector.finish()
     assert replayed == lines_verdicts
     assert any(v.model == "mscred" for v in replayed) and any(v.template == -1 for v in replayed)
 
