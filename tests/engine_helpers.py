@@ -63,7 +63,8 @@ def _cli(*args: str) -> None:
 
 
 def build_models(work: Path, log: Path, session_key: str, header_tokens: int = 0,
-                 parse_args: tuple[str, ...] = (), mscred_build: tuple[str, ...] = MSCRED_BUILD) -> Path:
+                 parse_args: tuple[str, ...] = (), mscred_build: tuple[str, ...] = MSCRED_BUILD,
+                 deeplog_train: tuple[str, ...] = ()) -> Path:
     """parse -> build-deeplog -> deeplog-train -> build-mscred -> mscred-train -> convert-onnx.
     The parse settings travel into the model directory (frontend.json)."""
     parsed, dl, ms = work / "parsed.parquet", work / "deeplog_data", work / "mscred_data"
@@ -71,7 +72,7 @@ def build_models(work: Path, log: Path, session_key: str, header_tokens: int = 0
          "--header-tokens", str(header_tokens), *parse_args)
     _cli("build-deeplog", "--parsed", parsed, "--out-dir", dl)
     _cli("deeplog-train", "--seq", dl / "sequences.parquet", "--vocab", dl / "vocab.json",
-         "--out", work / "deeplog.pth", "--no-progress", *DEEPLOG_TRAIN)
+         "--out", work / "deeplog.pth", "--no-progress", *DEEPLOG_TRAIN, *deeplog_train)
     _cli("build-mscred", "--parsed", parsed, "--out-dir", ms, "--vocab", dl / "vocab.json", *mscred_build)
     _cli("mscred-train", "--data", ms, "--out", work / "mscred.pth", "--no-progress", *MSCRED_TRAIN)
     _cli("convert-onnx", "--deeplog-model", work / "deeplog.pth", "--mscred-model", work / "mscred.pth",

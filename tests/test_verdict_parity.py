@@ -1,7 +1,10 @@
 """`alog-engine` and `alog-detect detect` give identical verdict streams (docs/detection.md), on the
 built-in sample and on HDFS_20k, every verdict (--all) and anomalies only, also under ASan + UBSan;
 with a small --max-sessions (sessions forgotten and restarted in the same order), and on lines over
-1 MiB (only their first 1 MiB + 1 bytes are keyed).
+1 MiB (only their first 1 MiB + 1 bytes are keyed). Session ends (2.2: the END verdicts of the
+closes at the end of the input, by eviction and by --session-timeout in lines and in seconds) and
+the probability rule (2.3) give identical streams too, and a model without the END key closes
+sessions without a verdict.
 
 Models are tiny (a couple of epochs): the point is the same decisions from the same models, which
 holds whatever their quality.
@@ -16,12 +19,22 @@ from pathlib import Path
 
 import pytest
 
-from engine_helpers import HDFS_KEY, SAMPLE_KEY, assert_same_stream, build_models, run_engine, run_reference
+from engine_helpers import (HDFS_KEY, SAMPLE_HEADER_TOKENS, SAMPLE_KEY, assert_same_stream, build_models, run_engine,
+                            run_reference)
 from engine_helpers import engine, engine_san, hdfs, sample  # noqa: F401 (session fixtures)
 
 
 def verdicts(proc) -> list[dict]:
     return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def end_key(models: Path) -> int:
+    """V: the template of END verdicts."""
+    return len(json.loads((models / "vocab.json").read_text()))
+
+
+def is_end(v: dict, models: Path) -> bool:
+    return v["model"] == "deeplog" and v["template"] == end_key(models)
 
 
 @pytest.mark.parametrize("all_verdicts", [True, False], ids=["all", "anomalies"])
@@ -36,6 +49,10 @@ def test_sample_streams_are_identical(engine, sample, all_verdicts):
     if all_verdicts:
         assert {v["reason"] for v in got} >= {"ok", "not_in_topk"}
         assert len({v["session"] for v in got if v["model"] == "deeplog"}) > 100
+        # the end of the input closes every session: one END verdict each, after every other verdict
+        ends = [is_end(v, models) for v in got]
+        sessions = {v["session"] for v in got if v["model"] == "deeplog" and v["template"] >= 0}
+        assert sum(ends) == len(sessions) and ends == sorted(ends)
     else:
         assert got and all(v["anomaly"] for v in got)
 
@@ -123,6 +140,11 @@ def assert_capped_streams_agree(engine, models, log: Path, session_key: str, cap
     capped = run_engine(engine, models, log, session_key=session_key, extra=("--max-sessions", str(cap)))
     assert_same_stream(capped, run_reference_with(models, log, session_key, "--max-sessions", str(cap)))
     got, free = verdicts(capped), verdicts(run_engine(engine, models, log, session_key=session_key))
+    # Every eviction closes a session: its END verdict comes in the stream, before the end.
+    ends = [is_end(v, models) for v in got]
+    assert sum(ends) > sum(is_end(v, models) for v in free) and ends != sorted(ends)
+    got = [v for v in got if not is_end(v, models)]
+    free = [v for v in free if not is_end(v, models)]
     assert [(v["model"], v["line"], v["session"], v["template"]) for v in got] == \
         [(v["model"], v["line"], v["session"], v["template"]) for v in free]
     assert any(a != b for a, b in zip(got, free) if a["model"] == "deeplog")
@@ -195,3 +217,86 @@ def test_lines_over_1_mib(engine, engine_san, sample, tmp_path, from_stdin):
         (26, "ses_63ca828d", "unseen")]
     assert got[-1]["line"] == 47 and got[-1]["session"] == "ses_tail"
     assert len(got) == 45                             # 47 lines, two of them blank
+
+
+# ---- session ends and the probability rule --------------------------------------------------------
+
+def assert_options_agree(engine, models: Path, log: Path, session_key: str | None, *options: str) -> list[dict]:
+    """Both detectors with `options` (every verdict) print the same stream; returns it."""
+    ours = run_engine(engine, models, log, session_key=session_key, extra=options)
+    theirs = run_reference_with(models, log, session_key, *options) if session_key is not None else \
+        subprocess.run([sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs", str(log),
+                        "--all", *options], capture_output=True, timeout=600)
+    assert_same_stream(ours, theirs)
+    return verdicts(ours)
+
+
+def closes_before_the_end(got: list[dict], models: Path) -> int:
+    """END verdicts that come before some other verdict: closes not at the end of the input."""
+    ends = [is_end(v, models) for v in got]
+    last_other = len(ends) - 1 - ends[::-1].index(False)
+    return sum(ends[:last_other])
+
+
+@pytest.mark.parametrize("timeout", ["3", "40", "1s", "30s"])
+def test_sample_session_timeouts(engine, sample, tmp_path, timeout):
+    """--session-timeout in lines and in seconds (the sample's lines start with their timestamp):
+    identical streams, and the timeout closed sessions in the middle of the stream."""
+    log, models = sample
+    head = head_of(log, 800, tmp_path / "head.log")
+    got = assert_options_agree(engine, models, head, SAMPLE_KEY, "--session-timeout", timeout)
+    assert closes_before_the_end(got, models) > 0
+    assert {v["reason"] for v in got if is_end(v, models)} <= {"ok", "early_end"}
+
+
+def test_sample_session_timeout_under_sanitizers(engine_san, sample, tmp_path):
+    log, models = sample
+    head = head_of(log, 300, tmp_path / "head.log")
+    for options in (("--session-timeout", "5"), ("--session-timeout", "2s", "--max-sessions", "4")):
+        assert_same_stream(run_engine(engine_san, models, head, session_key=SAMPLE_KEY, extra=options),
+                           run_reference_with(models, head, SAMPLE_KEY, *options))
+
+
+@pytest.mark.parametrize("options", [("--rule", "probability"),
+                                     ("--rule", "probability", "--session-timeout", "10", "--max-sessions", "5")],
+                         ids=["rule", "rule+closes"])
+def test_sample_probability_rule(engine, engine_san, sample, tmp_path, options):
+    log, models = sample
+    head = head_of(log, 800, tmp_path / "head.log")
+    got = assert_options_agree(engine, models, head, SAMPLE_KEY, *options)
+    reasons = {v["reason"] for v in got if v["model"] == "deeplog"}
+    assert "low_probability" in reasons and "not_in_topk" not in reasons
+    assert any(is_end(v, models) for v in got)
+    assert_same_stream(run_engine(engine_san, models, head, session_key=SAMPLE_KEY, extra=options),
+                       run_reference_with(models, head, SAMPLE_KEY, *options))
+
+
+def test_log_format_seconds_timeout(engine, android):
+    """Field timestamps (Date and Time of logcat) drive the seconds timeout; MSCRED buckets by the
+    same seconds: closes and bucket verdicts interleave as docs/detection.md 4 orders them."""
+    log, models = android
+    got = assert_options_agree(engine, models, log, None, "--session-timeout", "0.5s")
+    assert closes_before_the_end(got, models) > 0
+    assert any(v["model"] == "mscred" for v in got)
+
+
+@pytest.fixture(scope="module")
+def sample_without_end_key(tmp_path_factory):
+    """(head of the sample, model directory) trained with --no-end-key: V outputs."""
+    from alog_detect.sample import SampleConfig, generate_sample
+
+    work = tmp_path_factory.mktemp("no_end_key")
+    log = generate_sample(SampleConfig(out_dir=work / "sample", lines=1200)).log
+    models = build_models(work, log, SAMPLE_KEY, header_tokens=SAMPLE_HEADER_TOKENS,
+                          deeplog_train=("--no-end-key",))
+    return log, models
+
+
+def test_model_without_the_end_key_closes_silently(engine, sample_without_end_key):
+    log, models = sample_without_end_key
+    meta = json.loads((models / "deeplog.onnx.meta.json").read_text())["deeplog"]
+    assert meta["end_key"] is False and meta["outputs"] == meta["vocab_size"]
+    free = assert_options_agree(engine, models, log, SAMPLE_KEY)
+    closed = assert_options_agree(engine, models, log, SAMPLE_KEY, "--session-timeout", "4", "--max-sessions", "3")
+    assert not any(is_end(v, models) for v in free + closed)
+    assert len(closed) == len(free) and closed != free  # closes restarted windows, and printed nothing
