@@ -81,7 +81,7 @@ def test_verdicts_have_the_documented_keys_and_order(verdict_lines, verdicts):
         assert text == json.dumps(v, separators=(",", ":"))
         if v["model"] == "deeplog":
             assert v["score"] is None and v["session"].startswith(("ses_", "<nokey>"))
-            assert v["reason"] in ("ok", "not_in_topk", "unseen")
+            assert v["reason"] in ("ok", "not_in_topk", "unseen", "early_end")
             assert (v["reason"] == "ok") == (not v["anomaly"])
             assert (v["template"] in v["topk"]) == (v["reason"] == "ok")
         else:
@@ -89,9 +89,28 @@ def test_verdicts_have_the_documented_keys_and_order(verdict_lines, verdicts):
             assert isinstance(v["score"], int) and v["reason"] == ("residual" if v["anomaly"] else "ok")
 
 
-def test_every_line_gets_a_deeplog_verdict_in_order(verdicts):
-    lines = [v["line"] for v in verdicts if v["model"] == "deeplog"]
+def _end_of_input(verdicts: list[dict], vocab_size: int) -> tuple[list[dict], list[dict]]:
+    """The verdicts of the lines, and the END verdicts the end of the input adds after them (the
+    pipeline's DeepLog has the END key, and nothing closes a session before the end)."""
+    ends = [i for i, v in enumerate(verdicts) if v["template"] == vocab_size]
+    first = ends[0] if ends else len(verdicts)
+    assert ends == list(range(first, len(verdicts)))
+    return verdicts[:first], verdicts[first:]
+
+
+def test_every_line_gets_a_deeplog_verdict_in_order(pipeline, verdicts):
+    size = len(json.loads((pipeline / "onnx" / "vocab.json").read_text()))
+    lines_part, ends = _end_of_input(verdicts, size)
+    lines = [v["line"] for v in lines_part if v["model"] == "deeplog"]
     assert lines == list(range(1, 5001))
+    # One END verdict per session at the end of the input, at its last known event, idle longest first.
+    last = {}
+    for v in lines_part:
+        if v["model"] == "deeplog" and v["template"] >= 0:
+            last[v["session"]] = v["line"]
+    assert [(v["session"], v["line"]) for v in ends] == sorted(last.items(), key=lambda item: item[1])
+    assert all(v["reason"] in ("ok", "early_end") and v["model"] == "deeplog" for v in ends)
+    verdicts = lines_part
     # Under lines:N buckets an MSCRED verdict follows the DeepLog verdict of the same line.
     for before, v in zip(verdicts, verdicts[1:]):
         if v["model"] == "mscred":
@@ -176,7 +195,9 @@ def test_deeplog_alone_works_and_flags_an_unseen_line(pipeline, tmp_path):
     odd = b"2026-03-14 06:00:09.000 edge-gw-07 kernel[1]: PANIC ses_63ca828d frobnicator melted\n"
     log.write_bytes(b"".join(head[:5]) + b"\n" + odd + b"".join(head[5:]))
     verdicts = [json.loads(text) for text in _detect(models, log)]
+    verdicts, ends = _end_of_input(verdicts, len(json.loads((models / "vocab.json").read_text())))
     assert {v["model"] for v in verdicts} == {"deeplog"} and len(verdicts) == 31   # the blank line has none
+    assert len(ends) == len({v["session"] for v in verdicts if v["template"] >= 0})
     unseen = [v for v in verdicts if v["reason"] == "unseen"]
     assert unseen == [{"model": "deeplog", "session": "ses_63ca828d", "line": 7, "template": -1, "topk": [],
                        "score": None, "anomaly": True, "reason": "unseen"}]
@@ -197,7 +218,10 @@ def test_stdin_is_read_as_a_stream(pipeline):
             verdict = json.loads(proc.stdout.readline())
             assert verdict["line"] == number and verdict["model"] == "deeplog"
         proc.stdin.close()
-        assert proc.wait(timeout=60) == 0 and proc.stdout.read() == b""
+        # End of input: the sessions still open close, each with its END verdict.
+        assert proc.wait(timeout=60) == 0
+        ends = [json.loads(v) for v in proc.stdout.read().splitlines()]
+        assert ends and all(v["reason"] in ("ok", "early_end") and v["line"] <= len(lines) for v in ends)
     finally:
         proc.kill()
         proc.wait()
@@ -342,15 +366,19 @@ def test_session_table_forgets_the_one_fed_longest_ago():
     from alog_detect.detect import SessionTable
 
     table = SessionTable(2, window=2, pad=3)
-    table.window("a").push(1)
-    table.window("b").push(2)
-    table.window("a")                             # a is refreshed: b is now the idle longest
+
+    def window(key, line):
+        return table.feed(key, line, None)[0].window
+
+    window("a", 1).push(1)
+    window("b", 2).push(2)
+    window("a", 3)                                # a is refreshed: b is now the idle longest
     assert table.kept() == ["b", "a"]
-    table.window("c")
-    assert table.kept() == ["a", "c"]
-    assert table.window("b").current() == [3, 3]  # b comes back empty, and a goes
+    evicted = table.feed("c", 4, None)[1]
+    assert evicted[0] == "b" and evicted[1].window.current() == [3, 2] and table.kept() == ["a", "c"]
+    assert window("b", 5).current() == [3, 3]     # b comes back empty, and a goes
     assert table.kept() == ["c", "b"]
-    assert table.window("c").current() == [3, 3] and table.window("b").current() == [3, 3]
+    assert window("c", 6).current() == [3, 3] and window("b", 7).current() == [3, 3]
     with pytest.raises(ValueError):
         SessionTable(0, window=2, pad=3)
 
@@ -389,8 +417,10 @@ def test_a_cap_only_changes_the_windows_of_forgotten_sessions(pipeline, verdict_
 
     sessions = {v["session"] for v in map(json.loads, verdict_lines) if v["model"] == "deeplog"}
     assert detect_capped(len(sessions)) == verdict_lines
-    capped = [json.loads(v) for v in detect_capped(3)]
-    uncapped = [json.loads(v) for v in verdict_lines]
+    size = len(json.loads((pipeline / "onnx" / "vocab.json").read_text()))
+    # Evicted sessions close early (their END verdicts come where they are evicted): compare the rest.
+    capped = [v for v in map(json.loads, detect_capped(3)) if v["template"] != size]
+    uncapped = [v for v in map(json.loads, verdict_lines) if v["template"] != size]
     fields = ("model", "session", "line", "template", "score")
     assert [[v[k] for k in fields] for v in capped] == [[v[k] for k in fields] for v in uncapped]
     changed = [a for a, b in zip(capped, uncapped) if a != b]

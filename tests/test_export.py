@@ -117,7 +117,7 @@ def test_cli_portable_validate_writes_the_model_directory(trained, tmp_path, cli
     for kind in ("deeplog", "mscred"):
         meta = _meta(out, kind)
         graph = onnx.load(str(out / f"{kind}.onnx"))
-        assert meta["format_version"] == 1 and meta["kind"] == kind and meta["portable"] is True
+        assert meta["format_version"] == 2 and meta["kind"] == kind and meta["portable"] is True
         assert meta["sha256"] == __import__("hashlib").sha256((out / f"{kind}.onnx").read_bytes()).hexdigest()
         assert meta["ops"] == sorted({n.op_type for n in graph.graph.node})
         assert set(meta["ops"]) <= supported
@@ -132,10 +132,16 @@ def test_cli_portable_validate_writes_the_model_directory(trained, tmp_path, cli
     deeplog = _meta(out, "deeplog")
     assert set(deeplog["ops"]) <= DEEPLOG_ALLOWED
     assert deeplog["inputs"] == [{"name": "keys", "dtype": "int64", "shape": ["batch", 4]}]
-    assert deeplog["outputs"] == [{"name": "logits", "dtype": "float32", "shape": ["batch", vocab.size]}]
+    # Trained with the END key: one output more than the vocabulary (docs/detection.md 2.2).
+    assert deeplog["outputs"] == [{"name": "logits", "dtype": "float32", "shape": ["batch", vocab.size + 1]}]
     assert deeplog["dynamic_axes"] == {"keys": {"0": "batch"}, "logits": {"0": "batch"}}
+    ckpt = torch.load(trained / "deeplog.pth", weights_only=True)
+    threshold = ckpt["calibration"]["prob_threshold"]
+    assert isinstance(threshold, float) and 0 < threshold <= 1 and ckpt["calibration"]["sessions"] == 6
     assert deeplog["deeplog"] == {"seq_len": 4, "trained_window": 4, "top_k": 3, "vocab_size": vocab.size,
-                                  "pad_index": vocab.size, "num_keys": vocab.size + 1}
+                                  "pad_index": vocab.size, "num_keys": vocab.size + 1, "end_key": True,
+                                  "outputs": vocab.size + 1, "rule": "topk", "prob_threshold": threshold,
+                                  "calibration": {"target_fpr": 0.001, "sessions": 6, "seed": 0}}
     assert deeplog["training"]["hyperparameters"]["hidden"] == 8
 
     mscred = _meta(out, "mscred")

@@ -217,10 +217,27 @@ def _int_list(values) -> str:
     return "{" + ", ".join(str(int(v)) for v in values) + "}"
 
 
+# ALOG_META_DEEPLOG_RULE: the model's default rule as a number.
+DEEPLOG_RULE_CODES = {"topk": 0, "probability": 1}
+
+
+def _rule_code(rule: str) -> int:
+    return DEEPLOG_RULE_CODES[rule]
+
+
+def _optional_double(value: float | None) -> str:
+    """A double literal, 0.0 for null (the HAS_ macro beside it says which)."""
+    return c_double(0.0 if value is None else value)
+
+
 # Per model: (macro suffix, key path in the meta file's section for that model, C literal maker).
+# read_model_meta fills a version-1 deeplog section in (no END key, rule topk, null threshold).
 SECTION_MACROS = {
     "deeplog": (("SEQ_LEN", "seq_len", int), ("TOP_K", "top_k", int), ("NUM_KEYS", "num_keys", int),
-                ("PAD_INDEX", "pad_index", int)),
+                ("PAD_INDEX", "pad_index", int), ("END_KEY", "end_key", int), ("OUTPUTS", "outputs", int),
+                ("RULE", "rule", _rule_code),
+                ("HAS_PROB_THRESHOLD", "prob_threshold", lambda v: int(v is not None)),
+                ("PROB_THRESHOLD", "prob_threshold", _optional_double)),
     "mscred": (("N", "n", int), ("STEPS", "steps", int), ("SCALES", "scales", int),
                ("WINDOW_SIZES", "window_sizes", _int_list), ("STEP", "step", int),
                ("BUCKET_UNIT", "bucket.unit", c_string), ("BUCKET_SIZE", "bucket.size", int),

@@ -44,8 +44,13 @@
 #define ALOG_META_DEEPLOG_OPSET 17
 /* Bytes of every intermediate tensor at batch 1 without reuse: an upper bound for the planner. */
 #define ALOG_META_DEEPLOG_ARENA_BOUND 192
+#define ALOG_META_DEEPLOG_END_KEY 0
+#define ALOG_META_DEEPLOG_HAS_PROB_THRESHOLD 0
 #define ALOG_META_DEEPLOG_NUM_KEYS 6
+#define ALOG_META_DEEPLOG_OUTPUTS 5
 #define ALOG_META_DEEPLOG_PAD_INDEX 5
+#define ALOG_META_DEEPLOG_PROB_THRESHOLD 0.0
+#define ALOG_META_DEEPLOG_RULE 0
 #define ALOG_META_DEEPLOG_SEQ_LEN 4
 #define ALOG_META_DEEPLOG_TOP_K 2
 /* The bytes of deeplog.onnx, defined in alog_model_data.c when the model is embedded. */

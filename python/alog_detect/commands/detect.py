@@ -33,6 +33,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-sessions", type=int, default=None, metavar="N",
                    help="DeepLog sessions kept at once, as alog-engine --max-sessions: when a new one "
                         "arrives beyond N, the one idle longest is forgotten (default 65536)")
+    p.add_argument("--session-timeout", default=None, metavar="N|Ts",
+                   help="close a DeepLog session idle for more than N lines, or T seconds (such as 30s; the "
+                        "front end must read timestamps); with a model trained with the END key a close is "
+                        "judged (docs/detection.md 2.2; default: close only on eviction and at the end)")
+    p.add_argument("--rule", default=None, metavar="topk|probability",
+                   help="DeepLog's decision rule: the top-k set, or the calibrated probability threshold "
+                        "(docs/detection.md 2.3; default: the model's)")
 
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (default: one on stderr when it is a terminal and the files are long)")
@@ -45,5 +52,6 @@ def run(args: argparse.Namespace) -> int:
                         session_key=args.session_key, header_tokens=args.header_tokens,
                         masking_config=args.config,
                         max_sessions=DEFAULT_MAX_SESSIONS if args.max_sessions is None else args.max_sessions,
+                        session_timeout=args.session_timeout, rule=args.rule,
                         progress=False if args.no_progress else None))
     return 0

@@ -1,4 +1,5 @@
-"""DeepLog's export plan: input ``keys`` int64 (batch, seq_len), output ``logits`` (batch, V)."""
+"""DeepLog's export plan: input ``keys`` int64 (batch, seq_len), output ``logits`` (batch, outputs):
+V, or V + 1 for a model with the END key (docs/detection.md 2.2)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,14 @@ def plan_deeplog(config: ExportConfig, vocab: Vocab) -> ModelPlan:
     cfg = loaded.config
     # The LSTM runs any length, so the exported window may differ from the trained one.
     seq_len = config.seq_len or cfg.window
+    calibration = loaded.calibration
     section = {"seq_len": seq_len, "trained_window": cfg.window, "top_k": cfg.top_k,
-               "vocab_size": cfg.vocab_size, "pad_index": cfg.pad_index, "num_keys": cfg.vocab_size + 1}
+               "vocab_size": cfg.vocab_size, "pad_index": cfg.pad_index, "num_keys": cfg.vocab_size + 1,
+               "end_key": cfg.end_key, "outputs": cfg.outputs, "rule": loaded.rule,
+               "prob_threshold": loaded.prob_threshold,
+               "calibration": None if calibration is None else
+               {"target_fpr": calibration["target_fpr"], "sessions": calibration["sessions"],
+                "seed": calibration["seed"]}}
     data = _training_data(config, path, loaded.checkpoint)
 
     def validation_inputs(total: int) -> ValidationInputs:
