@@ -22,6 +22,7 @@
 #ifndef ALOG_CONFIG_H
 #define ALOG_CONFIG_H
 
+#include <math.h> /* NAN: a macro, no libm */
 #include <stdint.h>
 #include <string.h>
 
@@ -53,7 +54,8 @@ static inline void alog_config_from_headers(alog_detector_config *c, uint32_t ma
 #ifdef ALOG_META_DEEPLOG_END_KEY /* headers of a metadata format 2 directory */
     c->end_key = ALOG_META_DEEPLOG_END_KEY;
     c->rule = ALOG_META_DEEPLOG_RULE ? ALOG_RULE_PROBABILITY : ALOG_RULE_TOPK;
-    c->prob_threshold = ALOG_META_DEEPLOG_PROB_THRESHOLD; /* used by the probability rule only */
+    /* no calibrated threshold: NaN, which the detector refuses under the probability rule */
+    c->prob_threshold = ALOG_META_DEEPLOG_HAS_PROB_THRESHOLD ? ALOG_META_DEEPLOG_PROB_THRESHOLD : NAN;
 #endif
 #else
     (void)max_sessions;
