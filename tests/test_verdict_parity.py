@@ -211,7 +211,7 @@ def test_lines_over_1_mib(engine, engine_san, sample, tmp_path, from_stdin):
     theirs = run_reference(models, source, session_key=SAMPLE_KEY, input=stdin)
     for binary in (engine, engine_san):
         assert_same_stream(run_engine(binary, models, source, session_key=SAMPLE_KEY, input=stdin), theirs)
-    got = [v for v in verdicts(theirs) if v["model"] == "deeplog"]
+    got = [v for v in verdicts(theirs) if v["model"] == "deeplog" and not is_end(v, models)]
     assert [(v["line"], v["session"], v["reason"]) for v in got if v["line"] in range(21, 27)] == [
         (21, "<nokey>", "unseen"), (24, "ses_feedb", "unseen"), (25, "ses_0000001", "unseen"),
         (26, "ses_63ca828d", "unseen")]
