@@ -564,8 +564,11 @@ def test_firmware_example_gives_alog_engines_verdicts(firmware_for_sample, engin
     assert lines.returncode == 0, lines.stderr.decode(errors="replace")
     assert lines.stdout == expected.stdout
 
-    deeplog = [json.loads(v) for v in expected.stdout.splitlines() if b'"model":"deeplog"' in v]
+    end = len(json.loads((models / "vocab.json").read_text()))  # END verdicts: template V, at the end
+    verdicts = [json.loads(v) for v in expected.stdout.splitlines()]
+    deeplog = [v for v in verdicts if v["model"] == "deeplog" and v["template"] != end]
     assert len(deeplog) == len(log.read_bytes().splitlines())  # no blank line: one event per line
+    assert verdicts[-1]["template"] == end  # the end of the log closed the sessions (the END key)
     events = "".join(f"{v['session']} {v['template']}\n" for v in deeplog).encode()
     structured = subprocess.run([str(firmware_for_sample), "--events"], input=events,
                                 capture_output=True, timeout=120)
