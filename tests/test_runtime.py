@@ -745,9 +745,9 @@ VENV_API_SCRIPT = """
 import sys
 from alog_runtime import Detector
 with Detector() as detector:
-    fed = [v for line in open(sys.argv[1], "rb") for v in detector.feed(line)]
+    fed = [v for line in open(sys.argv[1], "rb") for v in detector.feed(line)] + detector.finish()
 with Detector() as detector:
-    many = list(detector.feed_many(open(sys.argv[1], "rb")))
+    many = list(detector.feed_many(open(sys.argv[1], "rb"))) + detector.finish()
 assert fed == many, "feed and feed_many differ"
 sys.stdout.buffer.write(b"".join(v.to_json() + b"\\n" for v in many))
 """
