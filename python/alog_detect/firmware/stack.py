@@ -116,6 +116,8 @@ INDIRECT_CALLS = {
     "dot_group": PASSED_DOWN,         # panel.c (packed weights; not in a reference build)
     "close_open_bucket": PASSED_DOWN, # the detector's "signature ready" callback
     "judge": VERDICT,                 # DeepLog's verdict
+    "judge_deeplog": VERDICT,         # the same, where the compiler keeps it a function
+    "close_slot": VERDICT,            # a closing session's END verdict (docs/detection.md 2.2)
     "on_mscred_input": VERDICT,       # MSCRED's verdict
     "alog_sink_flush": FLUSH,         # the sink's output
     "alog_meta_parse": PASSED_DOWN,   # modeldir.c (alog-engine's model directory only)
