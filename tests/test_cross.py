@@ -34,8 +34,8 @@ TRIPLES = {"x86_64": "x86_64-linux-musl", "arm64": "aarch64-linux-musl", "armv7"
            "riscv64": "riscv64-linux-musl"}
 ELF_MACHINES = {"x86_64": "Advanced Micro Devices X86-64", "arm64": "AArch64", "armv7": "ARM",
                 "riscv64": "RISC-V"}
-CHECKS = ("test_detect_session", "test_detect_verdict", "test_public_api", "alog-engine-generic",
-          "onnx_runner", "mutate_model", "alog-engine", "alog-engine-verdicts")
+CHECKS = ("test_detect_session", "test_detect_verdict", "test_public_api", "test_session_end",
+          "alog-engine-generic", "onnx_runner", "mutate_model", "alog-engine", "alog-engine-verdicts")
 
 
 def bundle_name(target: str) -> str:
