@@ -319,7 +319,8 @@ def test_bad_options_exit_2_with_one_line(exported, tmp_path, cli):
             (old, ("--rule", "likely"), "--rule must be topk or probability"),
             (old, ("--rule", "probability"), f"{old / 'deeplog.onnx.meta.json'}: --rule probability, but the "
                                              "model has no calibrated prob_threshold"),
-            (no_time, ("--session-timeout", "30s"), "reads no timestamps; give a line count")):
+            (no_time, ("--session-timeout", "30s"), f"{no_time / 'frontend.json'}: --session-timeout 30.0s: the "
+                                                    "front end reads no timestamps; give a line count")):
         run = cli("detect", "--models", models, "--logs", log, *args, check=False)
         assert run.returncode == 2 and message in run.stderr_text, run.stderr_text
         assert len(run.stderr_text.strip().splitlines()) == 1 and run.stdout_text == ""
