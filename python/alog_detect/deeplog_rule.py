@@ -5,20 +5,29 @@ For each event of a session, in line order:
 
 1. The window is the session's last ``window`` *known* keys, left-padded with PAD
    (= ``vocab_size``) while the session has fewer; the first event sees an all-PAD window.
-2. The model gives logits ``(vocab_size,)`` for that window. The top-k set is the ``k`` indices
-   with the largest logits, ties broken by the lower index (all indices when ``k >= vocab_size``).
+2. The model gives logits ``(outputs,)`` for that window: ``vocab_size`` of them, or
+   ``vocab_size + 1`` for a model trained with the END key, whose index ``vocab_size`` is END
+   (the same number as PAD: PAD is never a target, END never an input). The top-k set is the
+   ``k`` indices with the largest logits, ties broken by the lower index (all indices when
+   ``k >= outputs``).
 3. Verdict: a key of UNKNOWN (-1, a template unseen in training) is an anomaly (``unseen``,
-   with an empty top-k list: the model need not run); otherwise the event is an anomaly when its key is not in the top-k set
-   (``not_in_topk``), else normal (``ok``).
+   with an empty top-k list: the model need not run). Otherwise, by the rule:
+   ``topk``: an anomaly when its key is not in the top-k set (``not_in_topk``);
+   ``probability``: an anomaly when the model's probability of its key, `probabilities`, is
+   below the calibrated threshold (``low_probability``); else normal (``ok``).
 4. A known key is then pushed into the window; UNKNOWN is *not* pushed (the model has no input
    for it, and one strange line should not blind the window to what follows).
+5. When the session closes (docs/detection.md 2.2) and the model has the END key, END is judged
+   with the window as it stands (`end_window`), by the same rule; an anomalous END is an
+   ``early_end``: the session stopped where the model did not expect it to.
 
-A session is anomalous when any of its events is. No torch here: logits come from any predictor
-(PyTorch, onnxruntime) as a numpy array.
+A session is anomalous when any of its events (or its END) is. No torch here: logits come from
+any predictor (PyTorch, onnxruntime) as a numpy array.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
@@ -29,8 +38,17 @@ UNKNOWN = -1
 REASON_OK = "ok"
 REASON_NOT_IN_TOPK = "not_in_topk"
 REASON_UNKNOWN = "unseen"
+REASON_LOW_PROBABILITY = "low_probability"
+REASON_EARLY_END = "early_end"
 
-Predictor = Callable[[np.ndarray], np.ndarray]  # windows (n, window) int64 -> logits (n, V) float
+RULE_TOPK = "topk"
+RULE_PROBABILITY = "probability"
+RULES = (RULE_TOPK, RULE_PROBABILITY)
+# deeplog-train's calibration defaults (docs/detection.md 2.3).
+DEFAULT_CALIBRATION_FRACTION = 0.1
+DEFAULT_TARGET_FPR = 0.001
+
+Predictor = Callable[[np.ndarray], np.ndarray]  # windows (n, window) int64 -> logits (n, outputs) float
 
 
 class SessionWindow:
@@ -49,14 +67,29 @@ class SessionWindow:
             self._keys.append(key)
 
 
-def session_windows(keys: Sequence[int], window: int, pad: int) -> np.ndarray:
-    """The window each event of a session is judged with: int64 ``(len(keys), window)``."""
+def session_windows(keys: Sequence[int], window: int, pad: int, end: bool = False) -> np.ndarray:
+    """The window each event of a session is judged with: int64 ``(len(keys), window)``; with
+    ``end``, one more row, the window END is judged with when the session closes
+    (``(len(keys) + 1, window)``)."""
     state = SessionWindow(window, pad)
-    rows = np.empty((len(keys), window), dtype=np.int64)
+    rows = np.empty((len(keys) + bool(end), window), dtype=np.int64)
     for i, key in enumerate(keys):
         rows[i] = state.current()
         state.push(key)
+    if end:
+        rows[len(keys)] = state.current()
     return rows
+
+
+def end_window(keys: Sequence[int], window: int, pad: int) -> np.ndarray:
+    """The window END is judged with after ``keys``: their last ``window`` known keys,
+    left-padded with PAD (what `SessionWindow.current` shows after all were pushed)."""
+    return session_windows(keys, window, pad, end=True)[-1]
+
+
+def session_keys(keys: Sequence[int], pad: int, end: bool = False) -> list[int]:
+    """The keys judged for a session: its events' keys, then END (= ``pad``) with ``end``."""
+    return list(keys) + ([pad] if end else [])
 
 
 def topk(logits: np.ndarray, k: int) -> np.ndarray:
@@ -65,51 +98,153 @@ def topk(logits: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-np.asarray(logits), axis=-1, kind="stable")[..., :k]
 
 
+def probabilities(logits: np.ndarray, keys: Sequence[int]) -> np.ndarray:
+    """The model's probability of each row's key, float64 ``(n,)`` (NaN for UNKNOWN keys), exactly
+    as docs/detection.md 2.3 computes it, so that the C engine gets the same bits:
+
+        m = max(l); e_i = exp((double) l_i - m); s = e_0 + e_1 + ... (in index order); p = e_t / s
+
+    ``exp`` is the C library's (`math.exp`), not numpy's vectorised one, which differs from it
+    in the last bit on some inputs; the sum is sequential (`np.cumsum`), not numpy's pairwise sum.
+    """
+    logits = np.asarray(logits)
+    keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+    n = len(keys)
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    wide = logits.astype(np.float64).reshape(n, -1)
+    shifted = wide - wide.max(axis=1, keepdims=True)
+    e = np.fromiter(map(math.exp, shifted.ravel().tolist()), dtype=np.float64,
+                    count=shifted.size).reshape(shifted.shape)
+    total = np.cumsum(e, axis=1)[:, -1]
+    known = keys != UNKNOWN
+    out = np.full(n, np.nan, dtype=np.float64)
+    rows = np.flatnonzero(known)
+    out[rows] = e[rows, keys[rows]] / total[rows]
+    return out
+
+
 @dataclass(frozen=True)
 class Verdicts:
-    """Verdicts for a run of events: ``topk`` (n, k) int64, ``anomaly`` (n,) bool, ``reasons``.
+    """Verdicts for a run of events: ``topk`` (n, k) int64, ``anomaly`` (n,) bool, ``reasons``;
+    ``probability`` (n,) float64 under the probability rule (NaN for UNKNOWN), else None.
 
     ``topk`` rows of UNKNOWN events hold what the model said but are not part of the verdict:
-    ``topk_lists()`` gives the verdicts' lists, empty for those events."""
+    ``topk_lists()`` gives the verdicts' lists, empty for those events. From `judge_sessions`
+    with ``end``, the last row is the session's END."""
 
     topk: np.ndarray
     anomaly: np.ndarray
     reasons: tuple[str, ...]
+    probability: np.ndarray | None = None
 
     def topk_lists(self) -> list[list[int]]:
         return [[] if r == REASON_UNKNOWN else row for r, row in zip(self.reasons, self.topk.tolist())]
 
 
-def judge(logits: np.ndarray, keys: Sequence[int], k: int) -> Verdicts:
-    """Apply steps 2-3 to ``logits`` (n, V) and the events' keys (n,)."""
-    keys = np.asarray(keys, dtype=np.int64)
+def check_rule(rule: str, threshold: float | None) -> None:
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r} (known: {', '.join(RULES)})")
+    if rule == RULE_PROBABILITY and (threshold is None or not math.isfinite(threshold)):
+        raise ValueError(f"the probability rule needs a finite threshold, not {threshold!r}")
+
+
+def judge(logits: np.ndarray, keys: Sequence[int], k: int, rule: str = RULE_TOPK,
+          threshold: float | None = None, end: Sequence[bool] | np.ndarray | None = None) -> Verdicts:
+    """Apply steps 2-3 to ``logits`` (n, outputs) and the events' keys (n,). ``end`` (n,) bool
+    marks the rows that judge END (key = vocab_size = PAD): their anomaly reason is
+    ``early_end``. ``threshold``: the probability rule's (`prob_threshold`)."""
+    check_rule(rule, threshold)
+    keys = np.asarray(keys, dtype=np.int64).reshape(-1)
     top = topk(logits, k)
     unknown = keys == UNKNOWN
-    in_top = (top == keys[:, None]).any(axis=1)
-    anomaly = unknown | ~in_top
-    reasons = tuple(REASON_UNKNOWN if u else (REASON_OK if t else REASON_NOT_IN_TOPK)
-                    for u, t in zip(unknown.tolist(), in_top.tolist()))
-    return Verdicts(top, anomaly, reasons)
+    if rule == RULE_TOPK:
+        normal = (top == keys[:, None]).any(axis=1)
+        miss, prob = REASON_NOT_IN_TOPK, None
+    else:
+        prob = probabilities(logits, keys)
+        normal = ~(prob < threshold) | unknown
+        miss = REASON_LOW_PROBABILITY
+    ends = np.zeros(len(keys), dtype=bool) if end is None else np.asarray(end, dtype=bool).reshape(-1)
+    anomaly = unknown | ~normal
+    reasons = tuple(REASON_UNKNOWN if u else (REASON_OK if ok else (REASON_EARLY_END if e else miss))
+                    for u, ok, e in zip(unknown.tolist(), normal.tolist(), ends.tolist()))
+    return Verdicts(top, anomaly, reasons, prob)
+
+
+def judge_end(logits: np.ndarray, k: int, rule: str = RULE_TOPK, threshold: float | None = None) -> Verdicts:
+    """The END verdicts of closing sessions from their END windows' logits (n, vocab_size + 1)."""
+    logits = np.asarray(logits)
+    n = logits.shape[0]
+    return judge(logits, np.full(n, logits.shape[-1] - 1, dtype=np.int64), k, rule, threshold,
+                 np.ones(n, dtype=bool))
+
+
+def session_logits(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
+                   end: bool = False, batch_size: int = 4096) -> list[np.ndarray]:
+    """The logits of every window of every session (with ``end``, its END window last), predicted
+    in batches of stacked windows and split back per session; the answer does not depend on
+    ``batch_size``. Run the model once, then `judge` the rows under any rule or top-k."""
+    sessions = [list(s) for s in sessions]
+    windows = [session_windows(s, window, pad, end) for s in sessions]
+    stacked = np.concatenate(windows) if windows else np.empty((0, window), dtype=np.int64)
+    logits = [predict(stacked[i:i + batch_size]) for i in range(0, len(stacked), batch_size)]
+    logits = np.concatenate(logits) if logits else np.empty((0, pad + bool(end)), dtype=np.float32)
+    out, start = [], 0
+    for rows in windows:
+        out.append(logits[start:start + len(rows)])
+        start += len(rows)
+    return out
+
+
+def judge_session(logits: np.ndarray, keys: Sequence[int], k: int, pad: int, rule: str = RULE_TOPK,
+                  threshold: float | None = None, end: bool = False) -> Verdicts:
+    """One session's verdicts from its `session_logits` (with ``end``, the last row is END)."""
+    marks = [False] * len(keys) + ([True] if end else [])
+    return judge(logits, session_keys(keys, pad, end), k, rule, threshold, marks)
 
 
 def judge_sessions(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
-                   k: int, batch_size: int = 4096) -> list[Verdicts]:
-    """Verdicts for every event of every session (keys already mapped, UNKNOWN = -1).
+                   k: int, batch_size: int = 4096, *, rule: str = RULE_TOPK,
+                   threshold: float | None = None, end: bool = False) -> list[Verdicts]:
+    """Verdicts for every event of every session (keys already mapped, UNKNOWN = -1); with ``end``
+    (a model trained with the END key, closed sessions) each session's last verdict is its END.
 
     Windows of all sessions are stacked and predicted in batches; results are split back per
     session, so the answer does not depend on ``batch_size``.
     """
     sessions = [list(s) for s in sessions]
-    windows = [session_windows(s, window, pad) for s in sessions]
-    stacked = np.concatenate(windows) if windows else np.empty((0, window), dtype=np.int64)
-    logits = [predict(stacked[i:i + batch_size]) for i in range(0, len(stacked), batch_size)]
-    logits = np.concatenate(logits) if logits else np.empty((0, pad), dtype=np.float32)
-    out, start = [], 0
-    for keys in sessions:
-        end = start + len(keys)
-        out.append(judge(logits[start:end], keys, k))
-        start = end
-    return out
+    logits = session_logits(predict, sessions, window, pad, end, batch_size)
+    return [judge_session(rows, keys, k, pad, rule, threshold, end) for rows, keys in zip(logits, sessions)]
+
+
+def session_min_probability(logits: np.ndarray, keys: Sequence[int], pad: int, end: bool = False) -> float:
+    """The smallest probability (2.3) among a session's known events (and its END, with ``end``):
+    the session is anomalous under the probability rule iff this is below the threshold
+    (+inf when nothing was judged)."""
+    p = probabilities(logits, session_keys(keys, pad, end))
+    p = p[~np.isnan(p)]
+    return float(p.min()) if len(p) else math.inf
+
+
+def min_probabilities(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
+                      end: bool = False, batch_size: int = 4096) -> np.ndarray:
+    """`session_min_probability` of every session, float64 ``(n,)``."""
+    sessions = [list(s) for s in sessions]
+    logits = session_logits(predict, sessions, window, pad, end, batch_size)
+    return np.array([session_min_probability(rows, keys, pad, end) for rows, keys in zip(logits, sessions)],
+                    dtype=np.float64)
+
+
+def calibrate_threshold(mins: Sequence[float], target_fpr: float) -> float | None:
+    """``prob_threshold`` from held-out normal sessions' minimum probabilities: the ``target_fpr``
+    quantile, numpy's "lower" method (one of the values itself); None with fewer than 2 sessions.
+    A held-out session is then anomalous under the strict rule ``p < threshold`` in at most a
+    ``target_fpr`` fraction of them."""
+    mins = np.asarray(mins, dtype=np.float64)
+    if len(mins) < 2:
+        return None
+    return float(np.quantile(mins, target_fpr, method="lower"))
 
 
 def session_is_anomalous(verdicts: Verdicts) -> bool:
