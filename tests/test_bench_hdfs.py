@@ -78,7 +78,14 @@ def test_small_slice_counts_every_session_and_writes_its_section(shared_data, tm
     held = N_TRAIN - int(N_TRAIN * bench.TRAIN_FRACTION)
     rows = re.findall(r"^\| (hdfs_test_abnormal|robustlog anomalies) \| ([^|]+) \| ([^|]+) \| ([\d.]+) \| ([\d.]+) "
                       r"\| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) \| (yes|no) \|$", section, re.M)
-    assert len(rows) >= 4 and {r[0] for r in rows} == {"hdfs_test_abnormal", "robustlog anomalies"}
+    assert {r[0] for r in rows} == {"hdfs_test_abnormal", "robustlog anomalies"}
+    # Today's model (no END key, top-k and the reference), the END-key model under both rules.
+    rules = sorted({(r[1].strip(), r[2].split(" (")[0].split(" <")[0]) for r in rows})
+    assert rules == [("END key", "probability p"), ("END key", "top-k g=9, END judged at session close"),
+                     ("no END key", "top-k g=9"), ("no END key", "top-k g=9 + short")]
+    assert len(rows) == 8
+    calibrated = int((N_TRAIN - held) * 0.1)
+    assert all(f"on {calibrated} held-out training sessions" in r[2] for r in rows if "probability" in r[2])
     for name, model, rule, recall, fpr, tp, fp, fn, tn, f1x, goal in rows:
         tp, fp, fn, tn = map(int, (tp, fp, fn, tn))
         assert fp + tn == held + normal

@@ -40,7 +40,8 @@ import numpy as np
 
 from ..deeplog_data import (BuildDeepLogConfig, build_deeplog, encode_sessions, group_sessions,
                             read_parsed_columns, vocab_from_sessions, write_sequences)
-from ..deeplog_rule import UNKNOWN, judge_sessions, session_is_anomalous
+from ..deeplog_rule import (RULE_PROBABILITY, RULE_TOPK, UNKNOWN, judge_session, judge_sessions,
+                            session_is_anomalous, session_logits)
 from ..errors import UserError
 from ..evaluate import Confusion, session_confusion
 from ..vocab import save_vocab
@@ -66,6 +67,10 @@ SHORT_VARIANT = "+ short"
 # The benchmark trains with deeplog-train's defaults, except what the protocol fixes and the
 # command line overrides; the report prints the settings recorded in the checkpoint.
 PROTOCOL = {"window": WINDOW, "top_k": TOP_KS[0], "progress": False}
+# Today's model, trained beside each END-key model on the same sessions: no END output, no
+# sessions held out for calibration (it has no probability rule to calibrate).
+NO_END_MODEL = {"end_key": False, "calibration_fraction": 0.0}
+BATCH = 1 << 22  # windows per predictor call: the distinct windows among them are run once
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class TrainedPart:
     start: float          # time.monotonic() when the part began
     notes: tuple[str, ...] = ()
     second: Labelled | None = None  # another abnormal set with the same normals (DeepLog's files)
+    sequences: Path | None = None   # sequences.parquet it was trained from
 
 
 @dataclass(frozen=True)
@@ -167,31 +173,70 @@ def unique_windows(predict):
     return run
 
 
-def _flagged(loaded, test: Labelled, k: int) -> set[str]:
-    """Sessions with any anomalous event by top-k ``k``, today's rule: no session end."""
-    from ..train.deeplog import torch_predictor
-
+def _keys(loaded, test: Labelled) -> tuple[list[str], list[list[int]]]:
     index = loaded.vocab.index()
     names = list(test.templates)
-    keys = [[index.get(t, UNKNOWN) for t in test.templates[s]] for s in names]
-    verdicts = judge_sessions(unique_windows(torch_predictor(loaded.model)), keys, WINDOW, loaded.vocab.size, k,
-                              batch_size=1 << 22)
-    return {s for s, v in zip(names, verdicts) if session_is_anomalous(v)}
+    return names, [[index.get(t, UNKNOWN) for t in test.templates[s]] for s in names]
+
+
+def _union(populations: dict[str, Labelled]) -> Labelled:
+    return Labelled({s: t for p in populations.values() for s, t in p.templates.items()},
+                    {s: a for p in populations.values() for s, a in p.labels.items()})
 
 
 def _short(test: Labelled) -> set[str]:
     return {s for s, t in test.templates.items() if len(t) < WINDOW + 1}
 
 
-def rule_rows(model: str, loaded, populations: dict[str, Labelled]) -> list[Row]:
-    """Every rule of ``loaded`` on every population (abnormal-set name -> sessions)."""
-    union = Labelled({s: t for p in populations.values() for s, t in p.templates.items()},
-                     {s: a for p in populations.values() for s, a in p.labels.items()})
-    k = TOP_KS[0]
-    flagged = _flagged(loaded, union, k)
-    rules = [(f"top-k g={k}", flagged, False), (f"top-k g={k} {SHORT_VARIANT}", flagged | _short(union), True)]
+def _rows(model: str, rules: list[tuple[str, set[str], bool]], populations: dict[str, Labelled]) -> list[Row]:
     return [Row(model, rule, session_confusion(anomalous & set(pop.labels), pop.labels), name, reference)
             for rule, anomalous, reference in rules for name, pop in populations.items()]
+
+
+def no_end_rows(loaded, populations: dict[str, Labelled], k: int = TOP_KS[0]) -> list[Row]:
+    """A model without the END key, today's rule: top-k, sessions never judged at their end (and
+    the ``+ short`` reference)."""
+    from ..train.deeplog import torch_predictor
+
+    union = _union(populations)
+    names, keys = _keys(loaded, union)
+    verdicts = judge_sessions(unique_windows(torch_predictor(loaded.model)), keys, WINDOW, loaded.vocab.size, k,
+                              batch_size=BATCH)
+    flagged = {s for s, v in zip(names, verdicts) if session_is_anomalous(v)}
+    return _rows("no END key", [(f"top-k g={k}", flagged, False),
+                                (f"top-k g={k} {SHORT_VARIANT}", flagged | _short(union), True)], populations)
+
+
+def _threshold_label(loaded) -> str:
+    cal = loaded.calibration
+    return (f"probability p < {loaded.prob_threshold:.3g} (calibrated: target FPR {cal['target_fpr']} on "
+            f"{cal['sessions']} held-out training sessions)")
+
+
+def end_rows(loaded, populations: dict[str, Labelled], k: int = TOP_KS[0]) -> list[Row]:
+    """A model with the END key, every session closed at its end (end of input): top-k and, when
+    the checkpoint has a calibrated threshold, the probability rule."""
+    from ..train.deeplog import torch_predictor
+
+    pad = loaded.vocab.size
+    union = _union(populations)
+    names, keys = _keys(loaded, union)
+    logits = session_logits(unique_windows(torch_predictor(loaded.model)), keys, WINDOW, pad, end=True,
+                            batch_size=BATCH)
+    rules = [(f"top-k g={k}, END judged at session close", {"rule": RULE_TOPK})]
+    if loaded.prob_threshold is not None:
+        rules.append((_threshold_label(loaded), {"rule": RULE_PROBABILITY, "threshold": loaded.prob_threshold}))
+    judged = []
+    for label, rule in rules:
+        flagged = {s for s, rows, kk in zip(names, logits, keys)
+                   if session_is_anomalous(judge_session(rows, kk, k, pad, end=True, **rule))}
+        judged.append((label, flagged, False))
+    return _rows("END key", judged, populations)
+
+
+def _populations(part: TrainedPart) -> dict[str, Labelled]:
+    return {"": part.test} if part.second is None else {"hdfs_test_abnormal": part.test,
+                                                         "robustlog anomalies": part.second}
 
 
 def _result(part: TrainedPart, rows: list[Row], config: dict | None = None) -> PartResult:
@@ -202,10 +247,14 @@ def _result(part: TrainedPart, rows: list[Row], config: dict | None = None) -> P
 
 
 def run_part(trainer, data: Path, work: Path, overrides: dict) -> PartResult:
+    """Train the part's END-key model (deeplog-train's defaults) and, on the same training data,
+    today's model without it (all training sessions, no calibration); judge both."""
     part = trainer(data, work, overrides)
-    populations = {"": part.test} if part.second is None else {"hdfs_test_abnormal": part.test,
-                                                                  "robustlog anomalies": part.second}
-    return _result(part, rule_rows("no END key", part.loaded, populations))
+    populations = _populations(part)
+    no_end = _train(part.vocab_path, part.sequences, part.checkpoint.with_name("deeplog_no_end.pth"),
+                    {**overrides, **NO_END_MODEL})
+    rows = no_end_rows(no_end, populations) + end_rows(part.loaded, populations)
+    return _result(part, rows)
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -250,7 +299,7 @@ def train_100k(data: Path, work: Path, overrides: dict) -> TrainedPart:
     loaded, checkpoint, vocab = _train_on_sessions(train, work / "100k", overrides)
     notes = (_ceiling_note("HDFS_100k", train, test, 100_000),)
     return TrainedPart("HDFS_100k (deep-loglizer split)", len(train), test, loaded, checkpoint, vocab, start,
-                       notes)
+                       notes, sequences=checkpoint.with_name("sequences.parquet"))
 
 
 def _ceiling_note(name: str, train: dict[str, list[str]], test: Labelled, last_line: int) -> str:
@@ -303,7 +352,7 @@ def train_20k(data: Path, work: Path, overrides: dict) -> TrainedPart:
              f"{len(order)} labelled blocks, split by first appearance. "
              + _ceiling_note("HDFS_20k", {s: by_session[s] for s in train_sessions}, test, 20_000),)
     return TrainedPart("HDFS_20k.log raw text (chronological halves)", len(train_sessions), test, loaded,
-                       part / "deeplog.pth", built.vocab_path, start, notes)
+                       part / "deeplog.pth", built.vocab_path, start, notes, sequences=built.sequences_path)
 
 
 # ---- part 3: DeepLog's own session files, with logdeep's robustlog sessions -------------------
@@ -439,7 +488,7 @@ def train_deeplog_files(data: Path, work: Path, overrides: dict, split_seed: int
              f"the first {len(kept):,} train, the other {len(held):,} are test-normal with robustlog's "
              f"{len(files.robust_normal):,} normal sessions ({len(normals):,} in all).", note)
     return TrainedPart("DeepLog's HDFS files + robustlog", len(train), test, loaded, checkpoint, vocab, start,
-                       notes, second)
+                       notes, second, checkpoint.with_name("sequences.parquet"))
 
 
 def extrapolate_f1(recall: float, fpr: float, normal: int = PAPER_NORMAL, abnormal: int = PAPER_ABNORMAL) -> float:
@@ -550,13 +599,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, help="override deeplog-train's default")
     p.add_argument("--hidden", type=int, help="override deeplog-train's default")
     p.add_argument("--seed", type=int, help="override deeplog-train's default (training seed)")
+    p.add_argument("--target-fpr", type=float, help="override deeplog-train's default (calibration)")
+    p.add_argument("--calibration-fraction", type=float, help="override deeplog-train's default")
     p.add_argument("--split-seed", type=int, default=SPLIT_SEED,
                    help=f"seed of the 80%%/20%% split of DeepLog's hdfs_train (default {SPLIT_SEED})")
     p.add_argument("--parts", default="deeplog,20k,100k", help="comma-separated parts to run")
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/results.md alone")
     args = p.parse_args(argv)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("hidden", args.hidden), ("seed", args.seed))
-                 if v is not None}
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("hidden", args.hidden), ("seed", args.seed),
+                                   ("target_fpr", args.target_fpr),
+                                   ("calibration_fraction", args.calibration_fraction)) if v is not None}
     trainers = {**TRAINERS, "deeplog": lambda *a: train_deeplog_files(*a, split_seed=args.split_seed)}
     start = time.monotonic()
     try:
