@@ -102,6 +102,11 @@ def test_small_slice_counts_every_session_and_writes_its_section(shared_data, tm
     assert by_rule[("hdfs_test_abnormal", "top-k g=9 + short (reference, not streaming)")] >= short
     assert "default_rng(0).permutation" in section and f"the first {N_TRAIN - held} train" in section
     assert "Key numbering:" in section
+    assert section.count("flagged only by their END verdict") == 2
+    limit = re.search(r"at most (\d+) of ([\d,]+) normal sessions below it.*would catch ([\d,]+) of the ([\d,]+) "
+                      r"sessions of hdfs_test_abnormal", section)
+    assert limit and int(limit[1]) == int(0.0015 * (held + normal)) and int(limit[2].replace(",", "")) == held + normal
+    assert int(limit[4].replace(",", "")) == N_ABNORMAL
     printed = capsys.readouterr().out
     assert '"f1_extrapolated"' in printed
 
