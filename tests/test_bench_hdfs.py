@@ -81,11 +81,15 @@ def test_small_slice_counts_every_session_and_writes_its_section(shared_data, tm
     assert {r[0] for r in rows} == {"hdfs_test_abnormal", "robustlog anomalies"}
     # Today's model (no END key, top-k and the reference), the END-key model under both rules.
     rules = sorted({(r[1].strip(), r[2].split(" (")[0].split(" <")[0]) for r in rows})
-    assert rules == [("END key", "probability p"), ("END key", "top-k g=9, END judged at session close"),
-                     ("no END key", "top-k g=9"), ("no END key", "top-k g=9 + short")]
-    assert len(rows) == 8
+    tuned = [r[2] for r in rows if "g tuned" in r[2]]
+    g = int(re.match(r"top-k g=(\d+)", tuned[0])[1])
+    assert rules == sorted([("END key", "probability p"), ("END key", "top-k g=9, END judged at session close"),
+                            ("END key", f"top-k g={g}, END judged at session close"),
+                            ("no END key", "top-k g=9"), ("no END key", "top-k g=9 + short")])
+    assert len(rows) == 10
     calibrated = int((N_TRAIN - held) * 0.1)
     assert all(f"on {calibrated} held-out training sessions" in r[2] for r in rows if "probability" in r[2])
+    assert all(f"of the {calibrated} held-out training sessions" in r for r in tuned)
     for name, model, rule, recall, fpr, tp, fp, fn, tn, f1x, goal in rows:
         tp, fp, fn, tn = map(int, (tp, fp, fn, tn))
         assert fp + tn == held + normal
@@ -102,13 +106,35 @@ def test_small_slice_counts_every_session_and_writes_its_section(shared_data, tm
     assert by_rule[("hdfs_test_abnormal", "top-k g=9 + short (reference, not streaming)")] >= short
     assert "default_rng(0).permutation" in section and f"the first {N_TRAIN - held} train" in section
     assert "Key numbering:" in section
-    assert section.count("flagged only by their END verdict") == 2
+    assert section.count("flagged only by their END verdict") == 3
     limit = re.search(r"at most (\d+) of ([\d,]+) normal sessions below it.*would catch ([\d,]+) of the ([\d,]+) "
                       r"sessions of hdfs_test_abnormal", section)
     assert limit and int(limit[1]) == int(0.0015 * (held + normal)) and int(limit[2].replace(",", "")) == held + normal
     assert int(limit[4].replace(",", "")) == N_ABNORMAL
     printed = capsys.readouterr().out
     assert '"f1_extrapolated"' in printed
+
+
+def test_tuned_top_k_is_the_smallest_g_within_the_target_on_held_out_sessions(shared_data, tmp_path):
+    from alog_detect.deeplog_rule import judge_sessions, session_is_anomalous
+    from alog_detect.train.deeplog import load_deeplog_checkpoint, torch_predictor
+
+    data = _slice(shared_data, tmp_path / "data")
+    part = bench.train_deeplog_files(data, tmp_path / "work", {"epochs": 2})
+    held = bench.held_out_sessions(part.loaded, part.sequences)
+    assert len(held) == int(0.1 * part.n_train_sessions) == part.loaded.calibration["sessions"]
+
+    def flagged(loaded, g):
+        verdicts = judge_sessions(torch_predictor(loaded.model), held, bench.WINDOW, loaded.vocab.size, g, end=True)
+        return sum(session_is_anomalous(v) for v in verdicts)
+
+    for target in (0.001, 0.2):
+        allowed = int(target * len(held))
+        g = bench.tune_top_k(part.loaded, held, target)
+        assert flagged(part.loaded, g) <= allowed
+        assert g == 1 or flagged(part.loaded, g - 1) > allowed
+    other = load_deeplog_checkpoint(part.checkpoint, part.vocab_path)
+    assert bench.tune_top_k(other, [], 0.001) is None
 
 
 def test_robustlog_with_another_key_numbering_is_refused(shared_data, tmp_path, capsys):

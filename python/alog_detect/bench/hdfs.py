@@ -54,7 +54,7 @@ import numpy as np
 from ..deeplog_data import (BuildDeepLogConfig, build_deeplog, encode_sessions, group_sessions,
                             read_parsed_columns, vocab_from_sessions, write_sequences)
 from ..deeplog_rule import (RULE_PROBABILITY, RULE_TOPK, UNKNOWN, judge_session, judge_sessions,
-                            session_is_anomalous, session_logits, session_min_probability)
+                            session_is_anomalous, session_keys, session_logits, session_min_probability, topk)
 from ..errors import UserError
 from ..evaluate import Confusion, session_confusion
 from ..vocab import save_vocab
@@ -226,7 +226,42 @@ def _threshold_label(loaded) -> str:
             f"{cal['sessions']} held-out training sessions)")
 
 
-def end_rows(loaded, populations: dict[str, Labelled], k: int = TOP_KS[0]) -> tuple[list[Row], list[str]]:
+def held_out_sessions(loaded, sequences: Path) -> list[list[int]]:
+    """The training sessions deeplog-train held out to calibrate ``loaded`` (its seeded split of
+    the non-empty sessions of ``sequences``), as keys."""
+    from ..deeplog_data import read_sequences
+    from ..train.deeplog import split_sessions
+
+    calibration = loaded.calibration or {}
+    if not calibration.get("sessions"):
+        return []
+    sessions = [list(keys) for keys in read_sequences(sequences, lines=False).keys if len(keys)]
+    _, held = split_sessions(len(sessions), calibration["fraction"], calibration["seed"])
+    return [sessions[i] for i in held]
+
+
+def tune_top_k(loaded, held: list[list[int]], target_fpr: float) -> int | None:
+    """The smallest g whose top-k rule (END judged at session close) flags at most
+    ``floor(target_fpr * len(held))`` of the held-out normal training sessions ``held``: a setting
+    chosen on training data only. None without held-out sessions."""
+    from ..train.deeplog import torch_predictor
+
+    if not held:
+        return None
+    pad = loaded.vocab.size
+    logits = session_logits(unique_windows(torch_predictor(loaded.model)), held, WINDOW, pad, end=True,
+                            batch_size=BATCH)
+    needed = []  # per session: the smallest g that judges all its events and its END normal
+    for rows, keys in zip(logits, held):
+        ranking = topk(rows, rows.shape[1])
+        targets = np.asarray(session_keys(keys, pad, end=True))
+        needed.append(int((ranking == targets[:, None]).argmax(axis=1).max()) + 1)
+    allowed = int(target_fpr * len(needed))
+    return sorted(needed)[len(needed) - 1 - allowed]
+
+
+def end_rows(loaded, populations: dict[str, Labelled], k: int = TOP_KS[0],
+             tuned_k: int | None = None, held: int = 0) -> tuple[list[Row], list[str]]:
     """A model with the END key, every session closed at its end (end of input): top-k and, when
     the checkpoint has a calibrated threshold, the probability rule. Also notes: how many false
     positives only their END flagged, and (with a second abnormal set: DeepLog's files) what limits
@@ -238,12 +273,18 @@ def end_rows(loaded, populations: dict[str, Labelled], k: int = TOP_KS[0]) -> tu
     names, keys = _keys(loaded, union)
     logits = session_logits(unique_windows(torch_predictor(loaded.model)), keys, WINDOW, pad, end=True,
                             batch_size=BATCH)
-    rules = [(f"top-k g={k}, END judged at session close", {"rule": RULE_TOPK})]
+    rules = [(f"top-k g={k}, END judged at session close", {"rule": RULE_TOPK, "k": k})]
+    if tuned_k is not None:
+        target = loaded.calibration["target_fpr"]
+        rules.append((f"top-k g={tuned_k}, END judged at session close (g tuned: the smallest that flags at most "
+                      f"{int(target * held)} of the {held} held-out training sessions, target FPR {target})",
+                      {"rule": RULE_TOPK, "k": tuned_k}))
     if loaded.prob_threshold is not None:
-        rules.append((_threshold_label(loaded), {"rule": RULE_PROBABILITY, "threshold": loaded.prob_threshold}))
+        rules.append((_threshold_label(loaded), {"rule": RULE_PROBABILITY, "threshold": loaded.prob_threshold,
+                                                 "k": k}))
     judged, notes = [], []
     for label, rule in rules:
-        verdicts = [judge_session(rows, kk, k, pad, end=True, **rule) for rows, kk in zip(logits, keys)]
+        verdicts = [judge_session(rows, kk, pad=pad, end=True, **rule) for rows, kk in zip(logits, keys)]
         flagged = {s for s, v in zip(names, verdicts) if session_is_anomalous(v)}
         end_only = [s for s, v in zip(names, verdicts) if v.anomaly[-1] and not v.anomaly[:-1].any()]
         fp_end = sum(1 for s in end_only if not union.labels[s])
@@ -271,17 +312,19 @@ def _limit_note(minima: dict[str, float], union: Labelled, populations: dict[str
     caught = sum(minima[s] < best for s in abnormal)
     missed = [s for s in abnormal if minima[s] >= best]
     short = [s for s in missed if len(union.templates[s]) < WINDOW + 1]
-    short_p = np.median([minima[s] for s in short]) if short else float("nan")
-    lowest = ", ".join(f"{m:.1e}" for m in normal[1:6])
+    unseen = int((normal == 0.0).sum())
+    lowest = ", ".join(f"{m:.1e}" for m in normal[normal > 0][:5])
+    where = (f"{len(short):,} are sessions shorter than h+1 = {WINDOW + 1} keys, which end too early (median smallest "
+             f"probability {np.median([minima[s] for s in short]):.1e}: the model learned that END does not follow "
+             "so few keys, but maximum likelihood pushes such a probability down only until it no longer weighs in "
+             "the loss)" if short else f"none is shorter than h+1 = {WINDOW + 1} keys")
     return (f"What limits the probability rule (a diagnostic that uses the test labels, not a setting): "
             f"ranked by their smallest probability, the best threshold that keeps the FPR <= {PAPER_FPR} on "
             f"this test set (at most {allowed} of {len(normal):,} normal sessions below it, threshold "
             f"{best:.2e}) would catch {caught:,} of the {len(abnormal):,} sessions of {name} (recall "
-            f"{caught / len(abnormal):.4f}). Of the {len(missed):,} it misses, {len(short):,} are sessions "
-            f"shorter than h+1 = {WINDOW + 1} keys (median p(END) {short_p:.1e}: the model learned that "
-            "END does not follow two or three keys, but maximum likelihood only pushes such a probability "
-            "down until it no longer weighs in the loss), while the rarest normal sessions, those with a "
-            f"rare but normal step, reach minima of {lowest} (after the one with an unseen template). "
+            f"{caught / len(abnormal):.4f}). Of the {len(missed):,} it misses, {where}; the rarest normal "
+            f"sessions (a rare but normal step) reach minima of {lowest}"
+            + (f" ({unseen} more hold a template unseen in training)" if unseen else "") + ". "
             + _calibration_remark(calibration))
 
 
@@ -315,7 +358,9 @@ def run_part(trainer, data: Path, work: Path, overrides: dict) -> PartResult:
     populations = _populations(part)
     no_end = _train(part.vocab_path, part.sequences, part.checkpoint.with_name("deeplog_no_end.pth"),
                     {**overrides, **NO_END_MODEL})
-    rows, notes = end_rows(part.loaded, populations)
+    held = held_out_sessions(part.loaded, part.sequences)
+    tuned = tune_top_k(part.loaded, held, part.loaded.calibration["target_fpr"]) if held else None
+    rows, notes = end_rows(part.loaded, populations, tuned_k=tuned, held=len(held))
     return replace(_result(part, no_end_rows(no_end, populations) + rows), notes=(*part.notes, *notes))
 
 
