@@ -146,7 +146,8 @@ def _train(vocab_path: Path, seq_path: Path, out: Path, overrides: dict):
 
 def judge_part(loaded, test: Labelled, predict=None) -> dict[str, Confusion]:
     """Session confusions per g (and the ``+ short`` variant) with ``predict`` (windows -> logits;
-    default: the PyTorch model)."""
+    default: the PyTorch model), top-k without session ends: what cengine/bench/bench_int8.py
+    compares between the float and the int8 model."""
     from ..train.deeplog import torch_predictor
 
     predict = predict or torch_predictor(loaded.model)
@@ -651,6 +652,10 @@ def _files_table(result: PartResult) -> str:
     return "\n".join(rows)
 
 
+def _paragraphs(notes: tuple[str, ...]) -> list[str]:
+    return [line for note in notes for line in ("", note)]
+
+
 def _is_files(result: PartResult) -> bool:
     return any(row.abnormal for row in result.rows)
 
@@ -680,7 +685,7 @@ def _section(results: list[PartResult], command: str, seconds: float) -> str:
             f"it is the F1 the measured recall and FPR would give on the paper's {PAPER_NORMAL:,} normal and "
             f"{PAPER_ABNORMAL:,} abnormal test sessions (TP = recall x {PAPER_ABNORMAL:,}, FP = FPR x "
             f"{PAPER_NORMAL:,}); the paper's own row is computed the same way.",
-            "", _files_table(r), "", *r.notes,
+            "", _files_table(r), *_paragraphs(r.notes),
         ]
     others = [r for r in results if not _is_files(r)]
     if others:
@@ -692,7 +697,7 @@ def _section(results: list[PartResult], command: str, seconds: float) -> str:
                   "(the notes count the false positives flagged only by their END); training sessions can be cut "
                   "the same way, so the END-key model also learns some cut endings as normal."]
         for r in others:
-            lines += ["", *r.notes]
+            lines += _paragraphs(r.notes)
     lines += [
         "",
         f"Rules `top-k g={TOP_KS[0]} {SHORT_VARIANT}` are *not* a streaming rule: they add what "
