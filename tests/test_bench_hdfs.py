@@ -117,12 +117,14 @@ def test_small_slice_counts_every_session_and_writes_its_section(shared_data, tm
 
 def test_tuned_top_k_is_the_smallest_g_within_the_target_on_held_out_sessions(shared_data, tmp_path):
     from alog_detect.deeplog_rule import judge_sessions, session_is_anomalous
-    from alog_detect.train.deeplog import load_deeplog_checkpoint, torch_predictor
+    from alog_detect.train.deeplog import calibrate, load_deeplog_checkpoint, torch_predictor
 
     data = _slice(shared_data, tmp_path / "data")
     part = bench.train_deeplog_files(data, tmp_path / "work", {"epochs": 2})
     held = bench.held_out_sessions(part.loaded, part.sequences)
     assert len(held) == int(0.1 * part.n_train_sessions) == part.loaded.calibration["sessions"]
+    # The very sessions deeplog-train calibrated on: their threshold comes out again.
+    assert calibrate(part.loaded.model, held, part.loaded.calibration["target_fpr"]) == part.loaded.prob_threshold
 
     def flagged(loaded, g):
         verdicts = judge_sessions(torch_predictor(loaded.model), held, bench.WINDOW, loaded.vocab.size, g, end=True)
