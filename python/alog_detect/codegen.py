@@ -231,13 +231,15 @@ def _optional_double(value: float | None) -> str:
 
 
 # Per model: (macro suffix, key path in the meta file's section for that model, C literal maker).
-# read_model_meta fills a version-1 deeplog section in (no END key, rule topk, null threshold).
+# read_model_meta fills a version-1 deeplog section in (no END key, rule topk, null thresholds).
 SECTION_MACROS = {
     "deeplog": (("SEQ_LEN", "seq_len", int), ("TOP_K", "top_k", int), ("NUM_KEYS", "num_keys", int),
                 ("PAD_INDEX", "pad_index", int), ("END_KEY", "end_key", int), ("OUTPUTS", "outputs", int),
                 ("RULE", "rule", _rule_code),
                 ("HAS_PROB_THRESHOLD", "prob_threshold", lambda v: int(v is not None)),
-                ("PROB_THRESHOLD", "prob_threshold", _optional_double)),
+                ("PROB_THRESHOLD", "prob_threshold", _optional_double),
+                ("HAS_END_THRESHOLD", "end_threshold", lambda v: int(v is not None)),
+                ("END_THRESHOLD", "end_threshold", _optional_double)),
     "mscred": (("N", "n", int), ("STEPS", "steps", int), ("SCALES", "scales", int),
                ("WINDOW_SIZES", "window_sizes", _int_list), ("STEP", "step", int),
                ("BUCKET_UNIT", "bucket.unit", c_string), ("BUCKET_SIZE", "bucket.size", int),

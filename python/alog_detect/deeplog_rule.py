@@ -14,12 +14,14 @@ For each event of a session, in line order:
    with an empty top-k list: the model need not run). Otherwise, by the rule:
    ``topk``: an anomaly when its key is not in the top-k set (``not_in_topk``);
    ``probability``: an anomaly when the model's probability of its key, `probabilities`, is
-   below the calibrated threshold (``low_probability``); else normal (``ok``).
+   below the calibrated threshold ``prob_threshold`` (``low_probability``); else normal (``ok``).
 4. A known key is then pushed into the window; UNKNOWN is *not* pushed (the model has no input
    for it, and one strange line should not blind the window to what follows).
 5. When the session closes (docs/detection.md 2.2) and the model has the END key, END is judged
-   with the window as it stands (`end_window`), by the same rule; an anomalous END is an
-   ``early_end``: the session stopped where the model did not expect it to.
+   with the window as it stands (`end_window`), by the same rule, except that under the
+   probability rule END has its own threshold, ``end_threshold`` (a normal session's END is far
+   likelier than its rarest normal event); an anomalous END is an ``early_end``: the session
+   stopped where the model did not expect it to.
 
 A session is anomalous when any of its events (or its END) is. No torch here: logits come from
 any predictor (PyTorch, onnxruntime) as a numpy array.
@@ -144,20 +146,32 @@ class Verdicts:
         return [[] if r == REASON_UNKNOWN else row for r, row in zip(self.reasons, self.topk.tolist())]
 
 
-def check_rule(rule: str, threshold: float | None) -> None:
+def _check_threshold(name: str, threshold: float | None) -> None:
+    if threshold is None or not math.isfinite(threshold):
+        raise ValueError(f"the probability rule needs a finite {name}, not {threshold!r}")
+
+
+def check_rule(rule: str, threshold: float | None, end_threshold: float | None = None,
+               end: bool = False) -> None:
+    """``end``: END is judged too (then the probability rule also needs ``end_threshold``)."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r} (known: {', '.join(RULES)})")
-    if rule == RULE_PROBABILITY and (threshold is None or not math.isfinite(threshold)):
-        raise ValueError(f"the probability rule needs a finite threshold, not {threshold!r}")
+    if rule == RULE_PROBABILITY:
+        _check_threshold("threshold", threshold)
+        if end:
+            _check_threshold("end_threshold", end_threshold)
 
 
 def judge(logits: np.ndarray, keys: Sequence[int], k: int, rule: str = RULE_TOPK,
-          threshold: float | None = None, end: Sequence[bool] | np.ndarray | None = None) -> Verdicts:
+          threshold: float | None = None, end: Sequence[bool] | np.ndarray | None = None,
+          end_threshold: float | None = None) -> Verdicts:
     """Apply steps 2-3 to ``logits`` (n, outputs) and the events' keys (n,). ``end`` (n,) bool
     marks the rows that judge END (key = vocab_size = PAD): their anomaly reason is
-    ``early_end``. ``threshold``: the probability rule's (`prob_threshold`)."""
-    check_rule(rule, threshold)
+    ``early_end``. Under the probability rule, events are judged against ``threshold``
+    (`prob_threshold`) and END rows against ``end_threshold``."""
     keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+    ends = np.zeros(len(keys), dtype=bool) if end is None else np.asarray(end, dtype=bool).reshape(-1)
+    check_rule(rule, threshold, end_threshold, bool(ends.any()))
     top = topk(logits, k)
     unknown = keys == UNKNOWN
     if rule == RULE_TOPK:
@@ -165,21 +179,22 @@ def judge(logits: np.ndarray, keys: Sequence[int], k: int, rule: str = RULE_TOPK
         miss, prob = REASON_NOT_IN_TOPK, None
     else:
         prob = probabilities(logits, keys)
-        normal = ~(prob < threshold) | unknown
+        limit = np.where(ends, end_threshold if ends.any() else threshold, threshold)
+        normal = ~(prob < limit) | unknown
         miss = REASON_LOW_PROBABILITY
-    ends = np.zeros(len(keys), dtype=bool) if end is None else np.asarray(end, dtype=bool).reshape(-1)
     anomaly = unknown | ~normal
     reasons = tuple(REASON_UNKNOWN if u else (REASON_OK if ok else (REASON_EARLY_END if e else miss))
                     for u, ok, e in zip(unknown.tolist(), normal.tolist(), ends.tolist()))
     return Verdicts(top, anomaly, reasons, prob)
 
 
-def judge_end(logits: np.ndarray, k: int, rule: str = RULE_TOPK, threshold: float | None = None) -> Verdicts:
-    """The END verdicts of closing sessions from their END windows' logits (n, vocab_size + 1)."""
+def judge_end(logits: np.ndarray, k: int, rule: str = RULE_TOPK, end_threshold: float | None = None) -> Verdicts:
+    """The END verdicts of closing sessions from their END windows' logits (n, vocab_size + 1);
+    ``end_threshold``: the probability rule's threshold for END."""
     logits = np.asarray(logits)
     n = logits.shape[0]
-    return judge(logits, np.full(n, logits.shape[-1] - 1, dtype=np.int64), k, rule, threshold,
-                 np.ones(n, dtype=bool))
+    return judge(logits, np.full(n, logits.shape[-1] - 1, dtype=np.int64), k, rule, end_threshold,
+                 np.ones(n, dtype=bool), end_threshold)
 
 
 def session_logits(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
@@ -200,15 +215,17 @@ def session_logits(predict: Predictor, sessions: Iterable[Sequence[int]], window
 
 
 def judge_session(logits: np.ndarray, keys: Sequence[int], k: int, pad: int, rule: str = RULE_TOPK,
-                  threshold: float | None = None, end: bool = False) -> Verdicts:
+                  threshold: float | None = None, end: bool = False,
+                  end_threshold: float | None = None) -> Verdicts:
     """One session's verdicts from its `session_logits` (with ``end``, the last row is END)."""
     marks = [False] * len(keys) + ([True] if end else [])
-    return judge(logits, session_keys(keys, pad, end), k, rule, threshold, marks)
+    return judge(logits, session_keys(keys, pad, end), k, rule, threshold, marks, end_threshold)
 
 
 def judge_sessions(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
                    k: int, batch_size: int = 4096, *, rule: str = RULE_TOPK,
-                   threshold: float | None = None, end: bool = False) -> list[Verdicts]:
+                   threshold: float | None = None, end: bool = False,
+                   end_threshold: float | None = None) -> list[Verdicts]:
     """Verdicts for every event of every session (keys already mapped, UNKNOWN = -1); with ``end``
     (a model trained with the END key, closed sessions) each session's last verdict is its END.
 
@@ -217,16 +234,28 @@ def judge_sessions(predict: Predictor, sessions: Iterable[Sequence[int]], window
     """
     sessions = [list(s) for s in sessions]
     logits = session_logits(predict, sessions, window, pad, end, batch_size)
-    return [judge_session(rows, keys, k, pad, rule, threshold, end) for rows, keys in zip(logits, sessions)]
+    return [judge_session(rows, keys, k, pad, rule, threshold, end, end_threshold)
+            for rows, keys in zip(logits, sessions)]
 
 
 def session_min_probability(logits: np.ndarray, keys: Sequence[int], pad: int, end: bool = False) -> float:
-    """The smallest probability (2.3) among a session's known events (and its END, with ``end``):
-    the session is anomalous under the probability rule iff this is below the threshold
-    (+inf when nothing was judged)."""
+    """The smallest probability (2.3) among a session's known events (and its END, with ``end``;
+    +inf when nothing was judged). Without END, the session is anomalous under the probability
+    rule iff this is below ``prob_threshold``; with END, see `session_probabilities`."""
     p = probabilities(logits, session_keys(keys, pad, end))
     p = p[~np.isnan(p)]
     return float(p.min()) if len(p) else math.inf
+
+
+def session_probabilities(logits: np.ndarray, keys: Sequence[int], pad: int, end: bool = False) -> tuple[float, float]:
+    """``(events, end)``: the smallest probability among a session's known events (+inf when
+    none) and, with ``end`` (its END row last in ``logits``), the probability of its END (NaN
+    without). Under the probability rule the session is anomalous iff ``events < prob_threshold``
+    or ``end < end_threshold``."""
+    p = probabilities(logits, session_keys(keys, pad, end))
+    events = p[:len(keys)]
+    events = events[~np.isnan(events)]
+    return (float(events.min()) if len(events) else math.inf), (float(p[-1]) if end else math.nan)
 
 
 def min_probabilities(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
@@ -238,15 +267,38 @@ def min_probabilities(predict: Predictor, sessions: Iterable[Sequence[int]], win
                     dtype=np.float64)
 
 
+def calibration_probabilities(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
+                              end: bool = False, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """`session_probabilities` of every session: float64 ``(n,)`` event minima and END
+    probabilities (empty without ``end``)."""
+    sessions = [list(s) for s in sessions]
+    logits = session_logits(predict, sessions, window, pad, end, batch_size)
+    pairs = [session_probabilities(rows, keys, pad, end) for rows, keys in zip(logits, sessions)]
+    events = np.array([e for e, _ in pairs], dtype=np.float64)
+    ends = np.array([x for _, x in pairs] if end else [], dtype=np.float64)
+    return events, ends
+
+
 def calibrate_threshold(mins: Sequence[float], target_fpr: float) -> float | None:
-    """``prob_threshold`` from held-out normal sessions' minimum probabilities: the ``target_fpr``
-    quantile, numpy's "lower" method (one of the values itself); None with fewer than 2 sessions.
+    """A threshold from held-out normal sessions' probabilities: the ``target_fpr`` quantile,
+    numpy's "lower" method (one of the values itself); None with fewer than 2 sessions.
     A held-out session is then anomalous under the strict rule ``p < threshold`` in at most a
     ``target_fpr`` fraction of them."""
     mins = np.asarray(mins, dtype=np.float64)
     if len(mins) < 2:
         return None
     return float(np.quantile(mins, target_fpr, method="lower"))
+
+
+def calibrate_thresholds(events: Sequence[float], ends: Sequence[float] | None,
+                         target_fpr: float) -> tuple[float | None, float | None]:
+    """``(prob_threshold, end_threshold)`` (docs/detection.md 2.3): with END probabilities
+    (a model with the END key), each is the `calibrate_threshold` of its values at
+    ``target_fpr / 2``, so that the two share the session-level budget; without (``ends`` None),
+    ``prob_threshold`` takes the whole ``target_fpr`` and ``end_threshold`` is None."""
+    if ends is None:
+        return calibrate_threshold(events, target_fpr), None
+    return calibrate_threshold(events, target_fpr / 2), calibrate_threshold(ends, target_fpr / 2)
 
 
 def session_is_anomalous(verdicts: Verdicts) -> bool:

@@ -72,8 +72,9 @@ class DeepLogModel:
     vocab_size: int      # also PAD, the key that fills a short window, and END as an output
     end_key: bool = False              # an output for END (index vocab_size): closes are judged
     rule: str = RULE_TOPK              # the model's default rule
-    prob_threshold: float | None = None
+    prob_threshold: float | None = None   # the probability rule's threshold for events
     source: Path | None = None         # the metadata file or checkpoint it was read from
+    end_threshold: float | None = None    # ... and for END (a model with the END key)
 
     @property
     def outputs(self) -> int:
@@ -133,7 +134,8 @@ def _deeplog_from_onnx(path: Path, vocab: Vocab) -> DeepLogModel:
     if width != meta["outputs"]:
         raise UserError(f"{path.name} gives {width!r} logits per input, the metadata's outputs is {meta['outputs']}",
                         meta_path, "re-export the model directory with `alog-detect convert-onnx`")
-    return DeepLogModel(run, window, top_k, size, meta["end_key"], meta["rule"], meta["prob_threshold"], meta_path)
+    return DeepLogModel(run, window, top_k, size, meta["end_key"], meta["rule"], meta["prob_threshold"], meta_path,
+                        meta["end_threshold"])
 
 
 def _mscred_from_onnx(path: Path, vocab: Vocab) -> MSCREDModel:
@@ -153,7 +155,7 @@ def _deeplog_from_checkpoint(path: Path, vocab_path: Path) -> DeepLogModel:
     loaded = load_deeplog_checkpoint(path, vocab_path)
     cfg = loaded.config
     return DeepLogModel(torch_predictor(loaded.model), cfg.window, cfg.top_k, cfg.vocab_size, cfg.end_key,
-                        loaded.rule, loaded.prob_threshold, path)
+                        loaded.rule, loaded.prob_threshold, path, loaded.end_threshold)
 
 
 def _mscred_from_checkpoint(path: Path, vocab: Vocab, vocab_path: Path) -> MSCREDModel:
@@ -357,19 +359,24 @@ def check_timeout_frontend(timeout: SessionTimeout | None, frontend: Frontend, w
 
 # ---- the detector --------------------------------------------------------------------------------
 
-def _deeplog_rule(model: DeepLogModel | None, rule: str | None) -> tuple[str, float | None]:
-    """The rule in force and its threshold: ``rule``, or the model's own."""
+def _deeplog_rule(model: DeepLogModel | None, rule: str | None) -> tuple[str, float | None, float | None]:
+    """The rule in force and its thresholds for events and END: ``rule``, or the model's own."""
     if rule is not None and rule not in RULES:
         raise UserError(f"--rule must be {' or '.join(RULES)}, not {rule!r}", None,
                         f"pass --rule {RULE_TOPK} or --rule {RULE_PROBABILITY}")
     if model is None:
-        return rule or RULE_TOPK, None
+        return rule or RULE_TOPK, None, None
     rule = rule or model.rule
     if rule == RULE_PROBABILITY and model.prob_threshold is None:
         raise UserError("--rule probability, but the model has no calibrated prob_threshold", model.source,
                         "use --rule topk, or retrain with `alog-detect deeplog-train` (--calibration-fraction) "
                         "and re-export")
-    return rule, (model.prob_threshold if rule == RULE_PROBABILITY else None)
+    if rule == RULE_PROBABILITY and model.end_key and model.end_threshold is None:
+        raise UserError("--rule probability, but the model has no calibrated end_threshold", model.source,
+                        "use --rule topk, or retrain with `alog-detect deeplog-train` and re-export")
+    if rule != RULE_PROBABILITY:
+        return rule, None, None
+    return rule, model.prob_threshold, model.end_threshold
 
 
 @dataclasses.dataclass(frozen=True)
@@ -409,7 +416,7 @@ class Detector:
         self.matcher = models.frontend.matcher(models.vocab.templates)
         self.line = 0                                   # 1-based number of the last line read
         deeplog = models.deeplog
-        self.rule, self.threshold = _deeplog_rule(deeplog, rule)
+        self.rule, self.threshold, self.end_threshold = _deeplog_rule(deeplog, rule)
         self.session_timeout = session_timeout
         check_timeout_frontend(session_timeout, self.frontend, None)
         self.sessions = SessionTable(max_sessions, deeplog.window, deeplog.vocab_size) if deeplog else None
@@ -534,7 +541,7 @@ class Detector:
         logits = model.run(np.asarray(inputs, dtype=np.int64))
         rows = [p for p in pending if p.model == "deeplog" and p.row >= 0]
         verdicts = judge(logits, [p.template for p in rows], model.top_k, self.rule, self.threshold,
-                         [p.end for p in rows])
+                         [p.end for p in rows], self.end_threshold)
         return [(top, bool(a), reason) for top, a, reason in
                 zip(verdicts.topk.tolist(), verdicts.anomaly.tolist(), verdicts.reasons)]
 

@@ -45,6 +45,8 @@
 /* Bytes of every intermediate tensor at batch 1 without reuse: an upper bound for the planner. */
 #define ALOG_META_DEEPLOG_ARENA_BOUND 192
 #define ALOG_META_DEEPLOG_END_KEY 0
+#define ALOG_META_DEEPLOG_END_THRESHOLD 0.0
+#define ALOG_META_DEEPLOG_HAS_END_THRESHOLD 0
 #define ALOG_META_DEEPLOG_HAS_PROB_THRESHOLD 0
 #define ALOG_META_DEEPLOG_NUM_KEYS 6
 #define ALOG_META_DEEPLOG_OUTPUTS 5

@@ -32,8 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fraction of the sessions held out (seeded by --seed) to calibrate the probability "
                         f"rule's threshold (default {DEFAULT_CALIBRATION_FRACTION}; 0: none)")
     p.add_argument("--target-fpr", type=float, default=DEFAULT_TARGET_FPR, metavar="A",
-                   help="false-positive rate on the held-out sessions the threshold is set for "
-                        f"(default {DEFAULT_TARGET_FPR})")
+                   help="false-positive rate on the held-out sessions the thresholds are set for, half to "
+                        f"the events' threshold and half to END's (default {DEFAULT_TARGET_FPR})")
     p.add_argument("--rule", choices=RULES, default=RULE_TOPK,
                    help="the decision rule detectors use by default with this model (default topk)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"no probability threshold: {result.calibration_sessions} session(s) held out, at least 2 are "
               "needed (the probability rule is unavailable with this model; raise --calibration-fraction)")
     else:
-        print(f"probability threshold {result.prob_threshold!r} (target FPR {args.target_fpr} on "
+        end = "" if result.end_threshold is None else f", END threshold {result.end_threshold!r}"
+        print(f"probability threshold {result.prob_threshold!r}{end} (target FPR {args.target_fpr} on "
               f"{result.calibration_sessions} held-out sessions)")
     return 0

@@ -33,7 +33,7 @@ def plan_deeplog(config: ExportConfig, vocab: Vocab) -> ModelPlan:
     section = {"seq_len": seq_len, "trained_window": cfg.window, "top_k": cfg.top_k,
                "vocab_size": cfg.vocab_size, "pad_index": cfg.pad_index, "num_keys": cfg.vocab_size + 1,
                "end_key": cfg.end_key, "outputs": cfg.outputs, "rule": loaded.rule,
-               "prob_threshold": loaded.prob_threshold,
+               "prob_threshold": loaded.prob_threshold, "end_threshold": loaded.end_threshold,
                "calibration": None if calibration is None else
                {"target_fpr": calibration["target_fpr"], "sessions": calibration["sessions"],
                 "seed": calibration["seed"]}}

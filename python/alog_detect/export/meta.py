@@ -15,7 +15,8 @@ from ..jsonfile import read_json_of_kind
 from ..vocab import Vocab
 from .config import ENGINE_VOCAB, META_SUFFIX
 
-# 2: the deeplog section gained end_key, outputs, rule, prob_threshold and calibration (issue 13).
+# 2: the deeplog section gained end_key, outputs, rule, prob_threshold, end_threshold and calibration
+# (issue 13; a version-2 file without end_threshold reads as null).
 META_FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 REEXPORT = "re-export the model directory with `alog-detect convert-onnx`"
@@ -24,14 +25,16 @@ DEEPLOG_RULES = ("topk", "probability")
 
 def deeplog_fields(section: dict, version: int, path: Path) -> dict:
     """The deeplog section with its issue-13 fields checked, or, from a version-1 file, filled in
-    with what a version-1 model is: no END key, ``vocab_size`` outputs, rule topk, no threshold."""
+    with what a version-1 model is: no END key, ``vocab_size`` outputs, rule topk, no threshold.
+    A missing ``end_threshold`` (files written before it) reads as null."""
     section = dict(section)
     try:
         size = int(section["vocab_size"])
     except (KeyError, TypeError, ValueError):
         raise UserError("deeplog metadata has no vocab_size", path, REEXPORT) from None
     if version == 1:
-        section.update(end_key=False, outputs=size, rule="topk", prob_threshold=None, calibration=None)
+        section.update(end_key=False, outputs=size, rule="topk", prob_threshold=None, end_threshold=None,
+                       calibration=None)
         return section
     end_key, outputs = section.get("end_key"), section.get("outputs")
     rule, threshold = section.get("rule"), section.get("prob_threshold")
@@ -43,13 +46,18 @@ def deeplog_fields(section: dict, version: int, path: Path) -> dict:
     if rule not in DEEPLOG_RULES:
         raise UserError(f"deeplog metadata: rule must be one of {', '.join(DEEPLOG_RULES)}, not {rule!r}", path,
                         REEXPORT)
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                  or not math.isfinite(threshold)):
-        raise UserError(f"deeplog metadata: prob_threshold must be a number or null, not {threshold!r}", path,
-                        REEXPORT)
+    end_threshold = section.get("end_threshold")
+    for name, value in (("prob_threshold", threshold), ("end_threshold", end_threshold)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise UserError(f"deeplog metadata: {name} must be a number or null, not {value!r}", path, REEXPORT)
     if rule == "probability" and threshold is None:
         raise UserError("deeplog metadata: rule probability with a null prob_threshold", path, REEXPORT)
+    if rule == "probability" and end_key and end_threshold is None:
+        raise UserError("deeplog metadata: rule probability with the END key and a null end_threshold", path,
+                        REEXPORT)
     section["prob_threshold"] = None if threshold is None else float(threshold)
+    section["end_threshold"] = None if end_threshold is None else float(end_threshold)
     return section
 
 

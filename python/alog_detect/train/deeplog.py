@@ -20,10 +20,11 @@ Checkpoint (``torch.save`` of a dict; loads with ``weights_only=True``)::
     format_version 1, kind "deeplog", config {model fields (end_key included) + epochs, batch_size,
     lr, seed, optimizer}, state_dict, vocab_sha256, vocab_size, training {final_loss, losses, seed,
     epochs, data_sha256, n_sessions, n_train_sessions, n_events, n_pairs, n_windows}, calibration {rule,
-    prob_threshold, target_fpr, fraction, sessions, seed}, alog_detect_version
+    prob_threshold, end_threshold, target_fpr, fraction, sessions, seed}, alog_detect_version
 
 A checkpoint written before the END key (no ``end_key``, no ``calibration``) reads as a model
-without END, rule "topk", no threshold.
+without END, rule "topk", no threshold; one calibrated before the END threshold (no
+``end_threshold``) reads as end_threshold None.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import torch.nn.functional as F
 from .. import __version__, atomic
 from ..deeplog_data import SessionSequences, file_sha256, read_sequences
 from ..deeplog_rule import (DEFAULT_CALIBRATION_FRACTION, DEFAULT_TARGET_FPR, RULE_PROBABILITY, RULE_TOPK,
-                            RULES, calibrate_threshold, min_probabilities, session_windows)
+                            RULES, calibrate_thresholds, calibration_probabilities, session_windows)
 from ..errors import UserError
 from ..models.deeplog import DeepLog, DeepLogConfig
 from ..vocab import Vocab, load_any_vocab, load_vocab
@@ -102,6 +103,7 @@ class DeepLogTrainResult:
     n_windows: int
     prob_threshold: float | None = None
     calibration_sessions: int = 0
+    end_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,12 @@ class LoadedDeepLog:
     @property
     def prob_threshold(self) -> float | None:
         value = (self.calibration or {}).get("prob_threshold")
+        return None if value is None else float(value)
+
+    @property
+    def end_threshold(self) -> float | None:
+        """The probability rule's threshold for END (None: not calibrated, or no END key)."""
+        value = (self.calibration or {}).get("end_threshold")
         return None if value is None else float(value)
 
 
@@ -249,11 +257,13 @@ def split_sessions(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(order[held:]), np.sort(order[:held])
 
 
-def calibrate(model: DeepLog, sessions: list[list[int]], target_fpr: float) -> float | None:
-    """The probability rule's threshold from held-out normal sessions (docs/detection.md 2.3)."""
+def calibrate(model: DeepLog, sessions: list[list[int]], target_fpr: float) -> tuple[float | None, float | None]:
+    """The probability rule's ``(prob_threshold, end_threshold)`` from held-out normal sessions
+    (docs/detection.md 2.3); ``end_threshold`` is None for a model without the END key."""
     cfg = model.config
-    mins = min_probabilities(torch_predictor(model), sessions, cfg.window, cfg.pad_index, end=cfg.end_key)
-    return calibrate_threshold(mins, target_fpr)
+    events, ends = calibration_probabilities(torch_predictor(model), sessions, cfg.window, cfg.pad_index,
+                                             end=cfg.end_key)
+    return calibrate_thresholds(events, ends if cfg.end_key else None, target_fpr)
 
 
 def _checkpoint(model: DeepLog, config: DeepLogTrainConfig, vocab: Vocab, losses: list[float],
@@ -290,12 +300,13 @@ def train_deeplog(config: DeepLogTrainConfig) -> DeepLogTrainResult:
         model = DeepLog(model_config)
         losses = _run_epochs(model, data, config, generator)
     with _reproducible(config.seed):
-        threshold = calibrate(model, [sessions[i] for i in held_ids], config.target_fpr)
+        threshold, end_threshold = calibrate(model, [sessions[i] for i in held_ids], config.target_fpr)
     if config.rule == RULE_PROBABILITY and threshold is None:
         raise UserError(f"--rule {RULE_PROBABILITY} needs a calibrated threshold, and {len(held_ids)} "
                         f"session(s) were held out (at least 2 are needed)", config.seq,
                         "raise --calibration-fraction, give more sessions, or use --rule topk")
-    calibration = {"rule": config.rule, "prob_threshold": threshold, "target_fpr": config.target_fpr,
+    calibration = {"rule": config.rule, "prob_threshold": threshold, "end_threshold": end_threshold,
+                   "target_fpr": config.target_fpr,
                    "fraction": config.calibration_fraction, "sessions": int(len(held_ids)),
                    "seed": config.seed}
     ckpt = _checkpoint(model, config, vocab, losses, seqs, data, int(len(train_ids)), calibration)
@@ -307,7 +318,7 @@ def train_deeplog(config: DeepLogTrainConfig) -> DeepLogTrainResult:
                               "cross-entropy")
         ckpt_tmp.write_bytes(checkpoint_bytes(ckpt))
     return DeepLogTrainResult(Path(config.out), curve, tuple(losses), len(data.windows), threshold,
-                              int(len(held_ids)))
+                              int(len(held_ids)), end_threshold)
 
 
 # ---- loading ---------------------------------------------------------------------------------
