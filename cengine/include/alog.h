@@ -259,7 +259,8 @@ typedef struct alog_signature_spec {
 /* DeepLog's decision rule (docs/detection.md 2.3). */
 typedef enum alog_rule {
     ALOG_RULE_TOPK = 0,        /* anomaly: the key is not among the top_k largest logits */
-    ALOG_RULE_PROBABILITY = 1  /* anomaly: the key's softmax probability < prob_threshold */
+    ALOG_RULE_PROBABILITY = 1  /* anomaly: the key's softmax probability < prob_threshold
+                                  (END's < end_threshold) */
 } alog_rule;
 
 typedef struct alog_detector_config {
@@ -286,7 +287,9 @@ typedef struct alog_detector_config {
                                         closing session is judged with (docs/detection.md 2.2);
                                         0: V outputs, closing only forgets the window */
     alog_rule rule;
-    double prob_threshold;           /* ALOG_RULE_PROBABILITY: a finite threshold */
+    double prob_threshold;           /* ALOG_RULE_PROBABILITY: a finite threshold for events */
+    double end_threshold;            /* ... and for END (end_key 1); NaN: none (the probability
+                                        rule then needs end_key 0) */
     /* When an idle session closes (at most one of the two; 0: never, only by eviction, by
      * alog_detector_close_session() and alog_detector_finish()). */
     uint64_t session_timeout_lines;  /* closes when more lines than this passed since its last

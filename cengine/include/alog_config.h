@@ -15,8 +15,9 @@
  * is forgotten beyond) and how many windows' top-k are remembered. Everything else is the model
  * directory's: the vocabulary, the line front end's settings (mask rules, session rule, header
  * tokens) and each model's shapes and thresholds, DeepLog's END key and default rule with its
- * calibrated threshold included (ALOG_META_DEEPLOG_END_KEY, _RULE, _PROB_THRESHOLD; headers of
- * an older directory lack them: no END key, the top-k rule). A session timeout
+ * calibrated thresholds included (ALOG_META_DEEPLOG_END_KEY, _RULE, _PROB_THRESHOLD,
+ * _END_THRESHOLD; headers of an older directory lack them: no END key, the top-k rule, or no
+ * END threshold). A session timeout
  * (session_timeout_lines or _seconds) is the caller's to set after this call.
  */
 #ifndef ALOG_CONFIG_H
@@ -56,6 +57,11 @@ static inline void alog_config_from_headers(alog_detector_config *c, uint32_t ma
     c->rule = ALOG_META_DEEPLOG_RULE ? ALOG_RULE_PROBABILITY : ALOG_RULE_TOPK;
     /* no calibrated threshold: NaN, which the detector refuses under the probability rule */
     c->prob_threshold = ALOG_META_DEEPLOG_HAS_PROB_THRESHOLD ? ALOG_META_DEEPLOG_PROB_THRESHOLD : NAN;
+#ifdef ALOG_META_DEEPLOG_HAS_END_THRESHOLD
+    c->end_threshold = ALOG_META_DEEPLOG_HAS_END_THRESHOLD ? ALOG_META_DEEPLOG_END_THRESHOLD : NAN;
+#else /* headers written before END had its own threshold */
+    c->end_threshold = NAN;
+#endif
 #endif
 #else
     (void)max_sessions;

@@ -3,7 +3,8 @@
  * through alog.h: a tiny DeepLog with the END key (V + 1 outputs) from a const array; closing by
  * alog_detector_close_session(), alog_detector_finish(), the timeouts in lines and seconds and
  * eviction, each with its END verdict in its place; and the top-k cache, which under the
- * probability rule also holds the verdict bits, giving the same verdicts as no cache.
+ * probability rule also holds the verdict bits (END's against its own threshold), giving the
+ * same verdicts as no cache.
  * Exit 0 on success; every failure prints what differed.
  */
 #include <math.h>
@@ -166,8 +167,19 @@ static int test_config_errors(alog_model *deeplog)
     size_t need;
     c.rule = ALOG_RULE_PROBABILITY;
     c.prob_threshold = NAN;
+    c.end_threshold = 0.1;
     CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
     CHECK(strstr(msg.text, "prob_threshold") != NULL);
+    /* with the END key the probability rule needs END's threshold too; without, it does not */
+    c.prob_threshold = 0.3;
+    c.end_threshold = NAN;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(msg.text, "end_threshold") != NULL);
+    c.end_key = 0;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_OK);
+    c.end_key = 1;
+    c.end_threshold = 0.1;
+    CHECK(alog_detector_size(&need, &c, &msg) == ALOG_OK);
     c = end_config();
     c.rule = (alog_rule)7;
     CHECK(alog_detector_size(&need, &c, &msg) == ALOG_ERR_INVALID_ARGUMENT);
@@ -207,7 +219,7 @@ static int test_config_errors(alog_model *deeplog)
 /* The windows of the sequence below and their logits:
  *   s:0 [P,P] 2 0 0 0 0      s:1 [P,0] 1 2 0 0 .5    s END [0,1] 0 2 2 0 .75
  *   t:2 [P,P] 2 0 0 0 0      t:3 [P,2] 1 0 0 2 0     t END [2,3] .5 0 0 2 3
- * Probabilities (threshold 0.3): s:0 .649, s:1 .537, s END .112; t:2 .088, t:3 .564, t END .645. */
+ * Probabilities: s:0 .649, s:1 .537, s END .112; t:2 .088, t:3 .564, t END .645. */
 static int run_sequence(alog_detector *det, output *out)
 {
     CHECK(event(det, "s", 0, 0, 0, out) == ALOG_OK);
@@ -254,6 +266,7 @@ static int test_probability_rule(alog_model *deeplog)
     output_init(&out);
     c.rule = ALOG_RULE_PROBABILITY;
     c.prob_threshold = 0.3;
+    c.end_threshold = 0.3;
     TRY(open_detector(&det, 0, &c, deeplog));
     TRY(run_sequence(det, &out));
     TRY(expect(&out,
@@ -263,6 +276,46 @@ static int test_probability_rule(alog_model *deeplog)
         DL("t", 4, 3, "3,0", "false", "ok")
         DL("s", 2, 4, "1,2", "true", "early_end")
         DL("t", 4, 4, "4,3", "false", "ok")));
+    /* END against end_threshold, events against prob_threshold: s's END (.112) is normal at
+     * 0.1 though below 0.3 */
+    c.end_threshold = 0.1;
+    TRY(open_detector(&det, 0, &c, deeplog));
+    TRY(run_sequence(det, &out));
+    /* One window [0,1], cached: r's END there (.112) is normal, q's event 3 there (.053) is
+     * not; the cached verdict bits hold END's against its own threshold. */
+    CHECK(event(det, "r", 0, 0, 0, &out) == ALOG_OK);
+    CHECK(event(det, "r", 1, 0, 0, &out) == ALOG_OK);
+    CHECK(close_session(det, "r", &out) == ALOG_OK);
+    CHECK(event(det, "q", 0, 0, 0, &out) == ALOG_OK);
+    CHECK(event(det, "q", 1, 0, 0, &out) == ALOG_OK);
+    CHECK(event(det, "q", 3, 0, 0, &out) == ALOG_OK);
+    CHECK(alog_detector_finish(det, on_verdict, &out) == ALOG_OK);
+    TRY(expect(&out,
+        DL("s", 1, 0, "0,1", "false", "ok")
+        DL("s", 2, 1, "1,0", "false", "ok")
+        DL("t", 3, 2, "0,1", "true", "low_probability")
+        DL("t", 4, 3, "3,0", "false", "ok")
+        DL("s", 2, 4, "1,2", "false", "ok")
+        DL("t", 4, 4, "4,3", "false", "ok")
+        DL("r", 5, 0, "0,1", "false", "ok")
+        DL("r", 6, 1, "1,0", "false", "ok")
+        DL("r", 6, 4, "1,2", "false", "ok")
+        DL("q", 7, 0, "0,1", "false", "ok")
+        DL("q", 8, 1, "1,0", "false", "ok")
+        DL("q", 9, 3, "1,2", "true", "low_probability")
+        DL("q", 9, 4, "4,2", "false", "ok")));
+    /* ... and the other way: t's END (.645) is early below 0.7, while no event is below 0.05 */
+    c.prob_threshold = 0.05;
+    c.end_threshold = 0.7;
+    TRY(open_detector(&det, 0, &c, deeplog));
+    TRY(run_sequence(det, &out));
+    TRY(expect(&out,
+        DL("s", 1, 0, "0,1", "false", "ok")
+        DL("s", 2, 1, "1,0", "false", "ok")
+        DL("t", 3, 2, "0,1", "false", "ok")
+        DL("t", 4, 3, "3,0", "false", "ok")
+        DL("s", 2, 4, "1,2", "true", "early_end")
+        DL("t", 4, 4, "4,3", "true", "early_end")));
     /* p < threshold is strict: at threshold 0 nothing is anomalous, at 1 everything is */
     c.prob_threshold = 0;
     TRY(open_detector(&det, 0, &c, deeplog));
@@ -385,6 +438,7 @@ static int test_cache_is_transparent(alog_model *deeplog)
         int step;
         c.rule = round % 2 ? ALOG_RULE_PROBABILITY : ALOG_RULE_TOPK;
         c.prob_threshold = 0.05 * (round + 1);
+        c.end_threshold = 0.1 * (8 - round);
         c.max_sessions = 1 + (unsigned)round % 4;
         c.session_timeout_lines = round % 3 == 0 ? 5 : 0;
         c.session_timeout_seconds = round % 3 == 1 ? 3 : 0;

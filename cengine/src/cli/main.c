@@ -328,6 +328,15 @@ static int check_options(const model_files *files, const options *o)
                 o->models);
         return EXIT_USAGE;
     }
+    if (o->rule == ALOG_RULE_PROBABILITY && c->has_deeplog && c->end_key &&
+        !isfinite(c->end_threshold)) {
+        fprintf(stderr, "alog-engine: error: %s/deeplog.onnx.meta.json: the probability rule "
+                        "needs a calibrated end_threshold for the END key, and this model has "
+                        "none (fix: use the topk rule, or retrain with deeplog-train and "
+                        "re-export)\n",
+                o->models);
+        return EXIT_USAGE;
+    }
     if (o->timeout_seconds > 0 && strcmp(files->frontend.timestamp, "none") == 0) {
         fprintf(stderr, "alog-engine: error: %s/frontend.json: a session timeout in seconds, but "
                         "this front end reads no timestamps (timestamp none); give a line "

@@ -111,10 +111,11 @@ static alog_status check_config(alog_frontend *fe, const alog_detector_config *c
     if (c->has_deeplog && c->rule != ALOG_RULE_TOPK && c->rule != ALOG_RULE_PROBABILITY)
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
                     "detector: rule must be ALOG_RULE_TOPK or ALOG_RULE_PROBABILITY");
-    if (c->has_deeplog && c->rule == ALOG_RULE_PROBABILITY && !isfinite(c->prob_threshold))
+    if (c->has_deeplog && c->rule == ALOG_RULE_PROBABILITY &&
+        (!isfinite(c->prob_threshold) || (c->end_key && !isfinite(c->end_threshold))))
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
-                    "detector: the probability rule needs a finite prob_threshold (the model "
-                    "metadata's calibrated one)");
+                    "detector: the probability rule needs a finite prob_threshold, and with the "
+                    "END key a finite end_threshold (the model metadata's calibrated ones)");
     if (!(c->session_timeout_seconds >= 0) || isinf(c->session_timeout_seconds) ||
         (c->session_timeout_seconds > 0 && c->session_timeout_lines > 0))
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
@@ -349,11 +350,12 @@ static alog_status run_model(alog_detector *det, alog_model *model)
 }
 
 /* The probability rule's verdict bits of the logits (docs/detection.md 2.3): bit i set when
- * p_i >= threshold, p the softmax in float64 with the sum taken in index order (NaN anywhere
+ * p_i >= threshold (for i == end, END: p_i >= end_threshold), p the softmax in float64 with the sum taken in index order (NaN anywhere
  * makes every p NaN, which is not below the threshold: no anomaly, as numpy decides). exp is the
  * engine's own (alog_exp, no libm): the same bits on every target, within 1 ulp of the C
  * library's that the Python reference calls. */
-static void probability_bits(uint32_t *bits, const float *logits, uint32_t n, double threshold)
+static void probability_bits(uint32_t *bits, const float *logits, uint32_t n, double threshold,
+                             uint32_t end, double end_threshold)
 {
     double m = -INFINITY, sum = 0;
     uint32_t i;
@@ -368,7 +370,7 @@ static void probability_bits(uint32_t *bits, const float *logits, uint32_t n, do
         sum += alog_exp((double)logits[i] - m);
     memset(bits, 0, ((n + 31) / 32) * sizeof *bits);
     for (i = 0; i < n; i++)
-        if (!(alog_exp((double)logits[i] - m) / sum < threshold))
+        if (!(alog_exp((double)logits[i] - m) / sum < (i == end ? end_threshold : threshold)))
             bits[i / 32] |= 1u << (i % 32);
 }
 
@@ -388,7 +390,9 @@ static alog_status window_topk(const int32_t **out, const uint32_t **bits, alog_
     ALOG_TRY(run_model(det, det->deeplog));
     alog_topk(det->topk, det->logits, det->outputs, det->config.top_k);
     if (det->bits)
-        probability_bits(det->bits, det->logits, det->outputs, det->config.prob_threshold);
+        probability_bits(det->bits, det->logits, det->outputs, det->config.prob_threshold,
+                         det->config.end_key ? det->config.vocab_size : UINT32_MAX,
+                         det->config.end_threshold);
     alog_topk_cache_put(&det->cache, window, det->topk, det->bits);
     *out = det->topk;
     *bits = det->bits;

@@ -39,7 +39,8 @@ struct alog_detector {
     uint32_t outputs;             /* DeepLog's logits: V, or V + 1 with the END key */
     int32_t *topk;                /* (min(top_k, outputs)) the current event's top-k */
     uint32_t *bits;               /* probability rule: the current window's verdict bits (bit i:
-                                     p_i >= prob_threshold); NULL under the top-k rule */
+                                     p_i >= prob_threshold, END's bit p_V >= end_threshold);
+                                     NULL under the top-k rule */
     int has_clock;                /* the seconds timeout's clock: the largest timestamp read */
     double clock;
     double first_clock;           /* its first value: the stamp of sessions fed before it */

@@ -160,6 +160,20 @@ static alog_status get_u32(uint32_t *out, const alog_json_doc *doc, uint32_t obj
     return ALOG_OK;
 }
 
+/* A threshold: a finite number, or null (or, unless `required`, absent): NaN. */
+static alog_status parse_threshold(double *out, const alog_json_doc *doc, uint32_t sec,
+                                   const char *key, int required)
+{
+    uint32_t v;
+    *out = NAN;
+    if (alog_json_get(&v, doc, sec, key) != ALOG_OK)
+        return required ? ALOG_ERR_MALFORMED : ALOG_OK;
+    if (doc->tokens[v].type == ALOG_JSON_NULL)
+        return ALOG_OK;
+    ALOG_TRY(alog_json_double(out, doc, v));
+    return isfinite(*out) ? ALOG_OK : ALOG_ERR_MALFORMED;
+}
+
 /* Version 2's decision fields (docs/detection.md 2.2, 2.3). */
 static alog_status parse_deeplog_rule(alog_detector_config *c, const alog_json_doc *doc,
                                       uint32_t sec)
@@ -177,14 +191,14 @@ static alog_status parse_deeplog_rule(alog_detector_config *c, const alog_json_d
         c->rule = ALOG_RULE_PROBABILITY;
     else
         return ALOG_ERR_MALFORMED;
-    ALOG_TRY(alog_json_get(&v, doc, sec, "prob_threshold"));
-    if (doc->tokens[v].type == ALOG_JSON_NULL) {
-        /* No calibrated threshold: a model that names the probability rule cannot run. */
-        c->prob_threshold = NAN;
-        return c->rule == ALOG_RULE_PROBABILITY ? ALOG_ERR_MALFORMED : ALOG_OK;
-    }
-    ALOG_TRY(alog_json_double(&c->prob_threshold, doc, v));
-    return isfinite(c->prob_threshold) ? ALOG_OK : ALOG_ERR_MALFORMED;
+    ALOG_TRY(parse_threshold(&c->prob_threshold, doc, sec, "prob_threshold", 1));
+    /* end_threshold came later in format 2: a file without it reads as null. */
+    ALOG_TRY(parse_threshold(&c->end_threshold, doc, sec, "end_threshold", 0));
+    /* No calibrated threshold: a model that names the probability rule cannot run. */
+    if (c->rule == ALOG_RULE_PROBABILITY &&
+        (isnan(c->prob_threshold) || (c->end_key && isnan(c->end_threshold))))
+        return ALOG_ERR_MALFORMED;
+    return ALOG_OK;
 }
 
 static alog_status parse_deeplog(alog_detector_config *c, const alog_json_doc *doc, uint32_t sec,
@@ -196,6 +210,7 @@ static alog_status parse_deeplog(alog_detector_config *c, const alog_json_doc *d
     c->end_key = 0;
     c->rule = ALOG_RULE_TOPK;
     c->prob_threshold = NAN;
+    c->end_threshold = NAN;
     if (version >= 2)
         ALOG_TRY(parse_deeplog_rule(c, doc, sec));
     c->has_deeplog = 1;

@@ -45,8 +45,9 @@ typedef struct alog_meta_hashes {
 /* Parse <kind>.onnx.meta.json (kind "deeplog" or "mscred") with `tokens` as scratch: checks
  * format_version (1 or 2) and kind, fills the hashes and the kind's part of the detector config.
  * DeepLog's version 2 adds end_key, outputs (vocab_size, + 1 with the END key), rule ("topk" or
- * "probability") and prob_threshold (a number, or null: prob_threshold is NaN, and the
- * probability rule is unavailable); version 1 reads as no END key, rule topk, no threshold. */
+ * "probability"), prob_threshold and end_threshold (each a number, or null: NaN; an absent
+ * end_threshold reads as null; the probability rule needs prob_threshold, and end_threshold
+ * with the END key); version 1 reads as no END key, rule topk, no thresholds. */
 alog_status alog_meta_parse(alog_meta_hashes *hashes, alog_detector_config *config,
                             alog_json_token *tokens, uint32_t ntokens, const char *kind,
                             const char *text, size_t len, alog_message *message);

@@ -108,6 +108,7 @@ class alog_detector_config(Structure):
         ("end_key", c_int),
         ("rule", c_int),                  # alog_rule
         ("prob_threshold", c_double),
+        ("end_threshold", c_double),
         ("session_timeout_lines", c_uint64),
         ("session_timeout_seconds", c_double),
         ("has_mscred", c_int),

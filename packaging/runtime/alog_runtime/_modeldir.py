@@ -225,21 +225,30 @@ def _parse_deeplog_rule(config: alog_detector_config, section: Dict[str, Any]) -
     config.rule = _capi.ALOG_RULE_PROBABILITY if rule == "probability" else _capi.ALOG_RULE_TOPK
     if "prob_threshold" not in section:
         raise _Malformed("prob_threshold")
-    threshold = section["prob_threshold"]
-    if threshold is None:
-        # No calibrated threshold: a model that names the probability rule cannot run.
-        config.prob_threshold = math.nan
-        if rule == "probability":
-            raise _Malformed("prob_threshold")
-        return
-    if not _is_number(threshold):
+    config.prob_threshold = _threshold(section, "prob_threshold")
+    # end_threshold came later in format 2: a file without it reads as null.
+    config.end_threshold = _threshold(section, "end_threshold")
+    # No calibrated threshold: a model that names the probability rule cannot run.
+    if rule == "probability" and math.isnan(config.prob_threshold):
         raise _Malformed("prob_threshold")
+    if rule == "probability" and end_key and math.isnan(config.end_threshold):
+        raise _Malformed("end_threshold")
+
+
+def _threshold(section: Dict[str, Any], key: str) -> float:
+    """A finite number, or null (or absent): NaN."""
+    value = section.get(key)
+    if value is None:
+        return math.nan
+    if not _is_number(value):
+        raise _Malformed(key)
     try:
-        config.prob_threshold = float(threshold)
+        number = float(value)
     except OverflowError:
-        raise _Malformed("prob_threshold") from None
-    if not math.isfinite(config.prob_threshold):
-        raise _Malformed("prob_threshold")
+        raise _Malformed(key) from None
+    if not math.isfinite(number):
+        raise _Malformed(key)
+    return number
 
 
 def _parse_deeplog(config: alog_detector_config, section: Dict[str, Any], version: int) -> None:
@@ -249,6 +258,7 @@ def _parse_deeplog(config: alog_detector_config, section: Dict[str, Any], versio
     config.end_key = 0
     config.rule = _capi.ALOG_RULE_TOPK
     config.prob_threshold = math.nan
+    config.end_threshold = math.nan
     if version >= 2:
         _parse_deeplog_rule(config, section)
     config.has_deeplog = 1

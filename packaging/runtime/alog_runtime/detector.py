@@ -267,6 +267,11 @@ class Detector:
                                 f"probability rule needs a calibrated prob_threshold, and this model "
                                 f"has none (fix: use the topk rule, or retrain with deeplog-train "
                                 f"and re-export)")
+        if rule == "probability" and c.has_deeplog and c.end_key and not math.isfinite(c.end_threshold):
+            raise ArgumentError(f"{os.path.join(self.models_dir, 'deeplog.onnx.meta.json')}: the "
+                                f"probability rule needs a calibrated end_threshold for the END key, and "
+                                f"this model has none (fix: use the topk rule, or retrain with "
+                                f"deeplog-train and re-export)")
         if session_timeout_seconds is not None and files.frontend.timestamp == b"none":
             raise ArgumentError(f"{os.path.join(self.models_dir, 'frontend.json')}: a session timeout "
                                 f"in seconds, but this front end reads no timestamps (timestamp none); "
