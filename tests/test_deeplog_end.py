@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from alog_detect.deeplog_rule import (REASON_EARLY_END, REASON_LOW_PROBABILITY, REASON_NOT_IN_TOPK, REASON_OK,
-                                      REASON_UNKNOWN, RULE_PROBABILITY, UNKNOWN, calibrate_threshold, end_window,
-                                      judge, judge_end, judge_session, judge_sessions, min_probabilities,
-                                      probabilities, session_is_anomalous, session_logits, session_windows)
+                                      REASON_UNKNOWN, RULE_PROBABILITY, UNKNOWN, calibrate_threshold,
+                                      calibrate_thresholds, calibration_probabilities, end_window, judge, judge_end,
+                                      judge_session, judge_sessions, min_probabilities, probabilities,
+                                      session_is_anomalous, session_logits, session_probabilities, session_windows)
 from alog_detect.errors import UserError
 from alog_detect.train.deeplog import (_dataset, load_deeplog_checkpoint, split_sessions, torch_predictor,
                                        train_deeplog)
@@ -97,8 +98,30 @@ def test_end_verdicts_by_either_rule():
     v = judge_end(logits, k=1)
     assert v.reasons == (REASON_OK, REASON_EARLY_END) and v.topk.tolist() == [[2], [0]]
     threshold = reference_probability(logits[1], 2) * 2
-    v = judge_end(logits, k=1, rule=RULE_PROBABILITY, threshold=threshold)
+    v = judge_end(logits, k=1, rule=RULE_PROBABILITY, end_threshold=threshold)
     assert v.reasons == (REASON_OK, REASON_EARLY_END) and v.anomaly.tolist() == [False, True]
+
+
+def test_probability_rule_judges_end_against_its_own_threshold():
+    # V = 2; two equal rows: p(key 0) == p(END) == p.
+    logits = np.array([[1.0, 0.0, 1.0]] * 2, dtype=np.float32)
+    p = reference_probability(logits[0], 2)
+    above = float(np.nextafter(p, 1.0))
+
+    def reasons(threshold, end_threshold):
+        return judge(logits, [0, 2], k=1, rule=RULE_PROBABILITY, threshold=threshold, end=[False, True],
+                     end_threshold=end_threshold).reasons
+
+    # The same probability: normal as an event, an early end as END, and the other way round.
+    assert reasons(p, above) == (REASON_OK, REASON_EARLY_END)
+    assert reasons(above, p) == (REASON_LOW_PROBABILITY, REASON_OK)
+    assert judge_session(logits, [0], 1, 2, RULE_PROBABILITY, p, end=True, end_threshold=above).reasons == \
+        (REASON_OK, REASON_EARLY_END)
+    # END rows need an END threshold; rows without END do not.
+    with pytest.raises(ValueError, match="end_threshold"):
+        judge(logits, [0, 2], k=1, rule=RULE_PROBABILITY, threshold=p, end=[False, True])
+    assert judge(logits, [0, 2], k=1, rule=RULE_PROBABILITY, threshold=above).reasons == \
+        (REASON_LOW_PROBABILITY, REASON_LOW_PROBABILITY)
 
 
 def test_judge_sessions_with_end_judges_the_end_window_last():
@@ -124,6 +147,14 @@ def test_judge_sessions_with_end_judges_the_end_window_last():
     mins = min_probabilities(predict, sessions, 2, 3, end=True)
     assert mins[2] == reference_probability(table[3], 3)
     assert mins[0] == min(reference_probability(table[w], k) for w, k in ((3, 0), (0, 1), (1, 2), (2, 3)))
+    # Calibration's view: the events' minimum (END left out; +inf without events) and END apart.
+    events, ends = calibration_probabilities(predict, sessions, 2, 3, end=True)
+    assert events[0] == min(reference_probability(table[w], k) for w, k in ((3, 0), (0, 1), (1, 2)))
+    assert events[1] == reference_probability(table[3], 2) and events[2] == math.inf
+    assert ends.tolist() == [reference_probability(table[w], 3) for w in (2, 2, 3)]
+    assert session_probabilities(logits[0], sessions[0], 3, end=True) == (events[0], ends[0])
+    no_end, none = calibration_probabilities(predict, sessions[:2], 2, 3)
+    assert no_end.tolist() == events[:2].tolist() and none.shape == (0,)
 
 
 # ---- calibration --------------------------------------------------------------------------------
@@ -133,6 +164,17 @@ def test_calibrated_threshold_is_the_lower_quantile():
     assert calibrate_threshold(mins, 0.001) == 0.1
     assert calibrate_threshold(mins, 0.5) == 0.3
     assert calibrate_threshold([0.4], 0.001) is None and calibrate_threshold([], 0.1) is None
+
+
+def test_two_thresholds_share_the_target_fpr():
+    events = [0.5, 0.1, 0.3, 0.9, 0.7]
+    ends = [0.02, 0.6, 0.4, 0.8, 0.05]
+    # Each at half the target: the 0.25 quantile of 5 values is the second smallest.
+    assert calibrate_thresholds(events, ends, 0.5) == (0.3, 0.05)
+    assert calibrate_thresholds(events, ends, 0.001) == (0.1, 0.02)
+    # Without END, the events take the whole target.
+    assert calibrate_thresholds(events, None, 0.5) == (0.5, None)
+    assert calibrate_thresholds([0.4], [0.3], 0.1) == (None, None)
 
 
 def test_split_sessions_is_seeded_and_disjoint():
@@ -159,8 +201,10 @@ def test_training_with_end_key_and_calibration(tmp_path):
     _, held = split_sessions(20, 0.2, seed=7)
     index = vocab.index()
     held_keys = [[index[t] for t in sessions[i]] for i in held]
-    mins = min_probabilities(torch_predictor(loaded.model), held_keys, 4, vocab.size, end=True)
-    assert loaded.prob_threshold == result.prob_threshold == float(np.quantile(mins, 0.1, method="lower"))
+    events, ends = calibration_probabilities(torch_predictor(loaded.model), held_keys, 4, vocab.size, end=True)
+    assert loaded.prob_threshold == result.prob_threshold == float(np.quantile(events, 0.05, method="lower"))
+    assert loaded.end_threshold == result.end_threshold == calibration["end_threshold"] == \
+        float(np.quantile(ends, 0.05, method="lower"))
     assert loaded.rule == "topk"
     # The model learned where a cycle ends: a session cut inside a cycle ends early.
     full = [index[t] for t in CYCLE * 2]
@@ -180,6 +224,7 @@ def test_no_end_key_and_too_few_held_out_sessions(tmp_path, cli):
     loaded = load_deeplog_checkpoint(out, vocab_path)
     assert not loaded.config.end_key and loaded.model.head.out_features == vocab.size
     assert loaded.prob_threshold is None and loaded.checkpoint["calibration"]["sessions"] == 0
+    assert loaded.end_threshold is None
     proc = cli("deeplog-train", "--seq", seq_path, "--vocab", vocab_path, "--out", tmp_path / "p.pth",
                "--epochs", "1", "--rule", "probability", "--no-progress", check=False)
     assert proc.returncode == 2 and "at least 2" in proc.stderr_text
@@ -202,3 +247,14 @@ def test_checkpoint_from_before_the_end_key_reads_as_topk_without_end(tmp_path):
     torch.save(ckpt, path)
     loaded = load_deeplog_checkpoint(path, vocab_path)
     assert not loaded.config.end_key and loaded.rule == "topk" and loaded.prob_threshold is None
+
+
+def test_checkpoint_from_before_the_end_threshold_reads_it_as_none(tmp_path):
+    vocab_path, seq_path, vocab = write_training_data(tmp_path, [CYCLE * (1 + i % 2) for i in range(10)])
+    path = train_deeplog(small_config(tmp_path, vocab_path, seq_path, epochs=1, calibration_fraction=0.3)).checkpoint
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt["calibration"]["end_threshold"] is not None
+    del ckpt["calibration"]["end_threshold"]
+    torch.save(ckpt, path)
+    loaded = load_deeplog_checkpoint(path, vocab_path)
+    assert loaded.end_threshold is None and loaded.prob_threshold is not None

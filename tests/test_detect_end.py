@@ -40,9 +40,11 @@ def chain_model(size: int, end_key: bool = True):
     return run
 
 
-def detector(vocab=VOCAB, end_key=True, mscred=None, rule=None, threshold=None, model_rule="topk", **kw):
+def detector(vocab=VOCAB, end_key=True, mscred=None, rule=None, threshold=None, model_rule="topk",
+             end_threshold=None, **kw):
     model = DeepLogModel(chain_model(vocab.size, end_key), window=2, top_k=1, vocab_size=vocab.size,
-                         end_key=end_key, rule=model_rule, prob_threshold=threshold, source=Path("meta.json"))
+                         end_key=end_key, rule=model_rule, prob_threshold=threshold, source=Path("meta.json"),
+                         end_threshold=end_threshold)
     return Detector(Models(vocab, model, mscred), parse_session_rule("prefix:s_"), all_verdicts=True,
                     rule=rule, **kw)
 
@@ -197,17 +199,31 @@ def test_session_table_closes_from_the_idle_end():
 def test_probability_rule_uses_the_threshold():
     logits = chain_model(3)(np.array([[3, 3]]))
     p_favoured, p_second, p_other = probabilities(np.repeat(logits, 3, axis=0), [0, 1, 2])
-    d = detector(rule="probability", threshold=float(p_second))
+    d = detector(rule="probability", threshold=float(p_second), end_threshold=float(p_second))
     out = short(d.feed([b"alpha 1 s_a", b"gamma s_a", b"alpha 3 s_b"]))
     # gamma after alpha: favoured beta (2), gamma second (1): p == threshold is not below it.
     assert out == [("deeplog", 1, "s_a", 0, "ok"), ("deeplog", 2, "s_a", 2, "ok"), ("deeplog", 3, "s_b", 0, "ok")]
     # s_a ended after gamma: END favoured. s_b after alpha: END is neither first nor second.
     assert short(d.finish()) == [("deeplog", 2, "s_a", 3, "ok"), ("deeplog", 3, "s_b", 3, "early_end")]
     assert p_other < p_second < p_favoured
-    strict = detector(rule="probability", threshold=float(p_second) * 1.0000001)
+    strict = detector(rule="probability", threshold=float(p_second) * 1.0000001, end_threshold=0.5)
     assert short(strict.feed([b"alpha 1 s_a", b"gamma s_a"]))[1][-1] == "low_probability"
     # The model's own rule applies when none is given.
-    assert detector(model_rule="probability", threshold=float(p_second)).rule == "probability"
+    assert detector(model_rule="probability", threshold=float(p_second), end_threshold=0.5).rule == "probability"
+
+
+def test_probability_rule_judges_end_against_end_threshold():
+    logits = chain_model(3)(np.array([[3, 3]]))
+    p_favoured, p_second, p_other = probabilities(np.repeat(logits, 3, axis=0), [0, 1, 2])
+    lines = [b"alpha 1 s_a", b"gamma s_a", b"alpha 3 s_b"]
+    # END at p_other (s_b) is not below an END threshold of p_other, though below the events' p_second.
+    d = detector(rule="probability", threshold=float(p_second), end_threshold=float(p_other))
+    assert [r[-1] for r in short(d.feed(lines))] == ["ok", "ok", "ok"]
+    assert short(d.finish()) == [("deeplog", 2, "s_a", 3, "ok"), ("deeplog", 3, "s_b", 3, "ok")]
+    # An END threshold above p_favoured: every END is early, the events' verdicts unchanged.
+    d = detector(rule="probability", threshold=float(p_second), end_threshold=float(p_favoured) * 1.0000001)
+    assert [r[-1] for r in short(d.feed(lines))] == ["ok", "ok", "ok"]
+    assert [r[-1] for r in short(d.finish())] == ["early_end", "early_end"]
     assert detector(threshold=0.5).rule == "topk"
 
 
@@ -215,6 +231,11 @@ def test_probability_rule_without_a_threshold_is_refused():
     with pytest.raises(UserError, match="no calibrated prob_threshold") as err:
         detector(rule="probability")
     assert "meta.json" in err.value.one_line()
+    # With the END key, END's threshold is needed too; without it, not.
+    with pytest.raises(UserError, match="no calibrated end_threshold") as err:
+        detector(rule="probability", threshold=0.1)
+    assert "meta.json" in err.value.one_line()
+    assert detector(rule="probability", threshold=0.1, end_key=False).end_threshold is None
     with pytest.raises(UserError, match="--rule must be"):
         detector(rule="likely")
 
@@ -275,7 +296,7 @@ def _copy_with(exported: Path, tmp_path: Path, version: int | None = None, **dee
     meta = json.loads(path.read_text())
     meta["deeplog"].update(deeplog_fields)
     if version == 1:
-        for field in ("end_key", "outputs", "rule", "prob_threshold", "calibration"):
+        for field in ("end_key", "outputs", "rule", "prob_threshold", "end_threshold", "calibration"):
             del meta["deeplog"][field]
     meta["format_version"] = version or meta["format_version"]
     path.write_text(json.dumps(meta))
@@ -287,8 +308,21 @@ def test_version_1_metadata_reads_as_topk_without_end(exported, tmp_path):
     assert meta["format_version"] == 2 and meta["deeplog"]["end_key"] is False
     assert meta["deeplog"]["calibration"] == {"target_fpr": 0.001, "sessions": 3, "seed": 0}
     assert load_models(exported).deeplog.prob_threshold == meta["deeplog"]["prob_threshold"] > 0
+    assert meta["deeplog"]["end_threshold"] is None   # no END key: no END threshold
     m = load_models(_copy_with(exported, tmp_path, version=1)).deeplog
-    assert (m.end_key, m.outputs, m.rule, m.prob_threshold) == (False, m.vocab_size, "topk", None)
+    assert (m.end_key, m.outputs, m.rule, m.prob_threshold, m.end_threshold) == \
+        (False, m.vocab_size, "topk", None, None)
+
+
+def test_version_2_metadata_without_end_threshold_reads_it_as_null(exported, tmp_path):
+    models = _copy_with(exported, tmp_path, end_threshold=0.25)
+    assert load_models(models).deeplog.end_threshold == 0.25
+    path = models / "deeplog.onnx.meta.json"
+    meta = json.loads(path.read_text())
+    del meta["deeplog"]["end_threshold"]
+    path.write_text(json.dumps(meta))
+    m = load_models(models).deeplog
+    assert m.end_threshold is None and m.prob_threshold == meta["deeplog"]["prob_threshold"]
 
 
 def test_version_2_metadata_is_checked(exported, tmp_path):
@@ -296,6 +330,10 @@ def test_version_2_metadata_is_checked(exported, tmp_path):
     for fields, message in (({"outputs": 99}, "outputs is 99"), ({"rule": "maybe"}, "rule must be"),
                             ({"end_key": 1}, "end_key must be"), ({"prob_threshold": "x"}, "prob_threshold must"),
                             ({"rule": "probability", "prob_threshold": None}, "null prob_threshold"),
+                            ({"end_threshold": "x"}, "end_threshold must"),
+                            ({"end_threshold": True}, "end_threshold must"),
+                            ({"end_key": True, "outputs": 4, "rule": "probability", "end_threshold": None},
+                             "the END key and a null end_threshold"),
                             ({"end_key": True, "outputs": 4}, "deeplog.onnx gives 3 logits per input")):
         with pytest.raises(UserError, match=message) as err:
             load_models(_copy_with(exported, tmp_path, **fields))
@@ -364,9 +402,15 @@ def test_model_meta_header_carries_the_rule(exported, tmp_path):
 
     threshold = json.loads((exported / "deeplog.onnx.meta.json").read_text())["deeplog"]["prob_threshold"]
     got = macros(_copy_with(exported, tmp_path, rule="probability"))
-    assert {k: got[f"ALOG_META_DEEPLOG_{k}"] for k in ("END_KEY", "OUTPUTS", "RULE", "HAS_PROB_THRESHOLD")} == \
-        {"END_KEY": "0", "OUTPUTS": "3", "RULE": "1", "HAS_PROB_THRESHOLD": "1"}
+    assert {k: got[f"ALOG_META_DEEPLOG_{k}"] for k in ("END_KEY", "OUTPUTS", "RULE", "HAS_PROB_THRESHOLD",
+                                                       "HAS_END_THRESHOLD", "END_THRESHOLD")} == \
+        {"END_KEY": "0", "OUTPUTS": "3", "RULE": "1", "HAS_PROB_THRESHOLD": "1", "HAS_END_THRESHOLD": "0",
+         "END_THRESHOLD": "0.0"}
     assert float(got["ALOG_META_DEEPLOG_PROB_THRESHOLD"]) == threshold   # reads back exactly
+    end = 0.1 + 2 ** -40
+    got = macros(_copy_with(exported, tmp_path, end_threshold=end))
+    assert got["ALOG_META_DEEPLOG_HAS_END_THRESHOLD"] == "1" and float(got["ALOG_META_DEEPLOG_END_THRESHOLD"]) == end
     old = macros(_copy_with(exported, tmp_path, version=1))
     assert (old["ALOG_META_DEEPLOG_RULE"], old["ALOG_META_DEEPLOG_HAS_PROB_THRESHOLD"],
-            old["ALOG_META_DEEPLOG_PROB_THRESHOLD"], old["ALOG_META_DEEPLOG_END_KEY"]) == ("0", "0", "0.0", "0")
+            old["ALOG_META_DEEPLOG_PROB_THRESHOLD"], old["ALOG_META_DEEPLOG_END_KEY"],
+            old["ALOG_META_DEEPLOG_HAS_END_THRESHOLD"]) == ("0", "0", "0.0", "0", "0")

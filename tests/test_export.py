@@ -136,11 +136,13 @@ def test_cli_portable_validate_writes_the_model_directory(trained, tmp_path, cli
     assert deeplog["outputs"] == [{"name": "logits", "dtype": "float32", "shape": ["batch", vocab.size + 1]}]
     assert deeplog["dynamic_axes"] == {"keys": {"0": "batch"}, "logits": {"0": "batch"}}
     ckpt = torch.load(trained / "deeplog.pth", weights_only=True)
-    threshold = ckpt["calibration"]["prob_threshold"]
+    threshold, end_threshold = ckpt["calibration"]["prob_threshold"], ckpt["calibration"]["end_threshold"]
     assert isinstance(threshold, float) and 0 < threshold <= 1 and ckpt["calibration"]["sessions"] == 6
+    assert isinstance(end_threshold, float) and 0 < end_threshold <= 1
     assert deeplog["deeplog"] == {"seq_len": 4, "trained_window": 4, "top_k": 3, "vocab_size": vocab.size,
                                   "pad_index": vocab.size, "num_keys": vocab.size + 1, "end_key": True,
                                   "outputs": vocab.size + 1, "rule": "topk", "prob_threshold": threshold,
+                                  "end_threshold": end_threshold,
                                   "calibration": {"target_fpr": 0.001, "sessions": 6, "seed": 0}}
     assert deeplog["training"]["hyperparameters"]["hidden"] == 8
 
