@@ -258,10 +258,13 @@ def deeplog_meta_v2(models: Path) -> dict:
     ({"deeplog": {"prob_threshold": "low"}}, "malformed deeplog metadata"),
     ({"deeplog": {"prob_threshold": None, "rule": "probability"}}, "malformed deeplog metadata"),
     ({"deeplog": {"prob_threshold": ...}}, "malformed deeplog metadata"),
+    ({"deeplog": {"end_threshold": "low"}}, "malformed deeplog metadata"),
+    ({"deeplog": {"end_threshold": None, "rule": "probability"}}, "malformed deeplog metadata"),
 ])
 def test_deeplog_metadata_format_2_is_checked(engine_san, models_copy, change, fragment):
     """Each new field of format 2 is checked; a version this engine does not read is named."""
     meta = deeplog_meta_v2(models_copy)
+    assert meta["deeplog"]["end_key"]   # the END key: the probability rule needs end_threshold
     for key, value in change.items():
         if key != "deeplog":
             meta[key] = value
@@ -297,6 +300,18 @@ def test_probability_rule_without_a_threshold_and_seconds_without_timestamps_exi
     assert f"{models_copy}/deeplog.onnx.meta.json: the probability rule needs a calibrated prob_threshold" in err
     assert proc.stdout == b""
     assert run_engine(engine, models_copy, extra=("--rule", "topk"), input=b"a line\n").returncode == 0
+    # The END key's own threshold (docs/detection.md 2.3): null, or absent (written before it), refuses too.
+    assert meta["deeplog"]["end_key"]
+    for absent in (False, True):
+        meta["deeplog"].update(prob_threshold=0.001, end_threshold=None)
+        if absent:
+            del meta["deeplog"]["end_threshold"]
+        (models_copy / "deeplog.onnx.meta.json").write_text(json.dumps(meta))
+        proc = run_engine(engine, models_copy, extra=("--rule", "probability"), input=b"a line\n")
+        err = proc.stderr.decode()
+        assert proc.returncode == EXIT_USAGE and err.count("\n") == 1, err
+        assert f"{models_copy}/deeplog.onnx.meta.json: the probability rule needs a calibrated end_threshold" in err
+        assert run_engine(engine, models_copy, extra=("--rule", "topk"), input=b"a line\n").returncode == 0
     frontend = json.loads((models_copy / "frontend.json").read_text())
     (models_copy / "frontend.json").write_text(json.dumps({**frontend, "timestamp": "none"}))
     proc = run_engine(engine, models_copy, extra=("--session-timeout", "30s"), input=b"a line\n")

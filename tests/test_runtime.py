@@ -257,6 +257,31 @@ def test_close_session_judges_that_session_alone(library, sample):
         alog_runtime.Detector(models).close_session(3)  # type: ignore[arg-type]
 
 
+def test_end_threshold_from_the_model_directory(engine, library, sample, tmp_path):
+    """The metadata's end_threshold judges END under the probability rule (the events keep
+    prob_threshold): a raised one gives alog-engine's bytes, with more early ENDs; a null one
+    refuses the probability rule, as alog-engine does."""
+    log, models = sample
+    head = b"".join(log.read_bytes().splitlines(keepends=True)[:600])
+    raised = tmp_path / "raised"
+    shutil.copytree(models, raised)
+    path = raised / "deeplog.onnx.meta.json"
+    meta = json.loads(path.read_text())
+    assert meta["deeplog"]["end_key"] and meta["deeplog"]["end_threshold"] is not None
+    meta["deeplog"]["end_threshold"] = 0.5
+    path.write_text(json.dumps(meta))
+    theirs = run_engine(engine, raised, "-", extra=("--rule", "probability"), input=head)
+    assert as_json_lines(api_verdicts(raised, head.splitlines(), rule="probability")) == theirs.stdout
+    calibrated = as_json_lines(api_verdicts(models, head.splitlines(), rule="probability"))
+    assert theirs.stdout.count(b'"early_end"') > calibrated.count(b'"early_end"')
+    assert theirs.stdout.count(b'"low_probability"') == calibrated.count(b'"low_probability"')
+    meta["deeplog"]["end_threshold"] = None
+    path.write_text(json.dumps(meta))
+    with pytest.raises(alog_runtime.ArgumentError, match="end_threshold"):
+        alog_runtime.Detector(raised, rule="probability")
+    alog_runtime.Detector(raised, rule="topk").close()
+
+
 @pytest.mark.parametrize("kwargs", [{"rule": "best"}, {"session_timeout_lines": 0},
                                     {"session_timeout_lines": True}, {"session_timeout_seconds": -1.0},
                                     {"session_timeout_seconds": float("nan")},

@@ -13,6 +13,7 @@ holds whatever their quality.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -269,6 +270,42 @@ def test_sample_probability_rule(engine, engine_san, sample, tmp_path, options):
     assert any(is_end(v, models) for v in got)
     assert_same_stream(run_engine(engine_san, models, head, session_key=SAMPLE_KEY, extra=options),
                        run_reference_with(models, head, SAMPLE_KEY, *options))
+
+
+def with_end_threshold(models: Path, value: float, out: Path) -> Path:
+    """A copy of the model directory whose deeplog metadata says end_threshold ``value``."""
+    shutil.copytree(models, out)
+    path = out / "deeplog.onnx.meta.json"
+    meta = json.loads(path.read_text())
+    meta["deeplog"]["end_threshold"] = value
+    path.write_text(json.dumps(meta))
+    return out
+
+
+def test_sample_probability_rule_judges_end_against_end_threshold(engine, sample, tmp_path):
+    """END against end_threshold, events against prob_threshold (docs/detection.md 2.3): with the
+    END threshold raised above the events' one, both detectors still agree, every event verdict
+    stays, and more ENDs are early."""
+    log, models = sample
+    head = head_of(log, 800, tmp_path / "head.log")
+    meta = json.loads((models / "deeplog.onnx.meta.json").read_text())["deeplog"]
+    assert meta["end_key"] and meta["prob_threshold"] is not None and meta["end_threshold"] is not None
+    calibrated = assert_options_agree(engine, models, head, SAMPLE_KEY, "--rule", "probability")
+    raised = with_end_threshold(models, 0.5, tmp_path / "raised")
+    got = assert_options_agree(engine, raised, head, SAMPLE_KEY, "--rule", "probability")
+    assert [v for v in got if not is_end(v, models)] == [v for v in calibrated if not is_end(v, models)]
+    early = [sum(v["reason"] == "early_end" for v in g) for g in (calibrated, got)]
+    assert early[1] > early[0]
+    # 0.5 as the events' threshold too would flag events the calibrated one does not.
+    events = [v for v in got if not is_end(v, models) and v["model"] == "deeplog"]
+    p_below = sum(v["reason"] == "low_probability" for v in events)
+    both = with_end_threshold(models, 0.5, tmp_path / "both")
+    meta_path = both / "deeplog.onnx.meta.json"
+    meta_all = json.loads(meta_path.read_text())
+    meta_all["deeplog"]["prob_threshold"] = 0.5
+    meta_path.write_text(json.dumps(meta_all))
+    flagged = assert_options_agree(engine, both, head, SAMPLE_KEY, "--rule", "probability")
+    assert sum(v["reason"] == "low_probability" for v in flagged) > p_below
 
 
 def test_log_format_seconds_timeout(engine, android):
