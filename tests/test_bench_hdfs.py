@@ -3,9 +3,11 @@ populations counted, the key-numbering check, the extrapolated F1 and bad input.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 
+import numpy as np
 import pytest
 
 from alog_detect.bench import hdfs as bench
@@ -62,6 +64,15 @@ def test_extrapolated_f1_is_the_f1_on_the_papers_mix():
     assert bench.extrapolate_f1(0.0, 0.0) == 0.0
 
 
+def test_best_thresholds_are_every_pair_within_the_allowed_false_positives():
+    normal = np.array([[0.1, 0.5], [0.2, 0.01], [0.3, 0.6], [0.4, 0.7]])
+    # END threshold 0.01 flags no normal session, so the events' may flag one (0.1); END at 0.5
+    # flags one (0.01), so the events' may flag none.
+    assert bench.best_thresholds(normal, 1) == [(0.2, 0.01), (0.1, 0.5)]
+    assert bench.best_thresholds(normal, 0) == [(0.1, 0.01)]
+    assert bench.best_thresholds(normal, 4)[-1] == (math.inf, 0.7)
+
+
 def test_small_slice_counts_every_session_and_writes_its_section(shared_data, tmp_path, capsys):
     data = _slice(shared_data, tmp_path / "data")
     results = tmp_path / "results.md"
@@ -107,7 +118,7 @@ def test_small_slice_counts_every_session_and_writes_its_section(shared_data, tm
     assert "default_rng(0).permutation" in section and f"the first {N_TRAIN - held} train" in section
     assert "Key numbering:" in section
     assert section.count("flagged only by their END verdict") == 3
-    limit = re.search(r"at most (\d+) of ([\d,]+) normal sessions below it.*would catch ([\d,]+) of the ([\d,]+) "
+    limit = re.search(r"at most (\d+) of ([\d,]+) normal sessions below them.*would catch ([\d,]+) of the ([\d,]+) "
                       r"sessions of hdfs_test_abnormal", section)
     assert limit and int(limit[1]) == int(0.0015 * (held + normal)) and int(limit[2].replace(",", "")) == held + normal
     assert int(limit[4].replace(",", "")) == N_ABNORMAL
@@ -124,7 +135,8 @@ def test_tuned_top_k_is_the_smallest_g_within_the_target_on_held_out_sessions(sh
     held = bench.held_out_sessions(part.loaded, part.sequences)
     assert len(held) == int(0.1 * part.n_train_sessions) == part.loaded.calibration["sessions"]
     # The very sessions deeplog-train calibrated on: their threshold comes out again.
-    assert calibrate(part.loaded.model, held, part.loaded.calibration["target_fpr"]) == part.loaded.prob_threshold
+    assert calibrate(part.loaded.model, held, part.loaded.calibration["target_fpr"]) == \
+        (part.loaded.prob_threshold, part.loaded.end_threshold)
 
     def flagged(loaded, g):
         verdicts = judge_sessions(torch_predictor(loaded.model), held, bench.WINDOW, loaded.vocab.size, g, end=True)
