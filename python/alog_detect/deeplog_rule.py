@@ -179,7 +179,7 @@ def judge(logits: np.ndarray, keys: Sequence[int], k: int, rule: str = RULE_TOPK
         miss, prob = REASON_NOT_IN_TOPK, None
     else:
         prob = probabilities(logits, keys)
-        limit = np.where(ends, end_threshold if ends.any() else threshold, threshold)
+        limit = np.where(ends, end_threshold, threshold) if ends.any() else threshold
         normal = ~(prob < limit) | unknown
         miss = REASON_LOW_PROBABILITY
     anomaly = unknown | ~normal

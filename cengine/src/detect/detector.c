@@ -350,7 +350,8 @@ static alog_status run_model(alog_detector *det, alog_model *model)
 }
 
 /* The probability rule's verdict bits of the logits (docs/detection.md 2.3): bit i set when
- * p_i >= threshold (for i == end, END: p_i >= end_threshold), p the softmax in float64 with the sum taken in index order (NaN anywhere
+ * p_i >= threshold (i == end, the END key: p_i >= end_threshold; end UINT32_MAX without END),
+ * p the softmax in float64 with the sum taken in index order (NaN anywhere
  * makes every p NaN, which is not below the threshold: no anomaly, as numpy decides). exp is the
  * engine's own (alog_exp, no libm): the same bits on every target, within 1 ulp of the C
  * library's that the Python reference calls. */
