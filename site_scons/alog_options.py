@@ -38,6 +38,10 @@ MSCRED_WINDOWS_DEFAULT = "10,30,60"
 # docs/results.md ("int8 weights") say int8 is as good.
 QUANTIZE_CHOICES = ("none", "int8")
 QUANTIZE_DEFAULT = "none"
+# deeplog-train --rule: the decision rule recorded in the model, which both detectors use by
+# default (docs/detection.md 2.3); topk until the protocols in docs/results.md decide otherwise.
+RULE_CHOICES = ("topk", "probability")
+RULE_DEFAULT = "topk"
 # Sized for devices (alog_detect.models.mscred.EDGE_CHANNELS; the paper's: 32,64,128,256)
 MSCRED_CHANNELS_DEFAULT = "8,16,32,64"
 MSCRED_CHANNELS_PAPER = "32,64,128,256"
@@ -349,6 +353,11 @@ def make_variables(arguments: dict, targets: list[str], target_aliases: dict[str
                   lambda key, value, env: parse_mscred_bucket(value))
     variables.Add("models", f"models to train and ship: {MODELS_CHOICES} (auto: both, or DeepLog alone "
                   "when the logs are too few for MSCRED)", AUTO, lambda key, value, env: parse_models(value))
+    variables.Add(BoolVariable("end_key", "deeplog-train: learn where sessions end (the END key, "
+                               "docs/detection.md 2.2); no: the older model without it", "yes"))
+    variables.Add(EnumVariable(
+        "rule", "deeplog-train: the decision rule recorded in the model, top-k or the calibrated "
+        "probability threshold (docs/detection.md 2.3)", RULE_DEFAULT, allowed_values=RULE_CHOICES))
     variables.Add(EnumVariable(
         "quantize", "convert-onnx: weights of the exported models, float32 (none) or int8 with "
         "per-output-channel scales (int8: files and packed weights about 4x smaller, docs/build.md)",

@@ -319,7 +319,8 @@ def test_bad_options_exit_2_with_one_line(exported, tmp_path, cli):
             (old, ("--rule", "likely"), "--rule must be topk or probability"),
             (old, ("--rule", "probability"), f"{old / 'deeplog.onnx.meta.json'}: --rule probability, but the "
                                              "model has no calibrated prob_threshold"),
-            (no_time, ("--session-timeout", "30s"), "reads no timestamps; give a line count")):
+            (no_time, ("--session-timeout", "30s"), f"{no_time / 'frontend.json'}: --session-timeout 30.0s: the "
+                                                    "front end reads no timestamps; give a line count")):
         run = cli("detect", "--models", models, "--logs", log, *args, check=False)
         assert run.returncode == 2 and message in run.stderr_text, run.stderr_text
         assert len(run.stderr_text.strip().splitlines()) == 1 and run.stdout_text == ""
@@ -348,3 +349,24 @@ def test_detect_closes_once_after_all_files(tmp_path):
     assert short(out.getvalue().splitlines()) == [
         ("deeplog", 1, "s_a", 0, "ok"), ("deeplog", 2, "s_b", 0, "ok"), ("deeplog", 3, "s_a", 1, "ok"),
         ("deeplog", 2, "s_b", 3, "early_end"), ("deeplog", 3, "s_a", 3, "early_end")]
+
+
+def test_model_meta_header_carries_the_rule(exported, tmp_path):
+    """alog_model_meta.h: the issue-13 macros from version-2 metadata, and the version-1 defaults."""
+    from alog_detect.codegen import CodegenConfig, render_headers
+
+    def macros(models: Path) -> dict[str, str]:
+        out = tmp_path / "gen"
+        render_headers(CodegenConfig(model_dir=models, out_dir=out, outputs=("alog_model_meta.h",), root=tmp_path))
+        lines = (out / "alog_model_meta.h").read_text().splitlines()
+        return {p[1]: p[2] for p in (line.split(" ", 2) for line in lines)
+                if len(p) == 3 and p[0] == "#define" and p[1].startswith("ALOG_META_DEEPLOG_")}
+
+    threshold = json.loads((exported / "deeplog.onnx.meta.json").read_text())["deeplog"]["prob_threshold"]
+    got = macros(_copy_with(exported, tmp_path, rule="probability"))
+    assert {k: got[f"ALOG_META_DEEPLOG_{k}"] for k in ("END_KEY", "OUTPUTS", "RULE", "HAS_PROB_THRESHOLD")} == \
+        {"END_KEY": "0", "OUTPUTS": "3", "RULE": "1", "HAS_PROB_THRESHOLD": "1"}
+    assert float(got["ALOG_META_DEEPLOG_PROB_THRESHOLD"]) == threshold   # reads back exactly
+    old = macros(_copy_with(exported, tmp_path, version=1))
+    assert (old["ALOG_META_DEEPLOG_RULE"], old["ALOG_META_DEEPLOG_HAS_PROB_THRESHOLD"],
+            old["ALOG_META_DEEPLOG_PROB_THRESHOLD"], old["ALOG_META_DEEPLOG_END_KEY"]) == ("0", "0", "0.0", "0")

@@ -145,6 +145,7 @@ def test_help_lists_every_option_with_its_default(tree):
                           ("session_key", "auto"), ("header_tokens", "auto"), ("log_format", "auto"),
                           ("timestamp", "auto"), ("timestamp_format", "auto"), ("models", "auto"),
                           ("mscred_bucket", "lines:20"), ("mscred_step", "10"), ("quantize", "none"),
+                          ("end_key", "yes"), ("rule", "topk"),
                           ("sim_th", "0.4"), ("mine_lines", "0"), ("optimize", "auto"), ("embed_model", "auto"),
                           ("san", "no"), ("fuzz", "no"), ("firmware_models", "deeplog"),
                           ("flash_budget", "auto"), ("ram_budget", "auto"), ("firmware_lines", "200")):

@@ -104,8 +104,10 @@ def probabilities(logits: np.ndarray, keys: Sequence[int]) -> np.ndarray:
 
         m = max(l); e_i = exp((double) l_i - m); s = e_0 + e_1 + ... (in index order); p = e_t / s
 
-    ``exp`` is the C library's (`math.exp`), not numpy's vectorised one, which differs from it
-    in the last bit on some inputs; the sum is sequential (`np.cumsum`), not numpy's pairwise sum.
+    ``exp`` is the C library's (`math.exp`), not numpy's vectorised one, whose last bit depends on
+    the CPU's vector extensions (a calibrated threshold must not depend on the machine); the
+    engine's own exp is within 1 ulp of it. The sum is sequential (`np.cumsum`), not numpy's
+    pairwise sum.
     """
     logits = np.asarray(logits)
     keys = np.asarray(keys, dtype=np.int64).reshape(-1)

@@ -40,7 +40,7 @@ import numpy as np
 from .deeplog_rule import (REASON_OK, REASON_UNKNOWN, RULE_PROBABILITY, RULE_TOPK, RULES, SessionWindow,
                            judge)
 from .errors import UserError
-from .frontend import Frontend, load_model_frontend
+from .frontend import FRONTEND_NAME, Frontend, load_model_frontend
 from .export.config import META_SUFFIX
 from .export.meta import read_model_meta
 from .matching import UNKNOWN
@@ -348,6 +348,13 @@ def parse_session_timeout(text: str | None) -> SessionTimeout | None:
     raise bad
 
 
+def check_timeout_frontend(timeout: SessionTimeout | None, frontend: Frontend, where: Path | None) -> None:
+    """A timeout in seconds needs timestamps: refused when the front end reads none."""
+    if timeout is not None and timeout.seconds is not None and frontend.timestamp.template == TIMESTAMP_NONE:
+        raise UserError(f"--session-timeout {timeout}: the front end reads no timestamps; give a line count",
+                        where, "pass --session-timeout N (lines), or use a front end that reads timestamps")
+
+
 # ---- the detector --------------------------------------------------------------------------------
 
 def _deeplog_rule(model: DeepLogModel | None, rule: str | None) -> tuple[str, float | None]:
@@ -404,11 +411,7 @@ class Detector:
         deeplog = models.deeplog
         self.rule, self.threshold = _deeplog_rule(deeplog, rule)
         self.session_timeout = session_timeout
-        if session_timeout is not None and session_timeout.seconds is not None \
-                and self.frontend.timestamp.template == TIMESTAMP_NONE:
-            raise UserError(f"--session-timeout {session_timeout}: the front end reads no timestamps; give a "
-                            "line count", None, "pass --session-timeout N (lines), or a model directory whose "
-                            "frontend.json reads timestamps")
+        check_timeout_frontend(session_timeout, self.frontend, None)
         self.sessions = SessionTable(max_sessions, deeplog.window, deeplog.vocab_size) if deeplog else None
         mscred = models.mscred
         self._bucketer = Bucketer(mscred.spec) if mscred else None
@@ -603,9 +606,10 @@ def detect(config: DetectConfig, out: TextIO | None = None) -> int:
     models = load_models(config.models)
     frontend = models.frontend.with_options(masking_config=config.masking_config, session_key=config.session_key,
                                             header_tokens=config.header_tokens)
+    timeout = parse_session_timeout(config.session_timeout)
+    check_timeout_frontend(timeout, frontend, Path(config.models) / FRONTEND_NAME)
     detector = Detector(dataclasses.replace(models, frontend=frontend), all_verdicts=config.all_verdicts,
-                        max_sessions=config.max_sessions,
-                        session_timeout=parse_session_timeout(config.session_timeout), rule=config.rule)
+                        max_sessions=config.max_sessions, session_timeout=timeout, rule=config.rule)
     written = 0
 
     def write(verdicts: list[str]) -> int:
