@@ -135,16 +135,26 @@ def test_the_manifest_records_the_build_and_what_was_measured(built):
     assert f"`.text` | {sizes.sections['.text']:,} |" in readme
 
 
+def end_verdicts(tree, verdicts: bytes) -> int:
+    """The END verdicts (template V: docs/detection.md 2.2) among DeepLog's verdicts."""
+    end = len(json.loads((tree.models("deeplog") / "vocab.json").read_text()))
+    return sum(json.loads(v)["template"] == end for v in verdicts.splitlines())
+
+
 def test_check_gives_the_host_engines_verdicts_under_qemu(built):
     tree, proc = built
-    assert re.search(rf"^PASS firmware \({INPUT_LINES} verdicts, the host alog-engine's; [\d.]+ s under "
-                     r"QEMU\)$", proc.stdout, re.M)
+    passed = re.search(r"^PASS firmware \((\d+) verdicts, the host alog-engine's; [\d.]+ s under QEMU\)$",
+                       proc.stdout, re.M)
+    assert passed
     verdicts = tree.check_log.read_bytes().split(b"\nfirmware: ")[0] + b"\n"
     assert verdicts == (tree.build / "check/firmware.expected.jsonl").read_bytes()
     # The reference, recomputed here: the host engine on the same first lines of the log.
     data = input_bytes(tree.root / "small.log", INPUT_LINES)
     assert verdicts == qemu.host_verdicts(tree.host_engine, tree.models("deeplog"), data, MAX_SESSIONS)
-    assert len(verdicts.splitlines()) == INPUT_LINES  # one DeepLog verdict per line
+    # one DeepLog verdict per line, then (the END key) one END verdict per session at the end
+    end = end_verdicts(tree, verdicts)
+    assert len(verdicts.splitlines()) - end == INPUT_LINES and end > 0
+    assert int(passed.group(1)) == len(verdicts.splitlines())
     header = subprocess.run(["readelf", "-h", str(tree.host_engine)], capture_output=True, text=True,
                             check=True).stdout
     assert "Advanced Micro Devices X86-64" in header or "AArch64" in header  # the host's own program
@@ -180,7 +190,8 @@ def test_the_tarball_builds_its_example_with_make_and_cmake(built, tmp_path):
                    check=True, capture_output=True)
     subprocess.run(["cmake", "--build", str(top / "build")], check=True, capture_output=True)
     shipped = qemu.run_image(top / "example/firmware.elf", runner=fw.RUNNER)
-    assert shipped.status == 0 and len(shipped.stdout.splitlines()) == INPUT_LINES
+    assert shipped.status == 0
+    assert len(shipped.stdout.splitlines()) - end_verdicts(tree, shipped.stdout) == INPUT_LINES
     for image in (top / "example/example.elf", top / "build/example.elf"):
         run = qemu.run_image(image, runner=fw.RUNNER)
         assert run.status == 0 and run.stdout == shipped.stdout, image
