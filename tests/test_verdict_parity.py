@@ -13,6 +13,7 @@ holds whatever their quality.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -338,3 +339,22 @@ def test_model_without_the_end_key_closes_silently(engine, sample_without_end_ke
     closed = assert_options_agree(engine, models, log, SAMPLE_KEY, "--session-timeout", "4", "--max-sessions", "3")
     assert not any(is_end(v, models) for v in free + closed)
     assert len(closed) == len(free) and closed != free  # closes restarted windows, and printed nothing
+
+
+def test_end_verdicts_of_keys_over_48_bytes(engine, sample, tmp_path):
+    """An END verdict names its session by the key's first 48 bytes (docs/detection.md 2.2), in
+    both detectors; its events keep the whole key. Closed by timeout, by eviction and at the end."""
+    log, models = sample
+    lines = log.read_bytes().splitlines()[:60]
+    long_keys = [b"ses_%x" % (i + 10) + b"0a1b2c3d" * 8 for i in range(3)]   # 69 bytes, hex as the sample's
+    mixed = []
+    for i, line in enumerate(lines):
+        mixed.append(line)
+        mixed.append(re.sub(rb"ses_[0-9a-f]+", long_keys[i % 3], line))
+    path = tmp_path / "long_keys.log"
+    path.write_bytes(b"\n".join(mixed) + b"\n")
+    for options in ((), ("--session-timeout", "7"), ("--max-sessions", "2")):
+        got = assert_options_agree(engine, models, path, SAMPLE_KEY, *options)
+        ends = {v["session"] for v in got if is_end(v, models)}
+        assert {k.decode()[:48] for k in long_keys} <= ends
+        assert {k.decode() for k in long_keys} <= {v["session"] for v in got if not is_end(v, models)}

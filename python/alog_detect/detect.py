@@ -55,6 +55,7 @@ READ_CHUNK = 1 << 16
 LINE_KEEP_BYTES = LINE_HEAD_BYTES + 1
 
 DEFAULT_MAX_SESSIONS = 65536
+END_SESSION_NAME_BYTES = 48     # an END verdict names its session by at most this much (docs/detection.md 2.2)
 MAX_SESSIONS_LIMIT = 1 << 24    # alog-engine's bound for --max-sessions
 
 REASON_RESIDUAL = "residual"
@@ -485,7 +486,8 @@ class Detector:
             return
         for key, entry in closed:
             inputs.append(entry.window.current())
-            pending.append(_Pending("deeplog", key, entry.last_line, model.vocab_size, len(inputs) - 1, end=True))
+            pending.append(_Pending("deeplog", key[:END_SESSION_NAME_BYTES], entry.last_line, model.vocab_size,
+                                    len(inputs) - 1, end=True))
 
     def _deeplog_event(self, raw: bytes, view, template: int, pending: list[_Pending],
                        inputs: list[list[int]]) -> None:
