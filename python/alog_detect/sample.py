@@ -12,13 +12,17 @@ Background lines (link statistics, health checks, pool statistics, systemd) have
 
 Sessions follow per-type workflows with branches (sshd logins, web API requests, scheduler jobs,
 storage snapshots, VPN tunnels). About 3% of sessions get a sequence anomaly (a mandatory step
-skipped, two steps swapped, or a rare error inserted); the session is labelled ``Anomaly`` when the
-first deviating line made it into the log. Three time windows get a shift in the message mix: an
-I/O error storm, the network manager going silent, and a surge of rate-limit warnings.
+skipped, two steps swapped, or a rare error inserted); the session is labelled ``Anomaly``. Every
+session in the log is complete: a session that would end after the last line is not started (so
+the end of the file never cuts one, which a detector judging session ends would call an early
+end). Fifteen time windows (``MIX_WINDOWS``) get a shift in the message mix: I/O error storms, the
+network manager going silent, surges of rate-limit warnings, and the API service going down.
 
-Outputs in ``out_dir``: ``sample.log``, ``sample_labels.csv`` (``session,label`` for every session,
-in order of first appearance) and ``sample_windows.csv`` (``first_line,last_line,kind``, 1-based
-inclusive line numbers of each mix anomaly). Same lines and seed give identical bytes.
+Outputs in ``out_dir``: ``sample.log``, ``sample_labels.csv`` (``session,label,kind`` for every
+session, in order of first appearance; ``kind`` is one of ``SEQUENCE_KINDS`` for an anomaly, empty
+for a normal session) and ``sample_windows.csv`` (``first_line,last_line,kind``, 1-based inclusive
+line numbers of each mix anomaly, ``kind`` one of ``MIX_KINDS``). Same lines and seed give
+identical bytes.
 """
 
 from __future__ import annotations
@@ -48,6 +52,21 @@ MEAN_SESSION_GAP_MS = 1200
 # Measured average of lines per simulated second at the gap above; used to plan the duration.
 EXPECTED_LINES_PER_S = 5.3
 ANOMALY_RATE = 0.03
+# The sequence anomalies' kinds (sample_labels.csv) and the mix anomalies' (sample_windows.csv).
+SEQUENCE_KINDS = ("skipped_step", "swapped_steps", "rare_error")
+MIX_KINDS = ("error_storm", "service_silent", "message_surge", "api_outage")
+# The mix anomalies: (kind, start, length) as fractions of the planned timeline. All of them end
+# before 0.75, so that the last fifth of the log, which mscred-train holds out to calibrate on, is
+# normal; the gaps leave room for a detector's multi-scale windows to forget one before the next.
+MIX_WINDOWS = (
+    ("error_storm", 0.06, 0.002), ("message_surge", 0.10, 0.0025), ("api_outage", 0.14, 0.01),
+    ("error_storm", 0.20, 0.002), ("message_surge", 0.24, 0.0025), ("api_outage", 0.28, 0.01),
+    ("error_storm", 0.32, 0.002), ("message_surge", 0.36, 0.0025), ("api_outage", 0.40, 0.01),
+    ("service_silent", 0.45, 0.07), ("error_storm", 0.56, 0.002), ("api_outage", 0.60, 0.01),
+    ("message_surge", 0.64, 0.0025), ("error_storm", 0.68, 0.002), ("message_surge", 0.72, 0.0025),
+)
+# The windows in which a service writes nothing, and that service.
+SILENT_SERVICE = {"service_silent": "netmgr", "api_outage": "apid"}
 
 USERS = ("alice", "bob", "carol", "deploy", "backup", "ops", "admin", "jenkins", "mallory", "svc-metrics")
 JOBS = ("backup-db", "rotate-logs", "sync-firmware", "collect-metrics", "scrub-cache", "export-telemetry")
@@ -97,7 +116,8 @@ class _Line:
     order: int
     text: str = dataclasses.field(compare=False)
     session: str | None = dataclasses.field(compare=False, default=None)
-    deviates: bool = dataclasses.field(compare=False, default=False)
+    deviation: str | None = dataclasses.field(compare=False, default=None)  # the session's anomaly
+    # kind, on the first line that leaves every normal path
     window: str | None = dataclasses.field(compare=False, default=None)
 
 
@@ -354,15 +374,16 @@ SESSION_TYPES: tuple[tuple[Callable, float], ...] = (
 
 # ---- sequence anomalies -------------------------------------------------------------------------
 
-def _inject_anomaly(rng: random.Random, steps: list[_Step], rare: list[_Step]) -> tuple[list[_Step], int]:
-    """Return the mutated steps and the index of the first line that leaves every normal path."""
+def _inject_anomaly(rng: random.Random, steps: list[_Step], rare: list[_Step]) -> tuple[list[_Step], int, str]:
+    """Return the mutated steps, the index of the first line that leaves every normal path and the
+    anomaly's kind (one of SEQUENCE_KINDS)."""
     kind = rng.random()
     if kind < 0.35:
         # Drop a mandatory step (never the first: the session must still be recognisable).
         candidates = [i for i in range(1, len(steps) - 1) if not steps[i].optional]
         if candidates:
             i = rng.choice(candidates)
-            return steps[:i] + steps[i + 1:], i
+            return steps[:i] + steps[i + 1:], i, "skipped_step"
     elif kind < 0.6:
         candidates = [i for i in range(1, len(steps) - 1)
                       if steps[i].key != steps[i + 1].key
@@ -370,9 +391,9 @@ def _inject_anomaly(rng: random.Random, steps: list[_Step], rare: list[_Step]) -
         if candidates:
             i = rng.choice(candidates)
             swapped = steps[:i] + [steps[i + 1], steps[i]] + steps[i + 2:]
-            return swapped, i
+            return swapped, i, "swapped_steps"
     i = rng.randrange(1, len(steps))
-    return steps[:i] + [rng.choice(rare)] + steps[i:], i
+    return steps[:i] + [rng.choice(rare)] + steps[i:], i, "rare_error"
 
 
 # ---- background and mix anomalies ---------------------------------------------------------------
@@ -396,12 +417,15 @@ class _Window:
 
 
 def _plan_windows(duration_ms: int) -> tuple[_Window, ...]:
-    """Three mix anomalies at fixed fractions of the planned timeline, sized relative to it."""
+    """The mix anomalies at fixed fractions of the planned timeline, sized relative to it."""
     def at(kind, start, length):
         return _Window(kind, EPOCH_MS + int(duration_ms * start),
                        EPOCH_MS + int(duration_ms * (start + length)))
-    return (at("error_storm", 0.20, 0.008), at("service_silent", 0.45, 0.07),
-            at("message_surge", 0.70, 0.02))
+    return tuple(at(*spec) for spec in MIX_WINDOWS)
+
+
+def _silenced(windows: tuple[_Window, ...], service: str) -> list[_Window]:
+    return [w for w in windows if SILENT_SERVICE.get(w.kind) == service]
 
 
 # The periodic sessionless lines of each service: (t_ms, service, pid, level, message), each stream
@@ -409,7 +433,7 @@ def _plan_windows(duration_ms: int) -> tuple[_Window, ...]:
 # windows' lines), so each stream starts from the state the previous one left.
 
 def _netmgr_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
-    silent = [w for w in windows if w.kind == "service_silent"]
+    silent = _silenced(windows, "netmgr")
     rx = tx = 0
     t = EPOCH_MS + rng.randrange(0, 10000)
     while t < end_ms:
@@ -430,9 +454,11 @@ def _storaged_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...
 
 
 def _apid_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
+    silent = _silenced(windows, "apid")
     t = EPOCH_MS + rng.randrange(0, 15000)
     while t < end_ms:
-        yield t, "apid", 884, "INFO", f"worker pool busy={rng.randrange(0, 32)}/32 queue={rng.randrange(0, 8)}"
+        if not any(w.start_ms <= t < w.end_ms for w in silent):
+            yield t, "apid", 884, "INFO", f"worker pool busy={rng.randrange(0, 32)}/32 queue={rng.randrange(0, 8)}"
         t += rng.randrange(14000, 16000)
 
 
@@ -469,13 +495,14 @@ def _window_lines(rng: random.Random, window: _Window):
 
 # ---- assembly -----------------------------------------------------------------------------------
 
-# The log is written as it is simulated, in two passes over the same random numbers, so that
+# The log is written as it is simulated, in three passes over the same random numbers, so that
 # memory does not grow with the line count (only with the sessions, whose ids and labels are kept):
 # the first pass counts the lines a duration gives and notes the generator's state where each
-# background stream starts; the second merges the sessions' lines (each session arrives later than
-# the one before and its lines follow its arrival) with the background streams by (time, order),
-# writing every line that no later one can precede. Lines of equal time keep the order in which
-# they were generated: sessions' lines first, then the background's stream by stream.
+# background stream starts; the second finds where the log ends (_cut: every session in the log
+# complete); the third merges the sessions' lines (each session arrives later than the one before
+# and its lines follow its arrival) with the background streams by (time, order), writing every line
+# that no later one can precede. Lines of equal time keep the order in which they were generated:
+# sessions' lines first, then the background's stream by stream.
 
 @dataclasses.dataclass(frozen=True)
 class _Session:
@@ -484,6 +511,7 @@ class _Session:
     steps: list
     times: list
     deviation: int | None
+    kind: str | None            # one of SEQUENCE_KINDS for an anomalous session
 
 
 def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]):
@@ -492,7 +520,7 @@ def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]
     used_ids: set[str] = set()
     workflows = [w for w, _ in SESSION_TYPES]
     weights = [p for _, p in SESSION_TYPES]
-    silent = [w for w in windows if w.kind == "service_silent"]
+    silent = [w for w in windows if w.kind in SILENT_SERVICE]
     t = EPOCH_MS
     while True:
         t += int(rng.expovariate(1.0 / MEAN_SESSION_GAP_MS))
@@ -500,9 +528,9 @@ def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]
             return
         workflow = rng.choices(workflows, weights)[0]
         steps, rare = workflow(rng)
-        deviation = None
+        deviation = kind = None
         if rng.random() < ANOMALY_RATE:
-            steps, deviation = _inject_anomaly(rng, steps, rare)
+            steps, deviation, kind = _inject_anomaly(rng, steps, rare)
         sid = SESSION_PREFIX + _id_hex(rng, 8)
         while sid in used_ids:
             sid = SESSION_PREFIX + _id_hex(rng, 8)
@@ -513,10 +541,11 @@ def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]
             st += step.gap_ms
             times.append(st)
         # A silent service starts nothing and has nothing running while it is silent.
-        if any(s.service == "netmgr" for s in steps) and any(
-                times[0] < w.end_ms and times[-1] >= w.start_ms for w in silent):
+        services = {s.service for s in steps}
+        if any(SILENT_SERVICE[w.kind] in services and times[0] < w.end_ms and times[-1] >= w.start_ms
+               for w in silent):
             continue
-        yield _Session(t, sid, steps, times, deviation)
+        yield _Session(t, sid, steps, times, deviation, kind)
 
 
 def _streams(windows: tuple[_Window, ...]):
@@ -535,6 +564,83 @@ def _plan(seed: int, duration_ms: int, windows: tuple[_Window, ...]) -> tuple[in
         states.append(rng.getstate())
         count += sum(1 for _ in stream(rng, EPOCH_MS + duration_ms, windows))
     return count, states
+
+
+def _background_keys(states: list, duration_ms: int, windows: tuple[_Window, ...]):
+    """The keys (t_ms, 1, rank, i) of _background_lines' lines, in order, without their text."""
+    import heapq
+
+    streams = _streams(windows)
+    ranks = {id(f): rank for rank, f in enumerate([f for f, w in streams if w is None] +
+                                                  [f for f, w in streams if w is not None])}
+
+    def keyed(stream, state):
+        rng = random.Random()
+        rng.setstate(state)
+        rank = ranks[id(stream)]
+        for i, line in enumerate(stream(rng, EPOCH_MS + duration_ms, windows)):
+            yield line[0], 1, rank, i
+
+    return heapq.merge(*(keyed(f, state) for (f, _), state in zip(streams, states)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cut:
+    """Where the log ends: the (t_ms, ...) key of its last line. A session is in the log when its
+    last line's key is not later and its ordinal (place in arrival order) is not in ``skipped``
+    (the few that end just before the cut but would have made the log longer than asked)."""
+
+    key: tuple
+    skipped: frozenset
+
+
+def _cut(seed: int, duration_ms: int, windows: tuple[_Window, ...], states: list, lines: int) -> _Cut | None:
+    """Second pass: take background lines and whole sessions (at their last line) in (time, order)
+    order until exactly `lines` lines; a session that would overshoot is left out. None when the
+    duration is too short for that."""
+    import heapq
+
+    rng = random.Random(seed)
+    background = _background_keys(states, duration_ms, windows)
+    head = next(background, None)
+    ends: list = []                     # heap of (key of a session's last line, its lines, ordinal)
+    count, skipped, order = 0, set(), 0
+
+    def take(limit):
+        """Count the events before time `limit` (None: all); the cut's key once `lines` is reached."""
+        nonlocal head, count
+        while True:
+            end = ends[0] if ends else None
+            if head is not None and (end is None or head < end[0]):
+                if limit is not None and head[0] >= limit:
+                    return None
+                key, n, ordinal = head, 1, None
+                head = next(background, None)
+            elif end is not None:
+                if limit is not None and end[0][0] >= limit:
+                    return None
+                key, n, ordinal = heapq.heappop(ends)
+            else:
+                return None
+            if count + n > lines:
+                skipped.add(ordinal)    # a session: background lines come one at a time
+                continue
+            count += n
+            if count == lines:
+                return key
+
+    for ordinal, session in enumerate(_sessions(rng, duration_ms, windows)):
+        # No later session ends before its arrival: what comes earlier is final.
+        key = take(session.arrival_ms)
+        if key is not None:
+            return _Cut(key, frozenset(skipped))
+        order += len(session.steps)
+        heapq.heappush(ends, ((session.times[-1], 0, order - 1), len(session.steps), ordinal))
+    key = take(None)
+    # Past the planned duration the background streams stop: a cut there would lack them.
+    if key is None or key[0] >= EPOCH_MS + duration_ms:
+        return None
+    return _Cut(key, frozenset(skipped))
 
 
 def _background_lines(states: list, duration_ms: int, windows: tuple[_Window, ...]):
@@ -558,8 +664,9 @@ def _background_lines(states: list, duration_ms: int, windows: tuple[_Window, ..
     return heapq.merge(*(keyed(f, w, state) for (f, w), state in zip(streams, states)), key=lambda x: x[0])
 
 
-def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], states: list):
-    """Second pass: every _Line in (time, order) order, one at a time."""
+def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], states: list, cut: _Cut):
+    """Third pass: every _Line in (time, order) order, one at a time, with the sessions `cut` keeps
+    (the lines after the cut's key come last; the caller stops before them)."""
     import heapq
 
     rng = random.Random(seed)
@@ -585,24 +692,30 @@ def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], s
             else:
                 return
 
-    for session in _sessions(rng, duration_ms, windows):
+    for ordinal, session in enumerate(_sessions(rng, duration_ms, windows)):
         # No later session has a line before its arrival: what comes earlier is final.
         yield from until(session.arrival_ms)
+        if ordinal in cut.skipped or (session.times[-1], 0, order + len(session.steps) - 1) > cut.key:
+            order += len(session.steps)
+            continue
         for i, (step, st) in enumerate(zip(session.steps, session.times)):
             text = _format_line(st, step.service, step.pid, step.level, step.message, session.sid, cache)
-            heapq.heappush(pending, ((st, 0, order), _Line(st, order, text, session.sid, i == session.deviation)))
+            heapq.heappush(pending, ((st, 0, order), _Line(st, order, text, session.sid,
+                                                           session.kind if i == session.deviation else None)))
             order += 1
     yield from until(None)
 
 
-def _plan_duration(config: SampleConfig) -> tuple[int, tuple[_Window, ...], list]:
+def _plan_duration(config: SampleConfig) -> tuple[int, tuple[_Window, ...], list, _Cut]:
     planned_ms = int(config.lines / EXPECTED_LINES_PER_S * 1000)
     windows = _plan_windows(planned_ms)
     duration_ms = int(planned_ms * 1.15)
     while True:
         count, states = _plan(config.seed, duration_ms, windows)
         if count >= config.lines:
-            return duration_ms, windows, states
+            cut = _cut(config.seed, duration_ms, windows, states, config.lines)
+            if cut is not None:
+                return duration_ms, windows, states, cut
         duration_ms = int(duration_ms * 1.3)
 
 
@@ -610,38 +723,42 @@ def generate_sample(config: SampleConfig) -> SampleResult:
     if config.lines < MIN_LINES:
         raise UserError(f"--lines must be at least {MIN_LINES} (got {config.lines})", config.out_dir,
                         f"ask for {MIN_LINES} lines or more")
-    duration_ms, windows, states = _plan_duration(config)
-    label: dict[str, str] = {}
-    seen: dict[str, list[int]] = {}     # window kind -> [first line, last line]
-    silent = [w for w in windows if w.kind == "service_silent"]
+    duration_ms, windows, states, cut = _plan_duration(config)
+    label: dict[str, str] = {}          # session -> its anomaly kind, "" for a normal session
+    seen: dict[_Window, list[int]] = {}  # window -> [first line, last line]
+    silent = [w for w in windows if w.kind in SILENT_SERVICE]
+    # An injected line names its window's kind; windows of one kind never overlap, and the storm's
+    # second line of a pair may come a few ms after the window's end.
+    injected = {kind: [w for w in windows if w.kind == kind] for kind in MIX_KINDS}
     out = Path(config.out_dir)
     written = 0
     with atomic.atomic_path(out / LOG_NAME) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as log:
         batch: list[str] = []
-        for line in _lines_in_order(config.seed, duration_ms, windows, states):
+        for line in _lines_in_order(config.seed, duration_ms, windows, states, cut):
             written += 1
             batch.append(line.text + "\n")
             if len(batch) >= 4096:
                 log.write("".join(batch))
                 batch = []
             if line.session is not None:
-                if line.deviates or label.get(line.session) == "Anomaly":
-                    label[line.session] = "Anomaly"
+                if line.deviation is not None:
+                    label[line.session] = line.deviation
                 else:
-                    label.setdefault(line.session, "Normal")
-            kinds = [line.window] if line.window else []
-            kinds += [w.kind for w in silent if w.start_ms <= line.t_ms < w.end_ms]
-            for kind in kinds:
-                seen.setdefault(kind, [written, written])[1] = written
+                    label.setdefault(line.session, "")
+            hits = [w for w in injected[line.window] if w.start_ms <= line.t_ms][-1:] if line.window else []
+            hits += [w for w in silent if w.start_ms <= line.t_ms < w.end_ms]
+            for window in hits:
+                seen.setdefault(window, [written, written])[1] = written
             if written == config.lines:
                 break
         log.write("".join(batch))
-    labels = "session,label\n" + "".join(f"{s},{v}\n" for s, v in label.items())
+    labels = "session,label,kind\n" + "".join(f"{s},{'Anomaly' if k else 'Normal'},{k}\n"
+                                              for s, k in label.items())
     windows_text = "first_line,last_line,kind\n" + "".join(
-        f"{seen[w.kind][0]},{seen[w.kind][1]},{w.kind}\n" for w in windows if w.kind in seen)
+        f"{seen[w][0]},{seen[w][1]},{w.kind}\n" for w in windows if w in seen)
     labels_path = atomic.write_text(out / LABELS_NAME, labels)
     windows_path = atomic.write_text(out / WINDOWS_NAME, windows_text)
-    anomalous = sum(v == "Anomaly" for v in label.values())
+    anomalous = sum(bool(k) for k in label.values())
     return SampleResult(
         log=out / LOG_NAME, labels=labels_path, windows=windows_path, lines=written,
         sessions=len(label), anomalous_sessions=anomalous,
