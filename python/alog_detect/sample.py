@@ -15,8 +15,11 @@ storage snapshots, VPN tunnels). About 3% of sessions get a sequence anomaly (a 
 skipped, two steps swapped, or a rare error inserted); the session is labelled ``Anomaly``. Every
 session in the log is complete: a session that would end after the last line is not started (so
 the end of the file never cuts one, which a detector judging session ends would call an early
-end). Fifteen time windows (``MIX_WINDOWS``) get a shift in the message mix: I/O error storms, the
-network manager going silent, surges of rate-limit warnings, and the API service going down.
+end). Time windows get a shift in the message mix: I/O error storms, the network manager going
+silent, surges of rate-limit warnings, and the API service going down: fifteen short ones
+(``MIX_WINDOWS``) in a sample of ``MIX_WINDOWS_MIN_LINES`` lines or more (`scons` makes 60,000),
+for a window-level evaluation; in a shorter one, where those would be too short to show, three
+longer ones (``MIX_WINDOWS_SHORT``: a storm, the silence, a surge).
 
 Outputs in ``out_dir``: ``sample.log``, ``sample_labels.csv`` (``session,label,kind`` for every
 session, in order of first appearance; ``kind`` is one of ``SEQUENCE_KINDS`` for an anomaly, empty
@@ -65,6 +68,8 @@ MIX_WINDOWS = (
     ("service_silent", 0.45, 0.07), ("error_storm", 0.56, 0.002), ("api_outage", 0.60, 0.01),
     ("message_surge", 0.64, 0.0025), ("error_storm", 0.68, 0.002), ("message_surge", 0.72, 0.0025),
 )
+MIX_WINDOWS_MIN_LINES = 40_000
+MIX_WINDOWS_SHORT = (("error_storm", 0.20, 0.008), ("service_silent", 0.45, 0.07), ("message_surge", 0.70, 0.02))
 # The windows in which a service writes nothing, and that service.
 SILENT_SERVICE = {"service_silent": "netmgr", "api_outage": "apid"}
 
@@ -416,12 +421,12 @@ class _Window:
     end_ms: int
 
 
-def _plan_windows(duration_ms: int) -> tuple[_Window, ...]:
+def _plan_windows(duration_ms: int, lines: int) -> tuple[_Window, ...]:
     """The mix anomalies at fixed fractions of the planned timeline, sized relative to it."""
     def at(kind, start, length):
         return _Window(kind, EPOCH_MS + int(duration_ms * start),
                        EPOCH_MS + int(duration_ms * (start + length)))
-    return tuple(at(*spec) for spec in MIX_WINDOWS)
+    return tuple(at(*spec) for spec in (MIX_WINDOWS if lines >= MIX_WINDOWS_MIN_LINES else MIX_WINDOWS_SHORT))
 
 
 def _silenced(windows: tuple[_Window, ...], service: str) -> list[_Window]:
@@ -708,7 +713,7 @@ def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], s
 
 def _plan_duration(config: SampleConfig) -> tuple[int, tuple[_Window, ...], list, _Cut]:
     planned_ms = int(config.lines / EXPECTED_LINES_PER_S * 1000)
-    windows = _plan_windows(planned_ms)
+    windows = _plan_windows(planned_ms, config.lines)
     duration_ms = int(planned_ms * 1.15)
     while True:
         count, states = _plan(config.seed, duration_ms, windows)
