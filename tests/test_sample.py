@@ -96,24 +96,28 @@ def test_labels_cover_every_session_and_agree_with_the_workflows(sample):
     for n, m in enumerate(matches, 1):
         if m.group(5):
             sessions.setdefault(m.group(5), []).append((n, m.group(2), m.group(6)))
-    assert set(labels) == set(sessions)
+    assert set(labels) <= set(sessions)
     assert set(labels.values()) == {"Normal", "Anomaly"}
     rate = sum(v == "Anomaly" for v in labels.values()) / len(labels)
     assert 0.015 < rate < 0.06
 
-    # Every session is complete, up to the end of the file: each must be in its workflow's
-    # language exactly when it is labelled Normal; a rare error is a letter no workflow has.
+    # A labelled session is in its workflow's language exactly when it is labelled Normal; a rare
+    # error is a letter no workflow has. The unlabelled ones are still running at the end of the file
+    # (the longest workflow is ~20 minutes, the log ~60), and not yet anomalous.
+    unlabelled = 0
     for sid, rows in sessions.items():
         first_service = rows[0][1]
         word = "".join(_step_letter(service, message) for _, service, message in rows)
         normal = GRAMMARS[first_service].fullmatch(word) is not None
+        if sid not in labels:
+            assert not normal and "!" not in word and rows[0][0] > len(matches) * 2 // 3, (sid, word)
+            unlabelled += 1
+            continue
         assert normal == (labels[sid] == "Normal"), (sid, labels[sid], word)
         assert (kinds[sid] == "") == normal and (kinds[sid] == "rare_error") == ("!" in word), \
             (sid, kinds[sid], word)
     assert set(kinds.values()) == {"", *SEQUENCE_KINDS}
-    # The last sessions end near the end of the file: none was left out for long.
-    last_starts = max(rows[0][0] for rows in sessions.values())
-    assert last_starts > len(matches) - 50
+    assert 0 < unlabelled < 100
 
 
 @pytest.fixture(scope="module")

@@ -12,17 +12,20 @@ Background lines (link statistics, health checks, pool statistics, systemd) have
 
 Sessions follow per-type workflows with branches (sshd logins, web API requests, scheduler jobs,
 storage snapshots, VPN tunnels). About 3% of sessions get a sequence anomaly (a mandatory step
-skipped, two steps swapped, or a rare error inserted); the session is labelled ``Anomaly``. Every
-session in the log is complete: a session that would end after the last line is not started (so
-the end of the file never cuts one, which a detector judging session ends would call an early
-end). Time windows get a shift in the message mix: I/O error storms, the network manager going
+skipped, two steps swapped, or a rare error inserted); the session is labelled ``Anomaly`` when the
+first deviating line made it into the log. The log stops at its last line as a running system's
+would, with sessions still running; those (``SampleResult.unfinished_sessions``) are left out of
+the labels unless their anomaly already showed: their ending is unknown, and a detector that
+judges session ends at the end of its input (DeepLog's END) would otherwise count them as false
+alarms. (Finishing them instead, by not starting them or by squeezing their last steps, puts a
+shift in the message mix at the end of the log, which mscred-train holds out to calibrate on.) Time windows get a shift in the message mix: I/O error storms, the network manager going
 silent, surges of rate-limit warnings, and the API service going down: fifteen short ones
 (``MIX_WINDOWS``) in a sample of ``MIX_WINDOWS_MIN_LINES`` lines or more (`scons` makes 60,000),
 for a window-level evaluation; in a shorter one, where those would be too short to show, three
 longer ones (``MIX_WINDOWS_SHORT``: a storm, the silence, a surge).
 
 Outputs in ``out_dir``: ``sample.log``, ``sample_labels.csv`` (``session,label,kind`` for every
-session, in order of first appearance; ``kind`` is one of ``SEQUENCE_KINDS`` for an anomaly, empty
+finished or anomalous session, in order of first appearance; ``kind`` is one of ``SEQUENCE_KINDS`` for an anomaly, empty
 for a normal session) and ``sample_windows.csv`` (``first_line,last_line,kind``, 1-based inclusive
 line numbers of each mix anomaly, ``kind`` one of ``MIX_KINDS``). Same lines and seed give
 identical bytes.
@@ -102,6 +105,7 @@ class SampleResult:
     sessions: int
     anomalous_sessions: int
     mix_windows: int
+    unfinished_sessions: int = 0    # normal so far, still running at the last line: not labelled
 
 
 @dataclasses.dataclass
@@ -124,6 +128,7 @@ class _Line:
     deviation: str | None = dataclasses.field(compare=False, default=None)  # the session's anomaly
     # kind, on the first line that leaves every normal path
     window: str | None = dataclasses.field(compare=False, default=None)
+    finishes: bool = dataclasses.field(compare=False, default=False)  # the session's last step
 
 
 # ---- variable fields ----------------------------------------------------------------------------
@@ -500,14 +505,13 @@ def _window_lines(rng: random.Random, window: _Window):
 
 # ---- assembly -----------------------------------------------------------------------------------
 
-# The log is written as it is simulated, in three passes over the same random numbers, so that
+# The log is written as it is simulated, in two passes over the same random numbers, so that
 # memory does not grow with the line count (only with the sessions, whose ids and labels are kept):
 # the first pass counts the lines a duration gives and notes the generator's state where each
-# background stream starts; the second finds where the log ends (_cut: every session in the log
-# complete); the third merges the sessions' lines (each session arrives later than the one before
-# and its lines follow its arrival) with the background streams by (time, order), writing every line
-# that no later one can precede. Lines of equal time keep the order in which they were generated:
-# sessions' lines first, then the background's stream by stream.
+# background stream starts; the second merges the sessions' lines (each session arrives later than
+# the one before and its lines follow its arrival) with the background streams by (time, order),
+# writing every line that no later one can precede. Lines of equal time keep the order in which
+# they were generated: sessions' lines first, then the background's stream by stream.
 
 @dataclasses.dataclass(frozen=True)
 class _Session:
@@ -571,83 +575,6 @@ def _plan(seed: int, duration_ms: int, windows: tuple[_Window, ...]) -> tuple[in
     return count, states
 
 
-def _background_keys(states: list, duration_ms: int, windows: tuple[_Window, ...]):
-    """The keys (t_ms, 1, rank, i) of _background_lines' lines, in order, without their text."""
-    import heapq
-
-    streams = _streams(windows)
-    ranks = {id(f): rank for rank, f in enumerate([f for f, w in streams if w is None] +
-                                                  [f for f, w in streams if w is not None])}
-
-    def keyed(stream, state):
-        rng = random.Random()
-        rng.setstate(state)
-        rank = ranks[id(stream)]
-        for i, line in enumerate(stream(rng, EPOCH_MS + duration_ms, windows)):
-            yield line[0], 1, rank, i
-
-    return heapq.merge(*(keyed(f, state) for (f, _), state in zip(streams, states)))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Cut:
-    """Where the log ends: the (t_ms, ...) key of its last line. A session is in the log when its
-    last line's key is not later and its ordinal (place in arrival order) is not in ``skipped``
-    (the few that end just before the cut but would have made the log longer than asked)."""
-
-    key: tuple
-    skipped: frozenset
-
-
-def _cut(seed: int, duration_ms: int, windows: tuple[_Window, ...], states: list, lines: int) -> _Cut | None:
-    """Second pass: take background lines and whole sessions (at their last line) in (time, order)
-    order until exactly `lines` lines; a session that would overshoot is left out. None when the
-    duration is too short for that."""
-    import heapq
-
-    rng = random.Random(seed)
-    background = _background_keys(states, duration_ms, windows)
-    head = next(background, None)
-    ends: list = []                     # heap of (key of a session's last line, its lines, ordinal)
-    count, skipped, order = 0, set(), 0
-
-    def take(limit):
-        """Count the events before time `limit` (None: all); the cut's key once `lines` is reached."""
-        nonlocal head, count
-        while True:
-            end = ends[0] if ends else None
-            if head is not None and (end is None or head < end[0]):
-                if limit is not None and head[0] >= limit:
-                    return None
-                key, n, ordinal = head, 1, None
-                head = next(background, None)
-            elif end is not None:
-                if limit is not None and end[0][0] >= limit:
-                    return None
-                key, n, ordinal = heapq.heappop(ends)
-            else:
-                return None
-            if count + n > lines:
-                skipped.add(ordinal)    # a session: background lines come one at a time
-                continue
-            count += n
-            if count == lines:
-                return key
-
-    for ordinal, session in enumerate(_sessions(rng, duration_ms, windows)):
-        # No later session ends before its arrival: what comes earlier is final.
-        key = take(session.arrival_ms)
-        if key is not None:
-            return _Cut(key, frozenset(skipped))
-        order += len(session.steps)
-        heapq.heappush(ends, ((session.times[-1], 0, order - 1), len(session.steps), ordinal))
-    key = take(None)
-    # Past the planned duration the background streams stop: a cut there would lack them.
-    if key is None or key[0] >= EPOCH_MS + duration_ms:
-        return None
-    return _Cut(key, frozenset(skipped))
-
-
 def _background_lines(states: list, duration_ms: int, windows: tuple[_Window, ...]):
     """The background and window lines as ((t_ms, 1, rank, i), _Line) in that order: rank is the
     stream's place among the lines generated after the sessions (background streams, then windows)."""
@@ -669,9 +596,8 @@ def _background_lines(states: list, duration_ms: int, windows: tuple[_Window, ..
     return heapq.merge(*(keyed(f, w, state) for (f, w), state in zip(streams, states)), key=lambda x: x[0])
 
 
-def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], states: list, cut: _Cut):
-    """Third pass: every _Line in (time, order) order, one at a time, with the sessions `cut` keeps
-    (the lines after the cut's key come last; the caller stops before them)."""
+def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], states: list):
+    """Second pass: every _Line in (time, order) order, one at a time."""
     import heapq
 
     rng = random.Random(seed)
@@ -697,30 +623,27 @@ def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], s
             else:
                 return
 
-    for ordinal, session in enumerate(_sessions(rng, duration_ms, windows)):
+    for session in _sessions(rng, duration_ms, windows):
         # No later session has a line before its arrival: what comes earlier is final.
         yield from until(session.arrival_ms)
-        if ordinal in cut.skipped or (session.times[-1], 0, order + len(session.steps) - 1) > cut.key:
-            order += len(session.steps)
-            continue
+        last = len(session.steps) - 1
         for i, (step, st) in enumerate(zip(session.steps, session.times)):
             text = _format_line(st, step.service, step.pid, step.level, step.message, session.sid, cache)
             heapq.heappush(pending, ((st, 0, order), _Line(st, order, text, session.sid,
-                                                           session.kind if i == session.deviation else None)))
+                                                           session.kind if i == session.deviation else None,
+                                                           finishes=i == last)))
             order += 1
     yield from until(None)
 
 
-def _plan_duration(config: SampleConfig) -> tuple[int, tuple[_Window, ...], list, _Cut]:
+def _plan_duration(config: SampleConfig) -> tuple[int, tuple[_Window, ...], list]:
     planned_ms = int(config.lines / EXPECTED_LINES_PER_S * 1000)
     windows = _plan_windows(planned_ms, config.lines)
     duration_ms = int(planned_ms * 1.15)
     while True:
         count, states = _plan(config.seed, duration_ms, windows)
         if count >= config.lines:
-            cut = _cut(config.seed, duration_ms, windows, states, config.lines)
-            if cut is not None:
-                return duration_ms, windows, states, cut
+            return duration_ms, windows, states
         duration_ms = int(duration_ms * 1.3)
 
 
@@ -728,8 +651,9 @@ def generate_sample(config: SampleConfig) -> SampleResult:
     if config.lines < MIN_LINES:
         raise UserError(f"--lines must be at least {MIN_LINES} (got {config.lines})", config.out_dir,
                         f"ask for {MIN_LINES} lines or more")
-    duration_ms, windows, states, cut = _plan_duration(config)
+    duration_ms, windows, states = _plan_duration(config)
     label: dict[str, str] = {}          # session -> its anomaly kind, "" for a normal session
+    finished: set[str] = set()          # sessions whose last step is in the log
     seen: dict[_Window, list[int]] = {}  # window -> [first line, last line]
     silent = [w for w in windows if w.kind in SILENT_SERVICE]
     # An injected line names its window's kind; windows of one kind never overlap, and the storm's
@@ -739,7 +663,7 @@ def generate_sample(config: SampleConfig) -> SampleResult:
     written = 0
     with atomic.atomic_path(out / LOG_NAME) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as log:
         batch: list[str] = []
-        for line in _lines_in_order(config.seed, duration_ms, windows, states, cut):
+        for line in _lines_in_order(config.seed, duration_ms, windows, states):
             written += 1
             batch.append(line.text + "\n")
             if len(batch) >= 4096:
@@ -750,6 +674,8 @@ def generate_sample(config: SampleConfig) -> SampleResult:
                     label[line.session] = line.deviation
                 else:
                     label.setdefault(line.session, "")
+                if line.finishes:
+                    finished.add(line.session)
             hits = [w for w in injected[line.window] if w.start_ms <= line.t_ms][-1:] if line.window else []
             hits += [w for w in silent if w.start_ms <= line.t_ms < w.end_ms]
             for window in hits:
@@ -758,14 +684,15 @@ def generate_sample(config: SampleConfig) -> SampleResult:
                 break
         log.write("".join(batch))
     labels = "session,label,kind\n" + "".join(f"{s},{'Anomaly' if k else 'Normal'},{k}\n"
-                                              for s, k in label.items())
+                                              for s, k in label.items() if k or s in finished)
     windows_text = "first_line,last_line,kind\n" + "".join(
         f"{seen[w][0]},{seen[w][1]},{w.kind}\n" for w in windows if w in seen)
     labels_path = atomic.write_text(out / LABELS_NAME, labels)
     windows_path = atomic.write_text(out / WINDOWS_NAME, windows_text)
     anomalous = sum(bool(k) for k in label.values())
+    unfinished = sum(1 for s, k in label.items() if not k and s not in finished)
     return SampleResult(
         log=out / LOG_NAME, labels=labels_path, windows=windows_path, lines=written,
-        sessions=len(label), anomalous_sessions=anomalous,
+        sessions=len(label) - unfinished, anomalous_sessions=anomalous, unfinished_sessions=unfinished,
         mix_windows=windows_text.count("\n") - 1,
     )
