@@ -45,6 +45,7 @@ SECTION = "sample"
 PROTOCOL_SECTION = "sample-protocol"
 PROTOCOL_SEEDS = (1, 2, 3)          # generator seeds (SCons generates seed 1)
 PROTOCOL_TRAIN_SEEDS = (0, 1, 2)    # deeplog-train --seed (its default: 0)
+MSCRED_SEEDS = (2, 3)               # other generator seeds the MSCRED rows (default channels) also use
 COMMAND = "python -m alog_detect.bench.sample"
 # (top_k, epochs): around the SCons defaults (5, 30), and the paper's top-k 9.
 DEFAULT_SETTINGS = ((9, 3), (9, 30), (5, 15), (5, 30), (5, 50), (6, 30), (4, 30), (3, 30))
@@ -195,7 +196,8 @@ def score_timeline(verdicts: Path, windows: Path, delay: int) -> dict:
             "first_verdict_line": first}
 
 
-def run_mscred(work: Path, prep: Prepared, defaults: dict, channels: tuple[int, ...]) -> MSCREDRow:
+def run_mscred(work: Path, prep: Prepared, defaults: dict, channels: tuple[int, ...], seed: int = 1) -> MSCREDRow:
+    """``seed``: the generator seed of ``prep``'s sample (shown in the row)."""
     from ..export import ExportConfig, convert_onnx
     from ..train.mscred import MSCREDTrainConfig, train_mscred
 
@@ -218,7 +220,7 @@ def run_mscred(work: Path, prep: Prepared, defaults: dict, channels: tuple[int, 
     cal = trained.calibration
     timeline = {**score_timeline(verdicts, prep.sample.windows, delay), "anomaly_threshold": cal.anomaly_threshold,
                 "cell_threshold": cal.cell_threshold, "valid_inputs": len(cal.valid_scores)}
-    return MSCREDRow(f"{','.join(map(str, defaults['mscred_windows']))} | {named} ({role}) | {size:,} "
+    return MSCREDRow(f"{seed} | {','.join(map(str, defaults['mscred_windows']))} | {named} ({role}) | {size:,} "
                      f"| {defaults['mscred_epochs']}", _confusion(metrics), seconds, metrics["kinds"],
                      metrics["n_windows"], _confusion(undelayed), timeline)
 
@@ -253,15 +255,15 @@ def _kind_table(rows: list[Row], first: str) -> list[str]:
 
 
 def _timeline_table(rows: list[MSCREDRow]) -> list[str]:
-    out = ["| channels | verdicts | n | min | p10 | median | p90 | p99 | max | anomaly_threshold |",
-           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = ["| sample seed | channels | verdicts | n | min | p10 | median | p90 | p99 | max | anomaly_threshold |",
+           "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         t = r.timeline
         for key, where in (("normal", "normal stretches"), ("inside", "inside an anomaly"),
                            ("after", "within the delay after one")):
             q = t[key]
             cells = [q.get(k, "-") for k in ("min", "p10", "p50", "p90", "p99", "max")]
-            out.append(f"| {r.label.split(' | ')[1]} | {where} | {q['n']} | "
+            out.append(f"| {' | '.join(r.label.split(' | ')[:3:2])} | {where} | {q['n']} | "
                        + " | ".join(str(c) for c in cells) + f" | {t['anomaly_threshold']} |")
     return out
 
@@ -306,7 +308,9 @@ def _section(prep: Prepared, defaults: dict, deeplog: list[Row], mscred: list[MS
             f"{','.join(map(str, defaults['mscred_windows']))}, mscred_step {defaults['mscred_step']}, "
             f"mscred_bucket {defaults['mscred_bucket']}, mscred_epochs {defaults['mscred_epochs']}; "
             "the default channels, sized for devices, and the paper's, `mscred_channels=`): "
-            f"window level against the sample's {prep.sample.mix_windows} mix anomalies (sample_windows.csv), "
+            f"window level against the sample's {prep.sample.mix_windows} mix anomalies (sample_windows.csv; "
+            "seed 1 as `scons` makes it, and the default channels on the samples of the other generator seeds "
+            "too), "
             f"as `alog-detect evaluate --labels sample_windows.csv --model mscred --delay {delay}` computes "
             "it: every listed window is an anomaly, detected when an anomalous verdict falls in it or in the "
             f"{delay:,} lines after it (the largest signature window, {max(defaults['mscred_windows'])} "
@@ -320,14 +324,14 @@ def _section(prep: Prepared, defaults: dict, deeplog: list[Row], mscred: list[MS
             f"mscred.onnx bytes: the file convert-onnx wrote (float32, matrix side n = {prep.n_templates} "
             "templates padded to a multiple of 8).",
             "",
-            "| signature windows | channels | mscred.onnx bytes | epochs | windows " + _HEADER[:-len(
+            "| sample seed | signature windows | channels | mscred.onnx bytes | epochs | windows " + _HEADER[:-len(
                 " training seconds |")] + " F1, no delay | training seconds |",
-            "| --- | --- | ---: | ---: | ---: " + _ALIGN + " ---: |",
+            "| ---: | --- | --- | ---: | ---: | ---: " + _ALIGN + " ---: |",
             *(_mscred_row(r) for r in mscred),
             "",
             "Recall per mix kind:",
             "",
-            *_kind_table(mscred, "signature windows | channels | mscred.onnx bytes | epochs"),
+            *_kind_table(mscred, "sample seed | signature windows | channels | mscred.onnx bytes | epochs"),
             "",
             "The score timeline (`alog-detect detect --all`): an MSCRED verdict's score is the number of "
             "residual cells above cell_threshold; it is an anomaly above anomaly_threshold (the largest "
@@ -475,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
                         + ",".join(f"{k}:{e}" for k, e in DEFAULT_SETTINGS) + ")")
     p.add_argument("--no-mscred", action="store_true", help="skip the MSCRED rows")
     p.add_argument("--no-paper-mscred", action="store_true", help="skip the MSCRED row at the paper's channels")
+    p.add_argument("--mscred-seeds", type=_seeds, default=MSCRED_SEEDS,
+                   help="more generator seeds for MSCRED at the default channels (default %(default)s)")
     p.add_argument("--protocol", action="store_true",
                    help="run the protocol instead (SCons defaults over --seeds x --train-seeds) and write "
                         f"the {PROTOCOL_SECTION} section")
@@ -513,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
             channel_sets = defaults["mscred_channels"][:1 if args.no_paper_mscred else 2]
             mscred = [] if args.no_mscred else [run_mscred(work, prep, defaults, channels)
                                                 for channels in channel_sets]
+            for seed in () if args.no_mscred else [s for s in args.mscred_seeds if s != 1]:
+                other = prepare(work / f"gen{seed}", args.lines, defaults, seed=seed)
+                mscred.append(run_mscred(work / f"gen{seed}", other, defaults, defaults["mscred_channels"][0], seed))
     except UserError as exc:
         print(f"{COMMAND}: error: {exc.one_line()}", file=sys.stderr)
         return 2
