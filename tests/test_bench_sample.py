@@ -104,3 +104,39 @@ def test_malformed_seeds_are_refused_before_any_work(bad, tmp_path):
         bench.main(["--protocol", "--seeds", bad, "--results", str(tmp_path / "r.md")])
     assert exc.value.code == 2
     assert not (tmp_path / "r.md").exists()
+
+
+def test_mscred_tables_have_as_many_cells_as_their_headers(tmp_path):
+    from pathlib import Path
+
+    from alog_detect.evaluate import Confusion
+    from alog_detect.sample import SampleResult
+
+    defaults = bench.scons_defaults()
+    sample = SampleResult(log=Path("s.log"), labels=Path("l.csv"), windows=Path("w.csv"), lines=60000,
+                          sessions=9000, anomalous_sessions=300, mix_windows=15)
+    prep = bench.Prepared(sample, Path("v"), Path("q"), Path("m"), 54)
+    q = {"n": 3, "min": 1, "p10": 1, "p50": 2, "p90": 3, "p99": 3, "max": 3}
+    timeline = {"inside": q, "after": q, "normal": {"n": 0}, "first_verdict_line": 2000,
+                "anomaly_threshold": 3, "cell_threshold": 0.1, "valid_inputs": 50}
+    rows = [bench.MSCREDRow(f"{seed} | 10,30,60 | 8,16,32,64 (default) | 1,000 | 3", Confusion(14, 0, 1, 121), 1.0,
+                            {"error_storm": {"anomalies": 5, "detected": 5, "recall": 1.0}}, 136,
+                            Confusion(9, 7, 6, 173), timeline) for seed in (1, 2)]
+    deeplog = [bench.Row("5 | 30", Confusion(1, 0, 2, 9), 1.0,
+                         {"rare_error": {"anomalies": 3, "detected": 1, "recall": 0.333333}})]
+    section = bench._section(prep, defaults, deeplog, rows, "cmd", 1.0)
+    tables: list[list[str]] = []
+    for line in section.splitlines():
+        if line.startswith("|"):
+            if not tables or not tables[-1]:
+                tables.append([])
+            tables[-1].append(line)
+        elif tables and tables[-1]:
+            tables.append([])
+    tables = [t for t in tables if t]
+    assert len(tables) == 5
+    for table in tables:
+        assert len({line.count("|") for line in table}) == 1, table
+    assert "| 2 | 10,30,60 | 8,16,32,64 (default) | 1,000 | 3 | 136 | 1.000 | 0.933 | 0.966 | 14 | 0 | 1 | 121 | 0.581 |" \
+        in section
+    assert "--delay 1200" in section and "at line 2,000" in section
