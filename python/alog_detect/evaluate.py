@@ -11,9 +11,20 @@ Two kinds of labels, told apart by the CSV header:
   it. Without a ``label`` column (e.g. ``sample_windows.csv``, ``first_line,last_line,kind``) every
   listed window is an anomaly and the lines between them, up to the last line seen in the verdicts
   or labels, are cut into normal windows of ``tile`` lines (default: the median length of the
-  listed windows), so false positives and true negatives are counted on comparable units.
+  listed windows), so false positives and true negatives are counted on comparable units. With
+  ``delay`` D > 0 (``--delay``), an anomalous verdict up to D lines after a listed window's last
+  line also detects that window (a detector that judges the last lines of the stream, as MSCRED
+  does, still sees an anomaly for a while after it ended), and those D lines belong to no normal
+  window.
 
-Metrics with a zero denominator are 0.0. Output: one JSON object (``format_version`` 1).
+Either kind of labels may carry a ``kind`` column: the anomaly's kind on every anomalous row
+(for the built-in sample ``alog_detect.sample.SEQUENCE_KINDS`` for sessions, ``MIX_KINDS`` for
+windows), empty on normal rows. Then the result also holds the recall of each kind. A kind outside
+the known ones (the sample's, plus ``kinds``: ``--kinds``) is an error, as is a missing kind on
+an anomaly or a kind on a normal row.
+
+Metrics with a zero denominator are 0.0. Output: one JSON object (``format_version`` 1), which
+``format_table`` renders for a reader (``alog-detect evaluate`` prints that; ``--json`` the object).
 """
 
 from __future__ import annotations
@@ -30,11 +41,15 @@ from typing import Iterable, Mapping
 
 from . import atomic
 from .errors import UserError
+from .sample import MIX_KINDS, SEQUENCE_KINDS
 
 METRICS_FORMAT_VERSION = 1
 _ANOMALY = {"anomaly": True, "1": True, "true": True, "abnormal": True,
             "normal": False, "0": False, "false": False}
 _SESSION_COLUMNS = (("BlockId", "Label"), ("session", "label"))
+KIND_COLUMN = "kind"
+# The kinds every labels file may use without --kinds: the built-in sample's.
+KNOWN_KINDS = SEQUENCE_KINDS + MIX_KINDS
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,14 @@ class EvaluateConfig:
     out: Path | None = None
     model: str | None = None  # only verdicts of this model (default: all)
     tile: int | None = None   # window labels without a label column: normal window length
+    delay: int = 0            # window labels without a label column: lines after a window that still count
+    kinds: tuple[str, ...] = ()  # anomaly kinds accepted besides KNOWN_KINDS
+
+    def __post_init__(self):
+        if self.tile is not None and self.tile < 1:
+            raise UserError(f"--tile must be at least 1, got {self.tile}", None, "pass a positive line count")
+        if self.delay < 0:
+            raise UserError(f"--delay must be 0 or more, got {self.delay}", None, "pass a line count >= 0")
 
 
 @dataclass(frozen=True)
@@ -127,12 +150,14 @@ def read_verdicts(path: str | Path, model: str | None = None) -> list[Verdict]:
 @dataclass(frozen=True)
 class SessionLabels:
     labels: dict[str, bool]
+    kinds: dict[str, str] | None = None     # session -> anomaly kind ("" when normal); None: no column
 
 
 @dataclass(frozen=True)
 class WindowLabels:
     windows: tuple[tuple[int, int], ...]
     anomalous: tuple[bool, ...] | None  # None: every listed window is an anomaly
+    kinds: tuple[str, ...] | None = None  # each window's anomaly kind ("" when normal); None: no column
 
 
 def _label_value(text: str, path: Path, row: int) -> bool:
@@ -164,21 +189,56 @@ def _int_cell(text: str, path: Path, row: int) -> int:
                         "first_line and last_line must be integers") from None
 
 
-def read_labels(path: str | Path) -> SessionLabels | WindowLabels:
+def _cell(row: list[str], column: int, path: Path, n: int) -> str:
+    if column >= len(row):
+        raise UserError(f"row {n}: {len(row)} fields, the header has more", path,
+                        "give every row as many fields as the header")
+    return row[column]
+
+
+def _kinds(header: list[str], rows: list[list[str]], anomalous: list[bool], path: Path,
+           known: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The kind column's values, checked: a known kind on each anomaly, nothing on normal rows."""
+    if KIND_COLUMN not in header:
+        return None
+    column = header.index(KIND_COLUMN)
+    kinds = []
+    for n, (row, anomaly) in enumerate(zip(rows, anomalous), 2):
+        kind = _cell(row, column, path, n).strip()
+        if anomaly and not kind:
+            raise UserError(f"row {n}: an anomaly without a kind", path,
+                            "give every anomalous row its kind, or drop the kind column")
+        if not anomaly and kind:
+            raise UserError(f"row {n}: a normal row with kind {kind!r}", path, "leave kind empty on normal rows")
+        if kind and kind not in known:
+            raise UserError(f"row {n}: unknown anomaly kind {kind!r} (known: {', '.join(known)})", path,
+                            "correct the kind, or name your own kinds with --kinds KIND,KIND,...")
+        kinds.append(kind)
+    return tuple(kinds)
+
+
+def read_labels(path: str | Path, kinds: tuple[str, ...] = ()) -> SessionLabels | WindowLabels:
+    """``kinds``: anomaly kinds accepted besides KNOWN_KINDS."""
     path = Path(path)
     header, rows = _read_rows(path)
+    known = KNOWN_KINDS + tuple(k for k in kinds if k not in KNOWN_KINDS)
     for key_col, label_col in _SESSION_COLUMNS:
         if key_col in header and label_col in header:
             k, lab = header.index(key_col), header.index(label_col)
-            return SessionLabels({r[k]: _label_value(r[lab], path, n) for n, r in enumerate(rows, 2)})
+            values = [_label_value(_cell(r, lab, path, n), path, n) for n, r in enumerate(rows, 2)]
+            keys = [_cell(r, k, path, n) for n, r in enumerate(rows, 2)]
+            kind = _kinds(header, rows, values, path, known)
+            return SessionLabels(dict(zip(keys, values)), None if kind is None else dict(zip(keys, kind)))
     if "first_line" in header and "last_line" in header:
         f, last = header.index("first_line"), header.index("last_line")
-        windows = tuple((_int_cell(r[f], path, n), _int_cell(r[last], path, n)) for n, r in enumerate(rows, 2))
+        windows = tuple((_int_cell(_cell(r, f, path, n), path, n), _int_cell(_cell(r, last, path, n), path, n))
+                        for n, r in enumerate(rows, 2))
         anomalous = None
         if "label" in header:
             lab = header.index("label")
-            anomalous = tuple(_label_value(r[lab], path, n) for n, r in enumerate(rows, 2))
-        return WindowLabels(windows, anomalous)
+            anomalous = tuple(_label_value(_cell(r, lab, path, n), path, n) for n, r in enumerate(rows, 2))
+        kind = _kinds(header, rows, list(anomalous) if anomalous is not None else [True] * len(rows), path, known)
+        return WindowLabels(windows, anomalous, kind)
     raise UserError(f"unrecognised labels header {','.join(header)!r}", path,
                     "use BlockId,Label or session,label (sessions) or first_line,last_line[,label] (windows)")
 
@@ -197,7 +257,17 @@ def _complement_tiles(windows: list[tuple[int, int]], last_line: int, tile: int)
     return tiles
 
 
-def window_confusion(verdicts: list[Verdict], labels: WindowLabels, tile: int | None) -> tuple[Confusion, int]:
+@dataclass(frozen=True)
+class WindowOutcome:
+    confusion: Confusion
+    tile: int                                # 0 when the labels list every window
+    windows: tuple[tuple[int, int], ...]     # every scored window, the listed ones first
+    actual: tuple[bool, ...]
+    predicted: tuple[bool, ...]
+
+
+def window_outcome(verdicts: list[Verdict], labels: WindowLabels, tile: int | None,
+                   delay: int = 0) -> WindowOutcome:
     anomalous_lines = sorted(v.line for v in verdicts if v.anomaly and v.line is not None)
 
     def hit(first: int, last: int) -> bool:
@@ -205,19 +275,47 @@ def window_confusion(verdicts: list[Verdict], labels: WindowLabels, tile: int | 
         return i < len(anomalous_lines) and anomalous_lines[i] <= last
 
     windows, actual = list(labels.windows), labels.anomalous
+    scored = windows
     if actual is None:
         if tile is None:
             tile = max(1, int(statistics.median(l - f + 1 for f, l in windows))) if windows else 1
-        last_line = max([v.line for v in verdicts if v.line is not None] + [l for _, l in windows] + [0])
-        normal = _complement_tiles(windows, last_line, tile)
+        # A listed window is judged with the `delay` lines after it; normal windows tile the rest.
+        scored = [(f, l + delay) for f, l in windows]
+        last_line = max([v.line for v in verdicts if v.line is not None] + [l for _, l in scored] + [0])
+        normal = _complement_tiles(scored, last_line, tile)
         actual = [True] * len(windows) + [False] * len(normal)
-        windows = windows + normal
-    return confusion((hit(f, l) for f, l in windows), actual), tile or 0
+        windows, scored = windows + normal, scored + normal
+    predicted = tuple(hit(f, l) for f, l in scored)
+    return WindowOutcome(confusion(predicted, actual), tile or 0, tuple(windows), tuple(actual), predicted)
+
+
+def window_confusion(verdicts: list[Verdict], labels: WindowLabels, tile: int | None,
+                     delay: int = 0) -> tuple[Confusion, int]:
+    outcome = window_outcome(verdicts, labels, tile, delay)
+    return outcome.confusion, outcome.tile
+
+
+def kind_recall(kinds: Iterable[str], detected: Iterable[bool], known: tuple[str, ...]) -> dict:
+    """{kind: {"anomalies", "detected", "recall"}} over the anomalous rows (kind non-empty), in the
+    order of ``known`` then first appearance."""
+    counts: dict[str, list[int]] = {}
+    for kind, hit in zip(kinds, detected, strict=True):
+        if kind:
+            c = counts.setdefault(kind, [0, 0])
+            c[0] += 1
+            c[1] += bool(hit)
+    order = [k for k in known if k in counts] + [k for k in counts if k not in known]
+    return {k: {"anomalies": counts[k][0], "detected": counts[k][1],
+                "recall": round(counts[k][1] / counts[k][0], 6)} for k in order}
 
 
 def evaluate(config: EvaluateConfig) -> dict:
+    labels = read_labels(config.labels, config.kinds)
+    if config.delay and not (isinstance(labels, WindowLabels) and labels.anomalous is None):
+        raise UserError("--delay applies to window labels that list anomalies only "
+                        "(first_line,last_line[,kind], no label column)", config.labels, "drop --delay")
     verdicts = read_verdicts(config.verdicts, config.model)
-    labels = read_labels(config.labels)
+    known = KNOWN_KINDS + tuple(k for k in config.kinds if k not in KNOWN_KINDS)
     result = {"format_version": METRICS_FORMAT_VERSION, "verdicts": str(config.verdicts),
               "labels": str(config.labels), "model": config.model,
               "models": sorted({v.model for v in verdicts}), "n_verdicts": len(verdicts)}
@@ -227,10 +325,50 @@ def evaluate(config: EvaluateConfig) -> dict:
         result.update(level="session", n_labelled=len(labels.labels),
                       unlabelled_sessions=len(seen - labels.labels.keys()),
                       **session_confusion(anomalous, labels.labels).as_dict())
+        result["kinds"] = None if labels.kinds is None else kind_recall(
+            labels.kinds.values(), (s in anomalous for s in labels.kinds), known)
     else:
-        matrix, tile = window_confusion(verdicts, labels, config.tile)
-        result.update(level="window", n_labelled=len(labels.windows),
-                      tile=tile if labels.anomalous is None else None, **matrix.as_dict())
+        outcome = window_outcome(verdicts, labels, config.tile, config.delay)
+        listing = labels.anomalous is None
+        result.update(level="window", n_labelled=len(labels.windows), n_windows=len(outcome.windows),
+                      tile=outcome.tile if listing else None, delay=config.delay if listing else None,
+                      **outcome.confusion.as_dict())
+        result["kinds"] = None if labels.kinds is None else kind_recall(
+            labels.kinds, outcome.predicted[:len(labels.kinds)], known)
     if config.out is not None:
         atomic.write_json(config.out, result)
     return result
+
+
+def format_table(result: dict) -> str:
+    """``evaluate``'s result for a reader: what was scored, the confusion table, the metrics and, when
+    the labels carry kinds, each kind's recall."""
+    unit = "sessions" if result["level"] == "session" else "windows"
+    if result["level"] == "session":
+        scope = f"{result['n_labelled']:,} labelled sessions"
+        if result["unlabelled_sessions"]:
+            scope += f" ({result['unlabelled_sessions']:,} sessions with verdicts have no label: not counted)"
+    else:
+        scope = f"{result['n_windows']:,} windows"
+        if result["tile"] is not None:
+            scope += (f": {result['n_labelled']:,} listed anomalies, the other lines cut into normal windows "
+                      f"of {result['tile']:,} lines")
+            if result["delay"]:
+                scope += f"; verdicts up to {result['delay']:,} lines after an anomaly count for it"
+    model = result["model"] or ", ".join(result["models"]) or "none"
+    tp, fp, fn, tn = (result[k] for k in ("tp", "fp", "fn", "tn"))
+    width = max(len(f"{x:,}") for x in (tp, fp, fn, tn, tp + fn, fp + tn)) + 2
+    cells = [["", "anomaly", "normal"], ["flagged", f"{tp:,}", f"{fp:,}"], ["not flagged", f"{fn:,}", f"{tn:,}"],
+             ["total", f"{tp + fn:,}", f"{fp + tn:,}"]]
+    first = max(len(r[0]) for r in cells) + 2
+    col = max(width, len("anomaly") + 2)
+    lines = [f"{result['labels']}: {scope}", f"verdicts: {result['verdicts']} ({result['n_verdicts']:,}, model {model})",
+             "", f"{unit} by label (columns) and by verdict (rows):"]
+    lines += [r[0].ljust(first) + r[1].rjust(col) + r[2].rjust(col) for r in cells]
+    lines += ["", f"precision {result['precision']:.3f}  recall {result['recall']:.3f}  F1 {result['f1']:.3f}"]
+    if result.get("kinds"):
+        kw = max(len("kind"), *(len(k) for k in result["kinds"])) + 2
+        lines += ["", "kind".ljust(kw) + "anomalies".rjust(11) + "detected".rjust(10) + "recall".rjust(8)]
+        lines += [k.ljust(kw) + f"{v['anomalies']:,}".rjust(11) + f"{v['detected']:,}".rjust(10)
+                  + f"{v['recall']:.3f}".rjust(8) for k, v in result["kinds"].items()]
+    return "\n".join(lines)

@@ -13,12 +13,22 @@ Background lines (link statistics, health checks, pool statistics, systemd) have
 Sessions follow per-type workflows with branches (sshd logins, web API requests, scheduler jobs,
 storage snapshots, VPN tunnels). About 3% of sessions get a sequence anomaly (a mandatory step
 skipped, two steps swapped, or a rare error inserted); the session is labelled ``Anomaly`` when the
-first deviating line made it into the log. Three time windows get a shift in the message mix: an
-I/O error storm, the network manager going silent, and a surge of rate-limit warnings.
+first deviating line made it into the log. The log stops at its last line as a running system's
+would, with sessions still running; those (``SampleResult.unfinished_sessions``) are left out of
+the labels unless their anomaly already showed: their ending is unknown, and a detector that
+judges session ends at the end of its input (DeepLog's END) would otherwise count them as false
+alarms. (Finishing them instead, by not starting them or by squeezing their last steps, puts a
+shift in the message mix at the end of the log, which mscred-train holds out to calibrate on.) Time windows get a shift in the message mix: I/O error storms, the network manager going
+silent, surges of rate-limit warnings, and the API service going down: fifteen short ones
+(``MIX_WINDOWS``) in a sample of ``MIX_WINDOWS_MIN_LINES`` lines or more (`scons` makes 60,000),
+for a window-level evaluation; in a shorter one, where those would be too short to show, three
+longer ones (``MIX_WINDOWS_SHORT``: a storm, the silence, a surge).
 
-Outputs in ``out_dir``: ``sample.log``, ``sample_labels.csv`` (``session,label`` for every session,
-in order of first appearance) and ``sample_windows.csv`` (``first_line,last_line,kind``, 1-based
-inclusive line numbers of each mix anomaly). Same lines and seed give identical bytes.
+Outputs in ``out_dir``: ``sample.log``, ``sample_labels.csv`` (``session,label,kind`` for every
+finished or anomalous session, in order of first appearance; ``kind`` is one of ``SEQUENCE_KINDS`` for an anomaly, empty
+for a normal session) and ``sample_windows.csv`` (``first_line,last_line,kind``, 1-based inclusive
+line numbers of each mix anomaly, ``kind`` one of ``MIX_KINDS``). Same lines and seed give
+identical bytes.
 """
 
 from __future__ import annotations
@@ -48,6 +58,23 @@ MEAN_SESSION_GAP_MS = 1200
 # Measured average of lines per simulated second at the gap above; used to plan the duration.
 EXPECTED_LINES_PER_S = 5.3
 ANOMALY_RATE = 0.03
+# The sequence anomalies' kinds (sample_labels.csv) and the mix anomalies' (sample_windows.csv).
+SEQUENCE_KINDS = ("skipped_step", "swapped_steps", "rare_error")
+MIX_KINDS = ("error_storm", "service_silent", "message_surge", "api_outage")
+# The mix anomalies: (kind, start, length) as fractions of the planned timeline. All of them end
+# before 0.75, so that the last fifth of the log, which mscred-train holds out to calibrate on, is
+# normal; the gaps leave room for a detector's multi-scale windows to forget one before the next.
+MIX_WINDOWS = (
+    ("error_storm", 0.06, 0.002), ("message_surge", 0.10, 0.0025), ("api_outage", 0.14, 0.01),
+    ("error_storm", 0.20, 0.002), ("message_surge", 0.24, 0.0025), ("api_outage", 0.28, 0.01),
+    ("error_storm", 0.32, 0.002), ("message_surge", 0.36, 0.0025), ("api_outage", 0.40, 0.01),
+    ("service_silent", 0.45, 0.07), ("error_storm", 0.56, 0.002), ("api_outage", 0.60, 0.01),
+    ("message_surge", 0.64, 0.0025), ("error_storm", 0.68, 0.002), ("message_surge", 0.72, 0.0025),
+)
+MIX_WINDOWS_MIN_LINES = 40_000
+MIX_WINDOWS_SHORT = (("error_storm", 0.20, 0.008), ("service_silent", 0.45, 0.07), ("message_surge", 0.70, 0.02))
+# The windows in which a service writes nothing, and that service.
+SILENT_SERVICE = {"service_silent": "netmgr", "api_outage": "apid"}
 
 USERS = ("alice", "bob", "carol", "deploy", "backup", "ops", "admin", "jenkins", "mallory", "svc-metrics")
 JOBS = ("backup-db", "rotate-logs", "sync-firmware", "collect-metrics", "scrub-cache", "export-telemetry")
@@ -78,6 +105,7 @@ class SampleResult:
     sessions: int
     anomalous_sessions: int
     mix_windows: int
+    unfinished_sessions: int = 0    # normal so far, still running at the last line: not labelled
 
 
 @dataclasses.dataclass
@@ -97,8 +125,10 @@ class _Line:
     order: int
     text: str = dataclasses.field(compare=False)
     session: str | None = dataclasses.field(compare=False, default=None)
-    deviates: bool = dataclasses.field(compare=False, default=False)
+    deviation: str | None = dataclasses.field(compare=False, default=None)  # the session's anomaly
+    # kind, on the first line that leaves every normal path
     window: str | None = dataclasses.field(compare=False, default=None)
+    finishes: bool = dataclasses.field(compare=False, default=False)  # the session's last step
 
 
 # ---- variable fields ----------------------------------------------------------------------------
@@ -354,15 +384,16 @@ SESSION_TYPES: tuple[tuple[Callable, float], ...] = (
 
 # ---- sequence anomalies -------------------------------------------------------------------------
 
-def _inject_anomaly(rng: random.Random, steps: list[_Step], rare: list[_Step]) -> tuple[list[_Step], int]:
-    """Return the mutated steps and the index of the first line that leaves every normal path."""
+def _inject_anomaly(rng: random.Random, steps: list[_Step], rare: list[_Step]) -> tuple[list[_Step], int, str]:
+    """Return the mutated steps, the index of the first line that leaves every normal path and the
+    anomaly's kind (one of SEQUENCE_KINDS)."""
     kind = rng.random()
     if kind < 0.35:
         # Drop a mandatory step (never the first: the session must still be recognisable).
         candidates = [i for i in range(1, len(steps) - 1) if not steps[i].optional]
         if candidates:
             i = rng.choice(candidates)
-            return steps[:i] + steps[i + 1:], i
+            return steps[:i] + steps[i + 1:], i, "skipped_step"
     elif kind < 0.6:
         candidates = [i for i in range(1, len(steps) - 1)
                       if steps[i].key != steps[i + 1].key
@@ -370,9 +401,9 @@ def _inject_anomaly(rng: random.Random, steps: list[_Step], rare: list[_Step]) -
         if candidates:
             i = rng.choice(candidates)
             swapped = steps[:i] + [steps[i + 1], steps[i]] + steps[i + 2:]
-            return swapped, i
+            return swapped, i, "swapped_steps"
     i = rng.randrange(1, len(steps))
-    return steps[:i] + [rng.choice(rare)] + steps[i:], i
+    return steps[:i] + [rng.choice(rare)] + steps[i:], i, "rare_error"
 
 
 # ---- background and mix anomalies ---------------------------------------------------------------
@@ -395,13 +426,16 @@ class _Window:
     end_ms: int
 
 
-def _plan_windows(duration_ms: int) -> tuple[_Window, ...]:
-    """Three mix anomalies at fixed fractions of the planned timeline, sized relative to it."""
+def _plan_windows(duration_ms: int, lines: int) -> tuple[_Window, ...]:
+    """The mix anomalies at fixed fractions of the planned timeline, sized relative to it."""
     def at(kind, start, length):
         return _Window(kind, EPOCH_MS + int(duration_ms * start),
                        EPOCH_MS + int(duration_ms * (start + length)))
-    return (at("error_storm", 0.20, 0.008), at("service_silent", 0.45, 0.07),
-            at("message_surge", 0.70, 0.02))
+    return tuple(at(*spec) for spec in (MIX_WINDOWS if lines >= MIX_WINDOWS_MIN_LINES else MIX_WINDOWS_SHORT))
+
+
+def _silenced(windows: tuple[_Window, ...], service: str) -> list[_Window]:
+    return [w for w in windows if SILENT_SERVICE.get(w.kind) == service]
 
 
 # The periodic sessionless lines of each service: (t_ms, service, pid, level, message), each stream
@@ -409,7 +443,7 @@ def _plan_windows(duration_ms: int) -> tuple[_Window, ...]:
 # windows' lines), so each stream starts from the state the previous one left.
 
 def _netmgr_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
-    silent = [w for w in windows if w.kind == "service_silent"]
+    silent = _silenced(windows, "netmgr")
     rx = tx = 0
     t = EPOCH_MS + rng.randrange(0, 10000)
     while t < end_ms:
@@ -430,9 +464,11 @@ def _storaged_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...
 
 
 def _apid_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
+    silent = _silenced(windows, "apid")
     t = EPOCH_MS + rng.randrange(0, 15000)
     while t < end_ms:
-        yield t, "apid", 884, "INFO", f"worker pool busy={rng.randrange(0, 32)}/32 queue={rng.randrange(0, 8)}"
+        if not any(w.start_ms <= t < w.end_ms for w in silent):
+            yield t, "apid", 884, "INFO", f"worker pool busy={rng.randrange(0, 32)}/32 queue={rng.randrange(0, 8)}"
         t += rng.randrange(14000, 16000)
 
 
@@ -484,6 +520,7 @@ class _Session:
     steps: list
     times: list
     deviation: int | None
+    kind: str | None            # one of SEQUENCE_KINDS for an anomalous session
 
 
 def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]):
@@ -492,7 +529,7 @@ def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]
     used_ids: set[str] = set()
     workflows = [w for w, _ in SESSION_TYPES]
     weights = [p for _, p in SESSION_TYPES]
-    silent = [w for w in windows if w.kind == "service_silent"]
+    silent = [w for w in windows if w.kind in SILENT_SERVICE]
     t = EPOCH_MS
     while True:
         t += int(rng.expovariate(1.0 / MEAN_SESSION_GAP_MS))
@@ -500,9 +537,9 @@ def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]
             return
         workflow = rng.choices(workflows, weights)[0]
         steps, rare = workflow(rng)
-        deviation = None
+        deviation = kind = None
         if rng.random() < ANOMALY_RATE:
-            steps, deviation = _inject_anomaly(rng, steps, rare)
+            steps, deviation, kind = _inject_anomaly(rng, steps, rare)
         sid = SESSION_PREFIX + _id_hex(rng, 8)
         while sid in used_ids:
             sid = SESSION_PREFIX + _id_hex(rng, 8)
@@ -513,10 +550,11 @@ def _sessions(rng: random.Random, duration_ms: int, windows: tuple[_Window, ...]
             st += step.gap_ms
             times.append(st)
         # A silent service starts nothing and has nothing running while it is silent.
-        if any(s.service == "netmgr" for s in steps) and any(
-                times[0] < w.end_ms and times[-1] >= w.start_ms for w in silent):
+        services = {s.service for s in steps}
+        if any(SILENT_SERVICE[w.kind] in services and times[0] < w.end_ms and times[-1] >= w.start_ms
+               for w in silent):
             continue
-        yield _Session(t, sid, steps, times, deviation)
+        yield _Session(t, sid, steps, times, deviation, kind)
 
 
 def _streams(windows: tuple[_Window, ...]):
@@ -588,16 +626,19 @@ def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], s
     for session in _sessions(rng, duration_ms, windows):
         # No later session has a line before its arrival: what comes earlier is final.
         yield from until(session.arrival_ms)
+        last = len(session.steps) - 1
         for i, (step, st) in enumerate(zip(session.steps, session.times)):
             text = _format_line(st, step.service, step.pid, step.level, step.message, session.sid, cache)
-            heapq.heappush(pending, ((st, 0, order), _Line(st, order, text, session.sid, i == session.deviation)))
+            heapq.heappush(pending, ((st, 0, order), _Line(st, order, text, session.sid,
+                                                           session.kind if i == session.deviation else None,
+                                                           finishes=i == last)))
             order += 1
     yield from until(None)
 
 
 def _plan_duration(config: SampleConfig) -> tuple[int, tuple[_Window, ...], list]:
     planned_ms = int(config.lines / EXPECTED_LINES_PER_S * 1000)
-    windows = _plan_windows(planned_ms)
+    windows = _plan_windows(planned_ms, config.lines)
     duration_ms = int(planned_ms * 1.15)
     while True:
         count, states = _plan(config.seed, duration_ms, windows)
@@ -611,9 +652,13 @@ def generate_sample(config: SampleConfig) -> SampleResult:
         raise UserError(f"--lines must be at least {MIN_LINES} (got {config.lines})", config.out_dir,
                         f"ask for {MIN_LINES} lines or more")
     duration_ms, windows, states = _plan_duration(config)
-    label: dict[str, str] = {}
-    seen: dict[str, list[int]] = {}     # window kind -> [first line, last line]
-    silent = [w for w in windows if w.kind == "service_silent"]
+    label: dict[str, str] = {}          # session -> its anomaly kind, "" for a normal session
+    finished: set[str] = set()          # sessions whose last step is in the log
+    seen: dict[_Window, list[int]] = {}  # window -> [first line, last line]
+    silent = [w for w in windows if w.kind in SILENT_SERVICE]
+    # An injected line names its window's kind; windows of one kind never overlap, and the storm's
+    # second line of a pair may come a few ms after the window's end.
+    injected = {kind: [w for w in windows if w.kind == kind] for kind in MIX_KINDS}
     out = Path(config.out_dir)
     written = 0
     with atomic.atomic_path(out / LOG_NAME) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as log:
@@ -625,25 +670,29 @@ def generate_sample(config: SampleConfig) -> SampleResult:
                 log.write("".join(batch))
                 batch = []
             if line.session is not None:
-                if line.deviates or label.get(line.session) == "Anomaly":
-                    label[line.session] = "Anomaly"
+                if line.deviation is not None:
+                    label[line.session] = line.deviation
                 else:
-                    label.setdefault(line.session, "Normal")
-            kinds = [line.window] if line.window else []
-            kinds += [w.kind for w in silent if w.start_ms <= line.t_ms < w.end_ms]
-            for kind in kinds:
-                seen.setdefault(kind, [written, written])[1] = written
+                    label.setdefault(line.session, "")
+                if line.finishes:
+                    finished.add(line.session)
+            hits = [w for w in injected[line.window] if w.start_ms <= line.t_ms][-1:] if line.window else []
+            hits += [w for w in silent if w.start_ms <= line.t_ms < w.end_ms]
+            for window in hits:
+                seen.setdefault(window, [written, written])[1] = written
             if written == config.lines:
                 break
         log.write("".join(batch))
-    labels = "session,label\n" + "".join(f"{s},{v}\n" for s, v in label.items())
+    labels = "session,label,kind\n" + "".join(f"{s},{'Anomaly' if k else 'Normal'},{k}\n"
+                                              for s, k in label.items() if k or s in finished)
     windows_text = "first_line,last_line,kind\n" + "".join(
-        f"{seen[w.kind][0]},{seen[w.kind][1]},{w.kind}\n" for w in windows if w.kind in seen)
+        f"{seen[w][0]},{seen[w][1]},{w.kind}\n" for w in windows if w in seen)
     labels_path = atomic.write_text(out / LABELS_NAME, labels)
     windows_path = atomic.write_text(out / WINDOWS_NAME, windows_text)
-    anomalous = sum(v == "Anomaly" for v in label.values())
+    anomalous = sum(bool(k) for k in label.values())
+    unfinished = sum(1 for s, k in label.items() if not k and s not in finished)
     return SampleResult(
         log=out / LOG_NAME, labels=labels_path, windows=windows_path, lines=written,
-        sessions=len(label), anomalous_sessions=anomalous,
+        sessions=len(label) - unfinished, anomalous_sessions=anomalous, unfinished_sessions=unfinished,
         mix_windows=windows_text.count("\n") - 1,
     )

@@ -21,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from ..sample import SampleConfig, generate_sample
 
     result = generate_sample(SampleConfig(out_dir=args.out, lines=args.lines, seed=args.seed))
-    print(f"wrote {result.log} ({result.lines} lines, {result.sessions} sessions, "
-          f"{result.anomalous_sessions} anomalous), {result.labels}, {result.windows} "
+    print(f"wrote {result.log} ({result.lines} lines, {result.sessions} labelled sessions, "
+          f"{result.anomalous_sessions} anomalous, {result.unfinished_sessions} still running at the end "
+          f"and not labelled), {result.labels}, {result.windows} "
           f"({result.mix_windows} mix windows)")
     return 0

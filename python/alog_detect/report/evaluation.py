@@ -69,21 +69,32 @@ def evaluate_build(config: EvaluationConfig) -> EvaluationResult:
         detect(DetectConfig(models=Path(config.models), logs=tuple(config.logs), all_verdicts=True), stream)
     metrics = {"format_version": FORMAT_VERSION, "kind": "report-metrics",
                "deeplog": _metrics(verdicts, "deeplog", models.deeplog is not None, config.session_labels),
-               "mscred": _metrics(verdicts, "mscred", models.mscred is not None, config.window_labels)}
+               "mscred": _metrics(verdicts, "mscred", models.mscred is not None, config.window_labels,
+                                  mscred_delay(models.mscred.spec) if models.mscred is not None else 0)}
     atomic.write_json(out / METRICS_NAME, metrics)
     atomic.write_json(out / TOPK_NAME, _topk(models, config))
     return EvaluationResult(verdicts, out / METRICS_NAME, out / TOPK_NAME)
 
 
-def _metrics(verdicts: Path, model: str, present: bool, labels: Path | None) -> dict:
-    """``alog-detect evaluate``'s output for ``model``, or why there is none."""
-    from ..evaluate import EvaluateConfig, evaluate
+def mscred_delay(spec) -> int:
+    """The lines an MSCRED verdict's scored matrices span (the largest signature window, in buckets of
+    lines): an anomaly stays in them that long after it ended. 0 under a seconds bucket."""
+    return max(spec.window_sizes) * spec.bucket.size if spec.bucket.unit == "lines" else 0
+
+
+def _metrics(verdicts: Path, model: str, present: bool, labels: Path | None, delay: int = 0) -> dict:
+    """``alog-detect evaluate``'s output for ``model``, or why there is none. ``delay``: evaluate's
+    --delay, used with window labels that list anomalies only (sample_windows.csv)."""
+    from ..evaluate import EvaluateConfig, WindowLabels, evaluate, read_labels
 
     if not present:
         return {"available": False, "reason": f"no {model} model in the model directory"}
     if labels is None:
         return {"available": False, "reason": NO_LABELS}
-    result = evaluate(EvaluateConfig(verdicts=verdicts, labels=Path(labels), model=model))
+    read = read_labels(Path(labels))
+    if not (isinstance(read, WindowLabels) and read.anomalous is None):
+        delay = 0
+    result = evaluate(EvaluateConfig(verdicts=verdicts, labels=Path(labels), model=model, delay=delay))
     # Paths as given, relative to where the build runs: the file must not depend on the machine.
     return {"available": True, **result, "verdicts": VERDICTS_NAME, "labels": Path(labels).name}
 
