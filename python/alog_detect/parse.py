@@ -3,7 +3,8 @@
 Each line's first ``header_tokens`` tokens (the line header: date, time, host, ``service[pid]:``)
 are dropped, the rest is masked by ``alog_detect.masking`` (the same rules the C engine applies, see
 docs/matching.md), then mined with Drain3 (in-memory configuration, no persistence, nothing read
-from the current directory). After the last line every line gets its cluster's final template.
+from the current directory), whose prefix tree skips log levels and session keys and whose similarity
+leaves levels out and counts a session key as a parameter (docs/matching.md 3.2). After the last line every line gets its cluster's final template.
 With ``mine_lines`` M (``--mine-lines``) Drain3 mines only the first M lines (and lines no template
 matches) and every line gets what match mode gives over the final templates (docs/matching.md 3.1).
 
@@ -29,7 +30,7 @@ id and line count.
 
 With ``header_tokens`` 0 whole raw lines are mined, so headers are tokens that raise Drain's
 similarity between different messages; whole-line mining wants a higher ``sim_th`` than content
-only (docs/results.md, loghub section, measures both; 0.8 suits the built-in sample). Giving the
+only (docs/results.md, loghub section, measures both; 0.7 suits the built-in sample). Giving the
 header's token count instead lets the default 0.4 work (docs/matching.md, 2.1).
 
 Input is rejected (UserError, nothing written) when a file is missing or empty, a glob matches
