@@ -43,15 +43,17 @@ def sample_log(out_dir: Path) -> Path:
     return generate_sample(SampleConfig(out_dir=out_dir)).log
 
 
-def drain_vocabulary(lines: list[str], header_tokens: int = 0, frontend=None) -> tuple[list[str], list[str]]:
+def drain_vocabulary(lines: list[str], header_tokens: int = 0, frontend=None,
+                     session_prefix: str | None = None) -> tuple[list[str], list[str]]:
     """Mine lines like parse does (header dropped, or the log format's content with `frontend`; our
     masking, parse's Drain3 settings). Returns (vocabulary in index order: descending count, then
-    text; each line's final cluster template)."""
+    text; each line's final cluster template). `session_prefix`: the session rule's prefix, which
+    parse gives the miner (docs/matching.md 3.2)."""
     from alog_detect.masking import DEFAULT_MASKER
     from alog_detect.parse import ParseConfig, new_template_miner
 
     defaults = ParseConfig(logs=(), out=Path("unused"))
-    miner = new_template_miner(defaults.depth, defaults.sim_th, defaults.max_children)
+    miner = new_template_miner(defaults.depth, defaults.sim_th, defaults.max_children, session_prefix)
     if frontend is None:
         masked = [DEFAULT_MASKER.mask(line, header_tokens) for line in lines]
     else:

@@ -29,7 +29,7 @@ KNOWN_MESSAGES = (
     "route add ", "queued id=", "started on worker", "artifacts uploaded", "snapshot requested",
     "replicating snap-", "replication of snap-", "snapshot job done", "cache hit", "cache miss",
 )
-SAMPLE_SETTINGS = dict(depth=4, sim_th=0.8, session_key="prefix:ses_")
+SAMPLE_SETTINGS = dict(depth=4, sim_th=0.7, session_key="prefix:ses_")
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_templates_file_agrees_with_the_parquet(parsed_sample):
                                "mask_rules": list(MASK_RULES), "session_rule": "prefix:ses_", "header_tokens": 0,
                                "timestamp": "line-start", "timestamp_format": ""}
     assert Frontend.from_json(doc["frontend"], "doc") == from_parquet_metadata(table.schema.metadata, "p")
-    assert doc["drain"] == {"depth": 4, "sim_th": 0.8, "max_children": 100}
+    assert doc["drain"] == {"depth": 4, "sim_th": 0.7, "max_children": 100}
     by_id = {t["id"]: t for t in doc["templates"]}
     rows = table.to_pydict()
     counts = collections.Counter(rows["template_id"])
@@ -108,9 +108,9 @@ def separated_messages(rows: dict) -> set[str]:
 # ---- the line header and the front-end settings ------------------------------------------------
 
 def test_header_tokens_keep_the_header_out_of_the_templates(parsed_sample, tmp_path):
-    """The sample's header is 4 tokens. Whole lines at the default sim-th 0.4 lump most messages
-    (measured: 31 templates, 9 of 23 known messages separated); without the header 19 of 23, and
-    at 0.7 all of them, while the whole line needs 0.8 (the parsed_sample fixture)."""
+    """The sample's header is 4 tokens. Whole lines at the default sim-th 0.4 lump some messages
+    (measured: 42 templates, 18 of 23 known messages separated); without the header all 23 at 0.4,
+    while the whole line needs 0.7 (the parsed_sample fixture)."""
     sample = parsed_sample[0]
 
     def parse(header: int, sim_th: float):
@@ -120,7 +120,8 @@ def test_header_tokens_keep_the_header_out_of_the_templates(parsed_sample, tmp_p
 
     _, whole = parse(0, 0.4)
     result, table = parse(4, 0.4)
-    assert len(separated_messages(whole.to_pydict())) < 12 <= 16 < len(separated_messages(table.to_pydict()))
+    assert len(separated_messages(whole.to_pydict())) < 21
+    assert separated_messages(table.to_pydict()) == set(KNOWN_MESSAGES)
     rows = table.to_pydict()
     raw = sample.log.read_text(encoding="utf-8").splitlines()
     assert rows["content"] == raw                               # the whole line is kept
@@ -133,8 +134,87 @@ def test_header_tokens_keep_the_header_out_of_the_templates(parsed_sample, tmp_p
     # Each line matches the template it was mined into, through the recorded settings.
     matcher = frontend.matcher(rows["template"])
     assert all(matcher.match(line) == rows["template"].index(t) for line, t in list(zip(raw, rows["template"]))[:300])
-    _, table = parse(4, 0.7)
-    assert separated_messages(table.to_pydict()) == set(KNOWN_MESSAGES)
+
+
+# ---- mining: levels and session keys do not make messages similar (docs/matching.md 3.2) ----------
+
+# Steps that Drain3 at sim-th 0.4 used to lump together (issue 13): the level and the session id
+# alone made two 5-token lines 40% similar.
+DISTINCT_STEPS = ("storaged:freeze", "storaged:thaw", "apid:cache_hit", "apid:cache_miss", "jobsched:progress",
+                  "jobsched:finished", "netmgr:hs_done", "netmgr:up", "apid:req_GET", "apid:req_POST",
+                  "storaged:replicate", "apid:db_select", "apid:db_insert")
+
+
+def test_distinct_steps_get_templates_of_their_own_at_the_scons_defaults(tmp_path):
+    from alog_detect.bench.sample import scons_defaults
+    from alog_detect.bench.sample_parse import measure
+
+    measured = measure(tmp_path, seed=4, lines=8000, parse_settings=scons_defaults()["parse"])
+    table = pq.read_table(measured.parquet, columns=["line_no", "template_id"]).to_pydict()
+    group = dict(zip(table["line_no"], table["template_id"]))
+    events = {int(r["line_no"]): r["event"] for r in csv.DictReader(open(measured.events_csv, encoding="utf-8"))}
+    events_of: dict[int, set[str]] = collections.defaultdict(set)
+    for line, event in events.items():
+        events_of[group[line]].add(event)
+    for step in DISTINCT_STEPS:
+        groups = {group[line] for line, event in events.items() if event == step}
+        assert groups and all(events_of[g] == {step} for g in groups), (step, [events_of[g] for g in groups])
+    # What remains wrong: the two response steps that differ only in numbers, and steps with a
+    # part of varying token count (sudo's command, systemd's unit).
+    assert measured.accuracy > 0.85
+    wrong = {event for event, _, _ in measured.wrong}
+    assert wrong <= {"apid:resp_ok", "apid:resp_401", "sudo:sudo", "systemd:starting", "systemd:finished"}
+
+
+def _clusters(miner, lines: list[str]) -> list[int]:
+    return [miner.add_log_message(line)["cluster_id"] for line in lines]
+
+
+def test_mining_is_drain3s_on_lines_without_levels_or_session_keys(tmp_path):
+    """The rule changes nothing where neither kind of token occurs: the same clusters, templates
+    and ids as the stock Drain3 TemplateMiner, here on the sample's messages without their level
+    and session id."""
+    from drain3 import TemplateMiner
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    from alog_detect.masking import mask
+    from alog_detect.parse import LEVEL_TOKENS, new_template_miner
+
+    sample = generate_sample(SampleConfig(out_dir=tmp_path, lines=4000, seed=5))
+    lines = []
+    for raw in sample.log.read_text(encoding="utf-8").splitlines():
+        tokens = [t for t in mask(raw, 4).split() if t not in LEVEL_TOKENS and not t.startswith("ses_")]
+        lines.append(" ".join(tokens))
+    config = TemplateMinerConfig()
+    config.drain_depth, config.drain_sim_th, config.drain_max_children = 4, 0.4, 100
+    config.masking_instructions, config.profiling_enabled = [], False
+    stock = TemplateMiner(persistence_handler=None, config=config)
+    ours = new_template_miner(4, 0.4, 100, session_prefix="ses_")
+    assert _clusters(ours, lines) == _clusters(stock, lines)
+    assert ({c.cluster_id: c.get_template() for c in ours.drain.clusters}
+            == {c.cluster_id: c.get_template() for c in stock.drain.clusters})
+    assert len(ours.drain.clusters) > 30
+
+
+def test_levels_are_left_out_and_session_keys_count_as_parameters():
+    from alog_detect.parse import new_template_miner
+
+    freeze_thaw = ["INFO ses_<HEX> freezing filesystem /mnt/data0", "INFO ses_<HEX> thawing filesystem /mnt/data0"]
+    # A session key is a parameter: these share 2 of 5 message tokens, 2 of 6 with the key, under 0.4.
+    tunnel = ["INFO ses_<HEX> tunnel wg0 handshake complete keepalive=25s",
+              "INFO ses_<HEX> tunnel wg0 up mtu=<NUM> peer=<IP>"]
+    # Without a session rule the key is an ordinary token that every line shares: each pair is lumped.
+    assert _clusters(new_template_miner(4, 0.4, 100), freeze_thaw + tunnel) == [1, 1, 2, 2]
+    miner = new_template_miner(4, 0.4, 100, session_prefix="ses_")
+    assert _clusters(miner, freeze_thaw + tunnel) == [1, 2, 3, 4]
+    # The same message at another level or in another session is the same template.
+    assert _clusters(miner, ["WARN ses_<HEX> freezing filesystem /mnt/data0",
+                             "INFO ses_<HEX> thawing filesystem /mnt/data1"]) == [1, 2]
+    assert [c.get_template() for c in sorted(miner.drain.clusters, key=lambda c: c.cluster_id)][:2] == [
+        "<*> ses_<HEX> freezing filesystem /mnt/data0", "INFO ses_<HEX> thawing filesystem <*>"]
+    # Not a key: the prefix alone is an ordinary token.
+    assert len(set(_clusters(new_template_miner(4, 0.4, 100, session_prefix="ses_"),
+                             ["INFO ses_ up", "INFO ses_ down"]))) == 1
 
 
 def test_header_only_lines_have_an_empty_content(tmp_path, cli):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import csv
 import re
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path):
     a = generate_sample(SampleConfig(out_dir=tmp_path / "a", lines=3000, seed=5))
     b = generate_sample(SampleConfig(out_dir=tmp_path / "b", lines=3000, seed=5))
     c = generate_sample(SampleConfig(out_dir=tmp_path / "c", lines=3000, seed=6))
-    for name in ("log", "labels", "windows"):
+    for name in ("log", "labels", "windows", "events"):
         assert getattr(a, name).read_bytes() == getattr(b, name).read_bytes()
     assert a.log.read_bytes() != c.log.read_bytes()
 
@@ -173,11 +174,43 @@ def test_mix_windows_hold_the_storms_the_silences_and_the_surges(which, kinds, c
     assert sorted(gaps)[-2] < (last - first) / 4
 
 
-def test_cli_writes_the_three_files(cli, tmp_path):
+# Steps the issue named as sharing a template, each with words only its lines hold.
+EVENT_WORDS = {
+    "storaged:freeze": "freezing filesystem ", "storaged:thaw": "thawing filesystem ",
+    "apid:cache_hit": "cache hit ", "apid:cache_miss": "cache miss ",
+    "jobsched:progress": " progress ", "jobsched:finished": " finished exit=0 ",
+    "netmgr:hs_done": " handshake complete ", "netmgr:up": " up mtu=1420 ",
+}
+
+
+def test_events_name_each_line_by_its_service_and_step(sample):
+    out, matches = sample
+    rows = _read_csv(out / "sample_events.csv")
+    assert [int(r["line_no"]) for r in rows] == list(range(1, len(matches) + 1))
+    events = [r["event"] for r in rows]
+    for event, m in zip(events, matches):
+        service, step = event.split(":")
+        assert service == m.group(2) and step
+        # Rare error events are the only ones an injected anomaly adds; each is an ERROR line.
+        assert not step.startswith("rare_") or m.group(4) == "ERROR"
+        if event in EVENT_WORDS:
+            assert EVENT_WORDS[event] in f" {m.group(6)} ", (event, m.group(0))
+        else:
+            assert not any(words in f" {m.group(6)} " for words in EVENT_WORDS.values()), (event, m.group(0))
+    counts = collections.Counter(events)
+    assert set(EVENT_WORDS) <= set(counts)
+    assert len(counts) >= 50
+    # Session lines are steps of a workflow; background lines are the periodic streams and windows.
+    assert {e for e, m in zip(events, matches) if not m.group(5)} == {
+        "netmgr:link", "storaged:health", "apid:pool", "systemd:starting", "systemd:finished",
+        "kernel:io_error", "kernel:buffer_io_error", "apid:rate_limit"}
+
+
+def test_cli_writes_the_four_files(cli, tmp_path):
     proc = cli("sample", "--out", tmp_path / "s", "--lines", "2000", "--seed", "9")
     assert "2000 lines" in proc.stdout_text
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
-        "sample.log", "sample_labels.csv", "sample_windows.csv"]
+        "sample.log", "sample_events.csv", "sample_labels.csv", "sample_windows.csv"]
     assert len((tmp_path / "s" / "sample.log").read_text().splitlines()) == 2000
 
 

@@ -3,7 +3,8 @@
 Each line's first ``header_tokens`` tokens (the line header: date, time, host, ``service[pid]:``)
 are dropped, the rest is masked by ``alog_detect.masking`` (the same rules the C engine applies, see
 docs/matching.md), then mined with Drain3 (in-memory configuration, no persistence, nothing read
-from the current directory). After the last line every line gets its cluster's final template.
+from the current directory), whose prefix tree skips log levels and session keys and whose similarity
+leaves levels out and counts a session key as a parameter (docs/matching.md 3.2). After the last line every line gets its cluster's final template.
 With ``mine_lines`` M (``--mine-lines``) Drain3 mines only the first M lines (and lines no template
 matches) and every line gets what match mode gives over the final templates (docs/matching.md 3.1).
 
@@ -29,7 +30,7 @@ id and line count.
 
 With ``header_tokens`` 0 whole raw lines are mined, so headers are tokens that raise Drain's
 similarity between different messages; whole-line mining wants a higher ``sim_th`` than content
-only (docs/results.md, loghub section, measures both; 0.8 suits the built-in sample). Giving the
+only (docs/results.md, loghub section, measures both; 0.7 suits the built-in sample). Giving the
 header's token count instead lets the default 0.4 work (docs/matching.md, 2.1).
 
 Input is rejected (UserError, nothing written) when a file is missing or empty, a glob matches
@@ -224,8 +225,112 @@ def read_records(paths: list[str], fmt: str) -> Iterator[_Record]:
 
 # ---- mining -----------------------------------------------------------------------------------
 
-def new_template_miner(depth: int, sim_th: float, max_children: int):
-    """A Drain3 TemplateMiner configured only from these arguments (never from drain3.ini)."""
+# Log levels as whole tokens (docs/matching.md 3.2): the same few words begin most lines of a log,
+# so they say nothing about which message a line is.
+LEVEL_TOKENS = frozenset(("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "CRITICAL",
+                          "CRIT", "FATAL", "ALERT", "EMERG", "SEVERE"))
+
+
+def _key_aware_drain_class():
+    """Drain3's Drain with the two rules of docs/matching.md 3.2 (a function, so that importing
+    parse does not import drain3)."""
+    from drain3.drain import Drain, Node
+
+    class KeyAwareDrain(Drain):
+        """Drain3's clustering with two kinds of tokens that do not tell messages apart. A level
+        token (LEVEL_TOKENS) is skipped by the prefix tree and left out of the similarity. A
+        session key token (a token that begins with the session prefix and is longer than it) is
+        skipped by the prefix tree and counts in the similarity as a parameter: in the length,
+        never as a shared token. Otherwise this is Drain3's code, and on lines without such
+        tokens it decides exactly as Drain3 does."""
+
+        def __init__(self, *args, session_prefix: str | None = None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.session_prefix = session_prefix
+
+        def is_session_key(self, token: str) -> bool:
+            prefix = self.session_prefix
+            return prefix is not None and len(token) > len(prefix) and token.startswith(prefix)
+
+        def tree_keys(self, tokens) -> list[str]:
+            """The tokens the prefix tree is walked with: all but levels and session keys."""
+            return [t for t in tokens if t not in LEVEL_TOKENS and not self.is_session_key(t)]
+
+        def tree_search(self, root_node, tokens, sim_th, include_params):
+            token_count = len(tokens)
+            cur_node = root_node.key_to_child_node.get(str(token_count))
+            if cur_node is None:
+                return None
+            if token_count == 0:
+                return self.id_to_cluster.get(cur_node.cluster_ids[0])
+            keys = self.tree_keys(tokens)
+            cur_node_depth = 1
+            for token in keys:
+                if cur_node_depth >= self.max_node_depth or cur_node_depth == len(keys):
+                    break
+                key_to_child_node = cur_node.key_to_child_node
+                cur_node = key_to_child_node.get(token)
+                if cur_node is None:
+                    cur_node = key_to_child_node.get(self.param_str)
+                if cur_node is None:
+                    return None
+                cur_node_depth += 1
+            return self.fast_match(cur_node.cluster_ids, tokens, sim_th, include_params)
+
+        def add_seq_to_prefix_tree(self, root_node, cluster):
+            token_count = len(cluster.log_template_tokens)
+            cur_node = root_node.key_to_child_node.get(str(token_count))
+            if cur_node is None:
+                cur_node = root_node.key_to_child_node[str(token_count)] = Node()
+            if token_count == 0:
+                cur_node.cluster_ids = [cluster.cluster_id]
+                return
+            keys = self.tree_keys(cluster.log_template_tokens)
+            current_depth = 1
+            for token in keys + [None]:
+                if token is None or current_depth >= self.max_node_depth or current_depth >= len(keys):
+                    cur_node.cluster_ids = [cid for cid in cur_node.cluster_ids if cid in self.id_to_cluster]
+                    cur_node.cluster_ids.append(cluster.cluster_id)
+                    break
+                children = cur_node.key_to_child_node
+                if token in children:
+                    cur_node = children[token]
+                elif self.parametrize_numeric_tokens and self.has_numbers(token):
+                    cur_node = children.setdefault(self.param_str, Node())
+                elif self.param_str in children:
+                    cur_node = (children.setdefault(token, Node()) if len(children) < self.max_children
+                                else children[self.param_str])
+                elif len(children) + 1 < self.max_children:
+                    cur_node = children.setdefault(token, Node())
+                elif len(children) + 1 == self.max_children:
+                    cur_node = children.setdefault(self.param_str, Node())
+                else:
+                    cur_node = children[self.param_str]
+                current_depth += 1
+
+        def get_seq_distance(self, seq1, seq2, include_params: bool):
+            """seq1 a template, seq2 a line's tokens. Matching (include_params, Drain3's `match`)
+            keeps Drain3's measure."""
+            if include_params:
+                return super().get_seq_distance(seq1, seq2, include_params)
+            counted = sim_tokens = param_count = 0
+            for token1, token2 in zip(seq1, seq2, strict=True):
+                if token1 in LEVEL_TOKENS or token2 in LEVEL_TOKENS:
+                    continue
+                counted += 1
+                if token1 == self.param_str:
+                    param_count += 1
+                elif token1 == token2 and not self.is_session_key(token2):
+                    sim_tokens += 1
+            return (sim_tokens / counted if counted else 1.0), param_count
+
+    return KeyAwareDrain
+
+
+def new_template_miner(depth: int, sim_th: float, max_children: int, session_prefix: str | None = None):
+    """A Drain3 TemplateMiner configured only from these arguments (never from drain3.ini), its
+    clustering Drain3's with the rules of docs/matching.md 3.2 (`session_prefix`: the session
+    rule's prefix, None without a prefix rule)."""
     from drain3 import TemplateMiner
     from drain3.template_miner_config import TemplateMinerConfig
 
@@ -239,7 +344,21 @@ def new_template_miner(depth: int, sim_th: float, max_children: int):
     config.drain_max_children = max_children
     config.masking_instructions = []  # masking is ours (alog_detect.masking), applied beforehand
     config.profiling_enabled = False
-    return TemplateMiner(persistence_handler=None, config=config)
+    miner = TemplateMiner(persistence_handler=None, config=config)
+    drain = miner.drain
+    miner.drain = _key_aware_drain_class()(
+        depth=depth, sim_th=sim_th, max_children=max_children, max_clusters=drain.max_clusters,
+        extra_delimiters=drain.extra_delimiters, profiler=drain.profiler, param_str=drain.param_str,
+        parametrize_numeric_tokens=drain.parametrize_numeric_tokens, session_prefix=session_prefix)
+    return miner
+
+
+def session_prefix_of(frontend: Frontend) -> str | None:
+    """The session prefix as Drain3's tokens spell it (None unless the rule is prefix:)."""
+    from .masking import to_text
+
+    prefix = frontend.session_rule.prefix
+    return None if prefix is None else to_text(prefix)
 
 
 def _progress(records: Iterator[_Record], paths: list[str], enabled: bool | None):
@@ -426,7 +545,7 @@ def _mine_all(records: Iterable[_Record], config: ParseConfig, frontend: Fronten
     """Drain3 over every line; each row gets its cluster id."""
     from .masking import to_text
 
-    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children))
+    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children, session_prefix_of(frontend)))
     masked = _LineMasker(config, frontend)
     add = mined.miner.add_log_message
     for record in records:
@@ -466,7 +585,7 @@ def _mine_sample(paths: list[str], records: Iterable[_Record], config: ParseConf
     again at the write, so that every row holds what match mode gives over the final templates."""
     from .masking import to_text
 
-    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children))
+    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children, session_prefix_of(frontend)))
     masked = _LineMasker(config, frontend)
     add = mined.miner.add_log_message
     for record in _first(read_records(paths, config.format), config.mine_lines):

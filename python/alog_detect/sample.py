@@ -26,9 +26,11 @@ longer ones (``MIX_WINDOWS_SHORT``: a storm, the silence, a surge).
 
 Outputs in ``out_dir``: ``sample.log``, ``sample_labels.csv`` (``session,label,kind`` for every
 finished or anomalous session, in order of first appearance; ``kind`` is one of ``SEQUENCE_KINDS`` for an anomaly, empty
-for a normal session) and ``sample_windows.csv`` (``first_line,last_line,kind``, 1-based inclusive
-line numbers of each mix anomaly, ``kind`` one of ``MIX_KINDS``). Same lines and seed give
-identical bytes.
+for a normal session), ``sample_windows.csv`` (``first_line,last_line,kind``, 1-based inclusive
+line numbers of each mix anomaly, ``kind`` one of ``MIX_KINDS``) and ``sample_events.csv``
+(``line_no,event``: each line's true event, the workflow step or background message that produced it,
+named ``service:step``; what ``python -m alog_detect.bench.sample_parse`` scores parse's grouping
+against). Same lines and seed give identical bytes.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ HEADER_TOKENS = 4
 LOG_NAME = "sample.log"
 LABELS_NAME = "sample_labels.csv"
 WINDOWS_NAME = "sample_windows.csv"
+EVENTS_NAME = "sample_events.csv"
 MIN_LINES = 1000
 
 # The clock is fixed (not "now") so that the same seed gives the same bytes on every machine.
@@ -101,6 +104,7 @@ class SampleResult:
     log: Path
     labels: Path
     windows: Path
+    events: Path
     lines: int
     sessions: int
     anomalous_sessions: int
@@ -129,6 +133,7 @@ class _Line:
     # kind, on the first line that leaves every normal path
     window: str | None = dataclasses.field(compare=False, default=None)
     finishes: bool = dataclasses.field(compare=False, default=False)  # the session's last step
+    event: str = dataclasses.field(compare=False, default="")   # the true event, "service:step"
 
 
 # ---- variable fields ----------------------------------------------------------------------------
@@ -438,7 +443,7 @@ def _silenced(windows: tuple[_Window, ...], service: str) -> list[_Window]:
     return [w for w in windows if SILENT_SERVICE.get(w.kind) == service]
 
 
-# The periodic sessionless lines of each service: (t_ms, service, pid, level, message), each stream
+# The periodic sessionless lines of each service: (t_ms, service, pid, level, step, message), each stream
 # in time order. One random generator runs through them in this order (after the sessions and the
 # windows' lines), so each stream starts from the state the previous one left.
 
@@ -450,7 +455,7 @@ def _netmgr_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...])
         rx += rng.randrange(2000, 40000)
         tx += rng.randrange(1000, 30000)
         if not any(w.start_ms <= t < w.end_ms for w in silent):
-            yield t, "netmgr", 611, "INFO", (f"link eth0 up speed=1000Mb/s rx_packets={rx} tx_packets={tx} "
+            yield t, "netmgr", 611, "INFO", "link", (f"link eth0 up speed=1000Mb/s rx_packets={rx} tx_packets={tx} "
                                              f"rx_errors=0")
         t += rng.randrange(9000, 11000)
 
@@ -458,7 +463,7 @@ def _netmgr_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...])
 def _storaged_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
     t = EPOCH_MS + rng.randrange(0, 30000)
     while t < end_ms:
-        yield t, "storaged", 455, "INFO", (f"health check ok disks=4 max_temp={rng.randrange(38, 52)}C "
+        yield t, "storaged", 455, "INFO", "health", (f"health check ok disks=4 max_temp={rng.randrange(38, 52)}C "
                                            f"free={rng.randrange(20, 80)}%")
         t += rng.randrange(29000, 31000)
 
@@ -468,7 +473,7 @@ def _apid_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]):
     t = EPOCH_MS + rng.randrange(0, 15000)
     while t < end_ms:
         if not any(w.start_ms <= t < w.end_ms for w in silent):
-            yield t, "apid", 884, "INFO", f"worker pool busy={rng.randrange(0, 32)}/32 queue={rng.randrange(0, 8)}"
+            yield t, "apid", 884, "INFO", "pool", f"worker pool busy={rng.randrange(0, 32)}/32 queue={rng.randrange(0, 8)}"
         t += rng.randrange(14000, 16000)
 
 
@@ -477,8 +482,8 @@ def _systemd_lines(rng: random.Random, end_ms: int, windows: tuple[_Window, ...]
     while t < end_ms:
         unit = rng.choice(("Daily rotation of log files", "Cleanup of Temporary Directories",
                            "Refresh fwupd metadata"))
-        yield t, "systemd", 1, "INFO", f"Starting {unit}..."
-        yield t + rng.randrange(50, 2000), "systemd", 1, "INFO", f"Finished {unit}."
+        yield t, "systemd", 1, "INFO", "starting", f"Starting {unit}..."
+        yield t + rng.randrange(50, 2000), "systemd", 1, "INFO", "finished", f"Finished {unit}."
         t += rng.randrange(240000, 420000)
 
 
@@ -486,19 +491,19 @@ BACKGROUND = (_netmgr_lines, _storaged_lines, _apid_lines, _systemd_lines)
 
 
 def _window_lines(rng: random.Random, window: _Window):
-    """The injected lines of a storm or surge window: (t_ms, service, pid, level, message)."""
+    """The injected lines of a storm or surge window: (t_ms, service, pid, level, step, message)."""
     t = window.start_ms
     if window.kind == "error_storm":
         while t < window.end_ms:
             sector = rng.randrange(0, 2 * 10**9)
-            yield t, "kernel", 0, "ERROR", (f"I/O error, dev sdb, sector {sector} op 0x0:(READ) "
+            yield t, "kernel", 0, "ERROR", "io_error", (f"I/O error, dev sdb, sector {sector} op 0x0:(READ) "
                                             f"flags 0x80700 phys_seg 1 prio class 2")
-            yield t + rng.randrange(1, 5), "kernel", 0, "ERROR", (
+            yield t + rng.randrange(1, 5), "kernel", 0, "ERROR", "buffer_io_error", (
                 f"Buffer I/O error on dev sdb1, logical block {sector // 8}, async page read")
             t += rng.randrange(100, 400)
     elif window.kind == "message_surge":
         while t < window.end_ms:
-            yield t, "apid", 884, "WARN", (f"rate limit exceeded for client {_ip(rng)} "
+            yield t, "apid", 884, "WARN", "rate_limit", (f"rate limit exceeded for client {_ip(rng)} "
                                            f"on /api/v1/status (limit=100/min)")
             t += rng.randrange(50, 350)
 
@@ -589,9 +594,10 @@ def _background_lines(states: list, duration_ms: int, windows: tuple[_Window, ..
         rng = random.Random()
         rng.setstate(state)
         rank = ranks[id(stream)]
-        for i, (st, service, pid, level, message) in enumerate(stream(rng, EPOCH_MS + duration_ms, windows)):
+        for i, (st, service, pid, level, step, message) in enumerate(stream(rng, EPOCH_MS + duration_ms, windows)):
             yield (st, 1, rank, i), _Line(st, 0, _format_line(st, service, pid, level, message, None, cache),
-                                         window=window.kind if window is not None else None)
+                                         window=window.kind if window is not None else None,
+                                         event=f"{service}:{step}")
 
     return heapq.merge(*(keyed(f, w, state) for (f, w), state in zip(streams, states)), key=lambda x: x[0])
 
@@ -631,7 +637,7 @@ def _lines_in_order(seed: int, duration_ms: int, windows: tuple[_Window, ...], s
             text = _format_line(st, step.service, step.pid, step.level, step.message, session.sid, cache)
             heapq.heappush(pending, ((st, 0, order), _Line(st, order, text, session.sid,
                                                            session.kind if i == session.deviation else None,
-                                                           finishes=i == last)))
+                                                           finishes=i == last, event=f"{step.service}:{step.key}")))
             order += 1
     yield from until(None)
 
@@ -661,14 +667,19 @@ def generate_sample(config: SampleConfig) -> SampleResult:
     injected = {kind: [w for w in windows if w.kind == kind] for kind in MIX_KINDS}
     out = Path(config.out_dir)
     written = 0
-    with atomic.atomic_path(out / LOG_NAME) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as log:
+    with atomic.atomic_path(out / LOG_NAME) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as log, \
+            atomic.atomic_path(out / EVENTS_NAME) as events_tmp, \
+            open(events_tmp, "w", encoding="utf-8", newline="\n") as events:
         batch: list[str] = []
+        event_batch: list[str] = ["line_no,event\n"]
         for line in _lines_in_order(config.seed, duration_ms, windows, states):
             written += 1
             batch.append(line.text + "\n")
+            event_batch.append(f"{written},{line.event}\n")
             if len(batch) >= 4096:
                 log.write("".join(batch))
-                batch = []
+                events.write("".join(event_batch))
+                batch, event_batch = [], []
             if line.session is not None:
                 if line.deviation is not None:
                     label[line.session] = line.deviation
@@ -683,6 +694,7 @@ def generate_sample(config: SampleConfig) -> SampleResult:
             if written == config.lines:
                 break
         log.write("".join(batch))
+        events.write("".join(event_batch))
     labels = "session,label,kind\n" + "".join(f"{s},{'Anomaly' if k else 'Normal'},{k}\n"
                                               for s, k in label.items() if k or s in finished)
     windows_text = "first_line,last_line,kind\n" + "".join(
@@ -692,7 +704,7 @@ def generate_sample(config: SampleConfig) -> SampleResult:
     anomalous = sum(bool(k) for k in label.values())
     unfinished = sum(1 for s, k in label.items() if not k and s not in finished)
     return SampleResult(
-        log=out / LOG_NAME, labels=labels_path, windows=windows_path, lines=written,
+        log=out / LOG_NAME, labels=labels_path, windows=windows_path, events=out / EVENTS_NAME, lines=written,
         sessions=len(label) - unfinished, anomalous_sessions=anomalous, unfinished_sessions=unfinished,
         mix_windows=windows_text.count("\n") - 1,
     )

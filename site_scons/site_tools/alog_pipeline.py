@@ -115,7 +115,7 @@ def _codegen(targets, sources, params):
 # builder: (what the build log calls it, action, outputs beside the first one: names, functions
 # of the first one's name, or _beside_dir files; or a function of the params giving those)
 STAGES = {
-    "AlogSample": ("sample", _sample, ["sample_labels.csv", "sample_windows.csv"]),
+    "AlogSample": ("sample", _sample, ["sample_labels.csv", "sample_windows.csv", "sample_events.csv"]),
     "AlogParse": ("parse", _parse, [lambda first: first.replace(".parquet", ".templates.json")]),
     "AlogDeepLogData": ("build-deeplog", _deeplog_data, ["sequences.parquet", "frontend.json"]),
     "AlogMSCREDData": ("build-mscred", _mscred_data, ["signatures.json"]),
