@@ -113,7 +113,7 @@ def test_mscred_tables_have_as_many_cells_as_their_headers(tmp_path):
     from alog_detect.sample import SampleResult
 
     defaults = bench.scons_defaults()
-    sample = SampleResult(log=Path("s.log"), labels=Path("l.csv"), windows=Path("w.csv"), lines=60000,
+    sample = SampleResult(log=Path("s.log"), labels=Path("l.csv"), windows=Path("w.csv"), events=Path("e.csv"), lines=60000,
                           sessions=9000, anomalous_sessions=300, mix_windows=15)
     prep = bench.Prepared(sample, Path("v"), Path("q"), Path("m"), 54)
     q = {"n": 3, "min": 1, "p10": 1, "p50": 2, "p90": 3, "p99": 3, "max": 3}
