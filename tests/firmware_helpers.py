@@ -151,15 +151,18 @@ def generate(models: Path, gen: Path) -> Path:
 def link_image(work: Path, tree: FirmwareTree, gen: Path, *, log: Path | None, lines: int | None,
                memory: dict[str, int], events: bool = False, ops_gen: Path | None = None,
                stack_size: int | None = None) -> Image:
-    """The example in `work`: the tree's library objects (registry.o recompiled with the
-    alog_ops_config.h of `ops_gen`, default `gen`), the example's sources with the generated
+    """The example in `work`: the tree's library objects (registry.o, match.o and timestamp.o
+    recompiled with the alog_ops_config.h of `ops_gen`, default `gen`, as SCons does: CONFIG_OBJECTS
+    of site_scons/site_tools/alog_firmware.py), the example's sources with the generated
     files of `gen` and `memory` (EXAMPLE_* settings and sizes: FirmwareTree.example_memory()),
     and the first `lines` lines of `log` (None: empty)."""
     work.mkdir(parents=True, exist_ok=True)
     example = REPO / "cengine" / "examples" / "firmware"
-    registry = compile_c(REPO / "cengine/src/ops/registry.c", work / "ops_registry.o",
-                         "-DALOG_OPS_CONFIG", f"-I{ops_gen or gen}")
-    library = [o for o in tree.library_objects() if o.name != "registry.o"] + [registry]
+    configured = {"registry.o": "ops/registry.c", "match.o": "match/match.c",
+                  "timestamp.o": "match/timestamp.c"}
+    library = [o for o in tree.library_objects() if o.name not in configured] + [
+        compile_c(REPO / "cengine/src" / source, work / f"ops_{name}", "-DALOG_OPS_CONFIG",
+                  f"-I{ops_gen or gen}") for name, source in configured.items()]
     defines = [f"-D{name}={value}" for name, value in memory.items()]
     objects = [compile_c(example / name, work / f"example_{Path(name).stem}.o", *defines, f"-I{gen}",
                          f"-I{example}") for name in EXAMPLE_SOURCES]

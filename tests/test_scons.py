@@ -683,3 +683,5 @@ def test_the_operator_header_depends_on_the_engines_operator_list(tree):
     out = scons(tree, "-n", "-Q", "--tree=prune", "target=cortex-m4", "build/cortex-m4/gen/alog_ops_config.h").stdout
     children = [line.strip(" |+-") for line in out.splitlines()[1:] if re.match(r"^  \+-", line)]
     assert "python/alog_detect/data/supported_ops.json" in children
+    # Its log-format switch comes from the front end the image's models were mined with.
+    assert "build/common/models-deeplog/frontend.json" in children

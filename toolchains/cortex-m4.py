@@ -7,7 +7,8 @@ built for a microcontroller that keeps the model in flash:
   are read in place from the const model array in flash;
 - only the operators the models use: the library for a model (the bundle's) compiles
   cengine/src/ops/registry.c with -DALOG_OPS_CONFIG and the generated alog_ops_config.h
-  (ALOG_SELECT_OPS);
+  (ALOG_SELECT_OPS); the same for src/match/match.c and timestamp.c, which then leave out the
+  log-format code when the models' frontend.json reads no log format;
 - every function and object in its own section, so that the link keeps only what is used;
 - -Os by default (ALOG_OPTIMIZE_DEFAULT, the `optimize=` choice this target makes).
 

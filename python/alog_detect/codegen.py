@@ -5,8 +5,9 @@ Outputs (each from the template of the same name plus ``.j2``):
 * ``alog_vocab.h``: the vocabulary as C tables, so the matcher needs no JSON on the device.
 * ``alog_model_meta.h``: shapes, top-k, MSCRED threshold, arena bounds, file hashes, versions.
 * ``alog_model_data.c``: the .onnx bytes as 16-byte aligned const arrays (targets that embed).
-* ``alog_ops_config.h``: which of the engine's operators the models use, for a build that keeps
-  only those (``-DALOG_OPS_CONFIG``: a firmware image).
+* ``alog_ops_config.h``: which of the engine's operators the models use, and whether their front
+  end reads a log format (or a field timestamp), for a build that keeps only those
+  (``-DALOG_OPS_CONFIG``: a firmware image).
 
 Same inputs give the same bytes: no timestamps, no absolute paths (the banner names inputs by their
 path relative to ``CodegenConfig.root``), sorted iteration, C escaping done here in Python.
@@ -32,7 +33,7 @@ INPUTS = {
     "alog_model_meta.h": (VOCAB_FILE, "deeplog.onnx", "deeplog.onnx.meta.json", "mscred.onnx",
                           "mscred.onnx.meta.json"),
     "alog_model_data.c": ("deeplog.onnx", "mscred.onnx"),
-    "alog_ops_config.h": ("deeplog.onnx", "mscred.onnx"),
+    "alog_ops_config.h": ("deeplog.onnx", "mscred.onnx", FRONTEND_FILE),
 }
 HEADER_FORMAT_VERSION = 1
 # C99 only promises string literals up to 4095 characters (-pedantic enforces it).
@@ -319,12 +320,20 @@ def model_op_types(model_dir: Path) -> dict[str, list[str]]:
     return used
 
 
+def uses_log_format(model_dir: Path) -> bool:
+    """Does the model directory's front end read a log format or a field timestamp (a timestamp
+    other than line-start and none)? A build for it must keep that code (ALOG_FRONTEND_LOG_FORMAT)."""
+    settings = _frontend_context(model_dir)
+    return settings["log_format"] != "" or settings["timestamp"] not in ("line-start", "none")
+
+
 def _ops_context(model_dir: Path) -> dict:
     from .export.portable import load_supported_ops
 
     used = model_op_types(model_dir)
     kept = {op for ops in used.values() for op in ops}
-    return {"ops": [{"macro": op_macro(op), "kept": op in kept} for op in sorted(load_supported_ops())]}
+    return {"ops": [{"macro": op_macro(op), "kept": op in kept} for op in sorted(load_supported_ops())],
+            "log_format": uses_log_format(model_dir)}
 
 
 # ---- rendering --------------------------------------------------------------------------------------

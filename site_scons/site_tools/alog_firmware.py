@@ -11,6 +11,8 @@ The steps, each a declared builder, in $ALOG_BUILD (build/cortex-m4/):
 
     cengine-ops/src/ops/registry.o   the operator registry with only the models' operators
                                      (-DALOG_OPS_CONFIG and the generated alog_ops_config.h)
+    cengine-ops/src/match/*.o        the front end (match.c, timestamp.c) with the same header:
+                                     without log-format code when the models read no log format
     firmware/lib/libalog.a           the target's library objects with that registry: the library
                                      the tarball ships (the model stays out of it: the image
                                      compiles alog_model_data.c once)
@@ -55,7 +57,9 @@ EXAMPLE_SOURCES = ("startup.c", "semihost.c", "board_mps2.c")
 # windows, the longest line. The check runs the host engine with the same session limit.
 EXAMPLE_SETTINGS = {"EXAMPLE_MAX_SESSIONS": 64, "EXAMPLE_CACHE_ENTRIES": 64, "EXAMPLE_LINE_MAX": 1024}
 BOARD = "mps2-an386"
-REGISTRY_OBJECT = "src/ops/registry.o"  # in cengine/: the operator registry's object
+# In cengine/: the objects compiled again with -DALOG_OPS_CONFIG and alog_ops_config.h: the
+# operator registry, and the front end whose log-format code the switch leaves out.
+CONFIG_OBJECTS = ("src/ops/registry.o", "src/match/match.o", "src/match/timestamp.o")
 
 
 def _fail(target, exc) -> int:
@@ -263,14 +267,15 @@ def alog_firmware(env, engine, generated, model_files, log, host_engine):
     onnx = [node for node in model_files if node.name.endswith(".onnx")]
     vocab = [node for node in model_files if node.name == codegen.VOCAB_FILE]
 
-    # The library for the models: only their operators (the registry recompiled; a stand-in
-    # engine without one, in tests/test_scons.py, has nothing to select).
+    # The library for the models: only their operators, and the log-format front end only when
+    # their frontend.json uses it (the registry and front end recompiled; a stand-in engine
+    # without them, in tests/test_scons.py, has nothing to select).
     ops = env.Clone()
     ops.Append(CPPDEFINES=["ALOG_OPS_CONFIG"], CPPPATH=["$ALOG_GEN"])
-    registry = [o for o in engine["objects"]
-                if o.srcnode().get_path(env.Dir("#cengine")) == REGISTRY_OBJECT]
-    library_objects = [o for o in engine["objects"] if o not in registry] + \
-        flavour_objects(ops, [o.sources[0] for o in registry], "ops")
+    configured = [o for o in engine["objects"]
+                  if o.srcnode().get_path(env.Dir("#cengine")) in CONFIG_OBJECTS]
+    library_objects = [o for o in engine["objects"] if o not in configured] + \
+        flavour_objects(ops, [o.sources[0] for o in configured], "ops")
     library = env.StaticLibrary(f"{build}/lib/alog", library_objects)
 
     # The models' bytes must fit the flash before they become C (a 26 MB MSCRED would make a

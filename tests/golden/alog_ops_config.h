@@ -5,6 +5,8 @@
  * Inputs (path relative to the build's top directory, SHA-256 of the file):
  *   models/deeplog.onnx
  *     2ef3af657bd0924793052b163e4c64ecbbcc1249dae2fa431f667bd21da35214
+ *   models/frontend.json
+ *     92097d1c8f4b3940a479bd726591884c2475d7da956783528d6086f6441aec24
  *   models/mscred.onnx
  *     c429be678c4b20587067dc64a94e5ec44e8b7cf362e9c892f0d3b191795eadb0
  */
@@ -43,5 +45,12 @@
 #define ALOG_OP_TANH 0
 #define ALOG_OP_TRANSPOSE 0
 #define ALOG_OP_UNSQUEEZE 0
+
+/*
+ * 1 when the models' frontend.json has a log format or a field timestamp, else 0: match.c and
+ * timestamp.c, compiled with -DALOG_OPS_CONFIG, then leave out the log-format and field-timestamp
+ * code, and the detector refuses front-end settings that ask for them (cengine/src/match/match.h).
+ */
+#define ALOG_FRONTEND_LOG_FORMAT 0
 
 #endif /* ALOG_OPS_CONFIG_H */

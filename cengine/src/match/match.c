@@ -116,6 +116,10 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
     return ALOG_OK;
 }
 
+/* Does the front end split lines by a log format? Never in a build without log formats (a
+ * constant 0 there: the log-format code is then unreferenced). */
+#define HAS_FORMAT(frontend) (ALOG_FRONTEND_LOG_FORMAT && (frontend)->has_format)
+
 void alog_frontend_default(alog_frontend *frontend)
 {
     frontend->mask_rules = ALOG_MASK_ALL;
@@ -141,6 +145,10 @@ alog_status alog_frontend_init(alog_frontend *frontend, unsigned mask_rules,
     frontend->mask_rules = mask_rules & ALOG_MASK_ALL;
     frontend->header_tokens = header_tokens;
     if (log_format != NULL && log_format[0] != '\0') {
+        if (!ALOG_FRONTEND_LOG_FORMAT) {
+            if (why != NULL) *why = ALOG_FRONTEND_LEFT_OUT;
+            return ALOG_ERR_INVALID_ARGUMENT;
+        }
         if (alog_log_format_parse(&frontend->format, log_format, strlen(log_format), &reason) !=
             ALOG_OK) {
             if (why != NULL) *why = reason;
@@ -159,7 +167,7 @@ alog_status alog_frontend_init(alog_frontend *frontend, unsigned mask_rules,
     }
     if (frontend->session_rule.field != NULL) {
         frontend->session_rule.field_index =
-            frontend->has_format ? alog_log_format_field(&frontend->format,
+            HAS_FORMAT(frontend) ? alog_log_format_field(&frontend->format,
                                                          frontend->session_rule.field,
                                                          frontend->session_rule.field_len)
                                  : -1;
@@ -169,7 +177,7 @@ alog_status alog_frontend_init(alog_frontend *frontend, unsigned mask_rules,
         }
     }
     if (alog_timestamp_rule_parse(&frontend->timestamp, ts, strlen(ts), tf, strlen(tf),
-                                  frontend->has_format ? &frontend->format : NULL, &reason) !=
+                                  HAS_FORMAT(frontend) ? &frontend->format : NULL, &reason) !=
         ALOG_OK) {
         if (why != NULL) *why = reason;
         return ALOG_ERR_INVALID_ARGUMENT;
@@ -187,7 +195,7 @@ alog_status alog_matcher_init_frontend(alog_matcher **matcher, void *mem, size_t
                                frontend->mask_rules);
     if (status == ALOG_OK) {
         (*matcher)->header_tokens = frontend->header_tokens;
-        (*matcher)->format = frontend->has_format ? &frontend->format : NULL;
+        (*matcher)->format = HAS_FORMAT(frontend) ? &frontend->format : NULL;
     }
     return status;
 }
@@ -306,7 +314,8 @@ alog_status alog_match_line(int32_t *index, alog_match_reason *reason, const alo
     } else {
         const unsigned char *content;
         size_t content_len;
-        int fits = matcher->format != NULL && alog_log_format_split(&fields, matcher->format, s, len);
+        int fits = ALOG_FRONTEND_LOG_FORMAT && matcher->format != NULL &&
+                   alog_log_format_split(&fields, matcher->format, s, len);
         line_content(&content, &content_len, matcher, s, len, fits ? &fields : NULL);
         *index = alog_match_content(matcher, content, content_len);
         if (*index != ALOG_MATCH_UNKNOWN) why = ALOG_MATCH_OK;
@@ -326,7 +335,7 @@ alog_status alog_frontend_line(alog_line_result *result, const alog_frontend *fr
     if (result == NULL || frontend == NULL || (s == NULL && len > 0)) return ALOG_ERR_INVALID_ARGUMENT;
     if (s == NULL) s = (const unsigned char *)"";
     view = alog_line_view(s, len);
-    if (frontend->has_format) fits = alog_log_format_split(&fields, &frontend->format, s, view);
+    if (HAS_FORMAT(frontend)) fits = alog_log_format_split(&fields, &frontend->format, s, view);
     result->fits = fits;
     result->index = ALOG_MATCH_UNKNOWN;
     result->reason = ALOG_MATCH_TOO_LONG;
