@@ -61,6 +61,10 @@ def test_tiny_protocol_writes_its_section_with_mean_and_worst(tmp_path, capsys):
     section = text.split("<!-- sample-protocol:begin -->")[1].split("<!-- sample-protocol:end -->")[0]
     assert "for each generator seed (4; `scons` itself uses 1)" in section
     assert "`deeplog-train --seed` (0, 1)" in section
+    # one table per decision rule, the default first; check the default's
+    assert "### Rule `topk` (the default" in section and "### Rule `probability`" in section
+    assert re.search(r"^Higher mean F1 here: `(topk|probability)`", section, re.M)
+    section = section.split("### Rule `topk`")[1].split("### Rule")[0]
     runs = re.findall(r"^\| 4 \| (\d) \| ([\d,]+) \| ([\d,]+) \| \d+ \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| (\d+) \| "
                       r"(\d+) \| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", section, re.M)
     assert [r[0] for r in runs] == ["0", "1"]
@@ -78,7 +82,7 @@ def test_tiny_protocol_writes_its_section_with_mean_and_worst(tmp_path, capsys):
     assert abs(float(mean.group(3)) - sum(f1s) / 2) <= 0.0015 and float(worst.group(3)) == min(f1s)
     assert "Goal (issue 13): mean F1 >= 0.90, worst >= 0.85:" in section
     printed = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
-    assert [p["train_seed"] for p in printed] == [0, 1]
+    assert [(p["train_seed"], p["rule"]) for p in printed] == [(0, "topk"), (0, "probability"), (1, "topk"), (1, "probability")]
     assert set(printed[0]["kinds"]) <= {"skipped_step", "swapped_steps", "rare_error"}
 
 
