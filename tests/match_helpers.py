@@ -53,7 +53,8 @@ def drain_vocabulary(lines: list[str], header_tokens: int = 0, frontend=None,
     from alog_detect.parse import ParseConfig, new_template_miner
 
     defaults = ParseConfig(logs=(), out=Path("unused"))
-    miner = new_template_miner(defaults.depth, defaults.sim_th, defaults.max_children, session_prefix)
+    miner = new_template_miner(defaults.depth, defaults.sim_th, defaults.max_children, session_prefix,
+                               key_aware=defaults.mining == "key-aware")
     if frontend is None:
         masked = [DEFAULT_MASKER.mask(line, header_tokens) for line in lines]
     else:

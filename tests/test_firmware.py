@@ -381,12 +381,12 @@ def _text_bytes(image: Path) -> int:
 
 
 def test_the_log_format_code_is_in_only_for_models_whose_front_end_reads_one(built, tmp_path):
-    """alog_ops_config.h's ALOG_FRONTEND_LOG_FORMAT: 0 for DeepLog's front end (header tokens),
+    """alog_ops_config.h's ALOG_WITH_LOG_FORMAT: 0 for DeepLog's front end (header tokens),
     which SCons's image is built with (no log-format code in it); 1 for a log format, whose image
     holds the code and runs; the library without it refuses that front end cleanly, exit 3."""
     tree, _ = built
     plain = fw.generate(tree.models("deeplog"), tmp_path / "plain_gen")
-    assert "#define ALOG_FRONTEND_LOG_FORMAT 0" in (plain / "alog_ops_config.h").read_text()
+    assert "#define ALOG_WITH_LOG_FORMAT 0" in (plain / "alog_ops_config.h").read_text()
     symbols = subprocess.run([fw.TOOLCHAIN.PREFIX + "nm", str(tree.image)], capture_output=True, text=True,
                              check=True).stdout.split()
     for name in ("alog_log_format_parse", "alog_log_format_split", "alog_log_format_field"):
@@ -394,7 +394,7 @@ def test_the_log_format_code_is_in_only_for_models_whose_front_end_reads_one(bui
     assert "alog_line_timestamp" in symbols  # the line-start timestamp stays
 
     formatted = fw.generate(_with_log_format(tree.models("deeplog"), tmp_path / "models"), tmp_path / "gen")
-    assert "#define ALOG_FRONTEND_LOG_FORMAT 1" in (formatted / "alog_ops_config.h").read_text()
+    assert "#define ALOG_WITH_LOG_FORMAT 1" in (formatted / "alog_ops_config.h").read_text()
     memory = {**tree.example_memory(), **qemu.PROBE_MEMORY}
     kept = fw.link_image(tmp_path / "kept", tree, formatted, log=None, lines=0, memory=memory)
     run = qemu.run_image(kept.path, runner=fw.RUNNER)
@@ -405,7 +405,7 @@ def test_the_log_format_code_is_in_only_for_models_whose_front_end_reads_one(bui
     run = qemu.run_image(left_out.path, runner=fw.RUNNER)
     assert run.status == qemu.EXIT_SETUP and run.stdout == b"", run.stderr
     assert ("firmware: detector: detector: log formats and field timestamps were left out of this engine "
-            "build (ALOG_FRONTEND_LOG_FORMAT 0); regenerate alog_ops_config.h") in run.stderr
+            "build (ALOG_WITH_LOG_FORMAT 0); regenerate alog_ops_config.h") in run.stderr
     assert _text_bytes(kept.path) > _text_bytes(left_out.path) + 2048
 
 

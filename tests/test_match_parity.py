@@ -111,10 +111,10 @@ def assert_parity(driver, tmp, templates, lines, rule="none", rules=masking.MASK
 
 
 @functools.lru_cache(maxsize=None)
-def _vocabulary(path: Path, header: int = 0, fmt: str = "", session_prefix: str | None = None) -> tuple[bytes, ...]:
+def _vocabulary(path: Path, header: int = 0, fmt: str = "") -> tuple[bytes, ...]:
     lines = [masking.to_text(line) for line in raw_lines(path)]
     frontend = Frontend(log_format=parse_log_format(fmt)) if fmt else None
-    vocab, _ = drain_vocabulary([line for line in lines if line.strip()], header, frontend, session_prefix)
+    vocab, _ = drain_vocabulary([line for line in lines if line.strip()], header, frontend)
     return tuple(masking.to_bytes(t) for t in vocab)
 
 
@@ -134,7 +134,7 @@ def sample_path(tmp_path_factory) -> Path:
 
 def test_parity_on_the_sample(driver, sample_path, tmp_path):
     path = sample_path
-    rows = assert_parity(driver, tmp_path, list(_vocabulary(path, 0, "", "ses_")), raw_lines(path), "prefix:ses_")
+    rows = assert_parity(driver, tmp_path, list(_vocabulary(path)), raw_lines(path), "prefix:ses_")
     assert len(rows) >= 50000 and all(r[0] >= 0 for r in rows)
 
 
@@ -149,11 +149,11 @@ def test_parity_on_hdfs_20k_with_its_header(driver, shared_data, tmp_path):
 
 
 def test_parity_on_the_sample_with_its_header(driver, sample_path, tmp_path):
-    rows = assert_parity(driver, tmp_path, list(_vocabulary(sample_path, 4, "", "ses_")), raw_lines(sample_path),
+    rows = assert_parity(driver, tmp_path, list(_vocabulary(sample_path, 4)), raw_lines(sample_path),
                          "prefix:ses_", header=4)
     assert len(rows) >= 50000 and all(r[0] >= 0 for r in rows)
     # Whole-line templates do not match the content of the same lines.
-    rows = assert_parity(driver, tmp_path, list(_vocabulary(sample_path, 0, "", "ses_")), raw_lines(sample_path)[:2000],
+    rows = assert_parity(driver, tmp_path, list(_vocabulary(sample_path)), raw_lines(sample_path)[:2000],
                          "prefix:ses_", header=4)
     assert all(r[0] == -1 for r in rows)
 

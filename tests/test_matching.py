@@ -233,11 +233,11 @@ def test_timestamp(line, expected):
 
 # ---- agreement with Drain3's final cluster assignment --------------------------------------------
 
-def _disagreements(lines, header_tokens: int = 0, session_prefix: str | None = None) -> tuple[int, int]:
+def _disagreements(lines, header_tokens: int = 0) -> tuple[int, int]:
     """(lines whose match differs from their final Drain3 cluster, lines mined)."""
     mined = [masking.to_text(masking.to_bytes(line)) for line in lines]
     mined = [line for line in mined if line.strip()]  # parse skips blank lines
-    vocab, assigned = drain_vocabulary(mined, header_tokens, session_prefix=session_prefix)
+    vocab, assigned = drain_vocabulary(mined, header_tokens)
     index = {template: i for i, template in enumerate(vocab)}
     found = matching.Matcher.from_templates(vocab, header_tokens=header_tokens).match_many(mined)
     return sum(got != index[t] for got, t in zip(found, assigned)), len(mined)
@@ -252,7 +252,7 @@ def test_agrees_with_drain3_on_hdfs_20k_and_the_sample(shared_data, tmp_path):
     bad, total = _disagreements(raw_lines(shared_data / "HDFS" / "HDFS_20k.log"))
     _report("HDFS_20k", bad, total)
     assert total == 20000 and bad == 0
-    bad, total = _disagreements(raw_lines(sample_log(tmp_path)), session_prefix="ses_")
+    bad, total = _disagreements(raw_lines(sample_log(tmp_path)))
     _report("sample", bad, total)
     assert total >= 50000 and bad / total < 0.001
 
@@ -291,7 +291,7 @@ def test_agrees_with_drain3_with_the_header_dropped(shared_data, tmp_path):
         bad, total = _disagreements(hdfs, header)
         _report(f"HDFS_20k, header {header}", bad, total)
         assert total == 20000 and bad == 0
-    bad, total = _disagreements(raw_lines(sample_log(tmp_path)), 4, session_prefix="ses_")
+    bad, total = _disagreements(raw_lines(sample_log(tmp_path)), 4)
     _report("sample, header 4", bad, total)
     assert total >= 50000 and bad / total < 0.001
 

@@ -29,7 +29,7 @@ KNOWN_MESSAGES = (
     "route add ", "queued id=", "started on worker", "artifacts uploaded", "snapshot requested",
     "replicating snap-", "replication of snap-", "snapshot job done", "cache hit", "cache miss",
 )
-SAMPLE_SETTINGS = dict(depth=4, sim_th=0.7, session_key="prefix:ses_")
+SAMPLE_SETTINGS = dict(depth=4, sim_th=0.8, session_key="prefix:ses_")
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_templates_file_agrees_with_the_parquet(parsed_sample):
                                "mask_rules": list(MASK_RULES), "session_rule": "prefix:ses_", "header_tokens": 0,
                                "timestamp": "line-start", "timestamp_format": ""}
     assert Frontend.from_json(doc["frontend"], "doc") == from_parquet_metadata(table.schema.metadata, "p")
-    assert doc["drain"] == {"depth": 4, "sim_th": 0.7, "max_children": 100}
+    assert doc["drain"] == {"depth": 4, "sim_th": 0.8, "max_children": 100}
     by_id = {t["id"]: t for t in doc["templates"]}
     rows = table.to_pydict()
     counts = collections.Counter(rows["template_id"])
@@ -108,9 +108,9 @@ def separated_messages(rows: dict) -> set[str]:
 # ---- the line header and the front-end settings ------------------------------------------------
 
 def test_header_tokens_keep_the_header_out_of_the_templates(parsed_sample, tmp_path):
-    """The sample's header is 4 tokens. Whole lines at the default sim-th 0.4 lump some messages
-    (measured: 42 templates, 18 of 23 known messages separated); without the header all 23 at 0.4,
-    while the whole line needs 0.7 (the parsed_sample fixture)."""
+    """The sample's header is 4 tokens. Whole lines at the default sim-th 0.4 lump most messages
+    (measured: 31 templates, 9 of 23 known messages separated); without the header 19 of 23, and
+    at 0.7 all of them, while the whole line needs 0.8 (the parsed_sample fixture)."""
     sample = parsed_sample[0]
 
     def parse(header: int, sim_th: float):
@@ -120,8 +120,7 @@ def test_header_tokens_keep_the_header_out_of_the_templates(parsed_sample, tmp_p
 
     _, whole = parse(0, 0.4)
     result, table = parse(4, 0.4)
-    assert len(separated_messages(whole.to_pydict())) < 21
-    assert separated_messages(table.to_pydict()) == set(KNOWN_MESSAGES)
+    assert len(separated_messages(whole.to_pydict())) < 12 <= 16 < len(separated_messages(table.to_pydict()))
     rows = table.to_pydict()
     raw = sample.log.read_text(encoding="utf-8").splitlines()
     assert rows["content"] == raw                               # the whole line is kept
@@ -134,6 +133,8 @@ def test_header_tokens_keep_the_header_out_of_the_templates(parsed_sample, tmp_p
     # Each line matches the template it was mined into, through the recorded settings.
     matcher = frontend.matcher(rows["template"])
     assert all(matcher.match(line) == rows["template"].index(t) for line, t in list(zip(raw, rows["template"]))[:300])
+    _, table = parse(4, 0.7)
+    assert separated_messages(table.to_pydict()) == set(KNOWN_MESSAGES)
 
 
 # ---- mining: levels and session keys do not make messages similar (docs/matching.md 3.2) ----------
@@ -145,11 +146,11 @@ DISTINCT_STEPS = ("storaged:freeze", "storaged:thaw", "apid:cache_hit", "apid:ca
                   "storaged:replicate", "apid:db_select", "apid:db_insert")
 
 
-def test_distinct_steps_get_templates_of_their_own_at_the_scons_defaults(tmp_path):
+def test_distinct_steps_get_templates_of_their_own_with_key_aware_mining(tmp_path):
     from alog_detect.bench.sample import scons_defaults
     from alog_detect.bench.sample_parse import measure
 
-    measured = measure(tmp_path, seed=4, lines=8000, parse_settings=scons_defaults()["parse"])
+    measured = measure(tmp_path, seed=4, lines=8000, parse_settings={**scons_defaults()["parse"], "mining": "key-aware"})
     table = pq.read_table(measured.parquet, columns=["line_no", "template_id"]).to_pydict()
     group = dict(zip(table["line_no"], table["template_id"]))
     events = {int(r["line_no"]): r["event"] for r in csv.DictReader(open(measured.events_csv, encoding="utf-8"))}
@@ -189,7 +190,7 @@ def test_mining_is_drain3s_on_lines_without_levels_or_session_keys(tmp_path):
     config.drain_depth, config.drain_sim_th, config.drain_max_children = 4, 0.4, 100
     config.masking_instructions, config.profiling_enabled = [], False
     stock = TemplateMiner(persistence_handler=None, config=config)
-    ours = new_template_miner(4, 0.4, 100, session_prefix="ses_")
+    ours = new_template_miner(4, 0.4, 100, session_prefix="ses_", key_aware=True)
     assert _clusters(ours, lines) == _clusters(stock, lines)
     assert ({c.cluster_id: c.get_template() for c in ours.drain.clusters}
             == {c.cluster_id: c.get_template() for c in stock.drain.clusters})
@@ -205,7 +206,7 @@ def test_levels_are_left_out_and_session_keys_count_as_parameters():
               "INFO ses_<HEX> tunnel wg0 up mtu=<NUM> peer=<IP>"]
     # Without a session rule the key is an ordinary token that every line shares: each pair is lumped.
     assert _clusters(new_template_miner(4, 0.4, 100), freeze_thaw + tunnel) == [1, 1, 2, 2]
-    miner = new_template_miner(4, 0.4, 100, session_prefix="ses_")
+    miner = new_template_miner(4, 0.4, 100, session_prefix="ses_", key_aware=True)
     assert _clusters(miner, freeze_thaw + tunnel) == [1, 2, 3, 4]
     # The same message at another level or in another session is the same template.
     assert _clusters(miner, ["WARN ses_<HEX> freezing filesystem /mnt/data0",
@@ -213,7 +214,7 @@ def test_levels_are_left_out_and_session_keys_count_as_parameters():
     assert [c.get_template() for c in sorted(miner.drain.clusters, key=lambda c: c.cluster_id)][:2] == [
         "<*> ses_<HEX> freezing filesystem /mnt/data0", "INFO ses_<HEX> thawing filesystem <*>"]
     # Not a key: the prefix alone is an ordinary token.
-    assert len(set(_clusters(new_template_miner(4, 0.4, 100, session_prefix="ses_"),
+    assert len(set(_clusters(new_template_miner(4, 0.4, 100, session_prefix="ses_", key_aware=True),
                              ["INFO ses_ up", "INFO ses_ down"]))) == 1
 
 
@@ -453,14 +454,14 @@ def test_mine_lines_assigns_every_line_as_the_engine_matches_it(tmp_path):
     assert table.column_names == COLUMNS
     assert table.column("template").to_pylist() == _engine_assignment(table, result.frontend)
     mining = json.loads(result.templates.read_text())["mining"]
-    assert mining == {"mine_lines": 1500, "lines_mined": result.lines_mined}
+    assert mining == {"mode": "drain3", "mine_lines": 1500, "lines_mined": result.lines_mined}
     assert 1500 <= result.lines_mined < 8000
     # Mining every line gives nearly the same groups (the sample's templates are all early).
     full = parse_logs(ParseConfig(logs=(str(sample.log),), out=tmp_path / "all.parquet", **settings))
     full_templates = pq.read_table(full.parquet).column("template").to_pylist()
     same = sum(a == b for a, b in zip(full_templates, table.column("template").to_pylist()))
     assert same / len(full_templates) > 0.99
-    assert json.loads(full.templates.read_text())["mining"] == {"mine_lines": 0, "lines_mined": 8000}
+    assert json.loads(full.templates.read_text())["mining"] == {"mode": "drain3", "mine_lines": 0, "lines_mined": 8000}
 
 
 def test_mine_lines_matches_again_the_rows_a_later_template_takes(tmp_path):

@@ -322,7 +322,7 @@ def model_op_types(model_dir: Path) -> dict[str, list[str]]:
 
 def uses_log_format(model_dir: Path) -> bool:
     """Does the model directory's front end read a log format or a field timestamp (a timestamp
-    other than line-start and none)? A build for it must keep that code (ALOG_FRONTEND_LOG_FORMAT)."""
+    other than line-start and none)? A build for it must keep that code (ALOG_WITH_LOG_FORMAT)."""
     settings = _frontend_context(model_dir)
     return settings["log_format"] != "" or settings["timestamp"] not in ("line-start", "none")
 

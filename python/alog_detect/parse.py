@@ -113,6 +113,9 @@ class ParseConfig:
     depth: int = 4
     sim_th: float = 0.4
     max_children: int = 100
+    # "drain3": Drain3's clustering; "key-aware": levels and session keys do not make two messages
+    # similar (docs/matching.md 3.2).
+    mining: str = "drain3"
     progress: bool | None = None  # None: on when stderr is a terminal and the input is long
     # 0: Drain3 mines every line. M > 0: Drain3 mines the first M lines only and every line is
     # assigned by match mode against the templates (lines they miss are mined as well): faster
@@ -327,10 +330,14 @@ def _key_aware_drain_class():
     return KeyAwareDrain
 
 
-def new_template_miner(depth: int, sim_th: float, max_children: int, session_prefix: str | None = None):
-    """A Drain3 TemplateMiner configured only from these arguments (never from drain3.ini), its
-    clustering Drain3's with the rules of docs/matching.md 3.2 (`session_prefix`: the session
-    rule's prefix, None without a prefix rule)."""
+MINING_MODES = ("drain3", "key-aware")
+
+
+def new_template_miner(depth: int, sim_th: float, max_children: int, session_prefix: str | None = None,
+                       key_aware: bool = False):
+    """A Drain3 TemplateMiner configured only from these arguments (never from drain3.ini); with
+    ``key_aware`` its clustering is Drain3's with the rules of docs/matching.md 3.2
+    (`session_prefix`: the session rule's prefix, None without a prefix rule)."""
     from drain3 import TemplateMiner
     from drain3.template_miner_config import TemplateMinerConfig
 
@@ -345,6 +352,8 @@ def new_template_miner(depth: int, sim_th: float, max_children: int, session_pre
     config.masking_instructions = []  # masking is ours (alog_detect.masking), applied beforehand
     config.profiling_enabled = False
     miner = TemplateMiner(persistence_handler=None, config=config)
+    if not key_aware:
+        return miner
     drain = miner.drain
     miner.drain = _key_aware_drain_class()(
         depth=depth, sim_th=sim_th, max_children=max_children, max_clusters=drain.max_clusters,
@@ -545,7 +554,8 @@ def _mine_all(records: Iterable[_Record], config: ParseConfig, frontend: Fronten
     """Drain3 over every line; each row gets its cluster id."""
     from .masking import to_text
 
-    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children, session_prefix_of(frontend)))
+    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children, session_prefix_of(frontend),
+                                      key_aware=config.mining == "key-aware"))
     masked = _LineMasker(config, frontend)
     add = mined.miner.add_log_message
     for record in records:
@@ -585,7 +595,8 @@ def _mine_sample(paths: list[str], records: Iterable[_Record], config: ParseConf
     again at the write, so that every row holds what match mode gives over the final templates."""
     from .masking import to_text
 
-    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children, session_prefix_of(frontend)))
+    mined = _Mined(new_template_miner(config.depth, config.sim_th, config.max_children, session_prefix_of(frontend),
+                                      key_aware=config.mining == "key-aware"))
     masked = _LineMasker(config, frontend)
     add = mined.miner.add_log_message
     for record in _first(read_records(paths, config.format), config.mine_lines):
@@ -667,6 +678,9 @@ def parse_logs(config: ParseConfig) -> ParseResult:
     if isinstance(config.mine_lines, bool) or not isinstance(config.mine_lines, int) or config.mine_lines < 0:
         raise UserError(f"--mine-lines must be a whole number >= 0, got {config.mine_lines!r}", None,
                         "give 0 (Drain3 mines every line) or a line count such as 200000")
+    if config.mining not in MINING_MODES:
+        raise UserError(f"--mining must be one of {', '.join(MINING_MODES)}, got {config.mining!r}", None,
+                        "give drain3 (the default) or key-aware")
     paths = expand_logs(config.logs)
     frontend, detection = frontend_for(config, paths)
     records = _progress(read_records(paths, config.format), paths, config.progress)
@@ -695,7 +709,7 @@ def parse_logs(config: ParseConfig) -> ParseResult:
         atomic.write_json(templates_json, {
             "format_version": TEMPLATES_FORMAT_VERSION,
             "drain": {"depth": config.depth, "sim_th": config.sim_th, "max_children": config.max_children},
-            "mining": {"mine_lines": config.mine_lines, "lines_mined": mined.lines_mined},
+            "mining": {"mode": config.mining, "mine_lines": config.mine_lines, "lines_mined": mined.lines_mined},
             "frontend": frontend.to_json(),
             "lines_not_fitting": mined.unfit,
             "templates": [{"id": cid, "template": templates[cid], "count": counts[cid]}

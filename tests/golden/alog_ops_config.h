@@ -51,6 +51,6 @@
  * timestamp.c, compiled with -DALOG_OPS_CONFIG, then leave out the log-format and field-timestamp
  * code, and the detector refuses front-end settings that ask for them (cengine/src/match/match.h).
  */
-#define ALOG_FRONTEND_LOG_FORMAT 0
+#define ALOG_WITH_LOG_FORMAT 0
 
 #endif /* ALOG_OPS_CONFIG_H */

@@ -118,7 +118,7 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
 
 /* Does the front end split lines by a log format? Never in a build without log formats (a
  * constant 0 there: the log-format code is then unreferenced). */
-#define HAS_FORMAT(frontend) (ALOG_FRONTEND_LOG_FORMAT && (frontend)->has_format)
+#define HAS_FORMAT(frontend) (ALOG_WITH_LOG_FORMAT && (frontend)->has_format)
 
 void alog_frontend_default(alog_frontend *frontend)
 {
@@ -145,7 +145,7 @@ alog_status alog_frontend_init(alog_frontend *frontend, unsigned mask_rules,
     frontend->mask_rules = mask_rules & ALOG_MASK_ALL;
     frontend->header_tokens = header_tokens;
     if (log_format != NULL && log_format[0] != '\0') {
-        if (!ALOG_FRONTEND_LOG_FORMAT) {
+        if (!ALOG_WITH_LOG_FORMAT) {
             if (why != NULL) *why = ALOG_FRONTEND_LEFT_OUT;
             return ALOG_ERR_INVALID_ARGUMENT;
         }
@@ -314,7 +314,7 @@ alog_status alog_match_line(int32_t *index, alog_match_reason *reason, const alo
     } else {
         const unsigned char *content;
         size_t content_len;
-        int fits = ALOG_FRONTEND_LOG_FORMAT && matcher->format != NULL &&
+        int fits = ALOG_WITH_LOG_FORMAT && matcher->format != NULL &&
                    alog_log_format_split(&fields, matcher->format, s, len);
         line_content(&content, &content_len, matcher, s, len, fits ? &fields : NULL);
         *index = alog_match_content(matcher, content, content_len);

@@ -19,7 +19,7 @@
 
 /* The log-format switch. A firmware build compiles match.c and timestamp.c with -DALOG_OPS_CONFIG
  * and the generated alog_ops_config.h (alog_detect.codegen, from the model directory), which sets
- * ALOG_FRONTEND_LOG_FORMAT to 0 when the models' frontend.json has no log format and no field
+ * ALOG_WITH_LOG_FORMAT to 0 when the models' frontend.json has no log format and no field
  * timestamp: nothing then refers to the log-format and field-timestamp code (log_format field
  * splitting, strftime-like patterns), which the linker leaves out, and alog_frontend_init refuses
  * such settings (ALOG_ERR_INVALID_ARGUMENT, *why = ALOG_FRONTEND_LEFT_OUT). Everywhere else, and by
@@ -27,11 +27,11 @@
 #ifdef ALOG_OPS_CONFIG
 #include "alog_ops_config.h"
 #endif
-#ifndef ALOG_FRONTEND_LOG_FORMAT
-#define ALOG_FRONTEND_LOG_FORMAT 1
+#ifndef ALOG_WITH_LOG_FORMAT
+#define ALOG_WITH_LOG_FORMAT 1
 #endif
 #define ALOG_FRONTEND_LEFT_OUT "log formats and field timestamps were left out of this engine " \
-    "build (ALOG_FRONTEND_LOG_FORMAT 0); regenerate alog_ops_config.h from this model directory " \
+    "build (ALOG_WITH_LOG_FORMAT 0); regenerate alog_ops_config.h from this model directory " \
     "and rebuild"
 
 /* ---- limits and names ---------------------------------------------------------------------- */

@@ -172,7 +172,7 @@ alog_status alog_timestamp_rule_parse(alog_timestamp_rule *rule, const char *tem
         if (pattern_len > 0) return refuse(why, "the timestamps line-start and none take no format");
         return ALOG_OK;
     }
-    if (!ALOG_FRONTEND_LOG_FORMAT) return refuse(why, ALOG_FRONTEND_LEFT_OUT);
+    if (!ALOG_WITH_LOG_FORMAT) return refuse(why, ALOG_FRONTEND_LEFT_OUT);
     rule->kind = ALOG_TIMESTAMP_FIELDS;
     ALOG_TRY(compile_template(rule, (const unsigned char *)template_text, template_len, format, why));
     if (pattern_len == 0) return refuse(why, "a field timestamp needs a timestamp format");
@@ -316,7 +316,7 @@ int alog_line_timestamp_rule(double *seconds, const alog_timestamp_rule *rule, c
     uint8_t k;
     if (rule == NULL || seconds == NULL) return 0;
     if (rule->kind == ALOG_TIMESTAMP_LINE_START) return alog_line_timestamp(seconds, line, len);
-    if (!ALOG_FRONTEND_LOG_FORMAT || rule->kind == ALOG_TIMESTAMP_NONE || fields == NULL || s == NULL)
+    if (!ALOG_WITH_LOG_FORMAT || rule->kind == ALOG_TIMESTAMP_NONE || fields == NULL || s == NULL)
         return 0;
     for (k = 0; k < rule->parts; k++) {
         uint8_t f = rule->part_field[k];

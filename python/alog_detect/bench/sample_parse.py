@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UserError
+from ..parse import MINING_MODES
 from .loghub import _parsed_groups, grouping_accuracy, what_limits
 from .results_md import update_section
 
@@ -108,12 +109,13 @@ def section(rows: list[Measured], parse_settings: dict, command: str) -> str:
     causes = sorted({c for r in rows for c in r.causes})
     mean = sum(r.accuracy for r in rows) / len(rows)
     lines = [
-        "## Parsing accuracy on the built-in sample",
+        "## Parsing accuracy on the built-in sample" + (f" (parse --mining {parse_settings['mining']})"
+                                                         if parse_settings.get("mining", "drain3") != "drain3" else ""),
         "",
         f"Command: `{command}`. For each generator seed the sample is generated as `scons` does "
         f"({rows[0].lines:,} lines) and parsed with the SCons defaults (session_key "
         f"{parse_settings['session_key']}, header_tokens {parse_settings['header_tokens']}, sim_th "
-        f"{parse_settings['sim_th']}, depth {ParseConfig.depth}); the truth is `sample_events.csv`, each line's workflow step "
+        f"{parse_settings['sim_th']}, depth {ParseConfig.depth}, mining {parse_settings.get('mining', 'drain3')}); the truth is `sample_events.csv`, each line's workflow step "
         "or background message (`service:step`). Grouping accuracy as on loghub: a line is correct when its "
         "parsed group holds exactly the lines of its true event. Wrong lines by cause as in the loghub "
         "section (`merged`: the event shares a template with another; `lengths`: its lines have different "
@@ -128,8 +130,11 @@ def section(rows: list[Measured], parse_settings: dict, command: str) -> str:
     worst = min(rows, key=lambda r: r.accuracy)
     lines += ["", f"Mean grouping accuracy {mean:.4f}, worst {worst.accuracy:.4f} (seed {worst.seed}); goal {GOAL}: "
               f"{'met' if mean >= GOAL else 'not met'}. "
-              "Mining is Drain3's with the rules of docs/matching.md 3.2 (the log level and the session key do "
-              "not make two messages similar). Two kinds of events no template can get right: events whose "
+              + ("Mining is Drain3's with the rules of docs/matching.md 3.2 (the log level and the session key "
+                 "do not make two messages similar). " if parse_settings.get("mining") == "key-aware" else
+                 "Mining is Drain3's (`parse --mining drain3`, the default): the level and the session key count "
+                 "toward similarity, so distinct steps of one length share a template (docs/matching.md 3.2). ")
+              + "Two kinds of events no template can get right: events whose "
               "lines differ only in numbers from another event's (masking makes them one text: a `merged` "
               "pair), and events with a part of varying token count (Drain3 groups lines of one length: "
               "`lengths`). And at sim_th 0.4 two steps whose lines share half of the tokens that count "
@@ -165,9 +170,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="generator seeds, comma-separated (default " + ",".join(map(str, DEFAULT_SEEDS)) + ")")
     p.add_argument("--lines", type=int, default=SampleConfig.lines, help="sample lines (SCons: %(default)s)")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="the results file to update")
+    p.add_argument("--mining", choices=MINING_MODES, default=MINING_MODES[0],
+                   help="parse --mining (default %(default)s, as SCons); key-aware writes its own section")
     p.add_argument("--no-write", action="store_true", help="print only; leave the results file alone")
     args = p.parse_args(argv)
-    settings = scons_defaults()["parse"]
+    settings = {**scons_defaults()["parse"], "mining": args.mining}
     try:
         with tempfile.TemporaryDirectory(prefix="alog-bench-sample-parse-") as tmp:
             rows = []
@@ -183,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(rows, settings, command)
     print(text)
     if not args.no_write:
-        update_section(args.results, SECTION, text)
+        update_section(args.results, SECTION if args.mining == MINING_MODES[0] else f"{SECTION}-{args.mining}", text)
     return 0
 
 

@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depth", type=int, default=4, help="Drain tree depth (>= 3, default 4)")
     p.add_argument("--sim-th", type=float, default=0.4, help="Drain similarity threshold (default 0.4)")
     p.add_argument("--max-children", type=int, default=100, help="Drain max children per node (default 100)")
+    p.add_argument("--mining", choices=("drain3", "key-aware"), default="drain3",
+                   help="drain3 (default): Drain3's clustering; key-aware: log levels and the session key "
+                        "(--session-key prefix:) do not make two messages similar (docs/matching.md 3.2)")
     p.add_argument("--mine-lines", type=int, default=0, metavar="M",
                    help="Drain3 mines only the first M non-blank lines, then every line is assigned by "
                         "match mode against those templates, as the engine assigns it (a line none "
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         logs=tuple(args.logs), out=args.out, format=args.format, masking_config=args.config,
         session_key=args.session_key, header_tokens=args.header_tokens, log_format=args.log_format,
         timestamp=args.timestamp, timestamp_format=args.timestamp_format, depth=args.depth, sim_th=args.sim_th,
-        max_children=args.max_children, mine_lines=args.mine_lines))
+        max_children=args.max_children, mine_lines=args.mine_lines, mining=args.mining))
     for note in result.notes():
         print(note)
     print(f"wrote {result.parquet} ({result.lines} lines, {result.num_templates} templates) "
