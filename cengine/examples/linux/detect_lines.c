@@ -153,6 +153,8 @@ int main(int argc, char **argv)
     while (status == ALOG_OK && next_line(line, &len, &overlong))
         status = overlong ? alog_detector_feed_line_head(det, line, len, on_verdict, &out)
                           : alog_detector_feed_line(det, line, len, on_verdict, &out);
+    if (status == ALOG_OK) /* the end of input closes every session (docs/detection.md 2.2) */
+        status = alog_detector_finish(det, on_verdict, &out);
     if (alog_sink_flush(&out) != ALOG_OK || fflush(stdout) != 0) {
         fprintf(stderr, "detect_lines: error: cannot write the verdicts\n");
         return 4;
