@@ -12,7 +12,7 @@ import torch
 from alog_detect.deeplog_rule import (REASON_EARLY_END, REASON_LOW_PROBABILITY, REASON_NOT_IN_TOPK, REASON_OK,
                                       REASON_UNKNOWN, RULE_PROBABILITY, UNKNOWN, calibrate_threshold,
                                       calibrate_thresholds, calibration_probabilities, end_window, judge, judge_end,
-                                      judge_session, judge_sessions, min_probabilities, probabilities,
+                                      judge_session, judge_sessions, probabilities,
                                       session_is_anomalous, session_logits, session_probabilities, session_windows)
 from alog_detect.errors import UserError
 from alog_detect.train.deeplog import (_dataset, load_deeplog_checkpoint, split_sessions, torch_predictor,
@@ -144,11 +144,11 @@ def test_judge_sessions_with_end_judges_the_end_window_last():
     logits = session_logits(predict, sessions, 2, 3, end=True, batch_size=1)
     again = [judge_session(rows, keys, 1, 3, end=True) for rows, keys in zip(logits, sessions)]
     assert [v.reasons for v in again] == [v.reasons for v in one]
-    mins = min_probabilities(predict, sessions, 2, 3, end=True)
-    assert mins[2] == reference_probability(table[3], 3)
-    assert mins[0] == min(reference_probability(table[w], k) for w, k in ((3, 0), (0, 1), (1, 2), (2, 3)))
     # Calibration's view: the events' minimum (END left out; +inf without events) and END apart.
     events, ends = calibration_probabilities(predict, sessions, 2, 3, end=True)
+    mins = np.minimum(events, ends)      # each session's smallest probability, END included
+    assert mins[2] == reference_probability(table[3], 3)
+    assert mins[0] == min(reference_probability(table[w], k) for w, k in ((3, 0), (0, 1), (1, 2), (2, 3)))
     assert events[0] == min(reference_probability(table[w], k) for w, k in ((3, 0), (0, 1), (1, 2)))
     assert events[1] == reference_probability(table[3], 2) and events[2] == math.inf
     assert ends.tolist() == [reference_probability(table[w], 3) for w in (2, 2, 3)]

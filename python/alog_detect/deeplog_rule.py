@@ -238,15 +238,6 @@ def judge_sessions(predict: Predictor, sessions: Iterable[Sequence[int]], window
             for rows, keys in zip(logits, sessions)]
 
 
-def session_min_probability(logits: np.ndarray, keys: Sequence[int], pad: int, end: bool = False) -> float:
-    """The smallest probability (2.3) among a session's known events (and its END, with ``end``;
-    +inf when nothing was judged). Without END, the session is anomalous under the probability
-    rule iff this is below ``prob_threshold``; with END, see `session_probabilities`."""
-    p = probabilities(logits, session_keys(keys, pad, end))
-    p = p[~np.isnan(p)]
-    return float(p.min()) if len(p) else math.inf
-
-
 def session_probabilities(logits: np.ndarray, keys: Sequence[int], pad: int, end: bool = False) -> tuple[float, float]:
     """``(events, end)``: the smallest probability among a session's known events (+inf when
     none) and, with ``end`` (its END row last in ``logits``), the probability of its END (NaN
@@ -256,15 +247,6 @@ def session_probabilities(logits: np.ndarray, keys: Sequence[int], pad: int, end
     events = p[:len(keys)]
     events = events[~np.isnan(events)]
     return (float(events.min()) if len(events) else math.inf), (float(p[-1]) if end else math.nan)
-
-
-def min_probabilities(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
-                      end: bool = False, batch_size: int = 4096) -> np.ndarray:
-    """`session_min_probability` of every session, float64 ``(n,)``."""
-    sessions = [list(s) for s in sessions]
-    logits = session_logits(predict, sessions, window, pad, end, batch_size)
-    return np.array([session_min_probability(rows, keys, pad, end) for rows, keys in zip(logits, sessions)],
-                    dtype=np.float64)
 
 
 def calibration_probabilities(predict: Predictor, sessions: Iterable[Sequence[int]], window: int, pad: int,
