@@ -500,11 +500,15 @@ static alog_status judge_deeplog(alog_detector *det, const char *session, size_t
         alog_session_table *t = &det->sessions;
         alog_session *s;
         uint32_t slot = alog_session_lookup(t, session, session_len);
-        /* An eviction closes the idle-longest session first: its END verdict comes before
-         * this event's. */
-        if (slot == ALOG_SESSION_NONE && alog_session_table_full(t))
-            ALOG_TRY(close_slot(det, t->oldest, emit, ctx));
-        ALOG_TRY(alog_session_find(&slot, t, session, session_len));
+        if (slot != ALOG_SESSION_NONE) {
+            alog_session_touch(t, slot);
+        } else {
+            /* An eviction closes the idle-longest session first: its END verdict comes before
+             * this event's. */
+            if (alog_session_table_full(t))
+                ALOG_TRY(close_slot(det, t->oldest, emit, ctx));
+            ALOG_TRY(alog_session_find(&slot, t, session, session_len));
+        }
         ALOG_TRY(judge_key(&v, det, alog_session_window(t, slot), index, REASON_NOT_IN_TOPK));
         alog_session_push(t, slot, index);
         s = &t->slots[slot];

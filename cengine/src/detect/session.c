@@ -156,10 +156,8 @@ alog_status alog_session_find(uint32_t *slot, alog_session_table *table, const c
     hash = alog_session_hash(name, len);
     b = probe(table, hash, name, len);
     if (table->index[b] != 0) {
-        s = table->index[b] - 1;
-        lru_unlink(table, s);
-        lru_push_newest(table, s);
-        *slot = s;
+        *slot = table->index[b] - 1;
+        alog_session_touch(table, *slot);
         return ALOG_OK;
     }
     if (table->free != ALOG_SESSION_NONE) {
@@ -191,6 +189,12 @@ void alog_session_push(alog_session_table *table, uint32_t slot, int32_t key)
     int32_t *w = table->windows + (size_t)slot * table->window;
     memmove(w, w + 1, (table->window - 1) * sizeof *w);
     w[table->window - 1] = key;
+}
+
+void alog_session_touch(alog_session_table *table, uint32_t slot)
+{
+    lru_unlink(table, slot);
+    lru_push_newest(table, slot);
 }
 
 uint32_t alog_session_lookup(const alog_session_table *table, const char *name, size_t len)

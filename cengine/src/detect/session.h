@@ -67,6 +67,9 @@ alog_status alog_session_find(uint32_t *slot, alog_session_table *table, const c
 /* The slot of the session named name[0..len), or ALOG_SESSION_NONE; the LRU order is unchanged. */
 uint32_t alog_session_lookup(const alog_session_table *table, const char *name, size_t len);
 
+/* Make the session in `slot` (a kept one) the most recently used, as alog_session_find does. */
+void alog_session_touch(alog_session_table *table, uint32_t slot);
+
 /* Forget the session in `slot` (its slot is reused by the next new session). */
 void alog_session_remove(alog_session_table *table, uint32_t slot);
 
