@@ -131,6 +131,48 @@ typedef struct lstm_packed {
 } lstm_packed;
 
 /*
+ * Element-wise loops over the gates, in blocks of a fixed length so that gcc's -O2 vectorizes
+ * them (its cheapest cost model takes only loops whose vector form replaces every iteration):
+ * each element gets the same operations in the same order as the scalar loop, so the same bits.
+ */
+#define BLOCK 16
+
+/* y[j] += a[j] */
+static void add_to(float *restrict y, const float *restrict a, size_t n)
+{
+    size_t j;
+    for (; n >= BLOCK; n -= BLOCK, y += BLOCK, a += BLOCK)
+        for (j = 0; j < BLOCK; ++j)
+            y[j] += a[j];
+    for (j = 0; j < n; ++j)
+        y[j] += a[j];
+}
+
+/* c[j] = f[j] * c[j] + i[j] * g[j] */
+static void cell_state(float *restrict c, const float *restrict f, const float *restrict i,
+                       const float *restrict g, size_t n)
+{
+    size_t j;
+    for (; n >= BLOCK; n -= BLOCK, c += BLOCK, f += BLOCK, i += BLOCK, g += BLOCK)
+        for (j = 0; j < BLOCK; ++j)
+            c[j] = f[j] * c[j] + i[j] * g[j];
+    for (j = 0; j < n; ++j)
+        c[j] = f[j] * c[j] + i[j] * g[j];
+}
+
+/* h[j] = o[j] * t[j] */
+static void multiply_to(float *restrict h, const float *restrict o, const float *restrict t,
+                        size_t n)
+{
+    size_t j;
+    for (; n >= BLOCK; n -= BLOCK, h += BLOCK, o += BLOCK, t += BLOCK)
+        for (j = 0; j < BLOCK; ++j)
+            h[j] = o[j] * t[j];
+    for (j = 0; j < n; ++j)
+        h[j] = o[j] * t[j];
+}
+
+/*
  * lstm_cell without peepholes, one activation function over many gates at a time so that the
  * vectorized array functions do the work: the same operations on each element, the same bits.
  * gates: (4H) pre-activations, overwritten.
@@ -145,12 +187,10 @@ static void lstm_cell_arrays(float *gates, float *h, float *c, size_t hidden, fl
             gates[j] = clip_to(gates[j], clip);
     alog_sigmoidf_array(gates, 3 * hidden, isa); /* i, o, f */
     alog_tanhf_array(gc, hidden, isa);
-    for (j = 0; j < hidden; ++j)
-        c[j] = gf[j] * c[j] + gi[j] * gc[j];
+    cell_state(c, gf, gi, gc, hidden);
     memcpy(gi, c, hidden * sizeof(float)); /* i is spent: tanh(c) goes there */
     alog_tanhf_array(gi, hidden, isa);
-    for (j = 0; j < hidden; ++j)
-        h[j] = go[j] * gi[j];
+    multiply_to(h, go, gi, hidden);
 }
 
 /* Where the batch rows' steps lie: step t of row b is input vector b * row_step + t * t_step,
@@ -173,7 +213,7 @@ static void alog_lstm_sequence_packed(float *xw, float *rec, float *h, float *c,
                                       const lstm_rows *rows, size_t seq, int reverse, size_t in,
                                       size_t hidden, float clip, unsigned isa)
 {
-    size_t g4 = 4 * hidden, s, b, j;
+    size_t g4 = 4 * hidden, s, b;
     alog_panel_matmul(xw, g4, pk->w, g4, in, x, in, seq * rows->batch, isa);
     for (s = 0; s < seq; ++s) {
         size_t t = reverse ? seq - 1 - s : s;
@@ -186,10 +226,9 @@ static void alog_lstm_sequence_packed(float *xw, float *rec, float *h, float *c,
             if (rows->batch == 1) { /* (W x + R h) + (Wb + Rb), the product added as it ends */
                 alog_panel_matvec_add(gates, pk->r, g4, hidden, h, pk->bias, isa);
             } else {
-                for (j = 0; j < g4; ++j)
-                    gates[j] += rb[j];
-                for (j = 0; pk->bias && j < g4; ++j)
-                    gates[j] += pk->bias[j];
+                add_to(gates, rb, g4);
+                if (pk->bias)
+                    add_to(gates, pk->bias, g4);
             }
             if (pk->p)
                 lstm_cell(gates, pk->p, hb, cb, hidden, clip);
