@@ -207,7 +207,9 @@ static int parse_args(options *o, int argc, char **argv)
                 else
                     return usage_error("--rule must be topk or probability", v);
             } else if (strcmp(a, "--batch") == 0) {
-                if (!parse_count(&o->batch, argv[++i]) || o->batch > ALOG_MAX_BATCH)
+                const char *v = argv[++i];
+                if (!(v[0] >= '0' && v[0] <= '9') || !parse_count(&o->batch, v) ||
+                    o->batch > ALOG_MAX_BATCH)
                     return usage_error("--batch needs a whole number from 1 to 4096", argv[i]);
             } else if (strcmp(a, "--isa") == 0) {
                 const char *v = argv[++i];

@@ -6,11 +6,13 @@ verdict printed) and must print identical verdict streams. The engine is the gen
 here; the bundle's binary is bound to the pipeline's own models); each command is run ``--repeat`` times
 and its best wall-clock and CPU (user + system) times are kept. Two model directories: DeepLog
 alone, and DeepLog + MSCRED, both trained here with the default architectures (few epochs: the
-speed does not depend on how well they are trained). Writes the ``e2e`` section of
+speed does not depend on how well they are trained). Then the engine with DeepLog alone at each
+``--batch`` of ``--batches`` (windows missing the top-k cache run N at a time; the same verdicts,
+checked): the figures its default batch is chosen from. Writes the ``e2e`` section of
 docs/results.md.
 
     python -m alog_detect.bench.e2e [--engine PATH] [--data FILE] [--work-dir DIR] [--repeat N]
-                                    [--epochs N] [--no-write]
+                                    [--epochs N] [--batches 1,8,...] [--no-write]
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ COMMAND = "python -m alog_detect.bench.e2e"
 SESSION_KEY = "prefix:blk_"
 GOAL = 50.0
 GOAL_WITH_MSCRED = 20.0  # issue 14: with the default, device-sized MSCRED
+BATCHES = (1, 8, 32, 64, 128, 256)
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,14 @@ class Row:
     python_startup: Timing
 
 
-def commands(engine: Path, models: Path, log: Path) -> tuple[list[str], list[str]]:
-    return ([str(engine), "--models", str(models), "--session-key", SESSION_KEY, "--all", str(log)],
+def commands(engine: Path, models: Path, log: Path, batch: int | None = None) -> tuple[list[str], list[str]]:
+    batched = ["--batch", str(batch)] if batch is not None else []
+    return ([str(engine), "--models", str(models), "--session-key", SESSION_KEY, "--all", *batched, str(log)],
             [sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs", str(log),
              "--session-key", SESSION_KEY, "--all"])
 
 
-def measure(name: str, engine: Path, models: Path, log: Path, empty: Path, repeat: int) -> Row:
+def measure(name: str, engine: Path, models: Path, log: Path, empty: Path, repeat: int) -> tuple[Row, bytes]:
     engine_cmd, python_cmd = commands(engine, models, log)
     engine_time, engine_out = timed(engine_cmd, repeat)
     python_time, python_out = timed(python_cmd, repeat)
@@ -130,7 +134,35 @@ def measure(name: str, engine: Path, models: Path, log: Path, empty: Path, repea
         raise UserError("alog-engine and alog-detect detect printed different verdicts", models,
                         "run tests/test_verdict_parity.py to find the first difference")
     engine_idle, python_idle = (timed(cmd, repeat)[0] for cmd in commands(engine, models, empty))
-    return Row(name, engine_out.count(b"\n"), engine_time, python_time, engine_idle, python_idle)
+    return Row(name, engine_out.count(b"\n"), engine_time, python_time, engine_idle, python_idle), python_out
+
+
+def measure_batches(engine: Path, models: Path, log: Path, expected: bytes, batches: tuple[int, ...],
+                    repeat: int) -> list[tuple[int, Timing]]:
+    """The engine at each --batch: (batch, best times); each run must print `expected` (the
+    reference's stream)."""
+    rows = []
+    for batch in batches:
+        timing, out = timed(commands(engine, models, log, batch)[0], repeat)
+        if out != expected:
+            raise UserError(f"alog-engine --batch {batch} printed other verdicts than alog-detect detect",
+                            models, "run tests/test_verdict_parity.py -k batch to find the first difference")
+        rows.append((batch, timing))
+    return rows
+
+
+def render_batches(rows: list[tuple[int, Timing]], lines: int) -> str:
+    base = rows[0][1] if rows else None
+    out = ["", f"#### alog-engine --batch N, DeepLog alone ({lines} lines)", "",
+           "Windows missing the top-k cache held back and run N at a time (the same verdicts, "
+           "checked against alog-detect detect on every run); CPU relative to the first row. Each "
+           "flush (before every read of input, and when N windows are held) runs all N rows, "
+           "used or not.", "",
+           "| --batch | lines/s CPU / wall | CPU s | CPU vs first row |", "| ---: | ---: | ---: | ---: |"]
+    for batch, t in rows:
+        out.append(f"| {batch} | {_rate(lines, t.cpu)} / {_rate(lines, t.wall)} | {t.cpu:.3f} | "
+                   f"{_ratio(t.cpu, base.cpu)} |")
+    return "\n".join(out)
 
 
 def _rate(lines: int, seconds: float) -> str:
@@ -165,8 +197,8 @@ def render(rows: list[Row], lines: int, log: Path, repeat: int) -> str:
                    f"{_ratio(r.python.wall, r.engine.wall)} / {_ratio(p_steady, e_steady)} |")
     out += ["", f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}; alog-detect detect runs onnxruntime on one thread, in "
-            "batches per input chunk; alog-engine runs one window at a time, with its per-window "
-            "top-k cache."]
+            "batches per input chunk; alog-engine runs the windows its per-window top-k cache "
+            "misses at its default --batch (below)."]
     return "\n".join(out)
 
 
@@ -178,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batches", type=lambda text: tuple(int(b) for b in text.split(",")), default=BATCHES,
+                   help="the engine's --batch values measured with DeepLog alone (comma-separated)")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     p.add_argument("--no-write", action="store_true", help="print the table only")
     args = p.parse_args(argv)
@@ -189,9 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         lines = args.data.read_bytes().count(b"\n")
         empty = args.work_dir / "empty.log"
         empty.write_bytes(b"")
-        rows = [measure(name, engine, models, args.data, empty, args.repeat)
-                for name, models in train_models(args.data, args.work_dir, args.epochs).items()]
-        table = render(rows, lines, args.data, args.repeat)
+        model_dirs = train_models(args.data, args.work_dir, args.epochs)
+        measured = [measure(name, engine, models, args.data, empty, args.repeat)
+                    for name, models in model_dirs.items()]
+        rows = [row for row, _ in measured]
+        batches = measure_batches(engine, model_dirs["DeepLog"], args.data, measured[0][1], args.batches,
+                                  args.repeat)
+        table = render(rows, lines, args.data, args.repeat) + "\n" + render_batches(batches, lines)
         print(table)
         if not args.no_write:
             update_section(args.results, SECTION, table)
