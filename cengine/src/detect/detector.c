@@ -286,10 +286,10 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
             return fail(message, ALOG_ERR_INVALID_ARGUMENT, "DeepLog configured without its model");
         ALOG_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, (size_t)batch_of(c) * c->window,
                                 (size_t)batch_of(c) * outputs_of(c),
-                                message, "deeplog.onnx: expected one int64 input (batch, window) "
-                                "and one float output (batch, outputs) as its metadata says "
-                                "(outputs: vocab_size, + 1 with the END key; batch: the config's, "
-                                "or 1)"));
+                                message, "deeplog.onnx: expected one int64 input (1, window) and "
+                                "one float output (1, outputs) as its metadata says (outputs: "
+                                "vocab_size, + 1 with the END key), opened with batch 1 (with the "
+                                "config's batch when above 1)"));
         det->deeplog = deeplog;
         det->keys = in;
         det->logits = out;
