@@ -219,7 +219,9 @@ void alog_sha256_hex(char out[65], const void *data, size_t len);
  * lives in caller memory sized by alog_detector_size() (any address; nothing to close), on models
  * the caller opened. Verdicts are decided as events arrive and handed to the callback before the
  * feed call returns: nothing waits for later input (a partly filled MSCRED bucket is never closed,
- * as in the reference), so the only thing to flush is the caller's own output (alog_sink_flush).
+ * as in the reference), so the only thing to flush is the caller's own output (alog_sink_flush);
+ * unless the config batches DeepLog (batch > 1): then verdicts wait behind held windows until
+ * alog_detector_flush(), _finish() or a full batch.
  *
  *     alog_detector_config c = {0};      // from alog_vocab.h / alog_model_meta.h, or the JSON files
  *     size_t need; alog_detector *det;
