@@ -122,7 +122,7 @@ def test_help_and_version(engine):
     help_text = run_plain(engine, "--help")
     assert help_text.returncode == 0
     for option in ("--models", "--all", "--session-key", "--max-sessions", "--session-timeout", "--rule",
-                   "--version", "exit codes"):
+                   "--batch", "--version", "exit codes"):
         assert option in help_text.stdout.decode()
     version = run_plain(engine, "--version")
     assert version.returncode == 0
@@ -147,6 +147,9 @@ def test_help_and_version(engine):
                   "99999999999999999999", "0x10s", "1es", ".s")],
     (["--models", "m", "--session-timeout"], "option needs a value: --session-timeout"),
     (["--models", "m", "--rule", "best"], "--rule must be topk or probability: best"),
+    *[(["--models", "m", "--batch", bad], f"--batch needs a whole number from 1 to 4096: {bad}")
+      for bad in ("0", "-1", "-0", "x", "", "1.5", "8x", " 8", "4097", "99999999999999999999")],
+    (["--models", "m", "--batch"], "option needs a value: --batch"),
 ])
 def test_bad_command_line_exits_2_with_usage(engine, args, message):
     proc = run_plain(engine, *args)
@@ -608,6 +611,10 @@ def test_memory_reports_what_the_run_allocates(engine, sample):
                                 text=True, check=True).stdout
         assert default[f"{kind}_arena"] == json.loads(report)["arena_size"]
     assert few["detector"] < default["detector"] and few["deeplog_arena"] == default["deeplog_arena"]
+    # --batch N: DeepLog opened with N rows, the detector holding N windows and the verdicts behind them
+    one, many = memory("--batch", "1"), memory("--batch", "64")
+    assert many["deeplog_arena"] > one["deeplog_arena"] and many["detector"] > one["detector"]
+    assert many["mscred_arena"] == one["mscred_arena"]
     sizes = sum((models / f).stat().st_size for f in ("vocab.json", "deeplog.onnx", "mscred.onnx"))
     assert default["model_files"] == sizes
     assert default["total"] == sum(v for k, v in default.items() if k != "total")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -358,3 +359,69 @@ def test_end_verdicts_of_keys_over_48_bytes(engine, sample, tmp_path):
         ends = {v["session"] for v in got if is_end(v, models)}
         assert {k.decode()[:48] for k in long_keys} <= ends
         assert {k.decode() for k in long_keys} <= {v["session"] for v in got if not is_end(v, models)}
+
+
+# ---- --batch: DeepLog windows run N at a time ------------------------------------------------------
+
+BATCH_OPTIONS = [(),
+                 ("--session-timeout", "5", "--max-sessions", "4"),
+                 ("--rule", "probability", "--session-timeout", "2s")]
+
+
+@pytest.mark.parametrize("options", BATCH_OPTIONS, ids=["ends", "timeout-evict", "probability"])
+def test_sample_batches_give_the_same_stream(engine, sample, tmp_path, options):
+    """Every --batch (1, small ones that fill many times, 4096: more windows than the input has)
+    prints the reference's stream: held verdicts keep their places behind the held windows, END
+    verdicts of timeouts, evictions and the end of the input and MSCRED's included."""
+    log, models = sample
+    head = head_of(log, 1500, tmp_path / "head.log")
+    theirs = run_reference_with(models, head, SAMPLE_KEY, *options)
+    for batch in ("1", "2", "7", "64", "4096"):
+        assert_same_stream(run_engine(engine, models, head, session_key=SAMPLE_KEY,
+                                      extra=(*options, "--batch", batch)), theirs)
+    got = verdicts(theirs)
+    assert any(v["model"] == "mscred" for v in got) and any(is_end(v, models) for v in got)
+
+
+def test_sample_batches_under_sanitizers(engine_san, sample, tmp_path):
+    log, models = sample
+    head = head_of(log, 300, tmp_path / "head.log")
+    for options in BATCH_OPTIONS:
+        theirs = run_reference_with(models, head, SAMPLE_KEY, *options)
+        for batch in ("3", "4096"):
+            assert_same_stream(run_engine(engine_san, models, head, session_key=SAMPLE_KEY,
+                                          extra=(*options, "--batch", batch)), theirs)
+
+
+def test_batch_answers_each_line_of_a_live_stream(engine, sample):
+    """Behind `tail -F`: with a batch larger than the input, the held windows run before the engine
+    waits for more input, so each line's verdict comes out while stdin stays open."""
+    log, models = sample
+    lines = log.read_bytes().splitlines(keepends=True)[:4]
+    proc = subprocess.Popen([str(engine), "--models", str(models), "--session-key", SAMPLE_KEY, "--all",
+                             "--batch", "64", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        for n, line in enumerate(lines, 1):
+            proc.stdin.write(line)
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, "no verdict within 30 s while the input stays open"
+            verdict = json.loads(proc.stdout.readline())
+            assert verdict["line"] == n and verdict["model"] == "deeplog"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr.read()
+
+
+@pytest.mark.slow
+def test_hdfs_20k_batches_give_the_same_stream(engine, engine_san, hdfs):
+    log, models = hdfs
+    options = ("--session-timeout", "200")
+    theirs = run_reference_with(models, log, HDFS_KEY, *options)
+    for batch in ("1", "32", "4096"):
+        assert_same_stream(run_engine(engine, models, log, session_key=HDFS_KEY,
+                                      extra=(*options, "--batch", batch)), theirs)
+    assert_same_stream(run_engine(engine_san, models, log, session_key=HDFS_KEY,
+                                  extra=(*options, "--batch", "64")), theirs)

@@ -219,7 +219,9 @@ void alog_sha256_hex(char out[65], const void *data, size_t len);
  * lives in caller memory sized by alog_detector_size() (any address; nothing to close), on models
  * the caller opened. Verdicts are decided as events arrive and handed to the callback before the
  * feed call returns: nothing waits for later input (a partly filled MSCRED bucket is never closed,
- * as in the reference), so the only thing to flush is the caller's own output (alog_sink_flush).
+ * as in the reference), so the only thing to flush is the caller's own output (alog_sink_flush);
+ * unless the config batches DeepLog (batch > 1): then verdicts wait behind held windows until
+ * alog_detector_flush(), _finish() or a full batch.
  *
  *     alog_detector_config c = {0};      // from alog_vocab.h / alog_model_meta.h, or the JSON files
  *     size_t need; alog_detector *det;
@@ -234,6 +236,7 @@ void alog_sha256_hex(char out[65], const void *data, size_t len);
  * each close is judged as one more verdict.
  */
 
+#define ALOG_MAX_BATCH 4096u           /* the largest config batch (DeepLog windows run at once) */
 #define ALOG_MAX_LINE ((size_t)1 << 20) /* longer lines are unseen (bytes, without the line end) */
 #define ALOG_MSCRED_MAX_SCALES 8
 
@@ -283,6 +286,12 @@ typedef struct alog_detector_config {
     uint32_t top_k;
     uint32_t max_sessions;           /* sessions kept at once: the idle-longest is forgotten */
     uint32_t cache_entries;          /* windows whose top-k is remembered (0: none) */
+    uint32_t batch;                  /* 0 or 1: each window missing the cache runs the model at
+                                        once; N > 1 (at most ALOG_MAX_BATCH): up to N such windows
+                                        (of any sessions) are held back and run together by a
+                                        DeepLog model opened with batch N, the verdicts from the
+                                        first held one on held too (same order and values);
+                                        alog_detector_flush() and _finish() run what is held */
     int end_key;                     /* 1: the model has V+1 outputs, index V the END key that a
                                         closing session is judged with (docs/detection.md 2.2);
                                         0: V outputs, closing only forgets the window */
@@ -334,7 +343,7 @@ alog_status alog_detector_size(size_t *out_size, const alog_detector_config *con
 
 /* Builds the detector in mem[0..mem_len) and checks the models' input and output shapes against
  * the config: DeepLog int64 (1, window) -> float (1, V) (V + 1 with end_key), MSCRED float (1, steps, scales, n, n) ->
- * float (1, scales, n, n), both opened with batch 1; a model the config does not use may be NULL. */
+ * float (1, scales, n, n), both opened with batch 1 (DeepLog with the config's batch when above 1); a model the config does not use may be NULL. */
 alog_status alog_detector_open(alog_detector **out_detector, void *mem, size_t mem_len,
                                const alog_detector_config *config, alog_model *deeplog,
                                alog_model *mscred, alog_message *message);
@@ -368,6 +377,11 @@ alog_status alog_detector_close_session(alog_detector *detector, const char *ses
 /* The end of the input: closes every kept session, idle longest first, as
  * alog_detector_close_session() does. Feeding may go on afterwards (a new stream of sessions). */
 alog_status alog_detector_finish(alog_detector *detector, alog_verdict_fn emit, void *ctx);
+
+/* With config batch > 1: runs the windows held back and gives every verdict held behind them to
+ * `emit`, in order (finish does it too). A reader of a live stream calls it before it waits for
+ * input, so no verdict stays held longer than that. Batch 0 or 1: nothing is ever held. */
+alog_status alog_detector_flush(alog_detector *detector, alog_verdict_fn emit, void *ctx);
 
 /* The failed model run's reason ("" while none has failed). */
 const char *alog_detector_error(const alog_detector *detector);

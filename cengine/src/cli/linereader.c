@@ -5,6 +5,7 @@
 #include "linereader.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,21 @@ void line_reader_init(line_reader *r, int fd, char *buf, size_t limit, size_t ch
     r->ctx = ctx;
 }
 
+/* Whether a read would return at once: data (or the end) is there. A regular file always is; a
+ * pipe or terminal is when the writer is ahead of us. */
+static int input_ready(int fd)
+{
+    struct pollfd p;
+    int n;
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    do {
+        n = poll(&p, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
 /* Move the unconsumed bytes to the front and read more after them. */
 static line_result fill(line_reader *r)
 {
@@ -29,7 +45,7 @@ static line_result fill(line_reader *r)
         r->end -= r->start;
         r->start = 0;
     }
-    if (r->before_wait)
+    if (r->before_wait && !input_ready(r->fd)) /* only a read that may block waits */
         r->before_wait(r->ctx);
     do {
         n = read(r->fd, r->buf + r->end, r->cap - r->end);

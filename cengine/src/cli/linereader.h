@@ -5,8 +5,9 @@
  * Any byte, NUL included, is line content. A line longer than the reader's limit is delivered as
  * its first `limit` bytes with `overlong` set, and the rest of it is read and dropped, so memory
  * stays bounded whatever the input. Reads block on the descriptor only when no complete line is
- * buffered, and the caller is told first (before_wait), so output can be flushed before a pause
- * in the input (`tail -F`).
+ * buffered; when such a read may wait (poll(2) finds nothing to read yet, which never happens
+ * on a regular file) the caller is told first (before_wait), so output can be flushed before a
+ * pause in the input (`tail -F`).
  */
 #ifndef ALOG_CLI_LINEREADER_H
 #define ALOG_CLI_LINEREADER_H

@@ -3,7 +3,7 @@
  *
  *     alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]
  *                 [--max-sessions N] [--session-timeout N|Ts] [--rule topk|probability]
- *                 [--memory] [FILE|-]
+ *                 [--batch N] [--memory] [FILE|-]
  *
  * Usage, exit codes and behaviour on bad input: docs/engine.md.
  */
@@ -31,11 +31,14 @@ enum exit_code {
 #define READ_CHUNK ((size_t)1 << 16)
 #define DEFAULT_MAX_SESSIONS 65536u
 #define TOPK_CACHE_ENTRIES 16384u
+#define DEFAULT_BATCH 1u
+#define ALOG_STR2(x) #x
+#define ALOG_STR(x) ALOG_STR2(x)
 
 static const char USAGE[] =
     "usage: alog-engine --models DIR [--all] [--session-key RULE] [--header-tokens N]\n"
     "                   [--max-sessions N] [--session-timeout N|Ts] [--rule topk|probability]\n"
-    "                   [--isa auto|avx2|baseline] [--memory] [FILE|-]\n";
+    "                   [--isa auto|avx2|baseline] [--batch N] [--memory] [FILE|-]\n";
 
 static const char HELP[] =
     "\n"
@@ -61,6 +64,10 @@ static const char HELP[] =
     "  --isa auto|avx2|baseline  vector extensions the models may use: the widest this CPU has\n"
     "                        (auto, the default), AVX2 at most, or the target's baseline; the\n"
     "                        verdicts are the same, only the speed differs\n"
+    "  --batch N             DeepLog windows missing the cache run N at a time (1..4096,\n"
+    "                        default " ALOG_STR(DEFAULT_BATCH) "); the verdicts of the lines behind a held window\n"
+    "                        wait for it, at most until the input pauses (tail -F); the\n"
+    "                        same verdicts in the same order whatever N\n"
     "  --memory              print the bytes the engine allocates for these models and\n"
     "                        options as one JSON object, and exit without reading input\n"
     "  --version             the engine version and the model hashes it was built for\n"
@@ -81,6 +88,7 @@ typedef struct options {
     double timeout_seconds;   /* --session-timeout Ts (0: none) */
     int rule;                 /* -1: the model's; else an alog_rule */
     unsigned isa;             /* the ALOG_ISA_* bits the models may use */
+    uint32_t batch;           /* --batch: DeepLog windows run at once */
 } options;
 
 /* ---- command line ------------------------------------------------------------------------ */
@@ -148,7 +156,7 @@ static int takes_value(const char *a)
     return strcmp(a, "--models") == 0 || strcmp(a, "--session-key") == 0 ||
            strcmp(a, "--header-tokens") == 0 || strcmp(a, "--max-sessions") == 0 ||
            strcmp(a, "--isa") == 0 || strcmp(a, "--session-timeout") == 0 ||
-           strcmp(a, "--rule") == 0;
+           strcmp(a, "--rule") == 0 || strcmp(a, "--batch") == 0;
 }
 
 /* Returns -1 to go on, or the exit code (after --help/--version or an error). */
@@ -162,6 +170,7 @@ static int parse_args(options *o, int argc, char **argv)
     o->max_sessions = DEFAULT_MAX_SESSIONS;
     o->rule = -1;
     o->isa = ~0u;
+    o->batch = DEFAULT_BATCH;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -197,6 +206,11 @@ static int parse_args(options *o, int argc, char **argv)
                     o->rule = ALOG_RULE_PROBABILITY;
                 else
                     return usage_error("--rule must be topk or probability", v);
+            } else if (strcmp(a, "--batch") == 0) {
+                const char *v = argv[++i];
+                if (!(v[0] >= '0' && v[0] <= '9') || !parse_count(&o->batch, v) ||
+                    o->batch > ALOG_MAX_BATCH)
+                    return usage_error("--batch needs a whole number from 1 to 4096", argv[i]);
             } else if (strcmp(a, "--isa") == 0) {
                 const char *v = argv[++i];
                 if (strcmp(v, "auto") == 0)
@@ -228,6 +242,8 @@ static int parse_args(options *o, int argc, char **argv)
 
 typedef struct output {
     alog_sink sink;
+    alog_detector *det;
+    alog_status flushed; /* the held windows' run before a wait: a failure stops the stream */
     int broken_pipe; /* the reader went away: stop quietly, as `alog-detect` does */
     int all;
 } output;
@@ -259,7 +275,10 @@ static void emit_verdict(void *ctx, const alog_verdict *v)
 /* Before the reader may block on its input, everything decided so far goes out (tail -F). */
 static void flush_before_wait(void *ctx)
 {
-    alog_sink_flush(&((output *)ctx)->sink);
+    output *out = ctx;
+    if (out->flushed == ALOG_OK)
+        out->flushed = alog_detector_flush(out->det, emit_verdict, out);
+    alog_sink_flush(&out->sink);
 }
 
 /* ---- the stream -------------------------------------------------------------------------- */
@@ -290,11 +309,14 @@ static int run_stream(alog_detector *det, int fd, const char *name, output *out)
     line_reader_init(&reader, fd, buf, ALOG_MAX_LINE + 1, READ_CHUNK, flush_before_wait, out);
     while (!out->broken_pipe && (r = line_reader_next(&reader, &line, &len, &overlong)) == LINE_OK) {
         ++number;
-        status = feed_line(det, line, len, overlong, out);
+        status = out->flushed != ALOG_OK ? out->flushed
+                                          : feed_line(det, line, len, overlong, out);
         if (status != ALOG_OK)
             break;
     }
     /* The end of the input closes every session still kept (docs/detection.md 2.2). */
+    if (status == ALOG_OK && out->flushed != ALOG_OK)
+        status = out->flushed;
     if (status == ALOG_OK && r == LINE_EOF && !out->broken_pipe)
         status = alog_detector_finish(det, emit_verdict, out);
     alog_sink_flush(&out->sink);
@@ -359,6 +381,7 @@ static int setup_detector(alog_detector **det, void **mem, size_t *mem_len, mode
         c->header_tokens = (uint32_t)o->header_tokens;
     c->max_sessions = o->max_sessions;
     c->cache_entries = TOPK_CACHE_ENTRIES;
+    c->batch = o->batch;
     c->session_timeout_lines = o->timeout_lines;
     c->session_timeout_seconds = o->timeout_seconds;
     if (o->rule >= 0)
@@ -422,7 +445,7 @@ int main(int argc, char **argv)
                            o.session_key);
     /* A closed stdout is an EPIPE from write(), handled there, not a signal that kills us. */
     signal(SIGPIPE, SIG_IGN);
-    if (model_files_load(&files, o.models, &err) != ALOG_OK) {
+    if (model_files_load(&files, o.models, o.batch, &err) != ALOG_OK) {
         fprintf(stderr, "alog-engine: error: %s: %s (fix: %s)\n", err.path, err.message, err.fix);
         code = EXIT_MODELS;
     }
@@ -441,6 +464,7 @@ int main(int argc, char **argv)
     if (code == EXIT_OK && !o.memory) {
         memset(&out, 0, sizeof out);
         out.all = o.all;
+        out.det = det;
         alog_sink_init(&out.sink, out_buf, sizeof out_buf, write_stdout, &out);
         code = run_stream(det, fd, o.input, &out);
     }

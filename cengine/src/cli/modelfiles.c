@@ -253,16 +253,16 @@ static alog_status load_frontend(model_files *files, const char *dir, load_error
 
 /* Measures in a work buffer of the size a first call asks for, then opens in exactly the size
  * measured (alog.h: it holds at any address). */
-static alog_status open_in_arena(model_files *files, int kind, alog_message *msg)
+static alog_status open_in_arena(model_files *files, int kind, size_t batch, alog_message *msg)
 {
     const file_bytes *onnx = &files->onnx[kind];
     size_t work_len = 0, need = 0;
     void *work;
-    alog_status status = alog_model_arena_size(&work_len, NULL, 0, onnx->data, onnx->len, 1, msg);
+    alog_status status = alog_model_arena_size(&work_len, NULL, 0, onnx->data, onnx->len, batch, msg);
     if (status != ALOG_ERR_ARENA_TOO_SMALL)
         return status;
     work = malloc(work_len);
-    status = work ? alog_model_arena_size(&need, work, work_len, onnx->data, onnx->len, 1, msg)
+    status = work ? alog_model_arena_size(&need, work, work_len, onnx->data, onnx->len, batch, msg)
                   : ALOG_ERR_LIMIT;
     free(work);
     if (status != ALOG_OK)
@@ -270,14 +270,15 @@ static alog_status open_in_arena(model_files *files, int kind, alog_message *msg
     files->arenas[kind] = malloc(need);
     files->arena_sizes[kind] = need;
     return files->arenas[kind] ? alog_model_open(&files->models[kind], files->arenas[kind], need,
-                                                 onnx->data, onnx->len, 1, msg)
+                                                 onnx->data, onnx->len, batch, msg)
                                : ALOG_ERR_LIMIT;
 }
 
-static alog_status open_model(model_files *files, int kind, const char *dir, load_error *err)
+static alog_status open_model(model_files *files, int kind, size_t batch, const char *dir,
+                              load_error *err)
 {
     alog_message msg = {{0}};
-    alog_status status = open_in_arena(files, kind, &msg);
+    alog_status status = open_in_arena(files, kind, batch, &msg);
     if (status != ALOG_OK) {
         char name[32], message[256];
         snprintf(name, sizeof name, "%s.onnx", KINDS[kind]);
@@ -327,7 +328,8 @@ static alog_status check_sizes(const model_files *files, const char *dir, load_e
     return ALOG_OK;
 }
 
-alog_status model_files_load(model_files *files, const char *dir, load_error *err)
+alog_status model_files_load(model_files *files, const char *dir, uint32_t deeplog_batch,
+                             load_error *err)
 {
     struct stat st;
     char vocab_sha256[65];
@@ -360,7 +362,7 @@ alog_status model_files_load(model_files *files, const char *dir, load_error *er
 #endif
     for (kind = 0; kind < 2; kind++)
         if (files->onnx[kind].data)
-            ALOG_TRY(open_model(files, kind, dir, err));
+            ALOG_TRY(open_model(files, kind, kind == 0 ? deeplog_batch : 1, dir, err));
     return ALOG_OK;
 }
 

@@ -37,8 +37,10 @@ typedef struct load_error {
     const char *fix;
 } load_error;
 
-/* Read and check DIR, then open its models. ALOG_OK, or a status with *err filled. */
-alog_status model_files_load(model_files *files, const char *dir, load_error *err);
+/* Read and check DIR, then open its models (DeepLog with `deeplog_batch` rows, MSCRED with 1).
+ * ALOG_OK, or a status with *err filled. */
+alog_status model_files_load(model_files *files, const char *dir, uint32_t deeplog_batch,
+                             load_error *err);
 
 void model_files_free(model_files *files);
 

@@ -116,6 +116,9 @@ static alog_status check_config(alog_frontend *fe, const alog_detector_config *c
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
                     "detector: the probability rule needs a finite prob_threshold, and with the "
                     "END key a finite end_threshold (the model metadata's calibrated ones)");
+    if (c->has_deeplog && c->batch > ALOG_MAX_BATCH)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: batch is at most ALOG_MAX_BATCH (4096)");
     if (!(c->session_timeout_seconds >= 0) || isinf(c->session_timeout_seconds) ||
         (c->session_timeout_seconds > 0 && c->session_timeout_lines > 0))
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
@@ -143,6 +146,7 @@ typedef struct part {
 
 typedef struct layout {
     part matcher, sessions, cache, topk, bits, signatures;
+    part held, held_topk, names, batch_windows, batch_topk, batch_bits;
     size_t end;
 } layout;
 
@@ -162,6 +166,31 @@ static uint32_t bit_words(const alog_detector_config *c)
 {
     return c->rule == ALOG_RULE_PROBABILITY ? (outputs_of(c) + 31) / 32 : 0;
 }
+
+/* Rows of the DeepLog model: 1 unless the config batches. */
+static uint32_t batch_of(const alog_detector_config *c)
+{
+    return c->has_deeplog && c->batch > 1 ? c->batch : 1;
+}
+
+/* Verdicts held at most: the batch's windows and the verdicts between them. Most windows hit the
+ * top-k cache (on HDFS 97 in 100), so a batch of N misses spans about 30 N verdicts: a smaller
+ * cap flushes batches mostly padded. */
+static uint32_t held_cap_of(const alog_detector_config *c)
+{
+    return 32 * batch_of(c) + 16;
+}
+
+#define NAME_BYTES_PER_HELD 64u /* the names' room: a longer run of names flushes sooner */
+
+/* A verdict held back behind a window the model has not run on yet. */
+struct alog_held {
+    alog_verdict v;
+    int32_t key;            /* DeepLog: the key judged */
+    uint32_t row;           /* the held window's row, or NO_ROW: v is decided */
+    const char *anomalous;  /* the reason if the key is an anomaly */
+};
+#define NO_ROW UINT32_MAX
 
 /* Adds a part of `size` bytes at the end (a size function's 0 means it overflowed). */
 static int append(layout *l, part *p, size_t size)
@@ -189,6 +218,16 @@ static alog_status plan_layout(layout *l, const alog_detector_config *c, alog_me
         ok &= append(l, &l->topk, topk_len(c) * sizeof(int32_t));
         if (bit_words(c) > 0)
             ok &= append(l, &l->bits, bit_words(c) * sizeof(uint32_t));
+        if (batch_of(c) > 1) {
+            size_t b = batch_of(c), h = held_cap_of(c);
+            ok &= append(l, &l->held, h * sizeof(struct alog_held));
+            ok &= append(l, &l->held_topk, h * topk_len(c) * sizeof(int32_t));
+            ok &= append(l, &l->names, h * NAME_BYTES_PER_HELD);
+            ok &= append(l, &l->batch_windows, b * c->window * sizeof(int32_t));
+            ok &= append(l, &l->batch_topk, b * topk_len(c) * sizeof(int32_t));
+            if (bit_words(c) > 0)
+                ok &= append(l, &l->batch_bits, b * bit_words(c) * sizeof(uint32_t));
+        }
     }
     if (c->has_mscred)
         ok &= append(l, &l->signatures, alog_signature_stream_size(&c->signature));
@@ -247,10 +286,12 @@ static alog_status bind_models(alog_detector *det, alog_model *deeplog, alog_mod
     if (c->has_deeplog) {
         if (!deeplog)
             return fail(message, ALOG_ERR_INVALID_ARGUMENT, "DeepLog configured without its model");
-        ALOG_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, c->window, outputs_of(c),
+        ALOG_TRY(bind_io(&in, &out, deeplog, ALOG_DTYPE_INT64, (size_t)batch_of(c) * c->window,
+                                (size_t)batch_of(c) * outputs_of(c),
                                 message, "deeplog.onnx: expected one int64 input (1, window) and "
                                 "one float output (1, outputs) as its metadata says (outputs: "
-                                "vocab_size, + 1 with the END key)"));
+                                "vocab_size, + 1 with the END key), opened with batch 1 (with the "
+                                "config's batch when above 1)"));
         det->deeplog = deeplog;
         det->keys = in;
         det->logits = out;
@@ -293,6 +334,18 @@ static alog_status init_tables(alog_detector *det, char *base, const layout *l,
         det->outputs = outputs_of(c);
         det->topk = (int32_t *)(void *)(base + l->topk.offset);
         det->bits = bit_words(c) ? (uint32_t *)(void *)(base + l->bits.offset) : NULL;
+        det->batch = batch_of(c);
+        if (det->batch > 1) {
+            det->held_cap = held_cap_of(c);
+            det->held_v = (struct alog_held *)(void *)(base + l->held.offset);
+            det->held_topk = (int32_t *)(void *)(base + l->held_topk.offset);
+            det->names = base + l->names.offset;
+            det->names_cap = l->names.size;
+            det->batch_windows = (int32_t *)(void *)(base + l->batch_windows.offset);
+            det->batch_topk = (int32_t *)(void *)(base + l->batch_topk.offset);
+            det->batch_bits = bit_words(c) ? (uint32_t *)(void *)(base + l->batch_bits.offset)
+                                           : NULL;
+        }
     }
     if (c->has_mscred)
         ALOG_TRY(alog_signature_stream_init(&det->signatures, base + l->signatures.offset,
@@ -375,40 +428,23 @@ static void probability_bits(uint32_t *bits, const float *logits, uint32_t n, do
             bits[i / 32] |= 1u << (i % 32);
 }
 
-/* The top-k (and, under the probability rule, the verdict bits) of a window: from the cache,
- * or a model run that then fills it. */
-static alog_status window_topk(const int32_t **out, const uint32_t **bits, alog_detector *det,
-                               const int32_t *window)
+/* A window's top-k and (probability rule) verdict bits from row `row` of the logits. */
+static void row_topk(alog_detector *det, int32_t *topk, uint32_t *bits, uint32_t row)
 {
-    uint32_t i;
-    const int32_t *hit = alog_topk_cache_get(&det->cache, window, bits);
-    if (hit) {
-        *out = hit;
-        return ALOG_OK;
-    }
-    for (i = 0; i < det->config.window; i++)
-        det->keys[i] = window[i];
-    ALOG_TRY(run_model(det, det->deeplog));
-    alog_topk(det->topk, det->logits, det->outputs, det->config.top_k);
-    if (det->bits)
-        probability_bits(det->bits, det->logits, det->outputs, det->config.prob_threshold,
+    const float *logits = det->logits + (size_t)row * det->outputs;
+    alog_topk(topk, logits, det->outputs, det->config.top_k);
+    if (bits)
+        probability_bits(bits, logits, det->outputs, det->config.prob_threshold,
                          det->config.end_key ? det->config.vocab_size : UINT32_MAX,
                          det->config.end_threshold);
-    alog_topk_cache_put(&det->cache, window, det->topk, det->bits);
-    *out = det->topk;
-    *bits = det->bits;
-    return ALOG_OK;
 }
 
-/* Key `key`'s verdict for a window: its top-k, anomaly and reason (`anomalous`: the reason of
- * an anomaly). */
-static alog_status judge_key(alog_verdict *v, alog_detector *det, const int32_t *window,
-                             int32_t key, const char *anomalous)
+/* Key `key`'s verdict from a window's top-k and bits: anomaly and reason (`anomalous`: the
+ * reason of an anomaly). */
+static void decide(alog_verdict *v, const alog_detector *det, const int32_t *top,
+                   const uint32_t *bits, int32_t key, const char *anomalous)
 {
-    const int32_t *top = NULL;
-    const uint32_t *bits = NULL;
     uint32_t i, k = topk_len(&det->config);
-    ALOG_TRY(window_topk(&top, &bits, det, window));
     v->topk = top;
     v->topk_len = k;
     if (det->config.rule == ALOG_RULE_PROBABILITY) {
@@ -420,6 +456,101 @@ static alog_status judge_key(alog_verdict *v, alog_detector *det, const int32_t 
         v->anomaly = i == k;
     }
     v->reason = v->anomaly ? anomalous : REASON_OK;
+}
+
+/* Key `key`'s verdict for a window into h: from the cache, or a model run that then fills it;
+ * when batching, a missing window is held back instead (h->row, decided at the flush). */
+static alog_status judge_key(struct alog_held *h, alog_detector *det, const int32_t *window,
+                             int32_t key, const char *anomalous)
+{
+    uint32_t i, w = det->config.window;
+    const uint32_t *bits = NULL;
+    const int32_t *hit = alog_topk_cache_get(&det->cache, window, &bits);
+    h->key = key;
+    h->anomalous = anomalous;
+    h->row = NO_ROW;
+    if (hit) {
+        decide(&h->v, det, hit, bits, key, anomalous);
+        return ALOG_OK;
+    }
+    if (det->batch > 1) {
+        h->row = det->pending++;
+        memcpy(det->batch_windows + (size_t)h->row * w, window, w * sizeof *window);
+        return ALOG_OK;
+    }
+    for (i = 0; i < w; i++)
+        det->keys[i] = window[i];
+    ALOG_TRY(run_model(det, det->deeplog));
+    row_topk(det, det->topk, det->bits, 0);
+    alog_topk_cache_put(&det->cache, window, det->topk, det->bits);
+    decide(&h->v, det, det->topk, det->bits, key, anomalous);
+    return ALOG_OK;
+}
+
+/* Runs the held windows (one model run, the rows past them padded), then gives every held
+ * verdict to emit in order. */
+static alog_status flush_held(alog_detector *det, alog_verdict_fn emit, void *ctx)
+{
+    const alog_detector_config *c = &det->config;
+    uint32_t i, k = topk_len(c), words = bit_words(c), w = c->window;
+    alog_status status = ALOG_OK;
+    if (det->held == 0)
+        return ALOG_OK;
+    if (det->pending > 0) {
+        size_t n = (size_t)det->pending * w;
+        for (i = 0; i < n; i++)
+            det->keys[i] = det->batch_windows[i];
+        for (; i < (size_t)det->batch * w; i++)
+            det->keys[i] = (int64_t)c->vocab_size; /* PAD: rows no window needs */
+        status = run_model(det, det->deeplog);
+        for (i = 0; status == ALOG_OK && i < det->pending; i++) {
+            uint32_t *bits = words ? det->batch_bits + (size_t)i * words : NULL;
+            row_topk(det, det->batch_topk + (size_t)i * k, bits, i);
+            alog_topk_cache_put(&det->cache, det->batch_windows + (size_t)i * w,
+                                det->batch_topk + (size_t)i * k, bits);
+        }
+    }
+    for (i = 0; status == ALOG_OK && i < det->held; i++) {
+        struct alog_held *h = &det->held_v[i];
+        if (h->row != NO_ROW)
+            decide(&h->v, det, det->batch_topk + (size_t)h->row * k,
+                   words ? det->batch_bits + (size_t)h->row * words : NULL, h->key, h->anomalous);
+        emit(ctx, &h->v);
+    }
+    det->held = det->pending = 0;
+    det->names_len = 0;
+    det->must_flush = 0;
+    return status;
+}
+
+/* A verdict in the reference's order: out at once while nothing is held, else held behind the
+ * held ones (its name and top-k copied), then everything runs when the batch, the held verdicts
+ * or the names' room is full. */
+static alog_status deliver(alog_detector *det, const struct alog_held *h, alog_verdict_fn emit,
+                           void *ctx)
+{
+    struct alog_held *to;
+    uint32_t k = topk_len(&det->config);
+    if (h->row == NO_ROW && det->held == 0) {
+        emit(ctx, &h->v);
+        return ALOG_OK;
+    }
+    to = &det->held_v[det->held];
+    *to = *h;
+    if (h->row == NO_ROW && h->v.topk) {
+        memcpy(det->held_topk + (size_t)det->held * k, h->v.topk, k * sizeof(int32_t));
+        to->v.topk = det->held_topk + (size_t)det->held * k;
+    }
+    if (h->v.session && h->v.session_len <= det->names_cap - det->names_len) {
+        memcpy(det->names + det->names_len, h->v.session, h->v.session_len);
+        to->v.session = det->names + det->names_len;
+        det->names_len += h->v.session_len;
+    } else if (h->v.session) {
+        det->must_flush = 1; /* the caller's name is only good during this call */
+    }
+    det->held++;
+    if (det->must_flush || det->held == det->held_cap || det->pending == det->batch)
+        return flush_held(det, emit, ctx);
     return ALOG_OK;
 }
 
@@ -429,17 +560,18 @@ static alog_status close_slot(alog_detector *det, uint32_t slot, alog_verdict_fn
 {
     const alog_session *s = &det->sessions.slots[slot];
     if (det->config.end_key) {
-        alog_verdict v;
-        memset(&v, 0, sizeof v);
-        v.model = ALOG_MODEL_DEEPLOG;
-        v.session = s->prefix;
-        v.session_len = s->name_len < ALOG_SESSION_NAME_PREFIX ? s->name_len
-                                                              : ALOG_SESSION_NAME_PREFIX;
-        v.line = s->last_line;
-        v.template_index = (int32_t)det->config.vocab_size;
-        ALOG_TRY(judge_key(&v, det, alog_session_window(&det->sessions, slot),
-                           v.template_index, REASON_EARLY_END));
-        emit(ctx, &v);
+        struct alog_held h;
+        alog_verdict *v = &h.v;
+        memset(&h, 0, sizeof h);
+        v->model = ALOG_MODEL_DEEPLOG;
+        v->session = s->prefix;
+        v->session_len = s->name_len < ALOG_SESSION_NAME_PREFIX ? s->name_len
+                                                               : ALOG_SESSION_NAME_PREFIX;
+        v->line = s->last_line;
+        v->template_index = (int32_t)det->config.vocab_size;
+        ALOG_TRY(judge_key(&h, det, alog_session_window(&det->sessions, slot),
+                           v->template_index, REASON_EARLY_END));
+        ALOG_TRY(deliver(det, &h, emit, ctx));
     }
     alog_session_remove(&det->sessions, slot);
     return ALOG_OK;
@@ -489,13 +621,15 @@ static alog_status tick(alog_detector *det, int has_time, double seconds, alog_v
 static alog_status judge_deeplog(alog_detector *det, const char *session, size_t session_len,
                                  uint64_t line, int32_t index, alog_verdict_fn emit, void *ctx)
 {
-    alog_verdict v;
-    memset(&v, 0, sizeof v);
-    v.model = ALOG_MODEL_DEEPLOG;
-    v.session = session;
-    v.session_len = session_len;
-    v.line = line;
-    v.template_index = index;
+    struct alog_held h;
+    alog_verdict *v = &h.v;
+    memset(&h, 0, sizeof h);
+    h.row = NO_ROW;
+    v->model = ALOG_MODEL_DEEPLOG;
+    v->session = session;
+    v->session_len = session_len;
+    v->line = line;
+    v->template_index = index;
     if (index >= 0) {
         alog_session_table *t = &det->sessions;
         alog_session *s;
@@ -509,18 +643,17 @@ static alog_status judge_deeplog(alog_detector *det, const char *session, size_t
                 ALOG_TRY(close_slot(det, t->oldest, emit, ctx));
             ALOG_TRY(alog_session_find(&slot, t, session, session_len));
         }
-        ALOG_TRY(judge_key(&v, det, alog_session_window(t, slot), index, REASON_NOT_IN_TOPK));
+        ALOG_TRY(judge_key(&h, det, alog_session_window(t, slot), index, REASON_NOT_IN_TOPK));
         alog_session_push(t, slot, index);
         s = &t->slots[slot];
         s->last_line = line;
         s->has_stamp = (uint32_t)det->has_clock;
         s->stamp = det->clock;
     } else {
-        v.anomaly = 1;
-        v.reason = REASON_UNSEEN;
+        v->anomaly = 1;
+        v->reason = REASON_UNSEEN;
     }
-    emit(ctx, &v);
-    return ALOG_OK;
+    return deliver(det, &h, emit, ctx);
 }
 
 /* ---- MSCRED ------------------------------------------------------------------------------ */
@@ -543,21 +676,23 @@ static void on_mscred_input(void *ctx, const alog_signature_stream *stream, uint
     alog_detector *det = ctx;
     const alog_signature_spec *s = &stream->spec;
     size_t matrices = (size_t)s->scales * s->n * s->n;
-    alog_verdict v;
+    struct alog_held h;
+    alog_verdict *v = &h.v;
     alog_signature_input(det->mscred_input, stream);
     if (run_model(det, det->mscred) != ALOG_OK)
         return;
-    memset(&v, 0, sizeof v);
-    v.model = ALOG_MODEL_MSCRED;
-    v.session = NULL; /* MSCRED judges the whole stream */
-    v.line = line;
-    v.template_index = -1;
-    v.has_score = 1;
-    v.score = residual_cells(det->recon, alog_signature_last(stream), matrices,
-                             det->config.cell_threshold);
-    v.anomaly = v.score > det->config.anomaly_threshold;
-    v.reason = v.anomaly ? REASON_RESIDUAL : REASON_OK;
-    det->emit(det->emit_ctx, &v);
+    memset(&h, 0, sizeof h);
+    h.row = NO_ROW;
+    v->model = ALOG_MODEL_MSCRED;
+    v->session = NULL; /* MSCRED judges the whole stream */
+    v->line = line;
+    v->template_index = -1;
+    v->has_score = 1;
+    v->score = residual_cells(det->recon, alog_signature_last(stream), matrices,
+                              det->config.cell_threshold);
+    v->anomaly = v->score > det->config.anomaly_threshold;
+    v->reason = v->anomaly ? REASON_RESIDUAL : REASON_OK;
+    deliver(det, &h, det->emit, det->emit_ctx); /* a failed run is det->failed */
 }
 
 /* ---- events ------------------------------------------------------------------------------ */
@@ -684,5 +819,14 @@ alog_status alog_detector_finish(alog_detector *detector, alog_verdict_fn emit, 
         return ALOG_OK;
     while (detector->sessions.oldest != ALOG_SESSION_NONE)
         ALOG_TRY(close_slot(detector, detector->sessions.oldest, emit, ctx));
-    return ALOG_OK;
+    return flush_held(detector, emit, ctx);
+}
+
+alog_status alog_detector_flush(alog_detector *detector, alog_verdict_fn emit, void *ctx)
+{
+    if (!detector || !emit)
+        return ALOG_ERR_INVALID_ARGUMENT;
+    if (detector->failed != ALOG_OK)
+        return detector->failed;
+    return flush_held(detector, emit, ctx);
 }

@@ -52,6 +52,18 @@ struct alog_detector {
     float *mscred_input;          /* (1, steps, scales, n, n) the MSCRED input tensor */
     const float *recon;           /* (1, scales, n, n) the MSCRED output tensor */
     alog_status failed;           /* the first model run that failed (sticky) */
+    /* batch > 1: the windows held back and the verdicts held behind the first of them */
+    uint32_t batch;               /* rows of the DeepLog model (1: nothing is held) */
+    uint32_t pending;             /* windows held: rows 0..pending-1 of keys */
+    uint32_t held, held_cap;      /* verdicts held, in emission order */
+    struct alog_held *held_v;     /* (held_cap) */
+    int32_t *held_topk;           /* (held_cap * topk_len) the top-k of held cache hits */
+    char *names;                  /* (names_cap) the session names of held verdicts */
+    size_t names_len, names_cap;
+    int must_flush;               /* a held verdict's name is the caller's: run before returning */
+    int32_t *batch_windows;       /* (batch * window) the held windows */
+    int32_t *batch_topk;          /* (batch * topk_len) the top-k of each row after a run */
+    uint32_t *batch_bits;         /* (batch * bit words) the probability rule's bits of each row */
     /* the verdict callback of the event being fed (MSCRED verdicts come from inside it) */
     alog_verdict_fn emit;
     void *emit_ctx;

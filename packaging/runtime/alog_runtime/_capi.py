@@ -105,6 +105,7 @@ class alog_detector_config(Structure):
         ("top_k", c_uint32),
         ("max_sessions", c_uint32),
         ("cache_entries", c_uint32),
+        ("batch", c_uint32),              # 0/1: no batching; N: DeepLog opened with batch N
         ("end_key", c_int),
         ("rule", c_int),                  # alog_rule
         ("prob_threshold", c_double),
@@ -190,6 +191,7 @@ PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "alog_detector_close_session": (_status, [_detector_p, c_char_p, c_size_t, VERDICT_FN,
                                               c_void_p]),
     "alog_detector_finish": (_status, [_detector_p, VERDICT_FN, c_void_p]),
+    "alog_detector_flush": (_status, [_detector_p, VERDICT_FN, c_void_p]),
     "alog_detector_error": (c_char_p, [_detector_p]),
     "alog_sink_init": (None, [POINTER(alog_sink), c_void_p, c_size_t, FLUSH_FN, c_void_p]),
     "alog_sink_flush": (_status, [POINTER(alog_sink)]),
@@ -217,6 +219,7 @@ class Library:
     alog_detector_feed_event: Callable[..., int]
     alog_detector_close_session: Callable[..., int]
     alog_detector_finish: Callable[..., int]
+    alog_detector_flush: Callable[..., int]
     alog_detector_error: Callable[..., Optional[bytes]]
     alog_sink_init: Callable[..., None]
     alog_sink_flush: Callable[..., int]

@@ -6,16 +6,19 @@ verdict printed) and must print identical verdict streams. The engine is the gen
 here; the bundle's binary is bound to the pipeline's own models); each command is run ``--repeat`` times
 and its best wall-clock and CPU (user + system) times are kept. Two model directories: DeepLog
 alone, and DeepLog + MSCRED, both trained here with the default architectures (few epochs: the
-speed does not depend on how well they are trained). Writes the ``e2e`` section of
+speed does not depend on how well they are trained). Then the engine with DeepLog alone at each
+``--batch`` of ``--batches`` (windows missing the top-k cache run N at a time; the same verdicts,
+checked): the figures its default batch is chosen from. Writes the ``e2e`` section of
 docs/results.md.
 
     python -m alog_detect.bench.e2e [--engine PATH] [--data FILE] [--work-dir DIR] [--repeat N]
-                                    [--epochs N] [--no-write]
+                                    [--epochs N] [--batches 1,8,...] [--no-write]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -25,6 +28,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import UserError
 from .results_md import update_section
@@ -39,6 +44,7 @@ COMMAND = "python -m alog_detect.bench.e2e"
 SESSION_KEY = "prefix:blk_"
 GOAL = 50.0
 GOAL_WITH_MSCRED = 20.0  # issue 14: with the default, device-sized MSCRED
+BATCHES = (1, 4, 16, 64, 256)
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,6 @@ def train_models(log: Path, work: Path, epochs: int) -> dict[str, Path]:
     deeplog_only.mkdir()
     for name in ("vocab.json", "deeplog.onnx", "deeplog.onnx.meta.json"):
         shutil.copy2(both / name, deeplog_only / name)
-    import json
-
     meta = json.loads((both / "mscred.onnx.meta.json").read_text())["mscred"]
     channels = ",".join(map(str, meta["channels"]))
     return {"DeepLog": deeplog_only, f"DeepLog + MSCRED (channels {channels}, n={meta['n']})": both}
@@ -116,13 +120,14 @@ class Row:
     python_startup: Timing
 
 
-def commands(engine: Path, models: Path, log: Path) -> tuple[list[str], list[str]]:
-    return ([str(engine), "--models", str(models), "--session-key", SESSION_KEY, "--all", str(log)],
+def commands(engine: Path, models: Path, log: Path, batch: int | None = None) -> tuple[list[str], list[str]]:
+    batched = ["--batch", str(batch)] if batch is not None else []
+    return ([str(engine), "--models", str(models), "--session-key", SESSION_KEY, "--all", *batched, str(log)],
             [sys.executable, "-m", "alog_detect", "detect", "--models", str(models), "--logs", str(log),
              "--session-key", SESSION_KEY, "--all"])
 
 
-def measure(name: str, engine: Path, models: Path, log: Path, empty: Path, repeat: int) -> Row:
+def measure(name: str, engine: Path, models: Path, log: Path, empty: Path, repeat: int) -> tuple[Row, bytes]:
     engine_cmd, python_cmd = commands(engine, models, log)
     engine_time, engine_out = timed(engine_cmd, repeat)
     python_time, python_out = timed(python_cmd, repeat)
@@ -130,7 +135,79 @@ def measure(name: str, engine: Path, models: Path, log: Path, empty: Path, repea
         raise UserError("alog-engine and alog-detect detect printed different verdicts", models,
                         "run tests/test_verdict_parity.py to find the first difference")
     engine_idle, python_idle = (timed(cmd, repeat)[0] for cmd in commands(engine, models, empty))
-    return Row(name, engine_out.count(b"\n"), engine_time, python_time, engine_idle, python_idle)
+    return Row(name, engine_out.count(b"\n"), engine_time, python_time, engine_idle, python_idle), python_out
+
+
+def model_windows(stream: bytes, window: int) -> int:
+    """Windows the engine's DeepLog runs on: the distinct windows judged in `stream` (the
+    reference's verdicts), each the session's last `window` keys before the judged one. The
+    top-k cache (16,384 entries, more than these) answers every other verdict."""
+    history: dict[str, list[int]] = {}
+    seen = set()
+    for line in stream.splitlines():
+        v = json.loads(line)
+        if v["model"] != "deeplog" or v["template"] is None or v["template"] < 0:
+            continue
+        keys = history.setdefault(v["session"], [])
+        seen.add(tuple(([-1] * window + keys)[-window:]))
+        keys.append(v["template"])
+    return len(seen)
+
+
+def measure_batches(engine: Path, models: Path, log: Path, expected: bytes, batches: tuple[int, ...],
+                    repeat: int) -> list[tuple[int, Timing]]:
+    """The engine at each --batch: (batch, best times), in interleaved rounds (each round runs
+    every batch once, so a busy moment of the shared machine weighs on all of them); each run
+    must print `expected` (the reference's stream)."""
+    best = {b: Timing(float("inf"), float("inf")) for b in batches}
+    for _ in range(repeat):
+        for batch in batches:
+            timing, out = timed(commands(engine, models, log, batch)[0], 1)
+            if out != expected:
+                raise UserError(f"alog-engine --batch {batch} printed other verdicts than alog-detect detect",
+                                models, "run tests/test_verdict_parity.py -k batch to find the first difference")
+            best[batch] = Timing(min(best[batch].wall, timing.wall), min(best[batch].cpu, timing.cpu))
+    return [(b, best[b]) for b in batches]
+
+
+def model_seconds_per_window(model: Path, window: int, vocab: int, batches: tuple[int, ...], work: Path,
+                             repeat: int) -> dict[int, float]:
+    """The DeepLog model alone (onnx_runner, alog_model_run in a loop): seconds per window at each
+    batch, the best of `repeat` interleaved rounds of ~20,000 windows each."""
+    from ..export.engine_runner import run_model
+
+    runner = HOST / "tools" / "onnx_runner"
+    rng = np.random.default_rng(0)
+    best = {b: float("inf") for b in batches}
+    for _ in range(repeat):
+        for batch in batches:
+            keys = rng.integers(0, vocab, size=(batch, window)).astype(np.int64)
+            run = run_model(runner, model, [keys], work / "runner", batch=batch, repeat=max(1, 20000 // batch))
+            if run.returncode != 0:
+                raise UserError(f"onnx_runner failed on {model.name}: {run.stderr.strip()}", model,
+                                "run `scons tools` and retry")
+            best[batch] = min(best[batch], run.seconds_per_run / batch)
+    return best
+
+
+def render_batches(rows: list[tuple[int, Timing]], per_window: dict[int, float], lines: int, verdicts: int,
+                   windows: int) -> str:
+    base = rows[0][1] if rows else None
+    out = ["", f"#### alog-engine --batch N, DeepLog alone ({lines} lines)", "",
+           "Windows missing the top-k cache are held back and run N at a time (the same verdicts, "
+           "checked against alog-detect detect on every run). Interleaved rounds, best of each; CPU "
+           "relative to the first row. The held windows run when N are held, when 32 N + 16 "
+           "verdicts wait behind them, before a read that may wait (never on a file) and at the end "
+           "(all N rows of the model, used or not). Model alone: `alog_model_run` at batch N in "
+           "onnx_runner, per window. "
+           f"Of the {verdicts:,} verdicts, {windows:,} need the model (distinct windows); the top-k "
+           "cache answers the rest.", "",
+           "| --batch | lines/s CPU / wall | CPU s | CPU vs first row | model alone, us per window |",
+           "| ---: | ---: | ---: | ---: | ---: |"]
+    for batch, t in rows:
+        out.append(f"| {batch} | {_rate(lines, t.cpu)} / {_rate(lines, t.wall)} | {t.cpu:.3f} | "
+                   f"{_ratio(t.cpu, base.cpu)} | {per_window[batch] * 1e6:.1f} |")
+    return "\n".join(out)
 
 
 def _rate(lines: int, seconds: float) -> str:
@@ -165,8 +242,8 @@ def render(rows: list[Row], lines: int, log: Path, repeat: int) -> str:
                    f"{_ratio(r.python.wall, r.engine.wall)} / {_ratio(p_steady, e_steady)} |")
     out += ["", f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}; alog-detect detect runs onnxruntime on one thread, in "
-            "batches per input chunk; alog-engine runs one window at a time, with its per-window "
-            "top-k cache."]
+            "batches per input chunk; alog-engine runs the windows its per-window top-k cache "
+            "misses at its default --batch (below)."]
     return "\n".join(out)
 
 
@@ -178,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batches", type=lambda text: tuple(int(b) for b in text.split(",")), default=BATCHES,
+                   help="the engine's --batch values measured with DeepLog alone (comma-separated)")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     p.add_argument("--no-write", action="store_true", help="print the table only")
     args = p.parse_args(argv)
@@ -189,9 +268,17 @@ def main(argv: list[str] | None = None) -> int:
         lines = args.data.read_bytes().count(b"\n")
         empty = args.work_dir / "empty.log"
         empty.write_bytes(b"")
-        rows = [measure(name, engine, models, args.data, empty, args.repeat)
-                for name, models in train_models(args.data, args.work_dir, args.epochs).items()]
-        table = render(rows, lines, args.data, args.repeat)
+        model_dirs = train_models(args.data, args.work_dir, args.epochs)
+        measured = [measure(name, engine, models, args.data, empty, args.repeat)
+                    for name, models in model_dirs.items()]
+        rows = [row for row, _ in measured]
+        deeplog = model_dirs["DeepLog"]
+        meta = json.loads((deeplog / "deeplog.onnx.meta.json").read_text())["deeplog"]
+        batches = measure_batches(engine, deeplog, args.data, measured[0][1], args.batches, args.repeat)
+        per_window = model_seconds_per_window(deeplog / "deeplog.onnx", meta["seq_len"], meta["vocab_size"],
+                                              args.batches, args.work_dir, args.repeat)
+        table = render(rows, lines, args.data, args.repeat) + "\n" + render_batches(
+            batches, per_window, lines, rows[0].verdicts, model_windows(measured[0][1], meta["seq_len"]))
         print(table)
         if not args.no_write:
             update_section(args.results, SECTION, table)
