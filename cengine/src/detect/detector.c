@@ -209,7 +209,7 @@ static alog_status plan_layout(layout *l, const alog_detector_config *c, alog_me
     memset(l, 0, sizeof *l);
     l->end = alog_align8(sizeof(alog_detector));
     if (c->templates)
-        ok &= append(l, &l->matcher, alog_matcher_size(c->vocab_size));
+        ok &= append(l, &l->matcher, alog_matcher_size(c->templates, c->template_lengths, c->vocab_size));
     if (c->has_deeplog) {
         ok &= append(l, &l->sessions, alog_session_table_size(c->max_sessions, c->window));
         if (c->cache_entries > 0)

@@ -20,11 +20,33 @@ static int is_wildcard(const unsigned char *tok, size_t len)
 
 /* ---- building ------------------------------------------------------------------------------ */
 
-size_t alog_matcher_size(size_t count)
+static size_t template_len(const char *const *templates, const size_t *lengths, size_t i)
 {
-    size_t per = sizeof(alog_match_template);
-    if (count > (SIZE_MAX - sizeof(alog_matcher) - 2 * ALIGNMENT) / per) return 0;
-    return sizeof(alog_matcher) + count * per + 2 * ALIGNMENT;
+    return lengths != NULL ? lengths[i] : strlen(templates[i]);
+}
+
+/* Tokens of text[0..len). */
+static size_t count_tokens(const unsigned char *text, size_t len)
+{
+    size_t pos = 0, tok_len, n = 0;
+    const unsigned char *tok;
+    while (alog_next_token(&tok, &tok_len, text, len, &pos)) n++;
+    return n;
+}
+
+size_t alog_matcher_size(const char *const *templates, const size_t *lengths, size_t count)
+{
+    size_t per = sizeof(alog_match_template), tokens = 0, i, n;
+    const size_t fixed = sizeof(alog_matcher) + 3 * ALIGNMENT;
+    if (count > (SIZE_MAX - fixed) / per) return 0;
+    for (i = 0; templates != NULL && i < count; i++) {
+        if (templates[i] == NULL) continue; /* alog_matcher_init refuses it */
+        n = count_tokens((const unsigned char *)templates[i], template_len(templates, lengths, i));
+        if (n > SIZE_MAX / sizeof(alog_match_token) - tokens) return 0;
+        tokens += n;
+    }
+    if (tokens > (SIZE_MAX - fixed - count * per) / sizeof(alog_match_token)) return 0;
+    return fixed + count * per + tokens * sizeof(alog_match_token);
 }
 
 /* Does a come before b in preference order? */
@@ -69,17 +91,33 @@ static unsigned char *align_up(void *mem)
     return (unsigned char *)mem + ((ALIGNMENT - p % ALIGNMENT) % ALIGNMENT);
 }
 
+/* How the template token tok compares with line tokens (ALOG_TOKEN_*). */
+static uint32_t token_kind(const unsigned char *tok, size_t len, unsigned rules)
+{
+    if (is_wildcard(tok, len)) return ALOG_TOKEN_WILDCARD;
+    /* Without '<' a line token matches only when no mask touches it (a mask writes '<'), so it
+     * is then the same bytes; when masking the token itself leaves it as it is, comparing those
+     * bytes gives the same answer. */
+    if (memchr(tok, '<', len) == NULL && alog_masked_token_equals(tok, len, tok, len, rules))
+        return ALOG_TOKEN_LITERAL;
+    return ALOG_TOKEN_MASKED;
+}
+
 alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
                               const char *const *templates, const size_t *lengths, size_t count,
                               unsigned rules)
 {
     alog_matcher *m;
     unsigned char *base;
-    size_t i, pos, tok_len, need = alog_matcher_size(count);
+    alog_match_token *next;
+    size_t i, pos, tok_len, need;
     const unsigned char *tok;
     if (matcher == NULL || mem == NULL || (templates == NULL && count > 0)) {
         return ALOG_ERR_INVALID_ARGUMENT;
     }
+    for (i = 0; i < count; i++)
+        if (templates[i] == NULL) return ALOG_ERR_INVALID_ARGUMENT;
+    need = alog_matcher_size(templates, lengths, count);
     if (need == 0 || count > (size_t)INT32_MAX) return ALOG_ERR_LIMIT;
     if (mem_len < need) return ALOG_ERR_ARENA_TOO_SMALL;
     base = align_up(mem);
@@ -91,23 +129,23 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
     m->max_tokens = 0;
     m->order = (alog_match_template *)(void *)(base + ((sizeof *m + ALIGNMENT - 1) / ALIGNMENT) *
                                                           ALIGNMENT);
+    next = (alog_match_token *)(void *)align_up(m->order + count);
     for (i = 0; i < count; i++) {
         alog_match_template *t = &m->order[i];
-        if (templates[i] == NULL) return ALOG_ERR_INVALID_ARGUMENT;
         t->text = (const unsigned char *)templates[i];
-        t->len = lengths != NULL ? lengths[i] : strlen(templates[i]);
+        t->len = template_len(templates, lengths, i);
+        t->token = next;
         t->tokens = t->literals = 0;
         t->index = (int32_t)i;
-        t->plain = 1;
         pos = 0;
         while (alog_next_token(&tok, &tok_len, t->text, t->len, &pos)) {
-            if (t->tokens == UINT32_MAX) return ALOG_ERR_LIMIT;
+            if (t->tokens == UINT32_MAX || pos > UINT32_MAX) return ALOG_ERR_LIMIT;
+            next->start = (uint32_t)(tok - t->text);
+            next->len = (uint32_t)tok_len;
+            next->kind = token_kind(tok, tok_len, m->rules);
+            t->literals += next->kind != ALOG_TOKEN_WILDCARD;
             t->tokens++;
-            if (is_wildcard(tok, tok_len)) continue;
-            t->literals++;
-            if (memchr(tok, '<', tok_len) == NULL &&
-                !alog_masked_token_equals(tok, tok_len, tok, tok_len, m->rules))
-                t->plain = 0;
+            next++;
         }
         if (t->tokens > m->max_tokens) m->max_tokens = t->tokens;
     }
@@ -232,9 +270,10 @@ static void split_line(line_tokens *lt, const unsigned char *line, size_t len, s
 static int template_matches(const alog_match_template *t, const unsigned char *line, size_t len,
                             const line_tokens *toks, unsigned rules)
 {
-    size_t lpos = 0, tpos = 0, lt_len, tt_len, n = 0;
-    const unsigned char *lt, *tt;
-    while (alog_next_token(&tt, &tt_len, t->text, t->len, &tpos)) {
+    size_t lpos = 0, lt_len, n;
+    const unsigned char *lt;
+    for (n = 0; n < t->tokens; n++) {
+        const alog_match_token *tt = &t->token[n];
         if (n < toks->kept) {
             lt = line + toks->start[n];
             lt_len = toks->len[n];
@@ -242,14 +281,10 @@ static int template_matches(const alog_match_template *t, const unsigned char *l
         } else if (!alog_next_token(&lt, &lt_len, line, len, &lpos)) {
             return 0;
         }
-        n++;
-        if (is_wildcard(tt, tt_len)) continue;
-        /* A template token without '<' is matched only by a line token no mask touches (a mask
-         * writes '<'), which is then the same bytes; when masking leaves the template's token
-         * as it is (t->plain), those bytes are all it takes to check. */
-        if (t->plain && memchr(tt, '<', tt_len) == NULL) {
-            if (lt_len != tt_len || memcmp(lt, tt, tt_len) != 0) return 0;
-        } else if (!alog_masked_token_equals(lt, lt_len, tt, tt_len, rules)) {
+        if (tt->kind == ALOG_TOKEN_LITERAL) {
+            if (lt_len != tt->len || memcmp(lt, t->text + tt->start, lt_len) != 0) return 0;
+        } else if (tt->kind == ALOG_TOKEN_MASKED &&
+                   !alog_masked_token_equals(lt, lt_len, t->text + tt->start, tt->len, rules)) {
             return 0;
         }
     }

@@ -159,13 +159,27 @@ size_t alog_line_view(const void *line, size_t len);
 
 /* ---- the matcher (match.c) ----------------------------------------------------------------- */
 
+/* How a template token is compared with a line token. */
+enum {
+    ALOG_TOKEN_WILDCARD = 0,  /* <*>: any line token */
+    ALOG_TOKEN_LITERAL,       /* no '<' and masking leaves it as it is: the same bytes */
+    ALOG_TOKEN_MASKED         /* anything else: the line token's masked form, byte for byte */
+};
+
+/* One token of a template, found once when the matcher is built. */
+typedef struct alog_match_token {
+    uint32_t start;            /* offset in the template's text */
+    uint32_t len;
+    uint32_t kind;             /* ALOG_TOKEN_* */
+} alog_match_token;
+
 typedef struct alog_match_template {
     const unsigned char *text; /* the caller's bytes, not copied: they must outlive the matcher */
     size_t len;
+    const alog_match_token *token; /* (tokens), in the matcher's memory */
     uint32_t tokens;           /* number of tokens */
     uint32_t literals;         /* tokens other than <*> */
     int32_t index;             /* position in the vocabulary */
-    uint32_t plain;            /* 1: masking leaves each literal token without '<' as it is */
 } alog_match_template;
 
 typedef struct alog_matcher {
@@ -178,9 +192,10 @@ typedef struct alog_matcher {
     alog_match_template *order; /* (count) by tokens ascending, literals descending, index */
 } alog_matcher;
 
-/* Bytes of memory a matcher over `count` templates needs (alignment slack included); 0 when the
- * count overflows. */
-size_t alog_matcher_size(size_t count);
+/* Bytes of memory a matcher over templates[0..count) needs (lengths[i] bytes each, or
+ * NUL-terminated when lengths is NULL; alignment slack included): the templates and each one's
+ * tokens. 0 when the sizes overflow. */
+size_t alog_matcher_size(const char *const *templates, const size_t *lengths, size_t count);
 
 /* Build a matcher in mem[0..mem_len) over templates[0..count) (lengths[i] bytes each, or
  * NUL-terminated when lengths is NULL). Index i is the i-th template. Lines are matched whole

@@ -197,7 +197,7 @@ int main(int argc, char **argv)
     nt = split_lines(tbuf, tlen, &tstarts, &tlens);
     nl = split_lines(ibuf, ilen, &lstarts, &llens);
     if (nt == (size_t)-1 || nl == (size_t)-1) return 2;
-    need = alog_matcher_size(nt);
+    need = alog_matcher_size((const char *const *)tstarts, tlens, nt);
     mem = malloc(need);
     st = alog_matcher_init_frontend(&m, mem, need, (const char *const *)tstarts, tlens, nt, &fe);
     if (st != ALOG_OK) {
