@@ -139,10 +139,11 @@ alog_status alog_matcher_init(alog_matcher **matcher, void *mem, size_t mem_len,
         t->index = (int32_t)i;
         pos = 0;
         while (alog_next_token(&tok, &tok_len, t->text, t->len, &pos)) {
-            if (t->tokens == UINT32_MAX || pos > UINT32_MAX) return ALOG_ERR_LIMIT;
+            if (t->tokens == UINT32_MAX || pos > UINT32_MAX || tok_len > ALOG_MATCH_MAX_TOKEN)
+                return ALOG_ERR_LIMIT;
             next->start = (uint32_t)(tok - t->text);
-            next->len = (uint32_t)tok_len;
-            next->kind = token_kind(tok, tok_len, m->rules);
+            next->len = (unsigned)tok_len;
+            next->kind = (unsigned)token_kind(tok, tok_len, m->rules);
             t->literals += next->kind != ALOG_TOKEN_WILDCARD;
             t->tokens++;
             next++;

@@ -166,11 +166,14 @@ enum {
     ALOG_TOKEN_MASKED         /* anything else: the line token's masked form, byte for byte */
 };
 
-/* One token of a template, found once when the matcher is built. */
+#define ALOG_MATCH_MAX_TOKEN ((1u << 30) - 1u) /* bytes of a template token (longer: ALOG_ERR_LIMIT) */
+
+/* One token of a template, found once when the matcher is built: 8 bytes, as the matcher's RAM on
+ * a microcontroller is a token of each template's. */
 typedef struct alog_match_token {
     uint32_t start;            /* offset in the template's text */
-    uint32_t len;
-    uint32_t kind;             /* ALOG_TOKEN_* */
+    unsigned len : 30;         /* at most ALOG_MATCH_MAX_TOKEN */
+    unsigned kind : 2;         /* ALOG_TOKEN_* */
 } alog_match_token;
 
 typedef struct alog_match_template {
