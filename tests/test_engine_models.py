@@ -120,6 +120,39 @@ def test_arena_grows_with_batch(models, runner, tmp_path):
     assert 0 < one.arena_size < three.arena_size
 
 
+def chain_model(path: Path, n: int) -> Path:
+    """x (1, n) -> Relu -> Sigmoid -> Add(., x) -> Reshape (n/16, 16) -> Tanh: every activation
+    dies where the next is made, so each node may write over its input (plan.c, in place)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [n // 16, 16])
+    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Sigmoid", ["a"], ["b"]),
+             helper.make_node("Add", ["b", "x"], ["c"]), helper.make_node("Reshape", ["c", "shape"], ["d"]),
+             helper.make_node("Tanh", ["d"], ["y"])]
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n // 16, 16])], [shape])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_element_wise_chain_runs_in_place(runner, tmp_path):
+    """Four activations in a row, one buffer: the arena grows with n by the input's bytes and one
+    buffer's (three tensors without in place: the input, and each node's input and output), and
+    the values are onnxruntime's."""
+    import onnxruntime as ort
+
+    runs = {}
+    for n in (1024, 2048):
+        model = chain_model(tmp_path / f"chain{n}.onnx", n)
+        x = np.random.default_rng(n).standard_normal((1, n)).astype(np.float32)
+        runs[n] = cbuild.run_model(runner, model, [x], tmp_path / str(n))
+        assert runs[n].returncode == 0, runs[n].stderr
+        (want,) = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+        np.testing.assert_allclose(runs[n].outputs[0], want, rtol=1e-6, atol=1e-6)
+    assert runs[2048].arena_size - runs[1024].arena_size == 2 * 1024 * 4
+
+
 def test_wrong_input_size_is_refused(models, runner, tmp_path):
     x = random_input("deeplog", 3, np.random.default_rng(0))
     got = cbuild.run_model(runner, models["deeplog"], [x], tmp_path, batch=1)

@@ -70,6 +70,8 @@ typedef struct alog_value {
      * float tensor is never made (folded: no memory, the DequantizeLinear does not run). */
     const alog_weights *quantized;
     int folded;
+    int in_place_of;              /* 1 + the value whose bytes this one takes over (its last
+                                     reader writes this one in place, plan.c), or 0 */
 } alog_value;
 
 /* ---- nodes --------------------------------------------------------------------------------- */
@@ -91,6 +93,10 @@ typedef struct alog_node {
     size_t scratch_offset;        /* planned offset in the activation region */
     void *scratch;
     uint32_t claimed;             /* bit i: input i is read only as weights (alog_input_weights) */
+    int in_place;                 /* 1 + the input whose bytes output 0 may take when nothing
+                                     reads that input later: the same byte size, and op->run
+                                     gives the same result when they are the same bytes (set by
+                                     prepare), or 0 */
 } alog_node;
 
 /* ---- the model ----------------------------------------------------------------------------- */

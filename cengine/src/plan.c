@@ -3,7 +3,8 @@
  *
  * Every node's prepare() runs once, in graph order, so each shape is known before it is used;
  * then each activation (and each node's scratch) gets an offset in one region, reusing the bytes
- * of tensors whose lifetimes do not overlap: greedy first-fit, largest first.
+ * of tensors whose lifetimes do not overlap: greedy first-fit, largest first. An element-wise
+ * node or a reshape writes its output over its input's bytes when nothing reads the input later.
  */
 #include <string.h>
 
@@ -122,6 +123,41 @@ static void compute_lifetimes(alog_model *m)
         m->values[m->graph_outputs[i]].last = m->n_nodes;
 }
 
+/* The value whose planned bytes v uses: v, or the first of its chain of in-place takeovers. */
+static alog_value *owner(alog_model *m, alog_value *v)
+{
+    while (v->in_place_of)
+        v = &m->values[v->in_place_of - 1];
+    return v;
+}
+
+/*
+ * In place: a node that allows it (node->in_place) writes output 0 into the bytes of that input
+ * when the input is an activation of the same byte size that no later node reads. The two then
+ * share one planned item, whose lifetime is extended to the output's (chains too: Add, then
+ * Sigmoid, then Reshape may all use one buffer). A smaller peak without a copy.
+ */
+static void plan_in_place(alog_model *m)
+{
+    int n;
+    for (n = 0; n < m->n_nodes; ++n) {
+        const alog_node *node = &m->nodes[n];
+        alog_value *in, *out, *own;
+        if (!node->in_place || node->n_outputs < 1)
+            continue;
+        in = alog_input(m, node, node->in_place - 1);
+        out = alog_output(m, node, 0);
+        if (!in || !out || in->kind != ALOG_VALUE_ACTIVATION || !needs_memory(in) ||
+            out->kind != ALOG_VALUE_ACTIVATION || !needs_memory(out) || in->last != n ||
+            in->count * alog_dtype_size(in->dtype) != out->count * alog_dtype_size(out->dtype))
+            continue;
+        out->in_place_of = (int)(in - m->values) + 1;
+        own = owner(m, in);
+        if (out->last > own->last)
+            own->last = out->last;
+    }
+}
+
 /* ---- offsets: greedy first fit, largest first --------------------------------------------- */
 
 typedef struct plan_item {
@@ -180,7 +216,7 @@ static alog_status collect_items(alog_model *m, plan_item *items, size_t *out_n)
     int i;
     for (i = 0; i < m->n_values; ++i) {
         alog_value *v = &m->values[i];
-        if (!needs_memory(v))
+        if (!needs_memory(v) || v->in_place_of) /* in place: the owner's item is its */
             continue;
         items[n].size = round_up(v->count * alog_dtype_size(v->dtype));
         items[n].first = v->first;
@@ -222,6 +258,9 @@ static alog_status assign_offsets(alog_model *m)
         if (*items[i].offset + items[i].size > total)
             total = *items[i].offset + items[i].size;
     }
+    for (i = 0; i < (size_t)m->n_values; ++i) /* in place: the bytes of the chain's first value */
+        if (m->values[i].in_place_of)
+            m->values[i].offset = owner(m, &m->values[i])->offset;
     m->planning_peak = m->used;
     m->used = mark; /* the planning tables were temporary */
     m->activation_size = total;
@@ -235,5 +274,6 @@ alog_status alog_plan(alog_model *m)
         ALOG_TRY(prepare_node(m, i));
     fold_quantized(m);
     compute_lifetimes(m);
+    plan_in_place(m);
     return assign_offsets(m);
 }

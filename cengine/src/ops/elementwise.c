@@ -89,7 +89,12 @@ alog_status alog_binary_prepare(alog_model *m, alog_node *node, int allow_i64)
         return alog_node_fail(m, node, ALOG_ERR_UNSUPPORTED_ATTR,
                               "element type %d is not supported", (int)a->dtype);
     ALOG_TRY(alog_require_input(&b, m, node, 1, a->dtype));
-    return plan_broadcast(m, node, a, b, (alog_broadcast *)node->params);
+    ALOG_TRY(plan_broadcast(m, node, a, b, (alog_broadcast *)node->params));
+    /* y[i] is written after its operands are read, so y may take the bytes of an operand of the
+     * output's shape (one that is not broadcast) */
+    node->in_place = a->count == alog_output(m, node, 0)->count ? 1
+                     : b->count == alog_output(m, node, 0)->count ? 2 : 0;
+    return ALOG_OK;
 }
 
 alog_status alog_binary_run(alog_model *m, const alog_node *node, alog_binary_f32 f32,
@@ -138,6 +143,7 @@ alog_status alog_unary_prepare(alog_model *m, alog_node *node)
     alog_value *x;
     ALOG_TRY(alog_require_arity(m, node, 1, 1, 1, 1));
     ALOG_TRY(alog_require_input(&x, m, node, 0, ALOG_DTYPE_FLOAT32));
+    node->in_place = 1; /* every unary op reads x[i] before it writes y[i] */
     return alog_set_output(m, node, 0, x->dtype, x->rank, x->dims);
 }
 

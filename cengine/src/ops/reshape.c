@@ -10,7 +10,7 @@ static const char *const attrs[] = {"allowzero", NULL};
 alog_status alog_copy_run(alog_model *m, const alog_node *node)
 {
     const alog_value *x = alog_input(m, node, 0), *y = alog_output(m, node, 0);
-    if (y->count)
+    if (y->count && y->data != x->data) /* planned in place, the bytes are already there */
         memcpy(y->data, x->data, y->count * alog_dtype_size(y->dtype));
     return ALOG_OK;
 }
@@ -64,6 +64,7 @@ static alog_status prepare(alog_model *m, alog_node *node)
     ALOG_TRY(alog_attr_int(m, node, "allowzero", 0, &allowzero));
     ALOG_TRY(alog_const_ints(m, node, 1, dims, ALOG_MAX_RANK, &rank));
     ALOG_TRY(infer_dims(m, node, x, allowzero, dims, (int)rank));
+    node->in_place = 1; /* the same bytes under another shape */
     return alog_set_output(m, node, 0, x->dtype, (int)rank, dims);
 }
 

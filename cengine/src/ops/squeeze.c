@@ -24,6 +24,7 @@ static alog_status prepare(alog_model *m, alog_node *node)
         if (!squeezed)
             dims[rank++] = x->dims[i];
     }
+    node->in_place = 1; /* the same bytes under another shape */
     return alog_set_output(m, node, 0, x->dtype, rank, dims);
 }
 

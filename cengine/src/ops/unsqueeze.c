@@ -24,6 +24,7 @@ static alog_status prepare(alog_model *m, alog_node *node)
     ALOG_TRY(alog_axes_mask(m, node, axes, n, rank, &mask));
     for (i = 0; i < rank; ++i)
         dims[i] = (mask >> i) & 1 ? 1 : x->dims[k++];
+    node->in_place = 1; /* the same bytes under another shape */
     return alog_set_output(m, node, 0, x->dtype, rank, dims);
 }
 
