@@ -209,6 +209,14 @@ static int64_t tap_offset(const int64_t *t0, const int64_t *t1, const int64_t *t
  * finds each tap's offset per channel instead (the same values). */
 #define UNFOLD_TAPS 64
 
+/* Is every tap of the pixel whose axis-table rows are t0, t1, t2 inside the input? For Conv an
+ * axis reads o * stride + k * dilation - pad, increasing with k: its first and last taps tell. */
+static int conv_inside(const int64_t *t0, const int64_t *t1, const int64_t *t2, const int64_t *k)
+{
+    return t0[0] >= 0 && t0[k[0] - 1] >= 0 && t1[0] >= 0 && t1[k[1] - 1] >= 0 && t2[0] >= 0 &&
+           t2[k[2] - 1] >= 0;
+}
+
 /*
  * col: (count, cols) the unfolded input of output pixels first.. first + count - 1, row-major
  * over (channel, tap) as the panels' columns; x: (cin_g, in) one group of one image.
@@ -219,12 +227,28 @@ static void unfold(float *col, const float *x, const alog_conv_geom *g, int64_t 
     const int64_t *in = g->in, *k = g->kernel;
     size_t in_plane = (size_t)(in[0] * in[1] * in[2]), cin_g = (size_t)(g->in_channels / g->group);
     size_t p, c, taps = (size_t)(k[0] * k[1] * k[2]), t;
-    int64_t k0, k1, k2, off, offset[UNFOLD_TAPS];
+    int64_t k0, k1, k2, off, offset[UNFOLD_TAPS], step[UNFOLD_TAPS];
+    if (taps <= UNFOLD_TAPS) { /* a Conv's taps from its first, for a pixel inside the input */
+        t = 0;
+        for (k0 = 0; k0 < k[0]; ++k0)
+        for (k1 = 0; k1 < k[1]; ++k1)
+        for (k2 = 0; k2 < k[2]; ++k2)
+            step[t++] = (k0 * g->dilation[0] * in[1] + k1 * g->dilation[1]) * in[2] +
+                        k2 * g->dilation[2];
+    }
     for (p = first; p < first + count; ++p) {
         int64_t o2 = (int64_t)p % g->out[2], o1 = (int64_t)p / g->out[2] % g->out[1];
         int64_t o0 = (int64_t)p / (g->out[2] * g->out[1]);
         const int64_t *t0 = table[0] + o0 * k[0], *t1 = table[1] + o1 * k[1];
         const int64_t *t2 = table[2] + o2 * k[2];
+        if (taps <= UNFOLD_TAPS && !g->transposed && conv_inside(t0, t1, t2, k)) {
+            /* most pixels: every value is there, at a fixed step from the first tap's */
+            const float *xc = x + (t0[0] * in[1] + t1[0]) * in[2] + t2[0];
+            for (c = 0; c < cin_g; ++c, xc += in_plane, col += taps)
+                for (t = 0; t < taps; ++t)
+                    col[t] = xc[step[t]];
+            continue;
+        }
         if (taps <= UNFOLD_TAPS) { /* the pixel's offset per tap, then each channel */
             t = 0;
             for (k0 = 0; k0 < k[0]; ++k0)
