@@ -120,18 +120,23 @@ def assert_same_stream(ours: subprocess.CompletedProcess, theirs: subprocess.Com
     assert ours.stdout == theirs.stdout
 
 
-def assert_answers_line_by_line(command: list[str], env: dict | None = None) -> None:
-    """Behind `tail -F` the input never ends: each verdict must come out while stdin stays open."""
+def assert_answers_line_by_line(command: list[str], env: dict | None = None, lines: list[bytes] | None = None,
+                                expect: str = "unseen") -> None:
+    """Behind `tail -F` the input never ends: each verdict must come out while stdin stays open.
+    lines: the input (default: three lines no template matches), each giving one verdict, for line
+    n; expect: each verdict's reason ("unseen"), or "deeplog" for a DeepLog verdict of any reason."""
+    lines = lines or [b"zzz completely unheard of line %d\n" % n for n in range(1, 4)]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env)
     try:
-        for n in range(1, 4):
-            proc.stdin.write(b"zzz completely unheard of line %d\n" % n)
+        for n, line in enumerate(lines, 1):
+            proc.stdin.write(line)
             proc.stdin.flush()
             ready, _, _ = select.select([proc.stdout], [], [], 30)
             assert ready, "no verdict within 30 s while the input stays open"
             verdict = json.loads(proc.stdout.readline())
-            assert verdict["line"] == n and verdict["reason"] == "unseen"
+            assert verdict["line"] == n
+            assert (verdict["model"] if expect == "deeplog" else verdict["reason"]) == expect
     finally:
         proc.stdin.close()
         proc.wait(timeout=30)

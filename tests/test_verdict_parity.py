@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import select
 import shutil
 import subprocess
 import sys
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from engine_helpers import (HDFS_KEY, SAMPLE_HEADER_TOKENS, SAMPLE_KEY, assert_same_stream, build_models, run_engine,
-                            run_reference)
+from engine_helpers import (HDFS_KEY, SAMPLE_HEADER_TOKENS, SAMPLE_KEY, assert_answers_line_by_line, assert_same_stream,
+                            build_models, run_engine, run_reference)
 from engine_helpers import engine, engine_san, hdfs, sample  # noqa: F401 (session fixtures)
 
 
@@ -397,22 +396,9 @@ def test_batch_answers_each_line_of_a_live_stream(engine, sample):
     """Behind `tail -F`: with a batch larger than the input, the held windows run before the engine
     waits for more input, so each line's verdict comes out while stdin stays open."""
     log, models = sample
-    lines = log.read_bytes().splitlines(keepends=True)[:4]
-    proc = subprocess.Popen([str(engine), "--models", str(models), "--session-key", SAMPLE_KEY, "--all",
-                             "--batch", "64", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    try:
-        for n, line in enumerate(lines, 1):
-            proc.stdin.write(line)
-            proc.stdin.flush()
-            ready, _, _ = select.select([proc.stdout], [], [], 30)
-            assert ready, "no verdict within 30 s while the input stays open"
-            verdict = json.loads(proc.stdout.readline())
-            assert verdict["line"] == n and verdict["model"] == "deeplog"
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=30)
-    assert proc.returncode == 0, proc.stderr.read()
+    assert_answers_line_by_line([str(engine), "--models", str(models), "--session-key", SAMPLE_KEY, "--all",
+                                 "--batch", "64", "-"], lines=log.read_bytes().splitlines(keepends=True)[:4],
+                                expect="deeplog")
 
 
 @pytest.mark.slow
