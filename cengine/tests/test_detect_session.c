@@ -6,15 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "detect/session.h"
-
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            return 1;                                                         \
-        }                                                                     \
-    } while (0)
 
 enum { CAP = 5, WINDOW = 3, PAD = 99, NAMES = 12, STEPS = 20000 };
 
@@ -22,10 +15,7 @@ static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
 
 static unsigned rng(unsigned n)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (unsigned)(rng_state % n);
+    return xorshift_below(&rng_state, n);
 }
 
 /* The naive model: names in LRU order (most recent last) and their windows. */

@@ -9,20 +9,7 @@
 #include <string.h>
 
 #include "alog.h"
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            return 1;                                                                \
-        }                                                                            \
-    } while (0)
-
-#define TRY(expr)            \
-    do {                     \
-        if ((expr) != 0)     \
-            return 1;        \
-    } while (0)
+#include "check.h"
 
 /* ---- the models -------------------------------------------------------------------------- */
 
@@ -123,50 +110,7 @@ static alog_detector_config tiny_config(void)
     return c;
 }
 
-/* ---- verdicts as JSON lines -------------------------------------------------------------- */
-
-/* The verdicts, as JSON lines through a 7-byte sink (so session names span flushes). */
-typedef struct output {
-    alog_sink sink;
-    char buf[7];
-    char text[4096];
-    size_t len;
-} output;
-
-static int keep(void *ctx, const char *data, size_t len)
-{
-    output *o = ctx;
-    if (len > sizeof o->text - 1 - o->len)
-        return 1;
-    memcpy(o->text + o->len, data, len);
-    o->len += len;
-    o->text[o->len] = '\0';
-    return 0;
-}
-
-static void output_init(output *o)
-{
-    o->len = 0;
-    o->text[0] = '\0';
-    alog_sink_init(&o->sink, o->buf, sizeof o->buf, keep, o);
-}
-
-static void on_verdict(void *ctx, const alog_verdict *verdict)
-{
-    alog_verdict_write(&((output *)ctx)->sink, verdict);
-}
-
-/* The verdicts written since the last call equal `expected`. */
-static int expect(output *o, const char *expected)
-{
-    CHECK(alog_sink_flush(&o->sink) == ALOG_OK);
-    if (strcmp(o->text, expected) != 0) {
-        fprintf(stderr, "verdicts:\n%s\nexpected:\n%s\n", o->text, expected);
-        return 1;
-    }
-    output_init(o);
-    return 0;
-}
+/* ---- detectors (their verdicts as JSON lines: output and expect, check.h) ------------------- */
 
 /* In exactly the size reported, at an odd address; one byte less must be refused. */
 static int open_detector(alog_detector **det, const alog_detector_config *c, alog_model *deeplog,

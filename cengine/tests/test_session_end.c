@@ -13,21 +13,8 @@
 #include <string.h>
 
 #include "alog.h"
+#include "check.h"
 #include "math/alog_math.h"
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            return 1;                                                                \
-        }                                                                            \
-    } while (0)
-
-#define TRY(expr)            \
-    do {                     \
-        if ((expr) != 0)     \
-            return 1;        \
-    } while (0)
 
 /*
  * Made with onnx.helper, opset 17: keys int64 (1, 2) -> Gather(table, axis 0) -> ReduceSum(axes
@@ -80,48 +67,7 @@ static alog_detector_config end_config(void)
     return c;
 }
 
-/* ---- verdicts as JSON lines -------------------------------------------------------------- */
-
-typedef struct output {
-    alog_sink sink;
-    char buf[64];
-    char text[1 << 16];
-    size_t len;
-} output;
-
-static int keep(void *ctx, const char *data, size_t len)
-{
-    output *o = ctx;
-    if (len > sizeof o->text - 1 - o->len)
-        return 1;
-    memcpy(o->text + o->len, data, len);
-    o->len += len;
-    o->text[o->len] = '\0';
-    return 0;
-}
-
-static void output_init(output *o)
-{
-    o->len = 0;
-    o->text[0] = '\0';
-    alog_sink_init(&o->sink, o->buf, sizeof o->buf, keep, o);
-}
-
-static void on_verdict(void *ctx, const alog_verdict *verdict)
-{
-    alog_verdict_write(&((output *)ctx)->sink, verdict);
-}
-
-static int expect(output *o, const char *expected)
-{
-    CHECK(alog_sink_flush(&o->sink) == ALOG_OK);
-    if (strcmp(o->text, expected) != 0) {
-        fprintf(stderr, "verdicts:\n%s\nexpected:\n%s\n", o->text, expected);
-        return 1;
-    }
-    output_init(o);
-    return 0;
-}
+/* ---- detectors (their verdicts as JSON lines: output and expect, check.h) ------------------- */
 
 static int open_detector(alog_detector **det, int which, const alog_detector_config *c,
                          alog_model *deeplog)
@@ -421,10 +367,7 @@ static unsigned long long rng_state = 0x2545F4914F6CDD1Dull;
 
 static unsigned rng(unsigned n)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (unsigned)(rng_state % n);
+    return xorshift_below(&rng_state, n);
 }
 
 static int test_cache_is_transparent(alog_model *deeplog)
