@@ -50,6 +50,20 @@ COMPILE = [CC, *_FLAGS.LANGUAGE_FLAGS, *_FLAGS.OPTIMIZE_FLAGS[TOOLCHAIN.OPTIMIZE
 RUNNER = tuple(TOOLCHAIN.RUNNER)
 
 
+def _config_objects() -> tuple[str, ...]:
+    """alog_firmware.py's CONFIG_OBJECTS (the objects compiled again with alog_ops_config.h), read
+    from its source: the module itself needs SCons to import."""
+    import ast
+
+    tree = ast.parse((REPO / "site_scons" / "site_tools" / "alog_firmware.py").read_text())
+    return next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                and any(getattr(t, "id", None) == "CONFIG_OBJECTS" for t in node.targets))
+
+
+# object name -> its source under cengine/src
+CONFIGURED = {Path(o).name: str(Path(o).relative_to("src").with_suffix(".c")) for o in _config_objects()}
+
+
 def available() -> str | None:
     """None when the cross compiler, newlib and QEMU are installed, else what is missing."""
     missing = [tool for tool in (CC, AR, TOOLCHAIN.PREFIX + "size", qemu.QEMU) if not shutil.which(tool)]
@@ -151,18 +165,16 @@ def generate(models: Path, gen: Path) -> Path:
 def link_image(work: Path, tree: FirmwareTree, gen: Path, *, log: Path | None, lines: int | None,
                memory: dict[str, int], events: bool = False, ops_gen: Path | None = None,
                stack_size: int | None = None) -> Image:
-    """The example in `work`: the tree's library objects (registry.o, match.o and timestamp.o
-    recompiled with the alog_ops_config.h of `ops_gen`, default `gen`, as SCons does: CONFIG_OBJECTS
-    of site_scons/site_tools/alog_firmware.py), the example's sources with the generated
+    """The example in `work`: the tree's library objects (CONFIG_OBJECTS of
+    site_scons/site_tools/alog_firmware.py recompiled with the alog_ops_config.h of `ops_gen`,
+    default `gen`, as SCons does), the example's sources with the generated
     files of `gen` and `memory` (EXAMPLE_* settings and sizes: FirmwareTree.example_memory()),
     and the first `lines` lines of `log` (None: empty)."""
     work.mkdir(parents=True, exist_ok=True)
     example = REPO / "cengine" / "examples" / "firmware"
-    configured = {"registry.o": "ops/registry.c", "match.o": "match/match.c",
-                  "timestamp.o": "match/timestamp.c"}
-    library = [o for o in tree.library_objects() if o.name not in configured] + [
+    library = [o for o in tree.library_objects() if o.name not in CONFIGURED] + [
         compile_c(REPO / "cengine/src" / source, work / f"ops_{name}", "-DALOG_OPS_CONFIG",
-                  f"-I{ops_gen or gen}") for name, source in configured.items()]
+                  f"-I{ops_gen or gen}") for name, source in CONFIGURED.items()]
     defines = [f"-D{name}={value}" for name, value in memory.items()]
     objects = [compile_c(example / name, work / f"example_{Path(name).stem}.o", *defines, f"-I{gen}",
                          f"-I{example}") for name in EXAMPLE_SOURCES]

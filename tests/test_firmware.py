@@ -387,6 +387,7 @@ def test_the_log_format_code_is_in_only_for_models_whose_front_end_reads_one(bui
     tree, _ = built
     plain = fw.generate(tree.models("deeplog"), tmp_path / "plain_gen")
     assert "#define ALOG_WITH_LOG_FORMAT 0" in (plain / "alog_ops_config.h").read_text()
+    assert "#define ALOG_WITH_BATCH 0" in (plain / "alog_ops_config.h").read_text()  # one window at a time
     symbols = subprocess.run([fw.TOOLCHAIN.PREFIX + "nm", str(tree.image)], capture_output=True, text=True,
                              check=True).stdout.split()
     for name in ("alog_log_format_parse", "alog_log_format_split", "alog_log_format_field"):

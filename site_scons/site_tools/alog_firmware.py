@@ -58,8 +58,10 @@ EXAMPLE_SOURCES = ("startup.c", "semihost.c", "board_mps2.c")
 EXAMPLE_SETTINGS = {"EXAMPLE_MAX_SESSIONS": 64, "EXAMPLE_CACHE_ENTRIES": 64, "EXAMPLE_LINE_MAX": 1024}
 BOARD = "mps2-an386"
 # In cengine/: the objects compiled again with -DALOG_OPS_CONFIG and alog_ops_config.h: the
-# operator registry, and the front end whose log-format code the switch leaves out.
-CONFIG_OBJECTS = ("src/ops/registry.o", "src/match/match.o", "src/match/timestamp.o")
+# operator registry, the front end whose log-format code the switch leaves out, and the detector
+# whose batching it leaves out.
+CONFIG_OBJECTS = ("src/ops/registry.o", "src/match/match.o", "src/match/timestamp.o",
+                  "src/detect/detector.o")
 
 
 def _fail(target, exc) -> int:

@@ -53,4 +53,11 @@
  */
 #define ALOG_WITH_LOG_FORMAT 0
 
+/*
+ * 0: a device judges one DeepLog window at a time; detector.c, compiled with -DALOG_OPS_CONFIG,
+ * leaves out the holding of verdicts behind a batch, and refuses a config with batch > 1
+ * (cengine/src/detect/detector.h).
+ */
+#define ALOG_WITH_BATCH 0
+
 #endif /* ALOG_OPS_CONFIG_H */

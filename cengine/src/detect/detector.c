@@ -119,6 +119,10 @@ static alog_status check_config(alog_frontend *fe, const alog_detector_config *c
     if (c->has_deeplog && c->batch > ALOG_MAX_BATCH)
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
                     "detector: batch is at most ALOG_MAX_BATCH (4096)");
+    if (!ALOG_WITH_BATCH && c->has_deeplog && c->batch > 1)
+        return fail(message, ALOG_ERR_INVALID_ARGUMENT,
+                    "detector: batching was left out of this build (ALOG_WITH_BATCH 0, a firmware "
+                    "build): use batch 0 or 1");
     if (!(c->session_timeout_seconds >= 0) || isinf(c->session_timeout_seconds) ||
         (c->session_timeout_seconds > 0 && c->session_timeout_lines > 0))
         return fail(message, ALOG_ERR_INVALID_ARGUMENT,
@@ -170,7 +174,7 @@ static uint32_t bit_words(const alog_detector_config *c)
 /* Rows of the DeepLog model: 1 unless the config batches. */
 static uint32_t batch_of(const alog_detector_config *c)
 {
-    return c->has_deeplog && c->batch > 1 ? c->batch : 1;
+    return ALOG_WITH_BATCH && c->has_deeplog && c->batch > 1 ? c->batch : 1;
 }
 
 /* Verdicts held at most: the batch's windows and the verdicts between them. Most windows hit the
@@ -473,7 +477,7 @@ static alog_status judge_key(struct alog_held *h, alog_detector *det, const int3
         decide(&h->v, det, hit, bits, key, anomalous);
         return ALOG_OK;
     }
-    if (det->batch > 1) {
+    if (ALOG_WITH_BATCH && det->batch > 1) {
         h->row = det->pending++;
         memcpy(det->batch_windows + (size_t)h->row * w, window, w * sizeof *window);
         return ALOG_OK;
@@ -494,7 +498,7 @@ static alog_status flush_held(alog_detector *det, alog_verdict_fn emit, void *ct
     const alog_detector_config *c = &det->config;
     uint32_t i, k = topk_len(c), words = bit_words(c), w = c->window;
     alog_status status = ALOG_OK;
-    if (det->held == 0)
+    if (!ALOG_WITH_BATCH || det->held == 0)
         return ALOG_OK;
     if (det->pending > 0) {
         size_t n = (size_t)det->pending * w;
@@ -531,7 +535,7 @@ static alog_status deliver(alog_detector *det, const struct alog_held *h, alog_v
 {
     struct alog_held *to;
     uint32_t k = topk_len(&det->config);
-    if (h->row == NO_ROW && det->held == 0) {
+    if (!ALOG_WITH_BATCH || (h->row == NO_ROW && det->held == 0)) {
         emit(ctx, &h->v);
         return ALOG_OK;
     }

@@ -28,6 +28,14 @@
 #include "detect/verdict.h"
 #include "match/match.h"
 
+/* The batching switch (alog_detector_config.batch). A firmware build compiles detector.c with
+ * -DALOG_OPS_CONFIG and the generated alog_ops_config.h (included by match.h), which sets it to 0:
+ * a device judges one window at a time, the holding of verdicts is left out of the image, and a
+ * config with batch > 1 is refused. Everywhere else it is 1. */
+#ifndef ALOG_WITH_BATCH
+#define ALOG_WITH_BATCH 1
+#endif
+
 struct alog_detector {
     alog_detector_config config;  /* as given, with the unused DeepLog part set to 1s */
     alog_matcher *matcher;        /* NULL without templates: events only */

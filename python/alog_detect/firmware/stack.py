@@ -118,6 +118,8 @@ INDIRECT_CALLS = {
     "judge": VERDICT,                 # DeepLog's verdict
     "judge_deeplog": VERDICT,         # the same, where the compiler keeps it a function
     "close_slot": VERDICT,            # a closing session's END verdict (docs/detection.md 2.2)
+    "deliver": VERDICT,               # a verdict given at once, or held behind a batch (--batch)
+    "flush_held": VERDICT,            # the verdicts held behind a batch, in order
     "on_mscred_input": VERDICT,       # MSCRED's verdict
     "alog_sink_flush": FLUSH,         # the sink's output
     "alog_meta_parse": PASSED_DOWN,   # modeldir.c (alog-engine's model directory only)
