@@ -38,6 +38,7 @@ MODELS = BUILD / "common" / "models"
 # The goal for a static arm64 alog-engine without the model (ONNX Runtime's minimal build is over
 # 1.3 MB; TensorFlow Lite Micro's examples are 57 to 160 KB of code).
 GOAL_TARGET, GOAL_BYTES = "arm64", 200 * 1024
+MSCRED_ARENA_GOAL = 4_000_000  # issue 14: the default MSCRED's arena, bytes
 TOP_OBJECTS = 8
 
 
@@ -105,6 +106,25 @@ def _kib(n: int) -> str:
     return f"{n:,} ({n / 1024:.1f} KiB)"
 
 
+def mscred_arena_goal(rows: list[TargetSizes]) -> list[str]:
+    """The default MSCRED's arena against its goal, with what sets it (the matrix side n)."""
+    meta_path = MODELS / "mscred.onnx.meta.json"
+    if not rows or not meta_path.is_file():
+        return []
+    meta = json.loads(meta_path.read_text())["mscred"]
+    worst = max(rows, key=lambda r: r.memory["mscred_arena"])
+    arena = worst.memory["mscred_arena"]
+    weights = (MODELS / "mscred.onnx").stat().st_size
+    verdict = "met" if arena <= MSCRED_ARENA_GOAL else "not met"
+    return ["", f"MSCRED arena, goal <= {MSCRED_ARENA_GOAL / 1e6:.0f} MB for the default MSCRED (issue 14): "
+            f"{arena:,} bytes at most ({worst.target}), {verdict}, for channels "
+            f"{','.join(map(str, meta['channels']))} at n = {meta['n']} (the sample's "
+            f"{meta['num_templates']} templates, padded to a multiple of 8). What sets it: a copy of the "
+            f"weights packed into panels (the file is {weights:,} bytes), and the tensors alive together "
+            "at the first ConvLSTM's convolutions (n x n each, elementwise results written in place, "
+            "`docs/engine.md` Memory), which grow with n squared (the int8 section gives the same channels' arena at n = 32)."]
+
+
 def render(rows: list[TargetSizes], parts: list[tuple[str, int]], objects: list[tuple[str, int]]) -> str:
     lines = [
         "## Sizes per target",
@@ -124,6 +144,7 @@ def render(rows: list[TargetSizes], parts: list[tuple[str, int]], objects: list[
     for r in rows:
         lines.append(f"| {r.target} | {r.engine:,} | {r.static:,} | {r.shared:,} | "
                      f"{r.memory['deeplog_arena']:,} | {r.memory['mscred_arena']:,} | {r.memory['detector']:,} |")
+    lines += mscred_arena_goal(rows)
     goal = next((r for r in rows if r.target == GOAL_TARGET), None)
     if goal is not None:
         met = goal.engine <= GOAL_BYTES
