@@ -596,3 +596,32 @@ def test_serialize_aligned_places_each_raw_data_on_16_bytes_and_keeps_the_values
     again = onnx.load_from_string(data)
     for want, got in zip(before, again.graph.initializer):
         np.testing.assert_array_equal(numpy_helper.to_array(got), want)
+
+
+# ---- validation: decisions at a threshold ------------------------------------------------------
+
+def test_a_decision_that_differs_only_at_the_threshold_is_counted_not_failed():
+    """Outputs 2e-7 apart decide differently where the reference sits on the threshold: counted as
+    borderline, the validation passes; the same difference on an input far from it fails; and
+    without a borderline rule any difference fails."""
+    from alog_detect.export.validate import Decision, Party, ValidationInputs, validate_graph
+
+    want = np.array([[0.5], [0.1], [0.9], [0.5000001]], dtype=np.float32)
+
+    def run(outputs):
+        return lambda path, feeds: [outputs[np.asarray(feeds["x"])[:, 0].astype(int)]]
+
+    inputs = ValidationInputs(np.arange(4, dtype=np.float32).reshape(4, 1), 0, "test")
+    over = Decision("over", lambda x, y: y[:, 0] > 0.5, lambda x, y, m: np.abs(y[:, 0] - 0.5) <= m)
+    near = want.copy()
+    near[3, 0] = 0.4999999
+    report = validate_graph("t", Path("m.onnx"), "x", run(want), inputs, over, [Party("p", run(near))])
+    (r,) = report.results
+    assert (r.decisions_equal, r.borderline, r.ok) == (3, 1, True)
+    assert "(1 other at the threshold within the difference): ok" in report.lines()[1]
+
+    far = near.copy()
+    far[1, 0] = 0.6  # 0.5 away from the reference, past the tolerance too
+    assert not validate_graph("t", Path("m.onnx"), "x", run(want), inputs, over, [Party("p", run(far))]).ok
+    strict = Decision("over", over.decide)
+    assert not validate_graph("t", Path("m.onnx"), "x", run(want), inputs, strict, [Party("p", run(near))]).ok

@@ -42,11 +42,19 @@ def plan_deeplog(config: ExportConfig, vocab: Vocab) -> ModelPlan:
     def validation_inputs(total: int) -> ValidationInputs:
         return _inputs(data, seq_len, cfg.pad_index, total)
 
+    def borderline(x, logits, margin):
+        # the k-th and (k+1)-th largest logits within 2 margins: the set can change
+        top = -np.sort(-np.asarray(logits, dtype=np.float64), axis=1)
+        if top.shape[1] <= cfg.top_k:
+            return np.zeros(len(top), dtype=bool)
+        return top[:, cfg.top_k - 1] - top[:, cfg.top_k] <= 2 * margin
+
     return ModelPlan(
         kind="deeplog", onnx_name=DEEPLOG_ONNX, checkpoint=path, model=loaded.model,
         example=torch.zeros((2, seq_len), dtype=torch.int64), signature=SIGNATURE, section=section,
         training=training_block(path, loaded.checkpoint),
-        decision=Decision(f"top-{cfg.top_k} sets", lambda x, logits: np.sort(topk(logits, cfg.top_k), axis=1)),
+        decision=Decision(f"top-{cfg.top_k} sets", lambda x, logits: np.sort(topk(logits, cfg.top_k), axis=1),
+                          borderline),
         validation_inputs=validation_inputs)
 
 

@@ -48,6 +48,15 @@ def plan_mscred(config: ExportConfig, vocab: Vocab) -> ModelPlan:
     def decide(x, recon):
         return residual_scores(recon, x[:, -1], loaded.cell_threshold) > loaded.anomaly_threshold
 
+    def borderline(x, recon, margin):
+        # the cells over the threshold however the reconstruction moves by `margin`, and those
+        # that could be: the decision can flip when the anomaly threshold lies between the counts
+        residual = np.abs(np.asarray(recon, dtype=np.float64) - np.asarray(x[:, -1], dtype=np.float64))
+        cell = float(np.float32(loaded.cell_threshold))
+        sure = (residual > cell + margin).sum(axis=(1, 2, 3))
+        maybe = (residual >= cell - margin).sum(axis=(1, 2, 3))
+        return (sure <= loaded.anomaly_threshold) & (maybe > loaded.anomaly_threshold)
+
     data = _training_data(config, path, vocab_dir=Path(config.vocab).parent, ckpt=loaded.checkpoint)
 
     def validation_inputs(total: int) -> ValidationInputs:
@@ -57,7 +66,7 @@ def plan_mscred(config: ExportConfig, vocab: Vocab) -> ModelPlan:
         kind="mscred", onnx_name=MSCRED_ONNX, checkpoint=path, model=model,
         example=torch.zeros((2, steps, shape_config.scales, n, n)), signature=SIGNATURE,
         section=section, training=training_block(path, loaded.checkpoint),
-        decision=Decision("anomaly decisions", decide), validation_inputs=validation_inputs)
+        decision=Decision("anomaly decisions", decide, borderline), validation_inputs=validation_inputs)
 
 
 def _check_vocab(loaded, path: Path, vocab: Vocab, vocab_path: Path) -> None:

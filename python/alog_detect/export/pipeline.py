@@ -146,7 +146,8 @@ def _validate(plan: ModelPlan, onnx_path: Path, parties: list[Party],
 def _fail_validation(report: ValidationReport, run: ExportSettings, onnx_name: str) -> None:
     bad = [r for r in report.results if not r.ok]
     detail = "; ".join(f"{r.party}: max |diff| {r.max_abs_diff:.2e} at |output| <= {r.max_output:.3g}, "
-                       f"{report.decision} {r.decisions_equal}/{r.count} identical" for r in bad)
+                       f"{report.decision} {r.decisions_equal}/{r.count} identical"
+                       + (f", {r.borderline} at the threshold" if r.borderline else "") for r in bad)
     raise UserError(f"validation failed, the exported graph disagrees with PyTorch ({detail})",
                     run.output_dir / onnx_name,
                     "nothing was written; see docs/troubleshooting.md, 'Validation mismatches'")
