@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+import cbuild
+
 from engine_helpers import (HDFS_KEY, SAMPLE_HEADER_TOKENS, SAMPLE_KEY, assert_answers_line_by_line, assert_same_stream,
                             build_models, run_engine, run_reference)
 from engine_helpers import engine, engine_san, hdfs, sample  # noqa: F401 (session fixtures)
@@ -399,6 +401,21 @@ def test_batch_answers_each_line_of_a_live_stream(engine, sample):
     assert_answers_line_by_line([str(engine), "--models", str(models), "--session-key", SAMPLE_KEY, "--all",
                                  "--batch", "64", "-"], lines=log.read_bytes().splitlines(keepends=True)[:4],
                                 expect="deeplog")
+
+
+@pytest.mark.skipif(cbuild.compiler("clang") is None, reason="clang (libFuzzer) not installed")
+def test_fuzz_detector_smoke(tmp_path):
+    """cengine/fuzz/fuzz_detector.c: batch N against batch 1 on random operation strings."""
+    from alog_detect.bench.fuzz import detector_seeds
+
+    binary = cbuild.build_fuzzer("fuzz_detector")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    detector_seeds(corpus)
+    run = subprocess.run([str(binary), "-max_total_time=10", "-max_len=256", "-seed=1", str(corpus)],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Done" in run.stderr and "ERROR" not in run.stderr
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Fuzzing the C engine with libFuzzer: the model reader (fuzz_model) and the line front end (fuzz_match).
+"""Fuzzing the C engine with libFuzzer: the model reader (fuzz_model), the line front end (fuzz_match)
+and batching in the detector (fuzz_detector).
 
 Builds the harnesses through SCons (`scons -Q fuzz fuzz=1`: clang, ASan + UBSan, docs/build.md),
 seeds a corpus for each, runs each for ``--seconds`` (``-max_total_time``) one after the other, and
@@ -15,7 +16,9 @@ export pipeline's own functions, float and quantized (int8 weights behind Dequan
 prefixes of each (truncation is the commonest corruption), and quantized models broken in each way
 the engine refuses (``--write-seeds DIR`` writes the quantized ones; cengine/fuzz/seeds/model/);
 for fuzz_match, inputs in the harness's format (cengine/fuzz/fuzz_match.c: one byte of mask rules
-and header tokens, '\\n'-terminated templates, an empty line, then one raw line).
+and header tokens, '\\n'-terminated templates, an empty line, then one raw line); for fuzz_detector,
+operation strings in its format (cengine/fuzz/fuzz_detector.c: two bytes of settings, then one
+byte per event, close or pause) covering each batch, both rules, the timeouts and evictions.
 """
 
 from __future__ import annotations
@@ -228,6 +231,27 @@ def match_seeds(corpus: Path) -> list[Path]:
     return paths
 
 
+def detector_seeds(corpus: Path) -> list[Path]:
+    """fuzz_detector inputs: byte 0 the batch (2 + low 3 bits mod 7) and the rule (top bit), byte
+    1 the sessions kept (low 3 bits + 1), no cache (8), a timeout in lines (16) or seconds (32); then
+    one operation a byte: low 4 bits 0 close, 1 pause, else an event of key (bits mod 5) - 1, bit 4
+    its time, top 3 bits the session."""
+    course = bytes([0x03, 0x24, 0x45, 0x06, 0x27, 0x48, 0x09, 0x2a, 0x4b, 0x0c])  # keys 0,1,2,3 per session
+    seeds = {
+        "batch2_topk": bytes([0x00, 0x07]) + course * 4,
+        "batch8_probability": bytes([0x86, 0x07]) + course * 4 + bytes([0x01, 0x20]),
+        "evictions_no_cache": bytes([0x03, 0x08]) + bytes(range(2, 250, 7)),
+        "timeout_lines_pauses": bytes([0x05, 0x93]) + (course + bytes([0x01])) * 3,
+        "timeout_seconds_closes": bytes([0x84, 0x23]) + (course + bytes([0x00, 0x40])) * 3,
+    }
+    paths = []
+    for name, data in seeds.items():
+        path = corpus / f"{name}.in"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
 @dataclass(frozen=True)
 class Harness:
     name: str
@@ -239,6 +263,8 @@ class Harness:
 HARNESSES = (
     Harness("fuzz_model", "model reader, planner, runtime on every input that loads", 65536, model_seeds),
     Harness("fuzz_match", "line front end: matcher, session key, timestamp, header, masking", 4096, match_seeds),
+    Harness("fuzz_detector", "batching: a detector holding windows N at a time against one at a time "
+            "(events, closes, pauses, timeouts, evictions, both rules)", 256, detector_seeds),
 )
 
 
@@ -371,7 +397,9 @@ def section(stats: list[FuzzStats], command: str) -> str:
         "prefixes of each, and int8 models broken in each way the engine refuses at load (scales "
         "zero, negative, NaN, infinite or too few, int8 bytes short, a zero point); `fuzz_match` gets template/line inputs "
         "(HDFS and sshd lines with their headers, UUID/hex/path masking, invalid UTF-8 with NUL bytes, no "
-        "templates). `cov` counts covered edges, `ft` libFuzzer's features (edges with hit counts); "
+        "templates); `fuzz_detector` gets operation strings (each batch from 2 to 8, both rules, "
+        "timeouts in lines and seconds, evictions without the cache) and traps when the batched "
+        "detector's verdicts differ from the one-window-at-a-time detector's. `cov` counts covered edges, `ft` libFuzzer's features (edges with hit counts); "
         "corpus is the final in-memory corpus. libFuzzer stops at its first crash, so a crash count "
         "is 0 or 1 per run.",
         "",
