@@ -305,6 +305,15 @@ const char *alog_mask_at(size_t *used, alog_mask_state *state, const unsigned ch
     return NULL;
 }
 
+/* alog_mask_at for the scans below: its first test (most bytes fail it) made here, without a
+ * call. */
+static const char *mask_here(size_t *used, alog_mask_state *state, const unsigned char *tok,
+                             size_t len, size_t i, unsigned rules)
+{
+    *used = 0;
+    return mask_may_start(tok, i) ? alog_mask_at(used, state, tok, len, i, rules) : NULL;
+}
+
 int alog_masked_token_equals(const unsigned char *lt, size_t lt_len, const unsigned char *tt,
                              size_t tt_len, unsigned rules)
 {
@@ -312,8 +321,7 @@ int alog_masked_token_equals(const unsigned char *lt, size_t lt_len, const unsig
     size_t i = 0, j = 0, used, k;
     const char *mask;
     while (i < lt_len) {
-        /* most bytes cannot start a mask: that test first, without a call */
-        mask = mask_may_start(lt, i) ? alog_mask_at(&used, &state, lt, lt_len, i, rules) : NULL;
+        mask = mask_here(&used, &state, lt, lt_len, i, rules);
         if (mask != NULL) {
             for (k = 0; mask[k] != '\0'; k++, j++)
                 if (j >= tt_len || tt[j] != (unsigned char)mask[k]) return 0;
@@ -334,7 +342,7 @@ void alog_mask_token(unsigned char *out, size_t cap, size_t *out_len, const unsi
     size_t i = 0, n = 0, used, k, mlen;
     const char *mask;
     while (i < len) {
-        mask = alog_mask_at(&used, &state, tok, len, i, rules);
+        mask = mask_here(&used, &state, tok, len, i, rules);
         if (mask != NULL) {
             mlen = strlen(mask);
             for (k = 0; k < mlen; k++, n++)
