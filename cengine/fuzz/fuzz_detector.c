@@ -33,13 +33,8 @@ static void check(int ok)
 
 static alog_model *open_model(unsigned char *memory, size_t memory_len, uint32_t batch)
 {
-    alog_message msg;
     alog_model *m = NULL;
-    size_t need = 0;
-    check(alog_model_arena_size(&need, memory, memory_len, DEEPLOG_END_ONNX,
-                                sizeof DEEPLOG_END_ONNX, batch, &msg) == ALOG_OK);
-    check(alog_model_open(&m, memory, need, DEEPLOG_END_ONNX, sizeof DEEPLOG_END_ONNX, batch,
-                          &msg) == ALOG_OK);
+    check(tiny_deeplog_end_open(&m, memory, memory_len, batch) == ALOG_OK);
     return m;
 }
 

@@ -330,44 +330,68 @@ static unsigned rng(unsigned n)
     return xorshift_below(&rng_state, n);
 }
 
+/* Both detectors take the same random operations (`steps` of them: events of 7 sessions with
+ * known, unseen or END-free keys, some with a time; closes; pauses that flush), then finish; 0
+ * when their verdict streams are byte-identical (`a`'s is left in oa for further checks). */
+static int same_streams(alog_detector *a, alog_detector *b, output *oa, output *ob, int steps)
+{
+    static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g"};
+    int step;
+    output_init(oa);
+    output_init(ob);
+    for (step = 0; step < steps; step++) {
+        const char *name = names[rng(7)];
+        int32_t key = (int32_t)rng(V + 1) - 1;
+        int has_time = rng(4) != 0;
+        double seconds = step / 3.0 + rng(3);
+        unsigned what = rng(25);
+        if (what == 0) {
+            CHECK(close_session(a, name, oa) == ALOG_OK);
+            CHECK(close_session(b, name, ob) == ALOG_OK);
+        } else if (what == 1) {
+            CHECK(alog_detector_flush(a, on_verdict, oa) == ALOG_OK);
+            CHECK(alog_detector_flush(b, on_verdict, ob) == ALOG_OK);
+        } else {
+            CHECK(event(a, name, key, has_time, seconds, oa) == ALOG_OK);
+            CHECK(event(b, name, key, has_time, seconds, ob) == ALOG_OK);
+        }
+    }
+    CHECK(alog_detector_finish(a, on_verdict, oa) == ALOG_OK);
+    CHECK(alog_detector_finish(b, on_verdict, ob) == ALOG_OK);
+    CHECK(alog_sink_flush(&oa->sink) == ALOG_OK && alog_sink_flush(&ob->sink) == ALOG_OK);
+    if (strcmp(oa->text, ob->text) != 0) {
+        fprintf(stderr, "one detector:\n%s\nthe other:\n%s\n", oa->text, ob->text);
+        return 1;
+    }
+    return 0;
+}
+
+/* Round `round`'s settings: both rules, thresholds, 1 to 5 sessions, a timeout in lines, in
+ * seconds or none. */
+static alog_detector_config random_config(int round)
+{
+    alog_detector_config c = end_config();
+    c.rule = round % 2 ? ALOG_RULE_PROBABILITY : ALOG_RULE_TOPK;
+    c.prob_threshold = 0.05 * (round + 1);
+    c.end_threshold = 0.1 * (8 - round);
+    c.max_sessions = 1 + (unsigned)round % 5;
+    c.session_timeout_lines = round % 3 == 0 ? 4 : 0;
+    c.session_timeout_seconds = round % 3 == 1 ? 2 : 0;
+    return c;
+}
+
 static int test_cache_is_transparent(alog_model *deeplog)
 {
-    static const char *const names[] = {"a", "b", "c", "d", "e", "f"};
     static output with, without;
     int round;
     for (round = 0; round < 8; round++) {
-        alog_detector_config c = end_config();
+        alog_detector_config c = random_config(round);
         alog_detector *cached, *plain;
-        int step;
-        c.rule = round % 2 ? ALOG_RULE_PROBABILITY : ALOG_RULE_TOPK;
-        c.prob_threshold = 0.05 * (round + 1);
-        c.end_threshold = 0.1 * (8 - round);
-        c.max_sessions = 1 + (unsigned)round % 4;
-        c.session_timeout_lines = round % 3 == 0 ? 5 : 0;
-        c.session_timeout_seconds = round % 3 == 1 ? 3 : 0;
         c.cache_entries = 4;
         TRY(open_detector(&cached, 0, &c, deeplog));
         c.cache_entries = 0;
         TRY(open_detector(&plain, 1, &c, deeplog));
-        output_init(&with);
-        output_init(&without);
-        for (step = 0; step < 300; step++) {
-            const char *name = names[rng(6)];
-            int32_t key = (int32_t)rng(V + 1) - 1;
-            int has_time = rng(4) != 0;
-            double seconds = step / 2.0 + rng(3);
-            if (rng(20) == 0) {
-                CHECK(close_session(cached, name, &with) == ALOG_OK);
-                CHECK(close_session(plain, name, &without) == ALOG_OK);
-            } else {
-                CHECK(event(cached, name, key, has_time, seconds, &with) == ALOG_OK);
-                CHECK(event(plain, name, key, has_time, seconds, &without) == ALOG_OK);
-            }
-        }
-        CHECK(alog_detector_finish(cached, on_verdict, &with) == ALOG_OK);
-        CHECK(alog_detector_finish(plain, on_verdict, &without) == ALOG_OK);
-        CHECK(alog_sink_flush(&with.sink) == ALOG_OK && alog_sink_flush(&without.sink) == ALOG_OK);
-        CHECK(strcmp(with.text, without.text) == 0);
+        TRY(same_streams(cached, plain, &with, &without, 300));
         CHECK(strstr(with.text, "\"template\":4") != NULL); /* END verdicts were made */
         CHECK(strstr(with.text, c.rule == ALOG_RULE_PROBABILITY ? "low_probability"
                                                                 : "not_in_topk") != NULL);
@@ -394,61 +418,25 @@ static int test_exp(void)
 
 /* ---- batching: the same verdicts, in the same order, at any batch ---------------------------- */
 
-/* Random events, closes, pauses (alog_detector_flush, as a reader does before it waits) and
- * timeouts through a detector that holds windows back N at a time (a DeepLog opened with batch
- * N), against one that runs each window at once: the same stream, END verdicts included. */
+/* A detector that holds windows back N at a time (a DeepLog opened with batch N) against one that
+ * runs each window at once, with and without the cache: the same stream, END verdicts included. */
 static int test_batches_are_transparent(alog_model *deeplog)
 {
-    static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g"};
     static output batched, single;
-    alog_message msg;
     int round;
     for (round = 0; round < 8; round++) {
-        alog_detector_config c = end_config();
+        alog_detector_config c = random_config(round);
         alog_detector *held, *plain;
         alog_model *wide;
-        size_t need = 0;
         uint32_t batch = 2 + (uint32_t)round % 4;
-        int step;
-        CHECK(alog_model_arena_size(&need, batch_model_memory, sizeof batch_model_memory,
-                                    DEEPLOG_END_ONNX, sizeof DEEPLOG_END_ONNX, batch, &msg) == ALOG_OK);
-        CHECK(alog_model_open(&wide, batch_model_memory, need, DEEPLOG_END_ONNX,
-                              sizeof DEEPLOG_END_ONNX, batch, &msg) == ALOG_OK);
-        c.rule = round % 2 ? ALOG_RULE_PROBABILITY : ALOG_RULE_TOPK;
-        c.prob_threshold = 0.05 * (round + 1);
-        c.end_threshold = 0.1 * (8 - round);
-        c.max_sessions = 1 + (unsigned)round % 5;
-        c.session_timeout_lines = round % 3 == 0 ? 4 : 0;
-        c.session_timeout_seconds = round % 3 == 1 ? 2 : 0;
+        CHECK(tiny_deeplog_end_open(&wide, batch_model_memory, sizeof batch_model_memory, batch) ==
+              ALOG_OK);
         c.cache_entries = round % 4 == 3 ? 0 : 8;
         TRY(open_detector(&plain, 1, &c, deeplog));
         c.batch = batch;
         TRY(open_detector(&held, 0, &c, wide));
-        output_init(&batched);
-        output_init(&single);
-        for (step = 0; step < 300; step++) {
-            const char *name = names[rng(7)];
-            int32_t key = (int32_t)rng(V + 1) - 1;
-            int has_time = rng(4) != 0;
-            double seconds = step / 3.0 + rng(3);
-            unsigned what = rng(25);
-            if (what == 0) {
-                CHECK(close_session(held, name, &batched) == ALOG_OK);
-                CHECK(close_session(plain, name, &single) == ALOG_OK);
-            } else if (what == 1) {
-                CHECK(alog_detector_flush(held, on_verdict, &batched) == ALOG_OK);
-                CHECK(alog_detector_flush(plain, on_verdict, &single) == ALOG_OK);
-            } else {
-                CHECK(event(held, name, key, has_time, seconds, &batched) == ALOG_OK);
-                CHECK(event(plain, name, key, has_time, seconds, &single) == ALOG_OK);
-            }
-        }
-        CHECK(alog_detector_finish(held, on_verdict, &batched) == ALOG_OK);
-        CHECK(alog_detector_finish(plain, on_verdict, &single) == ALOG_OK);
-        CHECK(alog_sink_flush(&batched.sink) == ALOG_OK && alog_sink_flush(&single.sink) == ALOG_OK);
-        if (strcmp(batched.text, single.text) != 0) {
-            fprintf(stderr, "batch %u, round %d:\n%s\nbatch 1:\n%s\n", (unsigned)batch, round,
-                    batched.text, single.text);
+        if (same_streams(held, plain, &batched, &single, 300) != 0) {
+            fprintf(stderr, "(batch %u against batch 1, round %d)\n", (unsigned)batch, round);
             return 1;
         }
         CHECK(strstr(batched.text, "\"template\":4") != NULL); /* END verdicts were made */
@@ -458,13 +446,8 @@ static int test_batches_are_transparent(alog_model *deeplog)
 
 int main(void)
 {
-    alog_message msg;
     alog_model *deeplog;
-    size_t need = 0;
-    CHECK(alog_model_arena_size(&need, model_memory, sizeof model_memory, DEEPLOG_END_ONNX,
-                                sizeof DEEPLOG_END_ONNX, 1, &msg) == ALOG_OK);
-    CHECK(alog_model_open(&deeplog, model_memory, need, DEEPLOG_END_ONNX, sizeof DEEPLOG_END_ONNX,
-                          1, &msg) == ALOG_OK);
+    CHECK(tiny_deeplog_end_open(&deeplog, model_memory, sizeof model_memory, 1) == ALOG_OK);
     TRY(test_exp());
     TRY(test_config_errors(deeplog));
     TRY(test_close_and_finish(deeplog));

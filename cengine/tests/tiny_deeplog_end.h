@@ -49,6 +49,20 @@ static const unsigned char DEEPLOG_END_ONNX[315] = {
 
 enum { V = 4, WINDOW = 2, TOP_K = 2 };
 
+/* The model opened at `batch` in memory[0..memory_len) (at most: it takes what it needs). */
+static inline alog_status tiny_deeplog_end_open(alog_model **out, void *memory, size_t memory_len,
+                                                uint32_t batch)
+{
+    alog_message msg;
+    size_t need = 0;
+    alog_status status = alog_model_arena_size(&need, memory, memory_len, DEEPLOG_END_ONNX,
+                                               sizeof DEEPLOG_END_ONNX, batch, &msg);
+    if (status != ALOG_OK)
+        return status;
+    return alog_model_open(out, memory, need, DEEPLOG_END_ONNX, sizeof DEEPLOG_END_ONNX, batch,
+                           &msg);
+}
+
 /* Its detector config: top-k rule, 8 sessions, 16 cached windows, no timeout, no batching. */
 static inline alog_detector_config end_config(void)
 {
