@@ -138,19 +138,25 @@ def measure(name: str, engine: Path, models: Path, log: Path, empty: Path, repea
     return Row(name, engine_out.count(b"\n"), engine_time, python_time, engine_idle, python_idle), python_out
 
 
-def model_windows(stream: bytes, window: int) -> int:
+def model_windows(stream: bytes, window: int, pad: int, end_key: int) -> int:
     """Windows the engine's DeepLog runs on: the distinct windows judged in `stream` (the
-    reference's verdicts), each the session's last `window` keys before the judged one. The
-    top-k cache (16,384 entries, more than these) answers every other verdict."""
-    history: dict[str, list[int]] = {}
+    reference's verdicts), each the session's window (deeplog_rule.SessionWindow) when its key
+    is judged; an END verdict (template `end_key`) closes the session. The top-k cache (16,384
+    entries, more than these) answers every other verdict."""
+    from ..deeplog_rule import SessionWindow
+
+    sessions: dict[str, SessionWindow] = {}
     seen = set()
     for line in stream.splitlines():
         v = json.loads(line)
         if v["model"] != "deeplog" or v["template"] is None or v["template"] < 0:
             continue
-        keys = history.setdefault(v["session"], [])
-        seen.add(tuple(([-1] * window + keys)[-window:]))
-        keys.append(v["template"])
+        state = sessions.setdefault(v["session"], SessionWindow(window, pad))
+        seen.add(tuple(state.current()))
+        if v["template"] == end_key:
+            del sessions[v["session"]]
+        else:
+            state.push(v["template"])
     return len(seen)
 
 
@@ -311,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         batches = measure_batches(engine, deeplog, args.data, measured[0][1], args.batches, args.repeat)
         per_window = model_seconds_per_window(deeplog / "deeplog.onnx", meta["seq_len"], meta["vocab_size"],
                                               args.batches, args.work_dir, args.repeat)
-        windows = model_windows(measured[0][1], meta["seq_len"])
+        windows = model_windows(measured[0][1], meta["seq_len"], meta["pad_index"], meta["vocab_size"])
         bounds = Bounds(windows, per_window[batches[0][0]], min(per_window.values()),
                         measured[1][1].count(b'"model":"mscred"'))
         table = (render(rows, lines, args.data, args.repeat) + "\n" + render_bounds(rows, bounds, lines) + "\n"
